@@ -1,0 +1,131 @@
+import Joi from 'joi';
+
+/**
+ * The one place that reads the environment. Everything else receives a typed `AppConfig`.
+ * `loadConfig` validates every variable at start-up and fails with one message that names each
+ * missing or malformed variable.
+ */
+export interface AppConfig {
+  nodeEnv: 'development' | 'test' | 'production';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  databaseUrl: string;
+  databasePoolMax: number;
+  redisUrl: string;
+  mongodbUrl: string;
+  s3: {
+    endpoint: string | undefined;
+    region: string;
+    bucket: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    forcePathStyle: boolean;
+    publicUrl: string | undefined;
+  };
+  temporal: {
+    address: string;
+    namespace: string;
+    taskQueue: string;
+    mediaTaskQueue: string;
+    uiUrl: string | undefined;
+  };
+  api: {
+    host: string;
+    port: number;
+  };
+  secrets: {
+    /** key id → 32-byte key */
+    keys: Map<string, Buffer>;
+    activeKeyId: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const keyListPattern = /^[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+(,[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+)*$/;
+
+const schema = Joi.object({
+  NODE_ENV: Joi.string().valid('development', 'test', 'production').default('development'),
+  LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
+  DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).required(),
+  DATABASE_POOL_MAX: Joi.number().integer().min(1).max(200).default(10),
+  REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).required(),
+  MONGODB_URL: Joi.string().uri({ scheme: ['mongodb', 'mongodb+srv'] }).required(),
+  S3_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
+  S3_REGION: Joi.string().default('us-east-1'),
+  S3_BUCKET: Joi.string().pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).required(),
+  S3_ACCESS_KEY_ID: Joi.string().required(),
+  S3_SECRET_ACCESS_KEY: Joi.string().required(),
+  S3_FORCE_PATH_STYLE: Joi.boolean().truthy('1').falsy('0').default(false),
+  S3_PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  TEMPORAL_ADDRESS: Joi.string().pattern(/^[^:\s]+:\d{1,5}$/).required(),
+  TEMPORAL_NAMESPACE: Joi.string().default('default'),
+  TEMPORAL_TASK_QUEUE: Joi.string().default('autoclip'),
+  TEMPORAL_MEDIA_TASK_QUEUE: Joi.string().default('autoclip-media'),
+  TEMPORAL_UI_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  API_HOST: Joi.string().default('0.0.0.0'),
+  API_PORT: Joi.number().port().default(3000),
+  SECRETS_ENCRYPTION_KEYS: Joi.string()
+    .pattern(keyListPattern)
+    .required()
+    .messages({ 'string.pattern.base': '"SECRETS_ENCRYPTION_KEYS" must be a comma-separated list of keyId:base64Key' }),
+  SECRETS_ACTIVE_KEY_ID: Joi.string().required(),
+}).unknown(true);
+
+function parseKeys(list: string, problems: string[]): Map<string, Buffer> {
+  const keys = new Map<string, Buffer>();
+  for (const entry of list.split(',')) {
+    const [id, encoded] = entry.split(':') as [string, string];
+    const key = Buffer.from(encoded, 'base64');
+    if (key.length !== 32) problems.push(`"SECRETS_ENCRYPTION_KEYS" key "${id}" must decode to 32 bytes (got ${key.length})`);
+    if (keys.has(id)) problems.push(`"SECRETS_ENCRYPTION_KEYS" names key "${id}" twice`);
+    keys.set(id, key);
+  }
+  return keys;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const { value, error } = schema.validate(env, { abortEarly: false, convert: true });
+  const problems = error ? error.details.map((d) => d.message) : [];
+  if (error) throw new ConfigError(problems);
+  const keys = parseKeys(value.SECRETS_ENCRYPTION_KEYS, problems);
+  if (!keys.has(value.SECRETS_ACTIVE_KEY_ID)) {
+    problems.push(`"SECRETS_ACTIVE_KEY_ID" names key "${value.SECRETS_ACTIVE_KEY_ID}", which "SECRETS_ENCRYPTION_KEYS" does not hold`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    nodeEnv: value.NODE_ENV,
+    logLevel: value.LOG_LEVEL,
+    databaseUrl: value.DATABASE_URL,
+    databasePoolMax: value.DATABASE_POOL_MAX,
+    redisUrl: value.REDIS_URL,
+    mongodbUrl: value.MONGODB_URL,
+    s3: {
+      endpoint: value.S3_ENDPOINT,
+      region: value.S3_REGION,
+      bucket: value.S3_BUCKET,
+      accessKeyId: value.S3_ACCESS_KEY_ID,
+      secretAccessKey: value.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: value.S3_FORCE_PATH_STYLE,
+      publicUrl: value.S3_PUBLIC_URL,
+    },
+    temporal: {
+      address: value.TEMPORAL_ADDRESS,
+      namespace: value.TEMPORAL_NAMESPACE,
+      taskQueue: value.TEMPORAL_TASK_QUEUE,
+      mediaTaskQueue: value.TEMPORAL_MEDIA_TASK_QUEUE,
+      uiUrl: value.TEMPORAL_UI_URL,
+    },
+    api: { host: value.API_HOST, port: value.API_PORT },
+    secrets: { keys, activeKeyId: value.SECRETS_ACTIVE_KEY_ID },
+  };
+}
+
+/** The variables `loadConfig` cannot do without: the docker-compose test checks each is set. */
+export const REQUIRED_ENV_VARS: readonly string[] = Object.entries(schema.describe().keys as Record<string, { flags?: { presence?: string } }>)
+  .filter(([, d]) => d.flags?.presence === 'required')
+  .map(([name]) => name);
