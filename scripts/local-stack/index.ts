@@ -1,0 +1,103 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureSystemPackages } from './binaries';
+import { runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
+import { SERVICES, type ServiceDefinition, type StackContext } from './services';
+
+/**
+ * The local stack: PostgreSQL, Redis, a MongoDB-compatible server, MinIO and the Temporal dev
+ * server, each started on loopback with its data under `.autoclip/<profile>/`, unless the
+ * environment already names where that service lives. Two profiles (dev, test) use different
+ * ports and folders, so they run side by side; AUTOCLIP_PORT_OFFSET shifts a profile's ports.
+ */
+export type Profile = 'dev' | 'test';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+const PROFILE_OFFSETS: Record<Profile, number> = { dev: 0, test: 100 };
+
+export function stackContext(profile: Profile): StackContext {
+  const root = process.env.AUTOCLIP_DATA_DIR ?? join(REPO_ROOT, '.autoclip');
+  const dataDir = join(root, profile);
+  mkdirSync(dataDir, { recursive: true });
+  const extra = Number.parseInt(process.env.AUTOCLIP_PORT_OFFSET ?? '0', 10);
+  if (!Number.isInteger(extra) || extra < 0 || extra > 20000) throw new Error('AUTOCLIP_PORT_OFFSET must be an integer between 0 and 20000');
+  return { profile, dataDir, portOffset: PROFILE_OFFSETS[profile] + extra };
+}
+
+function managed(ctx: StackContext, service: ServiceDefinition): ManagedProcess {
+  return { name: service.name, pidFile: join(ctx.dataDir, `${service.name}.pid`), logFile: join(ctx.dataDir, `${service.name}.log`) };
+}
+
+function isExternal(service: ServiceDefinition): boolean {
+  return service.external.some((name) => process.env[name]);
+}
+
+/** A local key for channel-token encryption, made once per profile so restarts can still decrypt. */
+function localSecrets(ctx: StackContext): Record<string, string> {
+  if (process.env.SECRETS_ENCRYPTION_KEYS) return {};
+  const file = join(ctx.dataDir, 'secret-key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return { SECRETS_ENCRYPTION_KEYS: `local1:${readFileSync(file, 'utf8').trim()}`, SECRETS_ACTIVE_KEY_ID: 'local1' };
+}
+
+export interface RunningStack {
+  env: Record<string, string>;
+  envFile: string;
+  /** Stops the services this call started (those already running before are left alone). */
+  stop(): Promise<void>;
+}
+
+export async function startStack(profile: Profile, log: (line: string) => void = (l) => console.error(l)): Promise<RunningStack> {
+  ensureSystemPackages();
+  const ctx = stackContext(profile);
+  const startedHere: ManagedProcess[] = [];
+  const env: Record<string, string> = { NODE_ENV: profile === 'test' ? 'test' : 'development', ...localSecrets(ctx) };
+  const stop = async () => {
+    for (const proc of startedHere.reverse()) await stopProcess(proc);
+  };
+  try {
+    await Promise.all(
+      SERVICES.filter((s) => !isExternal(s)).map(async (service) => {
+        const proc = managed(ctx, service);
+        const began = Date.now();
+        if (runningPid(proc) === undefined) {
+          await service.start(ctx, proc);
+          startedHere.push(proc);
+        }
+        await waitUntil(proc, () => service.ready(ctx), 120_000);
+        await service.afterReady?.(ctx);
+        Object.assign(env, service.env(ctx));
+        log(`[stack] ${service.name} ready on 127.0.0.1:${service.port(ctx)} (${Date.now() - began} ms)`);
+      }),
+    );
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  const envFile = join(ctx.dataDir, 'stack.env');
+  writeFileSync(envFile, Object.entries(env).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  return { env, envFile, stop };
+}
+
+export async function stopStack(profile: Profile): Promise<string[]> {
+  const ctx = stackContext(profile);
+  const stopped: string[] = [];
+  for (const service of [...SERVICES].reverse()) {
+    if (await stopProcess(managed(ctx, service))) stopped.push(service.name);
+  }
+  return stopped;
+}
+
+export async function stackStatus(profile: Profile): Promise<{ name: string; pid?: number; port: number; answering: boolean; external: boolean }[]> {
+  const ctx = stackContext(profile);
+  return Promise.all(
+    SERVICES.map(async (service) => ({
+      name: service.name,
+      pid: runningPid(managed(ctx, service)),
+      port: service.port(ctx),
+      answering: await service.ready(ctx).catch(() => false),
+      external: isExternal(service),
+    })),
+  );
+}
