@@ -1,0 +1,44 @@
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { startStack } from './local-stack';
+
+/**
+ * `npm test`: starts the test stack (its own ports and data folder), runs every test file under
+ * test/ with Node's test runner against it, and stops what it started.
+ * `npm test -- test/some.test.ts` runs only the files named.
+ */
+const REPO_ROOT = resolve(__dirname, '..');
+
+function findTests(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return findTests(path);
+    return entry.name.endsWith('.test.ts') ? [relative(REPO_ROOT, path)] : [];
+  });
+}
+
+async function main(): Promise<number> {
+  const requested = process.argv.slice(2);
+  const files = requested.length > 0 ? requested : findTests(join(REPO_ROOT, 'test')).sort();
+  const stack = await startStack('test');
+  try {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files],
+      { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...stack.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } },
+    );
+    const [code] = (await new Promise<[number | null]>((done) => child.once('exit', (c) => done([c]))));
+    return code ?? 1;
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,1 @@
+export { systemCheck } from './system-check';
