@@ -56,7 +56,8 @@ export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
   return {
     done,
     async shutdown() {
-      worker.shutdown();
+      // The runtime may already be shutting the worker down on SIGINT/SIGTERM.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
     },
   };

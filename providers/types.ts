@@ -1,0 +1,185 @@
+/**
+ * The provider interfaces. Each has a local implementation that works offline (the embedded
+ * default) and remote ones chosen by configuration; activities depend only on these interfaces.
+ * Media travel between steps as files (local paths here, S3 keys between activities), never
+ * through Temporal payloads.
+ */
+
+export type Language = 'ko' | 'en';
+export type Vertical = 'senior_health' | 'finance' | 'tech' | 'history' | 'commerce';
+export type Tone = 'professional' | 'casual' | 'urgent' | 'mysterious';
+export type ContentFormat = 'short' | 'mid' | 'long';
+
+/** One provider call, as recorded in `api_usages`. Local engines report cost 0. */
+export interface ProviderUsage {
+  service: string;
+  operation: string;
+  inputUnits: number;
+  outputUnits: number;
+  durationMs: number;
+  estimatedCostUsd: number;
+  statusCode?: number;
+  model?: string;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** 0–100; activities turn it into heartbeats and `content_jobs.progress`. */
+  onProgress?: (percent: number) => void;
+}
+
+// ---- script writing ----------------------------------------------------------------------
+
+export interface ScriptRequest {
+  language: Language;
+  vertical: Vertical;
+  tone: Tone;
+  format: ContentFormat;
+  /** A free topic, when the content was created by hand. */
+  topic?: string;
+  /** The item a data source produced (an RSS entry, a finance summary, …). */
+  sourceData?: Record<string, unknown>;
+  /** A title the user already chose. */
+  title?: string;
+}
+
+/** The JSON of seed §3.4.1 (`contents.script`). */
+export interface Script {
+  hook: string;
+  body: string[];
+  cta: string;
+  full_text: string;
+}
+
+export interface ScriptResult {
+  script: Script;
+  title: string;
+  description: string;
+  tags: string[];
+  usage: ProviderUsage;
+  /** What was asked and answered, for `ai_outputs`. */
+  exchange: { model: string; prompt: string; parameters: Record<string, unknown>; rawOutput: string };
+}
+
+export interface ScriptWriter {
+  readonly name: string;
+  write(request: ScriptRequest, options?: CallOptions): Promise<ScriptResult>;
+}
+
+// ---- safety --------------------------------------------------------------------------------
+
+export interface SafetyFlag {
+  code: string;
+  severity: 'low' | 'medium' | 'high';
+  message: string;
+  excerpt?: string;
+}
+
+export interface SafetyRequest {
+  language: Language;
+  vertical: Vertical;
+  title: string;
+  script: Script;
+}
+
+export interface SafetyResult {
+  /** 0.00 (unsafe) – 1.00 (safe), `contents.safety_score`. */
+  score: number;
+  flags: SafetyFlag[];
+  usage: ProviderUsage;
+  exchange: { model: string; prompt: string; parameters: Record<string, unknown>; rawOutput: string };
+}
+
+export interface SafetyChecker {
+  readonly name: string;
+  check(request: SafetyRequest, options?: CallOptions): Promise<SafetyResult>;
+}
+
+// ---- speech --------------------------------------------------------------------------------
+
+export interface SubtitleCue {
+  startSec: number;
+  endSec: number;
+  text: string;
+}
+
+export interface SpeechRequest {
+  language: Language;
+  /** One segment per scene (hook, each body section, cta), spoken in order. */
+  segments: string[];
+  voice?: string;
+  /** Folder the audio file is written to. */
+  outDir: string;
+}
+
+export interface SpeechResult {
+  /** AAC in an .m4a container. */
+  audioPath: string;
+  durationSec: number;
+  /** Where each segment starts and ends in the audio: the scene timings. */
+  segments: { startSec: number; endSec: number }[];
+  /** Subtitle lines timed to the speech. */
+  cues: SubtitleCue[];
+  usage: ProviderUsage;
+}
+
+export interface SpeechSynthesizer {
+  readonly name: string;
+  synthesize(request: SpeechRequest, options?: CallOptions): Promise<SpeechResult>;
+}
+
+// ---- images --------------------------------------------------------------------------------
+
+export interface TemplateLook {
+  width: number;
+  height: number;
+  colors: { primary: string; secondary: string; background?: string; text?: string };
+  /** A font family with Hangul glyphs, e.g. "Noto Sans CJK KR". */
+  font: string;
+}
+
+export interface SceneImageRequest {
+  language: Language;
+  look: TemplateLook;
+  scenes: { index: number; text: string; keywords: string[] }[];
+  outDir: string;
+}
+
+export interface SceneImage {
+  index: number;
+  path: string;
+  source: 'generated' | 'stock' | 'ai';
+  credit?: string;
+}
+
+export interface ImageProvider {
+  readonly name: string;
+  createSceneImages(request: SceneImageRequest, options?: CallOptions): Promise<{ images: SceneImage[]; usage: ProviderUsage }>;
+}
+
+// ---- render --------------------------------------------------------------------------------
+
+export interface RenderRequest {
+  look: TemplateLook;
+  fps: number;
+  scenes: { imagePath: string; startSec: number; endSec: number }[];
+  audioPath: string;
+  cues: SubtitleCue[];
+  music?: { path: string; volume: number };
+  outDir: string;
+}
+
+export interface RenderResult {
+  videoPath: string;
+  thumbnailPath: string;
+  durationSec: number;
+  width: number;
+  height: number;
+  sizeBytes: number;
+  usage: ProviderUsage;
+}
+
+export interface Renderer {
+  readonly name: string;
+  render(request: RenderRequest, options?: CallOptions): Promise<RenderResult>;
+}
