@@ -1,0 +1,3 @@
+-- Reverses 003_add_templates.
+DROP TABLE data_sources;
+DROP TABLE templates;

@@ -1,0 +1,91 @@
+import { migrateDown, migrateUp, migrationStatus } from '../db/migrate';
+import { seedReferenceData } from '../db/seeds/reference-data';
+import { createSequelize } from '../db/sequelize';
+
+const USAGE = `usage: tsx scripts/db.ts <command>
+  migrate                       apply every pending migration
+  rollback                      revert the last migration
+  rollback --step N             revert the last N migrations
+  rollback --to NAME            revert down to and including NAME
+  rollback --all                revert every migration
+  status                        list applied and pending migrations
+  seed                          load the reference data (plans, system templates); safe to repeat
+Reads DATABASE_URL only.`;
+
+class UsageError extends Error {}
+
+/** Only the database URL is needed here, so the full configuration is not demanded. */
+function databaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new UsageError('DATABASE_URL is not set: it must name the PostgreSQL database, e.g. postgres://user:pass@host:5432/autoclip');
+  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  return url;
+}
+
+function parseRollbackOptions(args: string[]): { to?: string | 0; step?: number } {
+  const [flag, value, ...rest] = args;
+  if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(' ')}`);
+  switch (flag) {
+    case undefined:
+      return {};
+    case '--all':
+      if (value !== undefined) throw new UsageError('--all takes no value');
+      return { to: 0 };
+    case '--to':
+      if (!value) throw new UsageError('--to needs a migration name');
+      return { to: value };
+    case '--step': {
+      const step = Number(value);
+      if (!Number.isInteger(step) || step < 1) throw new UsageError('--step needs a whole number ≥ 1');
+      return { step };
+    }
+    default:
+      throw new UsageError(`unknown option ${flag}`);
+  }
+}
+
+function list(title: string, names: string[]): void {
+  console.log(names.length === 0 ? `${title}: none` : `${title}:\n  ${names.join('\n  ')}`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'migrate':
+      if (args.length > 0) throw new UsageError(`migrate takes no arguments, got ${args.join(' ')}`);
+      list('applied', await migrateUp(databaseUrl()));
+      return;
+    case 'rollback':
+      list('reverted', await migrateDown(databaseUrl(), parseRollbackOptions(args)));
+      return;
+    case 'status': {
+      const { applied, pending } = await migrationStatus(databaseUrl());
+      list('applied', applied.map((m) => `${m.name}  (${m.runAt.toISOString()})`));
+      list('pending', pending);
+      return;
+    }
+    case 'seed': {
+      if (args.length > 0) throw new UsageError(`seed takes no arguments, got ${args.join(' ')}`);
+      const sequelize = createSequelize({ databaseUrl: databaseUrl(), databasePoolMax: 1 });
+      try {
+        await seedReferenceData(sequelize);
+      } finally {
+        await sequelize.close();
+      }
+      console.log('reference data loaded');
+      return;
+    }
+    default:
+      throw new UsageError(command ? `unknown command ${command}` : 'no command given');
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    console.error(`${error.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+});
