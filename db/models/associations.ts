@@ -1,0 +1,69 @@
+import type { Models } from './index';
+
+type OnDelete = 'CASCADE' | 'NO ACTION';
+
+/**
+ * Both sides of one foreign key. `onDelete` and `onUpdate` mirror the SQL of db/migrations
+ * (Sequelize would otherwise assume SET NULL / CASCADE); the migrations, not Sequelize, create them.
+ */
+function foreignKey(foreignKeyName: string, onDelete: OnDelete) {
+  return { foreignKey: foreignKeyName, onDelete, onUpdate: 'NO ACTION' } as const;
+}
+
+/** One association pair per foreign key of seed §3; aliases are the JSON keys of includes. */
+export function associate(m: Models): void {
+  const { User, Organization, OrganizationMember, SubscriptionPlan, Subscription, Project, Channel } = m;
+  const { Content, ContentJob, ContentUpload, Template, DataSource, ApiUsage, CreditTransaction } = m;
+
+  Organization.hasMany(OrganizationMember, { as: 'members', ...foreignKey('organization_id', 'CASCADE') });
+  OrganizationMember.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+  User.hasMany(OrganizationMember, { as: 'memberships', ...foreignKey('user_id', 'CASCADE') });
+  OrganizationMember.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
+  User.hasMany(OrganizationMember, { as: 'sent_invitations', ...foreignKey('invited_by', 'NO ACTION') });
+  OrganizationMember.belongsTo(User, { as: 'inviter', ...foreignKey('invited_by', 'NO ACTION') });
+
+  User.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('user_id', 'CASCADE') });
+  Subscription.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
+  Organization.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('organization_id', 'CASCADE') });
+  Subscription.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+  SubscriptionPlan.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('plan_id', 'NO ACTION') });
+  Subscription.belongsTo(SubscriptionPlan, { as: 'plan', ...foreignKey('plan_id', 'NO ACTION') });
+
+  Subscription.hasMany(CreditTransaction, { as: 'credit_transactions', ...foreignKey('subscription_id', 'NO ACTION') });
+  CreditTransaction.belongsTo(Subscription, { as: 'subscription', ...foreignKey('subscription_id', 'NO ACTION') });
+  Content.hasMany(CreditTransaction, { as: 'credit_transactions', ...foreignKey('content_id', 'NO ACTION') });
+  CreditTransaction.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'NO ACTION') });
+
+  User.hasMany(Project, { as: 'projects', ...foreignKey('user_id', 'CASCADE') });
+  Project.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
+  Organization.hasMany(Project, { as: 'projects', ...foreignKey('organization_id', 'CASCADE') });
+  Project.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+
+  Project.hasMany(Channel, { as: 'channels', ...foreignKey('project_id', 'CASCADE') });
+  Channel.belongsTo(Project, { as: 'project', ...foreignKey('project_id', 'CASCADE') });
+  Project.hasMany(Content, { as: 'contents', ...foreignKey('project_id', 'CASCADE') });
+  Content.belongsTo(Project, { as: 'project', ...foreignKey('project_id', 'CASCADE') });
+  Project.hasMany(DataSource, { as: 'data_sources', ...foreignKey('project_id', 'CASCADE') });
+  DataSource.belongsTo(Project, { as: 'project', ...foreignKey('project_id', 'CASCADE') });
+
+  Content.hasMany(ContentJob, { as: 'jobs', ...foreignKey('content_id', 'CASCADE') });
+  ContentJob.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'CASCADE') });
+  Content.hasMany(ContentUpload, { as: 'uploads', ...foreignKey('content_id', 'CASCADE') });
+  ContentUpload.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'CASCADE') });
+  Channel.hasMany(ContentUpload, { as: 'uploads', ...foreignKey('channel_id', 'CASCADE') });
+  ContentUpload.belongsTo(Channel, { as: 'channel', ...foreignKey('channel_id', 'CASCADE') });
+
+  User.hasMany(Template, { as: 'templates', ...foreignKey('user_id', 'CASCADE') });
+  Template.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
+  Organization.hasMany(Template, { as: 'templates', ...foreignKey('organization_id', 'CASCADE') });
+  Template.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+
+  User.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('user_id', 'NO ACTION') });
+  ApiUsage.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'NO ACTION') });
+  Organization.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('organization_id', 'NO ACTION') });
+  ApiUsage.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'NO ACTION') });
+  Content.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('content_id', 'NO ACTION') });
+  ApiUsage.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'NO ACTION') });
+  ContentJob.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('job_id', 'NO ACTION') });
+  ApiUsage.belongsTo(ContentJob, { as: 'job', ...foreignKey('job_id', 'NO ACTION') });
+}

@@ -1,0 +1,159 @@
+import type { DataSourceType, Visibility } from './enums';
+
+/** Any JSON value, for JSONB columns whose shape the seed leaves open. */
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** users.notification_settings: one switch per notification; a missing key means the default. */
+export type NotificationSettings = { [notification: string]: boolean };
+
+/** organizations.brand_colors (white label), CSS hex colours. */
+export interface BrandColors {
+  primary?: string;
+  secondary?: string;
+}
+
+/** organization_members.permissions: grants beyond the role. */
+export type MemberPermissions = { [permission: string]: boolean };
+
+/** subscription_plans.features (seed §3.2.1). */
+export interface PlanFeatures {
+  advanced_templates: boolean;
+  priority_rendering: boolean;
+  api_access: boolean;
+  white_label: boolean;
+  analytics_pro: boolean;
+  custom_voices: boolean;
+  team_seats: number;
+}
+
+/** contents.script (seed §3.4.1). */
+export interface ContentScript {
+  /** The first three seconds. */
+  hook: string;
+  body: string[];
+  cta: string;
+  full_text: string;
+}
+
+export type MediaAssetType = 'image' | 'video' | 'audio';
+export type MediaAssetSource = 'generated' | 'stock' | 'user';
+
+/** One element of contents.media_assets (seed §3.4.1). */
+export interface MediaAsset {
+  type: MediaAssetType;
+  url: string;
+  source: MediaAssetSource;
+  /** Seconds from the start of the video at which the asset appears. */
+  timestamp: number;
+  /** Seconds on screen; absent means until the next asset. */
+  duration?: number;
+}
+
+/** channels.upload_settings (seed §3.3.2); stored as '{}' until the user saves settings. */
+export interface UploadSettings {
+  default_visibility?: Visibility;
+  auto_publish?: boolean;
+  /** Local time of day, "HH:MM". */
+  schedule_time?: string;
+  /** IANA zone of schedule_time. */
+  timezone?: string;
+  /** YouTube demands an explicit answer; uploads fail on some accounts without it. */
+  made_for_kids?: boolean;
+}
+
+/** content_uploads.metrics (seed §3.4.3); '{}' until the first sync. */
+export interface UploadMetrics {
+  views?: number;
+  likes?: number;
+  comments?: number;
+  shares?: number;
+  /** ISO 8601 time of the last sync. */
+  last_updated?: string;
+}
+
+/** "WIDTHxHEIGHT" in pixels, e.g. "1080x1920". */
+export type Resolution = `${number}x${number}`;
+
+export type TextPosition = 'top' | 'center' | 'bottom';
+export type SectionAnimation = 'none' | 'fade' | 'zoom_in' | 'slide_up';
+
+export interface TemplateTextStyle {
+  font_size: number;
+  font_weight: 'regular' | 'bold';
+  position: TextPosition;
+  /** CSS hex colours; absent means the template's `colors.text` / no box. */
+  color?: string;
+  background?: string;
+}
+
+export interface TemplateIntro {
+  duration: number;
+  animation: SectionAnimation;
+  title: TemplateTextStyle;
+}
+
+export interface TemplateBody {
+  /** Default seconds per scene when the narration does not say otherwise. */
+  scene_duration: number;
+  transition: 'cut' | 'fade' | 'slide';
+  motion: 'static' | 'ken_burns';
+  caption: TemplateTextStyle & { max_chars_per_line: number };
+}
+
+export interface TemplateOutro {
+  duration: number;
+  animation: SectionAnimation;
+  cta: TemplateTextStyle;
+}
+
+/** templates.template_data (seed §3.5.1). */
+export interface TemplateData {
+  /** Only for templates rendered remotely by Creatomate. */
+  creatomate_template_id?: string;
+  /** Target length in seconds. */
+  duration: number;
+  resolution: Resolution;
+  elements: { intro: TemplateIntro; body: TemplateBody; outro: TemplateOutro };
+  /** Font family names, first one preferred; must cover Hangul. */
+  fonts: string[];
+  colors: { primary: string; secondary: string; background?: string; text?: string };
+}
+
+/** data_sources.config by data_sources.source_type (seed §3.6.1). */
+export interface YoutubeChannelSourceConfig {
+  channel_id: string;
+  extract_mode: 'highlights' | 'summary' | 'full';
+  /** Seconds. */
+  min_duration?: number;
+  max_age_days?: number;
+}
+
+export interface RssSourceConfig {
+  feed_url: string;
+  filter_keywords?: string[];
+}
+
+export interface ApiSourceConfig {
+  api_type: string;
+  symbols?: string[];
+  data_type: string;
+}
+
+export interface KeywordSourceConfig {
+  keywords: string[];
+  sources: string[];
+}
+
+export interface DataSourceConfigs {
+  youtube_channel: YoutubeChannelSourceConfig;
+  rss: RssSourceConfig;
+  api: ApiSourceConfig;
+  keyword: KeywordSourceConfig;
+}
+
+export type DataSourceConfig = DataSourceConfigs[DataSourceType];
+
+/** A data source's type and config as one discriminated union, for `switch (spec.source_type)`. */
+export type DataSourceSpec = { [T in DataSourceType]: { source_type: T; config: DataSourceConfigs[T] } }[DataSourceType];
