@@ -1,0 +1,304 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback server speaking the parts of YouTube's protocol AutoClip uses: the OAuth token
+ * endpoint, resumable uploads (session, chunked PUTs with 308 + Range, status queries) and
+ * videos.list statistics. Tests steer it through `state` to reproduce the provider's failures.
+ */
+
+export interface FakeFailure {
+  status: number;
+  reason?: string;
+  message?: string;
+  retryAfterSec?: number;
+  /** Chunk PUTs: bytes of the chunk the server keeps before failing (a partly received chunk). */
+  keepBytes?: number;
+  /** Cut the connection instead of answering. */
+  dropConnection?: boolean;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  bodyBytes: number;
+  /** The parsed body of JSON and form requests. */
+  body?: unknown;
+}
+
+interface UploadSession {
+  total: number;
+  contentType: string;
+  resource: { snippet?: Record<string, unknown>; status?: Record<string, unknown> };
+  data: Buffer;
+  videoId?: string;
+}
+
+interface FakeVideo {
+  resource: Record<string, unknown>;
+  bytes: Buffer;
+  statistics: { viewCount: number; likeCount: number; commentCount: number };
+}
+
+const CHUNK_GRANULARITY = 256 * 1024;
+
+export class FakeYouTubeState {
+  readonly clientId = 'fake-client-id.apps.googleusercontent.com';
+  readonly clientSecret = `fake-secret-${randomBytes(6).toString('hex')}`;
+  readonly refreshToken = `1//fake-refresh-${randomBytes(12).toString('hex')}`;
+  refreshRevoked = false;
+  tokenLifetimeSec = 3599;
+  readonly accessTokens = new Set<string>();
+  /** Every access token ever issued, valid or not, so tests can look for leaks. */
+  readonly issuedTokens: string[] = [];
+  /** Failures answered, in order, by the next requests of each kind. */
+  readonly tokenFailures: FakeFailure[] = [];
+  readonly initFailures: FakeFailure[] = [];
+  readonly chunkFailures: FakeFailure[] = [];
+  readonly statisticsFailures: FakeFailure[] = [];
+  readonly sessions = new Map<string, UploadSession>();
+  readonly videos = new Map<string, FakeVideo>();
+  readonly requests: RecordedRequest[] = [];
+
+  issueAccessToken(): string {
+    const token = `ya29.fake-${randomBytes(16).toString('hex')}`;
+    this.accessTokens.add(token);
+    this.issuedTokens.push(token);
+    return token;
+  }
+
+  /** Every access token stops working (the next call gets a 401). */
+  expireAccessTokens(): void {
+    this.accessTokens.clear();
+  }
+
+  /** The user revoked the app: refreshes answer invalid_grant and access tokens stop working. */
+  revokeRefreshToken(): void {
+    this.refreshRevoked = true;
+    this.accessTokens.clear();
+  }
+
+  /** The next session start answers 401, as with a token that expired in flight. */
+  rejectNextInitAsExpired(): void {
+    this.initFailures.push({ status: 401, reason: 'authError', message: 'Request had invalid authentication credentials.' });
+  }
+
+  exceedQuota(reason: 'quotaExceeded' | 'uploadLimitExceeded' = 'quotaExceeded'): void {
+    const message =
+      reason === 'quotaExceeded'
+        ? 'The request cannot be completed because you have exceeded your <a href="/youtube/v3/getting-started#quota">quota</a>.'
+        : 'The user has exceeded the number of videos they may upload.';
+    this.initFailures.push({ status: 403, reason, message });
+  }
+
+  rateLimitNextInit(retryAfterSec: number): void {
+    this.initFailures.push({ status: 429, reason: 'rateLimitExceeded', message: 'Too many requests.', retryAfterSec });
+  }
+
+  failNextChunks(count: number, status = 500, keepBytes = 0): void {
+    for (let i = 0; i < count; i += 1) this.chunkFailures.push({ status, message: 'Backend Error', reason: 'backendError', keepBytes });
+  }
+
+  dropNextChunks(count: number, keepBytes = 0): void {
+    for (let i = 0; i < count; i += 1) this.chunkFailures.push({ status: 0, dropConnection: true, keepBytes });
+  }
+
+  /** Every open upload session disappears (the next PUT on one gets a 404). */
+  expireSessions(): void {
+    this.sessions.clear();
+  }
+
+  setStatistics(videoId: string, statistics: FakeVideo['statistics']): void {
+    const video = this.videos.get(videoId);
+    if (!video) throw new Error(`no video ${videoId}`);
+    video.statistics = statistics;
+  }
+
+  uploadedBytes(videoId: string): Buffer | undefined {
+    return this.videos.get(videoId)?.bytes;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendGoogleError(res: ServerResponse, failure: FakeFailure): void {
+  const headers: Record<string, string> = failure.retryAfterSec !== undefined ? { 'Retry-After': String(failure.retryAfterSec) } : {};
+  const message = failure.message ?? 'Error';
+  sendJson(res, failure.status, { error: { code: failure.status, message, errors: [{ message, domain: 'youtube', reason: failure.reason ?? 'error' }] } }, headers);
+}
+
+async function readAll(req: IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const part of req) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+export async function startFakeYouTube(): Promise<{ baseUrl: string; state: FakeYouTubeState; close(): Promise<void> }> {
+  const state = new FakeYouTubeState();
+  let baseUrl = '';
+
+  function authorized(req: IncomingMessage, res: ServerResponse): boolean {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (token && state.accessTokens.has(token)) return true;
+    sendGoogleError(res, { status: 401, reason: 'authError', message: 'Request had invalid authentication credentials.' });
+    return false;
+  }
+
+  function token(res: ServerResponse, form: URLSearchParams): void {
+    const failure = state.tokenFailures.shift();
+    if (failure) return sendGoogleError(res, failure);
+    if (form.get('grant_type') !== 'refresh_token') return sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });
+    if (form.get('client_id') !== state.clientId || form.get('client_secret') !== state.clientSecret) {
+      return sendJson(res, 401, { error: 'invalid_client', error_description: 'The OAuth client was not found.' });
+    }
+    if (state.refreshRevoked || form.get('refresh_token') !== state.refreshToken) {
+      return sendJson(res, 400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
+    }
+    sendJson(res, 200, { access_token: state.issueAccessToken(), expires_in: state.tokenLifetimeSec, token_type: 'Bearer', scope: 'https://www.googleapis.com/auth/youtube.upload' });
+  }
+
+  function startSession(req: IncomingMessage, res: ServerResponse, json: unknown): void {
+    if (!authorized(req, res)) return;
+    const failure = state.initFailures.shift();
+    if (failure) return sendGoogleError(res, failure);
+    const total = Number(req.headers['x-upload-content-length']);
+    const resource = json as UploadSession['resource'] | undefined;
+    if (!Number.isInteger(total) || total <= 0) return sendGoogleError(res, { status: 400, reason: 'badContent', message: 'X-Upload-Content-Length is missing' });
+    if (typeof resource?.snippet?.title !== 'string' || resource.snippet.title === '') {
+      return sendGoogleError(res, { status: 400, reason: 'invalidTitle', message: 'The request metadata specifies an invalid or empty video title.' });
+    }
+    if (typeof resource.status?.selfDeclaredMadeForKids !== 'boolean') {
+      return sendGoogleError(res, { status: 400, reason: 'invalidValue', message: 'selfDeclaredMadeForKids is required' });
+    }
+    if (resource.status.publishAt !== undefined && resource.status.privacyStatus !== 'private') {
+      return sendGoogleError(res, { status: 400, reason: 'invalidPublishAt', message: 'publishAt requires a private video' });
+    }
+    const uploadId = randomBytes(12).toString('base64url');
+    state.sessions.set(uploadId, { total, contentType: String(req.headers['x-upload-content-type'] ?? ''), resource, data: Buffer.alloc(0) });
+    res.writeHead(200, { Location: `${baseUrl}/upload/youtube/v3/videos?uploadType=resumable&upload_id=${uploadId}`, 'Content-Length': 0 });
+    res.end();
+  }
+
+  function finish(session: UploadSession): Record<string, unknown> {
+    if (!session.videoId) {
+      session.videoId = randomBytes(8).toString('base64url').slice(0, 11);
+      const resource = {
+        kind: 'youtube#video',
+        id: session.videoId,
+        snippet: { ...session.resource.snippet, channelId: 'UCfakechannel', publishedAt: new Date().toISOString() },
+        status: { uploadStatus: 'uploaded', ...session.resource.status },
+      };
+      state.videos.set(session.videoId, { resource, bytes: session.data, statistics: { viewCount: 0, likeCount: 0, commentCount: 0 } });
+    }
+    return state.videos.get(session.videoId)?.resource as Record<string, unknown>;
+  }
+
+  function answerProgress(res: ServerResponse, session: UploadSession): void {
+    if (session.data.length === session.total) return sendJson(res, 200, finish(session));
+    const headers: Record<string, string | number> = { 'Content-Length': 0 };
+    if (session.data.length > 0) headers.Range = `bytes=0-${session.data.length - 1}`;
+    res.writeHead(308, headers);
+    res.end();
+  }
+
+  async function putChunk(req: IncomingMessage, res: ServerResponse, uploadId: string): Promise<void> {
+    const session = state.sessions.get(uploadId);
+    const range = req.headers['content-range'] ?? '';
+    const query = /^bytes \*\/(\d+)$/.exec(range);
+    const chunk = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(range);
+    if (query || !chunk) {
+      await readAll(req);
+      state.requests.push({ method: 'PUT', path: req.url ?? '', headers: req.headers, bodyBytes: 0 });
+      if (!session) return sendGoogleError(res, { status: 404, reason: 'notFound', message: 'Upload session not found' });
+      if (!authorized(req, res)) return;
+      if (!query) return sendGoogleError(res, { status: 400, reason: 'badRange', message: `Bad Content-Range: ${range}` });
+      return answerProgress(res, session);
+    }
+    const failure = session ? state.chunkFailures.shift() : undefined;
+    if (failure?.dropConnection) {
+      // Read part of the body so the client is mid-send when the connection dies.
+      const first = await new Promise<Buffer>((resolve) => req.once('data', (data: Buffer) => resolve(data)));
+      if (session && failure.keepBytes) session.data = Buffer.concat([session.data, first.subarray(0, failure.keepBytes)]);
+      state.requests.push({ method: 'PUT', path: req.url ?? '', headers: req.headers, bodyBytes: first.length });
+      req.socket.destroy();
+      return;
+    }
+    const body = await readAll(req);
+    state.requests.push({ method: 'PUT', path: req.url ?? '', headers: req.headers, bodyBytes: body.length });
+    if (!session) return sendGoogleError(res, { status: 404, reason: 'notFound', message: 'Upload session not found' });
+    if (!authorized(req, res)) return;
+    const [first, last, total] = [Number(chunk[1]), Number(chunk[2]), Number(chunk[3])];
+    const problem =
+      total !== session.total ? 'total differs from X-Upload-Content-Length'
+      : first > session.data.length ? `first byte ${first} is past the ${session.data.length} bytes received`
+      : body.length !== last - first + 1 ? `body has ${body.length} bytes, range says ${last - first + 1}`
+      : last !== total - 1 && body.length % CHUNK_GRANULARITY !== 0 ? 'a chunk that is not the last must be a multiple of 256 KiB'
+      : undefined;
+    if (problem) return sendGoogleError(res, { status: 400, reason: 'badContent', message: problem });
+    if (failure) {
+      if (failure.keepBytes) session.data = Buffer.concat([session.data.subarray(0, first), body.subarray(0, failure.keepBytes)]);
+      return sendGoogleError(res, failure);
+    }
+    session.data = Buffer.concat([session.data.subarray(0, first), body]);
+    answerProgress(res, session);
+  }
+
+  function statistics(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (!authorized(req, res)) return;
+    const failure = state.statisticsFailures.shift();
+    if (failure) return sendGoogleError(res, failure);
+    const ids = (url.searchParams.get('id') ?? '').split(',').filter(Boolean);
+    if (ids.length > 50) return sendGoogleError(res, { status: 400, reason: 'tooManyIds', message: 'At most 50 ids' });
+    const items = ids.flatMap((id) => {
+      const video = state.videos.get(id);
+      if (!video) return [];
+      const { viewCount, likeCount, commentCount } = video.statistics;
+      return [{ kind: 'youtube#video', id, statistics: { viewCount: String(viewCount), likeCount: String(likeCount), favoriteCount: '0', commentCount: String(commentCount) } }];
+    });
+    sendJson(res, 200, { kind: 'youtube#videoListResponse', items, pageInfo: { totalResults: items.length, resultsPerPage: items.length } });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', baseUrl);
+    if (req.method === 'PUT' && url.pathname === '/upload/youtube/v3/videos') {
+      return putChunk(req, res, url.searchParams.get('upload_id') ?? '');
+    }
+    const raw = await readAll(req);
+    const text = raw.toString('utf8');
+    const contentType = req.headers['content-type'] ?? '';
+    const body = contentType.startsWith('application/json') ? (JSON.parse(text) as unknown)
+      : contentType.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(text))
+      : undefined;
+    state.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, bodyBytes: raw.length, body });
+    if (req.method === 'POST' && url.pathname === '/token') return token(res, new URLSearchParams(text));
+    if (req.method === 'POST' && url.pathname === '/upload/youtube/v3/videos' && url.searchParams.get('uploadType') === 'resumable') {
+      return startSession(req, res, body);
+    }
+    if (req.method === 'GET' && url.pathname === '/youtube/v3/videos' && url.searchParams.get('part') === 'statistics') return statistics(req, res, url);
+    sendGoogleError(res, { status: 404, reason: 'notFound', message: `No route ${req.method} ${url.pathname}` });
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendGoogleError(res, { status: 500, reason: 'fakeServerError', message: String(error) });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    baseUrl,
+    state,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
