@@ -1,19 +1,19 @@
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
-import { createActivities } from './activities';
+import { createActivities, createMediaWorkerActivities, type ActivityDeps } from './activities';
+import { recordingInterceptor } from './activities/recording';
 import { loadConfig, type AppConfig } from './lib/config';
 import { createAppContext, type AppContext } from './lib/app-context';
 import { moduleLogger } from './lib/logger';
+import { createProviders, createYouTubeClient } from './providers';
 
 const log = moduleLogger('worker');
 
-let runtimeInstalled = false;
-
 /**
- * Runtime.install must come before any connection; once per process. The runtime also owns
- * SIGINT/SIGTERM: it shuts every worker down gracefully, letting running activities finish.
+ * Runtime.install must come before any connection, once per process (a process's entry point calls
+ * it). The runtime also owns SIGINT/SIGTERM: it shuts every worker down gracefully, letting running
+ * activities finish.
  */
-function installRuntime(config: AppConfig): void {
-  if (runtimeInstalled) return;
+export function installRuntime(config: AppConfig): void {
   Runtime.install({
     logger: {
       log: (level, message, meta) => log[level.toLowerCase() as Lowercase<typeof level>](meta ?? {}, message),
@@ -25,7 +25,6 @@ function installRuntime(config: AppConfig): void {
     },
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: config.logLevel === 'debug' ? 'INFO' : 'WARN' }) } },
   });
-  runtimeInstalled = true;
 }
 
 export interface RunningWorkers {
@@ -34,39 +33,81 @@ export interface RunningWorkers {
   shutdown(): Promise<void>;
 }
 
+export type WorkerRole = 'orchestration' | 'media';
+
 /**
- * Starts the orchestration worker: workflows and the light activities. Heavy media activities get a
- * worker of their own on `config.temporal.mediaTaskQueue` so they can be scaled separately.
+ * Starts the workers of the given roles: `orchestration` runs the workflows and the light
+ * activities; `media` runs the heavy activities (speech, images, render) on their own task queue
+ * with a small number of slots, so media machines scale separately. Both record every attempt
+ * through the recording interceptor. The grace time lets a running render finish on shutdown.
  */
-export async function startWorkers(ctx: AppContext): Promise<RunningWorkers> {
+export async function startWorkers(
+  ctx: AppContext,
+  roles: readonly WorkerRole[] = ['orchestration', 'media'],
+  deps: ActivityDeps = { providers: createProviders(ctx.config), youtube: createYouTubeClient(ctx.config) },
+): Promise<RunningWorkers> {
   const { config } = ctx;
-  installRuntime(config);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    workflowsPath: require.resolve('./workflows'),
-    activities: createActivities(ctx),
-    maxCachedWorkflows: 200,
-    shutdownGraceTime: '30 seconds',
-  });
-  const done = worker.run().finally(() => connection.close());
-  log.info({ taskQueue: config.temporal.taskQueue, address: config.temporal.address }, 'worker polling');
+  const interceptors = { activity: [recordingInterceptor(ctx)] };
+  const workers: Worker[] = [];
+  if (roles.includes('orchestration')) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.taskQueue,
+        workflowsPath: require.resolve('./workflows'),
+        activities: createActivities(ctx, deps),
+        interceptors,
+        maxCachedWorkflows: 200,
+        shutdownGraceTime: '2 minutes',
+      }),
+    );
+  }
+  if (roles.includes('media')) {
+    workers.push(
+      await Worker.create({
+        connection,
+        namespace: config.temporal.namespace,
+        taskQueue: config.temporal.mediaTaskQueue,
+        activities: createMediaWorkerActivities(ctx, deps),
+        interceptors,
+        maxConcurrentActivityTaskExecutions: config.media.concurrency,
+        shutdownGraceTime: '10 minutes',
+      }),
+    );
+  }
+  const done = Promise.all(workers.map((w) => w.run())).then(
+    () => connection.close(),
+    async (err: unknown) => {
+      await connection.close();
+      throw err;
+    },
+  );
+  log.info({ roles, taskQueues: [config.temporal.taskQueue, config.temporal.mediaTaskQueue], address: config.temporal.address }, 'workers polling');
   return {
     done,
     async shutdown() {
-      // The runtime may already be shutting the worker down on SIGINT/SIGTERM.
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      // The runtime may already be shutting the workers down on SIGINT/SIGTERM.
+      for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
     },
   };
 }
 
+function rolesFromArgs(argv: string[]): WorkerRole[] {
+  const flag = argv.indexOf('--role');
+  const role = flag >= 0 ? argv[flag + 1] : 'all';
+  if (role === 'all') return ['orchestration', 'media'];
+  if (role === 'orchestration' || role === 'media') return [role];
+  throw new Error(`--role must be orchestration, media or all (got ${role})`);
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
+  installRuntime(config);
   const ctx = await createAppContext(config);
-  const workers = await startWorkers(ctx);
+  const workers = await startWorkers(ctx, rolesFromArgs(process.argv.slice(2)));
   await workers.done;
   await ctx.close();
 }

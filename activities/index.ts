@@ -1,14 +1,31 @@
 import type { AppContext } from '../lib/app-context';
+import type { Providers } from '../providers';
+import type { YouTubeClient } from '../providers/platforms/youtube';
+import { createContentActivities } from './content';
+import { createMediaActivities } from './media';
+import { createPublishActivities } from './publish';
 import { createSystemActivities } from './system';
 
+export interface ActivityDeps {
+  providers: Providers;
+  youtube: YouTubeClient;
+}
+
 /**
- * Activities are created around the process's connections (the samples' dependency-injection
- * pattern) and registered with the worker by name.
+ * Activities are created around the process's connections and engines (the samples'
+ * dependency-injection pattern) and registered with a worker by name. The light ones run on the
+ * orchestration task queue; the media ones on their own queue, so they scale separately.
  */
-export function createActivities(ctx: AppContext) {
+export function createActivities(ctx: AppContext, deps: ActivityDeps) {
   return {
     ...createSystemActivities(ctx),
+    ...createContentActivities(ctx, deps.providers),
+    ...createPublishActivities(ctx, deps.youtube),
   };
+}
+
+export function createMediaWorkerActivities(ctx: AppContext, deps: Pick<ActivityDeps, 'providers'>) {
+  return createMediaActivities(ctx, deps.providers, ctx.config.media.workDir);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

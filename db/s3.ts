@@ -6,6 +6,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { AppConfig } from '../lib/config';
 
 /** The object store: one bucket, keys laid out per organization/project/content by the callers. */
@@ -50,6 +51,11 @@ export class ObjectStore {
   urlFor(key: string): string {
     if (!this.publicUrl) return `s3://${this.bucket}/${key}`;
     return `${this.publicUrl}/${key.split('/').map(encodeURIComponent).join('/')}`;
+  }
+
+  /** A time-limited GET URL for a private object, e.g. for a viewer or a platform that pulls the file. */
+  async presignedGetUrl(key: string, expiresInSec = 3600): Promise<string> {
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSec });
   }
 
   destroy(): void {

@@ -5,12 +5,14 @@ import type { AppConfig } from './config';
 import { connectMongo, disconnectMongo } from '../db/mongo';
 import { createRedis } from '../db/redis';
 import { ObjectStore } from '../db/s3';
+import { initModels, type Models } from '../db/models';
 import { createSequelize } from '../db/sequelize';
 
 /** The connections a process holds: opened once at start, closed once at shutdown. */
 export interface AppContext {
   config: AppConfig;
   sequelize: Sequelize;
+  models: Models;
   redis: Redis;
   store: ObjectStore;
   temporal: Client;
@@ -27,6 +29,7 @@ export async function createAppContext(config: AppConfig): Promise<AppContext> {
   return {
     config,
     sequelize,
+    models: initModels(sequelize),
     redis,
     store,
     temporal,

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Joi from 'joi';
 
 /**
@@ -31,6 +33,23 @@ export interface AppConfig {
   api: {
     host: string;
     port: number;
+  };
+  media: {
+    /** Where media activities keep their temporary files. */
+    workDir: string;
+    /** Media activities one worker runs at once (each ffmpeg uses the cores it gets). */
+    concurrency: number;
+  };
+  pipeline: {
+    /** Contents scoring below it in the safety check stop as failed. */
+    safetyThreshold: number;
+  };
+  youtube: {
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    oauthUrl: string | undefined;
+    uploadUrl: string | undefined;
+    apiUrl: string | undefined;
   };
   secrets: {
     /** key id → 32-byte key */
@@ -67,6 +86,14 @@ const schema = Joi.object({
   TEMPORAL_TASK_QUEUE: Joi.string().default('autoclip'),
   TEMPORAL_MEDIA_TASK_QUEUE: Joi.string().default('autoclip-media'),
   TEMPORAL_UI_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  MEDIA_WORK_DIR: Joi.string().default(join(tmpdir(), 'autoclip-media')),
+  MEDIA_CONCURRENCY: Joi.number().integer().min(1).max(16).default(2),
+  SAFETY_THRESHOLD: Joi.number().min(0).max(1).default(0.7),
+  YOUTUBE_CLIENT_ID: Joi.string(),
+  YOUTUBE_CLIENT_SECRET: Joi.string(),
+  YOUTUBE_OAUTH_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  YOUTUBE_UPLOAD_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  YOUTUBE_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   API_HOST: Joi.string().default('0.0.0.0'),
   API_PORT: Joi.number().port().default(3000),
   SECRETS_ENCRYPTION_KEYS: Joi.string()
@@ -121,6 +148,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       uiUrl: value.TEMPORAL_UI_URL,
     },
     api: { host: value.API_HOST, port: value.API_PORT },
+    media: { workDir: value.MEDIA_WORK_DIR, concurrency: value.MEDIA_CONCURRENCY },
+    pipeline: { safetyThreshold: value.SAFETY_THRESHOLD },
+    youtube: {
+      clientId: value.YOUTUBE_CLIENT_ID,
+      clientSecret: value.YOUTUBE_CLIENT_SECRET,
+      oauthUrl: value.YOUTUBE_OAUTH_URL,
+      uploadUrl: value.YOUTUBE_UPLOAD_URL,
+      apiUrl: value.YOUTUBE_API_URL,
+    },
     secrets: { keys, activeKeyId: value.SECRETS_ACTIVE_KEY_ID },
   };
 }

@@ -18,11 +18,15 @@ export const REDACTED_PATHS = [
   '*.secret',
 ];
 
-export const rootLogger = pino({
-  level: process.env.LOG_LEVEL ?? 'info',
-  redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-  base: { pid: process.pid },
-});
+/** JSON lines on stderr, so a command's own output on stdout stays clean. */
+export const rootLogger = pino(
+  {
+    level: process.env.LOG_LEVEL ?? 'info',
+    redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    base: { pid: process.pid },
+  },
+  pino.destination(2),
+);
 
 /** A child logger for one module, so every line says where it came from. */
 export function moduleLogger(module: string): pino.Logger {

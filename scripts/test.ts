@@ -6,7 +6,8 @@ import { startStack } from './local-stack';
 /**
  * `npm test`: starts the test stack (its own ports and data folder), runs every test file under
  * test/ with Node's test runner against it, and stops what it started.
- * `npm test -- test/some.test.ts` runs only the files named.
+ * `npm test -- test/some.test.ts` runs only the files named; arguments starting with `--` go to
+ * Node's test runner (e.g. `--test-name-pattern=...`).
  */
 const REPO_ROOT = resolve(__dirname, '..');
 
@@ -19,13 +20,15 @@ function findTests(dir: string): string[] {
 }
 
 async function main(): Promise<number> {
-  const requested = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const flags = args.filter((a) => a.startsWith('--'));
+  const requested = args.filter((a) => !a.startsWith('--'));
   const files = requested.length > 0 ? requested : findTests(join(REPO_ROOT, 'test')).sort();
   const stack = await startStack('test');
   try {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...files],
+      ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-timeout=600000', ...flags, ...files],
       { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, ...stack.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' } },
     );
     const [code] = (await new Promise<[number | null]>((done) => child.once('exit', (c) => done([c]))));

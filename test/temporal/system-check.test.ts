@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { WorkflowFailedError } from '@temporalio/client';
-import { createActivities } from '../../activities';
+import { createSystemActivities } from '../../activities/system';
 import { createAppContext, type AppContext } from '../../lib/app-context';
 import { loadConfig } from '../../lib/config';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
@@ -39,7 +39,7 @@ describe('systemCheck workflow', () => {
   }
 
   it('reaches every store and returns their latencies', async () => {
-    const checks = await runOnWorker(createActivities(ctx), () =>
+    const checks = await runOnWorker(createSystemActivities(ctx), () =>
       env.client.workflow.execute(systemCheck, { taskQueue: 'system-check-test', workflowId: `system-check-${Date.now()}` }),
     );
     assert.deepEqual(checks.map((c) => c.store).sort(), ['mongodb', 'postgresql', 'redis', 's3', 'temporal']);

@@ -1,0 +1,190 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Context as ActivityContext } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Content, MediaAsset, Project, TemplateData } from '../db/models';
+import { trackEvent } from '../lib/analytics';
+import type { AppContext } from '../lib/app-context';
+import type { Providers } from '../providers';
+import type { Language, SubtitleCue, TemplateLook } from '../providers/types';
+import { contentMediaKeys } from './media-keys';
+import { currentJob, recordUsage, reportProgress } from './recording';
+
+export interface SpeechOutput {
+  audioKey: string;
+  manifestKey: string;
+  durationSec: number;
+}
+
+export interface ImagesOutput {
+  imageKeys: string[];
+}
+
+interface SpeechManifest {
+  durationSec: number;
+  segments: { startSec: number; endSec: number }[];
+  cues: SubtitleCue[];
+}
+
+/** The scenes of a script, in speaking order: the hook, each body section, the call to action. */
+export function scriptScenes(script: Content['script']): string[] {
+  return [script.hook, ...script.body, script.cta].map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+function parseResolution(resolution: string): { width: number; height: number } {
+  const match = /^(\d{3,4})x(\d{3,4})$/.exec(resolution);
+  if (!match) throw ApplicationFailure.nonRetryable(`template resolution "${resolution}" is not WIDTHxHEIGHT`, 'BadTemplate');
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
+/**
+ * The heavy activities (speech, images, render) run on their own task queue. Inputs and outputs are
+ * S3 keys; each activity works in a private temporary folder that it removes when done.
+ */
+export function createMediaActivities(ctx: AppContext, providers: Providers, workRoot: string) {
+  const { Content: ContentModel, Project: ProjectModel, Template } = ctx.models;
+
+  async function loadContent(contentId: string): Promise<Content & { project: Project }> {
+    const content = await ContentModel.findByPk(contentId, { include: [{ model: ProjectModel, as: 'project' }] });
+    if (!content?.project) throw ApplicationFailure.nonRetryable(`content ${contentId} does not exist`, 'ContentNotFound');
+    return content as Content & { project: Project };
+  }
+
+  /** The project's chosen template (style_preset.template_id), else the system template for its format and vertical. */
+  async function templateFor(project: Project): Promise<TemplateData> {
+    const chosen = typeof project.style_preset?.template_id === 'string' ? await Template.findByPk(project.style_preset.template_id) : null;
+    if (chosen) return chosen.template_data;
+    const candidates = await Template.findAll({
+      where: { template_type: 'system', content_format: project.content_format, is_active: true },
+      order: [['created_at', 'ASC']],
+    });
+    const template = candidates.find((t) => t.vertical === project.vertical) ?? candidates.find((t) => t.vertical === null) ?? candidates[0];
+    if (!template) throw ApplicationFailure.nonRetryable(`no active system template for format ${project.content_format}`, 'NoTemplate');
+    return template.template_data;
+  }
+
+  async function lookFor(project: Project): Promise<TemplateLook> {
+    const data = await templateFor(project);
+    return { ...parseResolution(data.resolution), colors: data.colors, font: data.fonts[0] ?? 'Noto Sans CJK KR' };
+  }
+
+  function keysFor(contentId: string) {
+    const scope = currentJob();
+    if (!scope) throw new Error('media activities run inside a recorded content job');
+    return contentMediaKeys(scope, contentId);
+  }
+
+  async function withWorkDir<T>(label: string, fn: (dir: string) => Promise<T>): Promise<T> {
+    await mkdir(workRoot, { recursive: true });
+    const dir = await mkdtemp(join(workRoot, `${label}-`));
+    try {
+      return await fn(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function upload(key: string, path: string, contentType: string): Promise<void> {
+    const { size } = await stat(path);
+    await ctx.store.put(key, createReadStream(path), contentType, size);
+  }
+
+  async function download(key: string, path: string): Promise<string> {
+    await writeFile(path, await ctx.store.getBuffer(key));
+    return path;
+  }
+
+  return {
+    async synthesizeSpeech(input: { contentId: string }): Promise<SpeechOutput> {
+      const content = await loadContent(input.contentId);
+      const keys = keysFor(content.id);
+      return withWorkDir(`tts-${content.id}`, async (dir) => {
+        const result = await providers.speech.synthesize(
+          { language: (content.project.language === 'en' ? 'en' : 'ko') satisfies Language, segments: scriptScenes(content.script), outDir: dir },
+          { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p) },
+        );
+        await recordUsage(result.usage);
+        await upload(keys.audio, result.audioPath, 'audio/mp4');
+        const manifest: SpeechManifest = { durationSec: result.durationSec, segments: result.segments, cues: result.cues };
+        await ctx.store.put(keys.speechManifest, JSON.stringify(manifest), 'application/json');
+        await content.update({ audio_url: ctx.store.urlFor(keys.audio), audio_duration: Math.round(result.durationSec * 100) / 100 });
+        return { audioKey: keys.audio, manifestKey: keys.speechManifest, durationSec: result.durationSec };
+      });
+    },
+
+    async createSceneImages(input: { contentId: string }): Promise<ImagesOutput> {
+      const content = await loadContent(input.contentId);
+      const keys = keysFor(content.id);
+      const look = await lookFor(content.project);
+      return withWorkDir(`images-${content.id}`, async (dir) => {
+        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
+        const { images, usage } = await providers.images.createSceneImages(
+          { language: content.project.language === 'en' ? 'en' : 'ko', look, scenes, outDir: dir },
+          { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p) },
+        );
+        await recordUsage(usage);
+        const imageKeys: string[] = [];
+        for (const image of [...images].sort((a, b) => a.index - b.index)) {
+          const key = keys.scene(image.index);
+          await upload(key, image.path, 'image/png');
+          imageKeys.push(key);
+        }
+        return { imageKeys };
+      });
+    },
+
+    async renderVideo(input: { contentId: string; speech: SpeechOutput; images: ImagesOutput }): Promise<{ videoKey: string; thumbnailKey: string; durationSec: number }> {
+      const content = await loadContent(input.contentId);
+      const keys = keysFor(content.id);
+      const look = await lookFor(content.project);
+      return withWorkDir(`render-${content.id}`, async (dir) => {
+        const manifest = JSON.parse((await ctx.store.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
+        if (manifest.segments.length !== input.images.imageKeys.length) {
+          throw ApplicationFailure.nonRetryable(
+            `speech has ${manifest.segments.length} scenes but ${input.images.imageKeys.length} images were made`,
+            'SceneMismatch',
+          );
+        }
+        const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'));
+        const scenes = await Promise.all(
+          input.images.imageKeys.map(async (key, i) => ({
+            imagePath: await download(key, join(dir, `scene-${i}.png`)),
+            startSec: manifest.segments[i]!.startSec,
+            endSec: manifest.segments[i]!.endSec,
+          })),
+        );
+        const result = await providers.renderer.render(
+          { look, fps: 30, scenes, audioPath, cues: manifest.cues, outDir: dir },
+          { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p) },
+        );
+        await recordUsage(result.usage);
+        await upload(keys.video, result.videoPath, 'video/mp4');
+        await upload(keys.thumbnail, result.thumbnailPath, 'image/jpeg');
+        const mediaAssets: MediaAsset[] = scenes.map((s, i) => ({
+          type: 'image',
+          url: ctx.store.urlFor(input.images.imageKeys[i]!),
+          source: 'generated',
+          timestamp: Math.round(s.startSec * 100) / 100,
+          duration: Math.round((s.endSec - s.startSec) * 100) / 100,
+        }));
+        await content.update({
+          video_url: ctx.store.urlFor(keys.video),
+          thumbnail_url: ctx.store.urlFor(keys.thumbnail),
+          video_duration: Math.round(result.durationSec * 100) / 100,
+          video_resolution: `${result.width}x${result.height}`,
+          media_assets: mediaAssets,
+        });
+        const scope = currentJob();
+        await trackEvent(
+          'video_rendered',
+          { userId: scope?.userId, organizationId: scope?.organizationId, projectId: content.project_id, contentId: content.id },
+          { vertical: content.project.vertical, duration: result.durationSec, resolution: `${result.width}x${result.height}`, renderer: providers.renderer.name },
+        );
+        return { videoKey: keys.video, thumbnailKey: keys.thumbnail, durationSec: result.durationSec };
+      });
+    },
+  };
+}
+
+export type MediaActivities = ReturnType<typeof createMediaActivities>;

@@ -1,0 +1,260 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Context as ActivityContext } from '@temporalio/activity';
+import { CancelledFailure } from '@temporalio/common';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { QueryTypes } from 'sequelize';
+import type { JobType } from '../db/models';
+import { WorkflowLogModel } from '../db/mongo/models';
+import type { AppContext } from '../lib/app-context';
+import { moduleLogger } from '../lib/logger';
+import type { ProviderUsage } from '../providers/types';
+
+const log = moduleLogger('recording');
+
+/**
+ * Records every attempt of every activity that belongs to a content, once, here: the worker's
+ * activity interceptor opens a `content_jobs` row per job of a workflow run (status, progress,
+ * retry_count from the attempt number, error, result, timestamps), appends the step to the run's
+ * `workflow_logs` document, and gives the activity a scope through which its provider calls land in
+ * `api_usages` and its progress in the job row and on Redis (for live progress streams).
+ */
+export const JOB_TYPE_BY_ACTIVITY: Readonly<Record<string, JobType>> = {
+  writeScript: 'script_generation',
+  checkSafety: 'safety_check',
+  synthesizeSpeech: 'tts',
+  createSceneImages: 'image_gen',
+  renderVideo: 'render',
+  uploadToChannel: 'upload',
+};
+
+export interface JobScope {
+  contentId: string;
+  projectId: string;
+  userId: string | null;
+  organizationId: string | null;
+  /** Present for activities that are a job of the content (see JOB_TYPE_BY_ACTIVITY). */
+  jobId?: string;
+  jobType?: JobType;
+  execution: Execution;
+  attempt: number;
+}
+
+interface Execution {
+  workflowId: string;
+  runId: string;
+}
+
+interface AttemptRecord {
+  attempt: number;
+  status: 'completed' | 'failed' | 'cancelled';
+  started_at: string;
+  ended_at: string;
+  error?: string;
+}
+
+const scopes = new AsyncLocalStorage<{ scope: JobScope; recorder: JobRecorder; lastProgressWrite: number }>();
+
+/** The job the running activity records into, if it belongs to a content. */
+export function currentJob(): JobScope | undefined {
+  return scopes.getStore()?.scope;
+}
+
+export function progressChannel(contentId: string): string {
+  return `content:${contentId}:progress`;
+}
+
+const PROGRESS_WRITE_INTERVAL_MS = 1000;
+
+/**
+ * Heartbeats with the progress (0–100) and, at most once a second, writes it to the job row and
+ * publishes it for live progress streams. Long activities call this instead of `heartbeat` directly.
+ */
+export function reportProgress(percent: number, details?: unknown): void {
+  const progress = Math.max(0, Math.min(100, Math.round(percent)));
+  ActivityContext.current().heartbeat(details ?? { progress });
+  const store = scopes.getStore();
+  if (!store?.scope.jobId) return;
+  const now = Date.now();
+  if (now - store.lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS) return;
+  store.lastProgressWrite = now;
+  store.recorder.writeProgress(store.scope, progress).catch((err: unknown) => log.warn({ err }, 'progress write failed'));
+}
+
+/** Records one provider call in `api_usages`, attributed to the running job, content and owner. */
+export async function recordUsage(usage: ProviderUsage, error?: string): Promise<void> {
+  const store = scopes.getStore();
+  if (!store) throw new Error('recordUsage called outside a recorded activity');
+  await store.recorder.insertUsage(store.scope, usage, error);
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return `${err.message}${cause}`.slice(0, 4000);
+  }
+  return String(err).slice(0, 4000);
+}
+
+export class JobRecorder {
+  constructor(private readonly ctx: AppContext) {}
+
+  async begin(activityType: string, contentId: string, execution: Execution, attempt: number): Promise<JobScope> {
+    const [owner] = await this.ctx.sequelize.query<{ project_id: string; user_id: string | null; organization_id: string | null }>(
+      `SELECT p.id AS project_id, p.user_id, p.organization_id FROM contents c JOIN projects p ON p.id = c.project_id WHERE c.id = :contentId`,
+      { replacements: { contentId }, type: QueryTypes.SELECT },
+    );
+    if (!owner) throw new Error(`content ${contentId} does not exist`);
+    const scope: JobScope = {
+      contentId,
+      projectId: owner.project_id,
+      userId: owner.user_id,
+      organizationId: owner.organization_id,
+      execution,
+      attempt,
+    };
+    const jobType = JOB_TYPE_BY_ACTIVITY[activityType];
+    if (jobType) {
+      scope.jobType = jobType;
+      scope.jobId = await this.openJob(contentId, jobType, execution.runId, attempt);
+    }
+    return scope;
+  }
+
+  /** One row per job of a workflow run: a retry (attempt > 1) updates the row its first attempt opened. */
+  private async openJob(contentId: string, jobType: JobType, runId: string, attempt: number): Promise<string> {
+    const { ContentJob } = this.ctx.models;
+    const existing = await ContentJob.findOne({
+      where: { content_id: contentId, job_type: jobType, 'result.run_id': runId } as never,
+      order: [['created_at', 'DESC']],
+    });
+    if (existing) {
+      await existing.update({ status: 'running', retry_count: attempt - 1, completed_at: null });
+      return existing.id;
+    }
+    const created = await ContentJob.create({
+      content_id: contentId,
+      job_type: jobType,
+      status: 'running',
+      progress: 0,
+      retry_count: attempt - 1,
+      started_at: new Date(),
+      completed_at: null,
+      result: { run_id: runId },
+      error_message: null,
+      external_job_id: null,
+    });
+    return created.id;
+  }
+
+  async writeProgress(scope: JobScope, progress: number): Promise<void> {
+    await this.ctx.models.ContentJob.update({ progress }, { where: { id: scope.jobId!, status: 'running' } });
+    await this.ctx.redis.publish(progressChannel(scope.contentId), JSON.stringify({ jobType: scope.jobType, progress, at: new Date().toISOString() }));
+  }
+
+  /** Closes the attempt: the job row gets its outcome and the attempt is appended to `result.attempts`. */
+  async finish(scope: JobScope, activityType: string, startedAt: Date, outcome: { status: AttemptRecord['status']; output?: unknown; error?: string }): Promise<void> {
+    const endedAt = new Date();
+    if (scope.jobId) {
+      const { ContentJob } = this.ctx.models;
+      const job = await ContentJob.findByPk(scope.jobId);
+      if (job) {
+        const previous = (job.result ?? {}) as { attempts?: AttemptRecord[] };
+        const attempt: AttemptRecord = {
+          attempt: scope.attempt,
+          status: outcome.status,
+          started_at: startedAt.toISOString(),
+          ended_at: endedAt.toISOString(),
+          ...(outcome.error ? { error: outcome.error } : {}),
+        };
+        await job.update({
+          status: outcome.status,
+          progress: outcome.status === 'completed' ? 100 : job.progress,
+          completed_at: endedAt,
+          error_message: outcome.error ?? null,
+          result: {
+            ...previous,
+            run_id: scope.execution.runId,
+            attempts: [...(previous.attempts ?? []), attempt],
+            ...(outcome.output !== undefined ? { output: outcome.output } : {}),
+          } as never,
+        });
+      }
+      await this.ctx.redis.publish(
+        progressChannel(scope.contentId),
+        JSON.stringify({ jobType: scope.jobType, status: outcome.status, progress: outcome.status === 'completed' ? 100 : undefined, error: outcome.error }),
+      );
+    }
+    await WorkflowLogModel.updateOne(
+      { workflow_id: scope.execution.workflowId, execution_id: scope.execution.runId },
+      {
+        $setOnInsert: { project_id: scope.projectId, content_id: scope.contentId, status: 'running', started_at: startedAt },
+        $push: {
+          nodes_executed: {
+            node_name: `${activityType}#${scope.attempt}`,
+            status: outcome.status === 'completed' ? 'success' : outcome.status,
+            started_at: startedAt,
+            completed_at: endedAt,
+            output_summary: outcome.error ?? summarize(outcome.output),
+          },
+        },
+      },
+      { upsert: true },
+    );
+  }
+
+  async insertUsage(scope: JobScope, usage: ProviderUsage, error?: string): Promise<void> {
+    await this.ctx.models.ApiUsage.create({
+      user_id: scope.userId,
+      organization_id: scope.organizationId,
+      service: usage.service,
+      operation: usage.operation,
+      input_units: Math.round(usage.inputUnits),
+      output_units: Math.round(usage.outputUnits),
+      duration_ms: Math.round(usage.durationMs),
+      estimated_cost: usage.estimatedCostUsd,
+      content_id: scope.contentId,
+      job_id: scope.jobId ?? null,
+      status_code: usage.statusCode ?? null,
+      error_message: error ?? null,
+    });
+  }
+}
+
+function summarize(output: unknown): string | undefined {
+  if (output === undefined) return undefined;
+  const text = JSON.stringify(output);
+  return text.length > 500 ? `${text.slice(0, 497)}...` : text;
+}
+
+function contentIdOf(args: unknown[]): string | undefined {
+  const first = args[0];
+  if (typeof first === 'object' && first !== null && 'contentId' in first && typeof first.contentId === 'string') return first.contentId;
+  return undefined;
+}
+
+/** The worker-level interceptor: every attempt of an activity whose input names a `contentId`. */
+export function recordingInterceptor(ctx: AppContext): ActivityInterceptorsFactory {
+  const recorder = new JobRecorder(ctx);
+  return (activityContext) => ({
+    inbound: {
+      async execute(input, next) {
+        const contentId = contentIdOf(input.args);
+        const { activityType, workflowExecution, attempt } = activityContext.info;
+        if (!contentId || !workflowExecution) return next(input);
+        const startedAt = new Date();
+        const scope = await recorder.begin(activityType, contentId, workflowExecution, attempt);
+        try {
+          const output = await scopes.run({ scope, recorder, lastProgressWrite: 0 }, () => next(input));
+          await recorder.finish(scope, activityType, startedAt, { status: 'completed', output });
+          return output;
+        } catch (err) {
+          const cancelled = err instanceof CancelledFailure || activityContext.cancellationSignal.aborted;
+          await recorder
+            .finish(scope, activityType, startedAt, { status: cancelled ? 'cancelled' : 'failed', error: errorMessage(err) })
+            .catch((recordErr: unknown) => log.error({ err: recordErr }, 'could not record the failed attempt'));
+          throw err;
+        }
+      },
+    },
+  });
+}

@@ -1,0 +1,26 @@
+import { AnalyticsEventModel, type AnalyticsEventType } from '../db/mongo/models';
+
+export interface EventContext {
+  userId?: string | null;
+  organizationId?: string | null;
+  projectId?: string | null;
+  contentId?: string | null;
+  sessionId?: string;
+  userAgent?: string;
+  ipAddress?: string;
+}
+
+/** Appends one product event to `analytics_events`. */
+export async function trackEvent(type: AnalyticsEventType, context: EventContext, properties: Record<string, unknown> = {}): Promise<void> {
+  await AnalyticsEventModel.create({
+    event_type: type,
+    user_id: context.userId ?? undefined,
+    organization_id: context.organizationId ?? undefined,
+    project_id: context.projectId ?? undefined,
+    content_id: context.contentId ?? undefined,
+    session_id: context.sessionId,
+    user_agent: context.userAgent,
+    ip_address: context.ipAddress,
+    properties,
+  });
+}

@@ -1,0 +1,193 @@
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { FfmpegRenderer, runFfmpeg, SceneCardImageProvider } from '../providers/media';
+import type { X264Preset } from '../providers/media/render-command';
+import type { RenderRequest, SubtitleCue, TemplateLook } from '../providers/types';
+
+/**
+ * Render benchmark (not a test): 20 s of 1080x1920@30, five scenes with Hangul text, subtitle
+ * strips and AAC, rendered by FfmpegRenderer and compared with x264 encoding the same number of
+ * frames of a test pattern at the same settings. Prints medians, peak memory and a preset sweep
+ * with SSIM against a lossless render of the same graph.
+ *
+ *   npx tsx scripts/bench-render.ts [--runs 3] [--keep]
+ */
+
+const execFileAsync = promisify(execFile);
+const WIDTH = 1080;
+const HEIGHT = 1920;
+const FPS = 30;
+const DURATION_SEC = 20;
+const SSIM_FLOOR = 0.97;
+const LOOK: TemplateLook = { width: WIDTH, height: HEIGHT, colors: { primary: '#0F766E', secondary: '#1E3A8A' }, font: 'Noto Sans CJK KR' };
+const SCENES = [
+  '아침 공복에 물 한 잔, 정말 건강에 좋을까요?',
+  '밤새 부족해진 수분을 채워 줍니다',
+  '위장을 부드럽게 깨워 소화를 돕습니다',
+  '차가운 물보다 미지근한 물이 좋아요',
+  '오늘부터 물 한 잔으로 하루를 시작해 보세요',
+];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+/** Highest VmHWM (peak resident memory) among this process's ffmpeg children, sampled while `work` runs. */
+async function withPeakFfmpegMemory<T>(work: () => Promise<T>): Promise<{ value: T; peakMiB: number }> {
+  let peakKiB = 0;
+  const sample = (): void => {
+    for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
+      try {
+        const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+        if (!/^Name:\s+ffmpeg$/m.test(status) || Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
+        peakKiB = Math.max(peakKiB, Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0));
+      } catch {
+        // the process ended between listing and reading
+      }
+    }
+  };
+  const timer = setInterval(sample, 50);
+  try {
+    const value = await work();
+    return { value, peakMiB: peakKiB / 1024 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+let clockTicks = 100;
+
+/** CPU seconds used by this process's exited children so far (cutime + cstime of /proc/self/stat). */
+function childCpuSeconds(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[13]) + Number(fields[14])) / clockTicks;
+}
+
+/** Wall time and the CPU time of the child processes it ran: the latter barely moves when other work shares the cores. */
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; seconds: number; cpuSeconds: number }> {
+  const cpuBefore = childCpuSeconds();
+  const started = process.hrtime.bigint();
+  const value = await work();
+  return { value, seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: childCpuSeconds() - cpuBefore };
+}
+
+async function ssim(distorted: string, reference: string): Promise<number> {
+  const { stderr } = await execFileAsync('ffmpeg', ['-hide_banner', '-nostats', '-i', distorted, '-i', reference, '-lavfi', '[0:v][1:v]ssim', '-f', 'null', '-'], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const all = /SSIM .*All:([\d.]+)/.exec(stderr)?.[1];
+  if (!all) throw new Error(`no SSIM in ffmpeg output:\n${stderr.slice(-1000)}`);
+  return Number(all);
+}
+
+/** The benchmark's inputs: cards rendered once, a 20 s AAC voice stand-in, a cue every 2 s. */
+async function prepare(dir: string): Promise<RenderRequest> {
+  const { images } = await new SceneCardImageProvider().createSceneImages({
+    language: 'ko',
+    look: LOOK,
+    outDir: join(dir, 'cards'),
+    scenes: SCENES.map((text, index) => ({ index, text, keywords: [] })),
+  });
+  const audioPath = join(dir, 'voice.m4a');
+  await runFfmpeg(['-f', 'lavfi', '-i', `sine=f=220:sample_rate=44100:d=${DURATION_SEC}`, '-af', 'volume=0.3', '-c:a', 'aac', '-b:a', '128k', audioPath]);
+  const sceneSec = DURATION_SEC / SCENES.length;
+  const cues: SubtitleCue[] = SCENES.flatMap((text, scene) => {
+    const half = text.split(' ');
+    const middle = Math.ceil(half.length / 2);
+    return [half.slice(0, middle).join(' '), half.slice(middle).join(' ')].map((line, part) => ({
+      startSec: scene * sceneSec + part * (sceneSec / 2) + 0.1,
+      endSec: scene * sceneSec + (part + 1) * (sceneSec / 2) - 0.1,
+      text: line,
+    }));
+  });
+  return {
+    look: LOOK,
+    fps: FPS,
+    audioPath,
+    cues,
+    outDir: join(dir, 'render'),
+    scenes: images.map((image, index) => ({ imagePath: image.path, startSec: index * sceneSec, endSec: (index + 1) * sceneSec })),
+  };
+}
+
+function row(cells: (string | number)[], widths: number[]): string {
+  return cells.map((cell, index) => String(cell).padEnd(widths[index] ?? 10)).join('  ');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const runsFlag = args.indexOf('--runs');
+  const runs = runsFlag >= 0 ? Number(args[runsFlag + 1]) : 3;
+  if (!(runs >= 1)) throw new Error('--runs needs a positive number');
+  const dir = await mkdtemp(join(tmpdir(), 'autoclip-bench-'));
+  try {
+    clockTicks = Number((await execFileAsync('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
+    const request = await prepare(dir);
+    const frames = DURATION_SEC * FPS;
+    console.log(`bench: ${DURATION_SEC} s of ${WIDTH}x${HEIGHT}@${FPS} (${frames} frames), ${SCENES.length} scenes, ${request.cues.length} subtitle strips, medians of ${runs}\n`);
+
+    // Render and encode runs alternate, so that load from other processes hits both alike.
+    const encodeArgs = ['-f', 'lavfi', '-i', `testsrc2=s=${WIDTH}x${HEIGHT}:r=${FPS}:d=${DURATION_SEC}`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', join(dir, 'encode-only.mp4')];
+    const renders: { seconds: number; cpuSeconds: number; peakMiB: number }[] = [];
+    const encodes: { seconds: number; cpuSeconds: number }[] = [];
+    for (let run = 0; run < runs; run++) {
+      const { value, peakMiB } = await withPeakFfmpegMemory(() => timed(() => new FfmpegRenderer().render(request)));
+      renders.push({ seconds: value.seconds, cpuSeconds: value.cpuSeconds, peakMiB });
+      encodes.push(await timed(() => runFfmpeg(encodeArgs)));
+    }
+    const render = median(renders.map((run) => run.seconds));
+    const encode = median(encodes.map((run) => run.seconds));
+    const renderCpu = median(renders.map((run) => run.cpuSeconds));
+    const encodeCpu = median(encodes.map((run) => run.cpuSeconds));
+    const pairRatios = renders.map((run, index) => run.seconds / (encodes[index] as { seconds: number }).seconds);
+    const widths = [36, 24];
+    console.log(row(['metric (veryfast, CRF 23)', 'value'], widths));
+    console.log(row(['render, FfmpegRenderer', `${render.toFixed(2)} s wall, ${renderCpu.toFixed(2)} s CPU`], widths));
+    console.log(row(['x264 encode only, testsrc2', `${encode.toFixed(2)} s wall, ${encodeCpu.toFixed(2)} s CPU`], widths));
+    console.log(row(['ratio render / encode (target ≤ 1.1)', `${(render / encode).toFixed(2)} wall, ${(renderCpu / encodeCpu).toFixed(2)} CPU`], widths));
+    console.log(row(['  per run (wall)', pairRatios.map((ratio) => ratio.toFixed(2)).join(', ')], widths));
+    console.log(row(['speed', `${(DURATION_SEC / render).toFixed(2)}x real time`], widths));
+    console.log(row(['peak ffmpeg memory (VmHWM)', `${Math.max(...renders.map((run) => run.peakMiB)).toFixed(0)} MiB`], widths));
+    console.log(row(['peak benchmark process (maxRSS)', `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`], widths));
+    console.log(row(['load average at the end', loadavg().map((load) => load.toFixed(2)).join(' ')], widths));
+
+    const reference = { ...request, outDir: join(dir, 'lossless') };
+    await new FfmpegRenderer({ preset: 'ultrafast', crf: 0 }).render(reference);
+    const referencePath = join(reference.outDir, 'video.mp4');
+    console.log(`\npreset sweep (CRF 23, SSIM against a lossless render of the same graph, floor ${SSIM_FLOOR})`);
+    const sweepWidths = [10, 10, 10, 18, 8, 8, 6];
+    console.log(row(['preset', 'wall', 'CPU', 'speed', 'SSIM', 'size', 'floor'], sweepWidths));
+    const presets: X264Preset[] = ['ultrafast', 'superfast', 'veryfast'];
+    let fastestPassing: { preset: X264Preset; speed: number } | undefined;
+    for (const preset of presets) {
+      const outDir = join(dir, preset);
+      await mkdir(outDir, { recursive: true });
+      const { value, seconds, cpuSeconds } = await timed(() => new FfmpegRenderer({ preset }).render({ ...request, outDir }));
+      const score = await ssim(value.videoPath, referencePath);
+      const speed = DURATION_SEC / seconds;
+      const passes = score >= SSIM_FLOOR;
+      if (passes && !fastestPassing) fastestPassing = { preset, speed };
+      console.log(row([preset, `${seconds.toFixed(2)} s`, `${cpuSeconds.toFixed(2)} s`, `${speed.toFixed(2)}x real time`, score.toFixed(4), `${(value.sizeBytes / 1e6).toFixed(1)} MB`, passes ? 'pass' : 'FAIL'], sweepWidths));
+    }
+    console.log(
+      fastestPassing
+        ? `\nfastest preset above the floor: ${fastestPassing.preset}, ${fastestPassing.speed.toFixed(2)}x real time (target ≥ 4x)`
+        : '\nno preset reached the quality floor',
+    );
+  } finally {
+    if (args.includes('--keep')) console.log(`\noutputs kept in ${dir}`);
+    else await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

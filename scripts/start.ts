@@ -1,0 +1,89 @@
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startApi } from '../api/server';
+import { contentMediaKeys } from '../activities/media-keys';
+import { migrateUp } from '../db/migrate';
+import { ensureMongoIndexes } from '../db/mongo/models';
+import { ensureApiUsagePartitions } from '../db/partitions';
+import { createDemoContent, ensureDemoTenant } from '../db/seeds/demo';
+import { seedReferenceData } from '../db/seeds/reference-data';
+import { trackEvent } from '../lib/analytics';
+import { createAppContext } from '../lib/app-context';
+import { loadConfig } from '../lib/config';
+import { startProduction } from '../lib/productions';
+import { installRuntime, startWorkers } from '../worker';
+import { systemCheck } from '../workflows';
+import { stackContext, startStack } from './local-stack';
+
+/**
+ * `npm start`: the whole platform on one machine, and its main job. Brings the local stack up (or
+ * uses the services the environment names), applies migrations, loads the reference data, starts
+ * the workers and the API, then produces one video end to end for the demo tenant and prints where
+ * to watch it. `npm start -- --once` exits 0 when the video is made, printing its local path last.
+ */
+async function main(): Promise<void> {
+  const exitWhenDone = process.argv.includes('--once');
+  const stack = await startStack('dev');
+  Object.assign(process.env, stack.env);
+  const config = loadConfig();
+  installRuntime(config);
+
+  const applied = await migrateUp(config.databaseUrl);
+  console.log(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
+  const ctx = await createAppContext(config);
+  await seedReferenceData(ctx.sequelize);
+  await ensureApiUsagePartitions(ctx.sequelize, 3);
+  await ensureMongoIndexes();
+  await ctx.store.ensureBucket();
+
+  const workers = await startWorkers(ctx);
+  const api = await startApi(ctx);
+  const uiUrl = config.temporal.uiUrl;
+  const workflowUrl = (id: string) => `${uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(id)}`;
+
+  const checks = await ctx.temporal.workflow.execute(systemCheck, {
+    taskQueue: config.temporal.taskQueue,
+    workflowId: `system-check-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+  });
+  console.log(`stores: ${checks.map((c) => `${c.store} ${c.latencyMs}ms`).join(', ')}`);
+  console.log(`API:             ${api.url}  (GET /healthz, GET /readyz)`);
+  if (uiUrl) console.log(`Temporal Web UI: ${uiUrl}`);
+
+  const tenant = await ensureDemoTenant(ctx.models);
+  const contentId = await createDemoContent(ctx.models, tenant.projectId);
+  await trackEvent('content_created', { organizationId: tenant.organizationId, projectId: tenant.projectId, contentId }, { source: 'demo' });
+  const handle = await startProduction(ctx, contentId);
+  console.log(`producing content ${contentId}`);
+  if (uiUrl) console.log(`  workflow:      ${workflowUrl(handle.workflowId)}`);
+  const began = Date.now();
+  const result = await handle.result();
+  const content = await ctx.models.Content.findByPk(contentId);
+  if (!content?.video_url) throw new Error(`the production ended at step ${result.step} without a video`);
+  const key = contentMediaKeys({ ...tenant, userId: null }, contentId).video;
+  const localPath = join(stackContext('dev').dataDir, 'videos', `${contentId}.mp4`);
+  await mkdir(join(localPath, '..'), { recursive: true });
+  await writeFile(localPath, await ctx.store.getBuffer(key));
+  console.log(`video ready in ${((Date.now() - began) / 1000).toFixed(1)}s: "${content.title}"`);
+  console.log(`  ${content.video_resolution}, ${content.video_duration}s, safety score ${content.safety_score}`);
+  console.log(`  watch (link valid 24h): ${await ctx.store.presignedGetUrl(key, 24 * 3600)}`);
+
+  if (!exitWhenDone) {
+    console.log(`local file: ${localPath}`);
+    console.log('running; Ctrl-C stops the platform');
+    await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM'), workers.done]);
+  }
+  await new Promise<void>((resolve) => api.server.close(() => resolve()));
+  await workers.shutdown();
+  await ctx.close();
+  await stack.stop();
+  if (exitWhenDone) console.log(localPath);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  },
+);

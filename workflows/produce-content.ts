@@ -1,0 +1,202 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  executeChild,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import type { ContentActivities } from '../activities/content';
+import type { MediaActivities } from '../activities/media';
+import type { PublishActivities } from '../activities/publish';
+import { publishToChannel } from './publish-to-channel';
+import { PipelineStepKey } from './search-attributes';
+
+/** The steps of a production, in order; the query and the PipelineStep search attribute report them. */
+export const PRODUCTION_STEPS = [
+  'queued', 'charging', 'script', 'safety', 'media', 'render', 'awaiting_approval', 'publishing',
+  'ready', 'published', 'rejected', 'failed', 'cancelled',
+] as const;
+export type ProductionStep = (typeof PRODUCTION_STEPS)[number];
+
+const STEP_PERCENT: Record<ProductionStep, number> = {
+  queued: 0, charging: 2, script: 10, safety: 20, media: 35, render: 60, awaiting_approval: 95, publishing: 97,
+  ready: 100, published: 100, rejected: 100, failed: 100, cancelled: 100,
+};
+
+export interface ProduceContentInput {
+  contentId: string;
+  /** The task queue of the heavy media activities (TTS, images, render). */
+  mediaTaskQueue: string;
+  /** How long a content waits for approval before it stays ready, unpublished. Default 7 days. */
+  approvalTimeout?: Duration;
+  /** Heartbeat timeout of the long media activities; a dead worker's render is retried after it. */
+  mediaHeartbeatTimeout?: Duration;
+}
+
+export interface ProductionProgress {
+  step: ProductionStep;
+  percent: number;
+  error?: string;
+  published: { channelId: string; url?: string; error?: string }[];
+}
+
+export interface ProductionResult extends ProductionProgress {
+  contentId: string;
+}
+
+export interface ApproveArgs {
+  /** Publish to these channels only; default all connected channels of the project's platforms. */
+  channelIds?: string[];
+  /** RFC 3339 time to publish at; default the channel's calendar. */
+  scheduledAt?: string;
+}
+
+export const approveSignal = defineSignal<[ApproveArgs?]>('approve');
+export const rejectSignal = defineSignal<[{ reason?: string }?]>('reject');
+export const cancelSignal = defineSignal<[{ reason?: string }?]>('cancel');
+export const progressQuery = defineQuery<ProductionProgress>('progress');
+
+export function produceContentWorkflowId(contentId: string): string {
+  return `content-${contentId}`;
+}
+
+/**
+ * Turns one content row into a video and, once approved (or at once for auto-publishing projects),
+ * publishes it to the project's channels. Charges one credit first; any failure before the video is
+ * ready, and any cancellation before something is published, gives it back exactly once.
+ */
+export async function produceContent(input: ProduceContentInput): Promise<ProductionResult> {
+  const { contentId } = input;
+  const light = proxyActivities<ContentActivities>({
+    startToCloseTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+  });
+  const cleanup = proxyActivities<ContentActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+  });
+  const media = proxyActivities<MediaActivities>({
+    taskQueue: input.mediaTaskQueue,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: input.mediaHeartbeatTimeout ?? '30 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4 },
+  });
+  const publish = proxyActivities<PublishActivities>({
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumAttempts: 5 },
+  });
+
+  const progress: ProductionProgress = { step: 'queued', percent: 0, published: [] };
+  const enter = (step: ProductionStep) => {
+    progress.step = step;
+    progress.percent = STEP_PERCENT[step];
+    upsertSearchAttributes([{ key: PipelineStepKey, value: step }]);
+  };
+  setHandler(progressQuery, () => progress);
+
+  let decision: { approved: true; args: ApproveArgs } | { approved: false; reason?: string } | undefined;
+  setHandler(approveSignal, (args) => {
+    decision ??= { approved: true, args: args ?? {} };
+  });
+  setHandler(rejectSignal, (args) => {
+    decision ??= { approved: false, reason: args?.reason };
+  });
+  const work = new CancellationScope();
+  setHandler(cancelSignal, () => work.cancel());
+
+  let charged = false;
+  let videoReady = false;
+  try {
+    await work.run(async () => {
+      enter('charging');
+      await light.chargeCredit({ contentId, reference: workflowInfo().runId });
+      charged = true;
+
+      enter('script');
+      await light.writeScript({ contentId });
+
+      enter('safety');
+      const safety = await light.checkSafety({ contentId });
+      if (!safety.passed) {
+        throw ApplicationFailure.nonRetryable(`safety check failed (score ${safety.score}): ${safety.flags.map((f) => f.code).join(', ')}`, 'SafetyRejected', safety.flags);
+      }
+
+      enter('media');
+      const [speech, images] = await Promise.all([media.synthesizeSpeech({ contentId }), media.createSceneImages({ contentId })]);
+
+      enter('render');
+      await media.renderVideo({ contentId, speech, images });
+      videoReady = true;
+      await light.setContentStatus({ contentId, status: 'ready' });
+
+      const targets = await publish.listPublishTargets({ contentId });
+      let channelIds = targets.channels.map((c) => c.channelId);
+      let scheduledAt: string | undefined;
+      if (channelIds.length > 0 && !targets.autoPublish) {
+        enter('awaiting_approval');
+        const decided = await condition(() => decision !== undefined, input.approvalTimeout ?? '7 days');
+        if (!decided || !decision) {
+          enter('ready');
+          return;
+        }
+        if (!decision.approved) {
+          await light.recordRejection({ contentId, reason: decision.reason });
+          enter('rejected');
+          return;
+        }
+        if (decision.args.channelIds) channelIds = channelIds.filter((id) => decision?.approved && decision.args.channelIds?.includes(id));
+        scheduledAt = decision.args.scheduledAt;
+      }
+      if (channelIds.length === 0) {
+        enter('ready');
+        return;
+      }
+      enter('publishing');
+      const outcomes = await Promise.allSettled(
+        channelIds.map((channelId) =>
+          executeChild(publishToChannel, {
+            workflowId: `publish-${contentId}-${channelId}`,
+            args: [{ contentId, channelId, scheduledAt }],
+          }),
+        ),
+      );
+      progress.published = outcomes.map((o, i) => ({
+        channelId: channelIds[i]!,
+        ...(o.status === 'fulfilled' ? { url: o.value.url } : { error: String(o.reason?.cause?.message ?? o.reason?.message ?? o.reason) }),
+      }));
+      enter(progress.published.some((p) => p.url) ? 'published' : 'ready');
+    });
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const message = cancelled ? 'cancelled' : failureMessage(err);
+    await CancellationScope.nonCancellable(async () => {
+      const refund = charged && (cancelled ? progress.published.every((p) => !p.url) : !videoReady);
+      if (refund) await cleanup.refundCredit({ contentId, reason: message });
+      await cleanup.finishRun({ contentId, outcome: cancelled ? 'cancelled' : 'failed', error: message, keepReady: videoReady && !cancelled });
+    });
+    progress.error = message;
+    enter(cancelled ? 'cancelled' : 'failed');
+    if (cancelled && work.consideredCancelled && !CancellationScope.current().consideredCancelled) {
+      // Cancelled by the signal, not by the workflow's own cancellation: end normally, reporting it.
+      return { contentId, ...progress };
+    }
+    throw err;
+  }
+  await CancellationScope.nonCancellable(() => cleanup.finishRun({ contentId, outcome: 'completed', keepReady: true }));
+  return { contentId, ...progress };
+}
+
+function failureMessage(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? err.cause.message : undefined;
+    return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;
+  }
+  return String(err);
+}
