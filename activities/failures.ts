@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { PermanentProviderError } from '../providers/errors';
 import { isPlatformError } from '../providers/platforms/errors';
 
 /**
@@ -7,6 +8,7 @@ import { isPlatformError } from '../providers/platforms/errors';
  * provider's Retry-After through `nextRetryDelay`. Anything else is rethrown as it is (retried).
  */
 export function toActivityFailure(err: unknown): unknown {
+  if (err instanceof PermanentProviderError) return ApplicationFailure.nonRetryable(err.message, err.name);
   if (!isPlatformError(err)) return err;
   const details = [{ platform: err.platform, code: err.code, statusCode: err.statusCode, providerReason: err.providerReason }];
   if (!err.retryable) return ApplicationFailure.nonRetryable(err.message, err.code, ...details);

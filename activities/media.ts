@@ -8,6 +8,7 @@ import { trackEvent } from '../lib/analytics';
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
 import type { Language, SubtitleCue, TemplateLook } from '../providers/types';
+import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
 import { currentJob, recordUsage, reportProgress } from './recording';
 
@@ -80,6 +81,8 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
     const dir = await mkdtemp(join(workRoot, `${label}-`));
     try {
       return await fn(dir);
+    } catch (err) {
+      throw toActivityFailure(err);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

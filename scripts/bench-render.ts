@@ -22,7 +22,7 @@ const WIDTH = 1080;
 const HEIGHT = 1920;
 const FPS = 30;
 const DURATION_SEC = 20;
-const SSIM_FLOOR = 0.97;
+const SSIM_FLOOR = 0.99;
 const LOOK: TemplateLook = { width: WIDTH, height: HEIGHT, colors: { primary: '#0F766E', secondary: '#1E3A8A' }, font: 'Noto Sans CJK KR' };
 const SCENES = [
   '아침 공복에 물 한 잔, 정말 건강에 좋을까요?',

@@ -7,6 +7,7 @@ import { abortError, probe, runFfmpeg } from './ffmpeg-runner';
 import { cleanText, subtitleLines } from './text-layout';
 import { buildVoiceJoinCommand, type VoicePart } from './voice-command';
 import { readWavInfo, type WavInfo } from './wav';
+import { PermanentProviderError } from '../errors';
 
 export interface EspeakOptions {
   /** espeak-ng voice per language; a request's `voice` overrides it. */
@@ -73,8 +74,8 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
     const { signal, onProgress } = callOptions;
     const started = Date.now();
     const voice = request.voice ?? this.options.voices[request.language];
-    if (!VOICE_NAME.test(voice)) throw new Error(`invalid espeak-ng voice name ${JSON.stringify(voice)}`);
-    if (request.segments.length === 0) throw new Error('speech request has no segments');
+    if (!VOICE_NAME.test(voice)) throw new PermanentProviderError(`invalid espeak-ng voice name ${JSON.stringify(voice)}`);
+    if (request.segments.length === 0) throw new PermanentProviderError('speech request has no segments');
 
     await mkdir(request.outDir, { recursive: true });
     const workDir = await mkdtemp(join(request.outDir, '.tts-'));
@@ -86,7 +87,7 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
           wavPath: join(workDir, `s${index}-l${lineIndex}.wav`),
         })),
       );
-      if (lines.length === 0) throw new Error('speech request has no speakable text');
+      if (lines.length === 0) throw new PermanentProviderError('speech request has no speakable text');
 
       let done = 0;
       const wavs = await mapConcurrently(lines, this.options.concurrency, async (line) => {

@@ -1,3 +1,5 @@
+import { PermanentProviderError } from '../errors';
+
 /**
  * What every ffmpeg builder returns: inputs (each a list of tokens ending in `-i path`), one
  * filter graph, and the output options with the output path. Never a shell string.
@@ -40,7 +42,7 @@ export function ffmpegColor(color: string, alpha?: number): string {
   } else if (NAMED_COLOR.test(trimmed)) {
     base = trimmed.toLowerCase();
   } else {
-    throw new Error(`unsupported colour ${JSON.stringify(color)}: use #RRGGBB or a colour name`);
+    throw new PermanentProviderError(`unsupported colour ${JSON.stringify(color)}: use #RRGGBB or a colour name`);
   }
   return alpha === undefined ? base : `${base}@${formatNumber(alpha, 2)}`;
 }

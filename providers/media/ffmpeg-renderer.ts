@@ -15,6 +15,7 @@ import {
 } from './render-command';
 import { renderSubtitleStrips } from './scene-cards';
 import { fitCues } from './text-layout';
+import { PermanentProviderError } from '../errors';
 
 export interface FfmpegRendererOptions {
   preset?: X264Preset;
@@ -55,14 +56,14 @@ export class FfmpegRenderer implements Renderer {
     const { signal, onProgress } = callOptions;
     const started = Date.now();
     const { look, fps } = request;
-    if (request.scenes.length === 0) throw new Error('render request has no scenes');
-    if (!(fps > 0 && fps <= 120)) throw new Error(`invalid frame rate ${fps}`);
+    if (request.scenes.length === 0) throw new PermanentProviderError('render request has no scenes');
+    if (!(fps > 0 && fps <= 120)) throw new PermanentProviderError(`invalid frame rate ${fps}`);
     // yuv420p needs even dimensions.
     if (![look.width, look.height].every((side) => Number.isInteger(side) && side > 0 && side % 2 === 0)) {
-      throw new Error(`frame size ${look.width}x${look.height} must be positive even numbers`);
+      throw new PermanentProviderError(`frame size ${look.width}x${look.height} must be positive even numbers`);
     }
     const starts = request.scenes.map((scene) => scene.startSec);
-    if (starts.some((start, index) => index > 0 && start < (starts[index - 1] as number))) throw new Error('scenes must be in time order');
+    if (starts.some((start, index) => index > 0 && start < (starts[index - 1] as number))) throw new PermanentProviderError('scenes must be in time order');
 
     const ffmpegPath = this.options.ffmpegPath;
     const ffprobePath = this.options.ffprobePath;
@@ -77,7 +78,9 @@ export class FfmpegRenderer implements Renderer {
     const workDir = await mkdtemp(join(request.outDir, '.render-'));
     try {
       const strips = await renderSubtitleStrips({ cues: fitCues(request.cues), look, outDir: workDir, fontFile: this.options.fontFile, signal, ffmpegPath });
-      const windows = stripWindows(strips, fps, totalFrames);
+      let sceneStart = 0;
+      const cutFrames = frames.map((count) => (sceneStart += count) - count); // each scene's first frame
+      const windows = stripWindows(strips, fps, totalFrames, cutFrames);
       const encoder = chooseEncoder(this.options.encoders ?? H264_ENCODERS, await availableEncoders(ffmpegPath));
       const videoPath = join(request.outDir, 'video.mp4');
       const command = buildRenderCommand({

@@ -20,7 +20,6 @@ export interface FfmpegRunOptions {
   timeoutMs?: number;
   /** How long ffmpeg gets to finish after SIGINT before SIGKILL. */
   killGraceMs?: number;
-  cwd?: string;
   ffmpegPath?: string;
 }
 
@@ -92,7 +91,7 @@ export function runFfmpeg(args: readonly string[], options: FfmpegRunOptions = {
   if (signal?.aborted) return Promise.reject(abortError(signal));
 
   return new Promise<void>((resolve, reject) => {
-    const child = spawn(command, fullArgs, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     const stderr = new LineTail(STDERR_TAIL_LINES);
     const progress = new LineTail(1);
     let lastPercent = -1;

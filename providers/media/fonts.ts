@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { PermanentProviderError } from '../errors';
 
 const execFileAsync = promisify(execFile);
 
-export class HangulFontMissingError extends Error {
+export class HangulFontMissingError extends PermanentProviderError {
   override readonly name = 'HangulFontMissingError';
 }
 

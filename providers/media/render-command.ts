@@ -49,14 +49,23 @@ export interface StripWindow {
 
 /**
  * Frames during which each subtitle shows, as [start, end). A line stays up through a short pause
- * before the next one so that the subtitle does not flicker between the lines of a sentence.
+ * before the next one so that the subtitle does not flicker between the lines of a sentence, but
+ * not across a scene cut (`cutFrames`: the first frame of each scene).
  */
-export function stripWindows(cues: readonly { startSec: number; endSec: number }[], fps: number, totalFrames: number, holdGapSec = 0.6): StripWindow[] {
+export function stripWindows(
+  cues: readonly { startSec: number; endSec: number }[],
+  fps: number,
+  totalFrames: number,
+  cutFrames: readonly number[] = [],
+  holdGapSec = 0.6,
+): StripWindow[] {
   return cues.map((cue, index) => {
     const next = cues[index + 1];
-    const endSec = next && next.startSec - cue.endSec <= holdGapSec ? next.startSec : cue.endSec;
     const startFrame = Math.min(totalFrames, Math.round(cue.startSec * fps));
-    return { startFrame, endFrame: Math.max(startFrame, Math.min(totalFrames, Math.round(endSec * fps))) };
+    const spokenEnd = Math.min(totalFrames, Math.round(cue.endSec * fps));
+    const holdEnd = next && next.startSec - cue.endSec <= holdGapSec ? Math.min(totalFrames, Math.round(next.startSec * fps)) : spokenEnd;
+    const cut = cutFrames.find((frame) => frame >= spokenEnd && frame < holdEnd);
+    return { startFrame, endFrame: Math.max(startFrame, cut ?? holdEnd) };
   });
 }
 
