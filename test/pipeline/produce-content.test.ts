@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { contentMediaKeys } from '../../activities/media-keys';
 import { AiOutputModel, WorkflowLogModel } from '../../db/mongo/models';
 import { startProduction } from '../../lib/productions';
@@ -17,6 +17,7 @@ import { approveSignal, progressQuery } from '../../workflows/produce-content';
 import { createPipelineHarness, createTenant, createTopicContent, creditRows, jobRows, waitFor, type PipelineHarness } from '../support/pipeline';
 
 const HISTORY_DIR = resolve(__dirname, '..', 'histories');
+const execFileAsync = promisify(execFile);
 const TOPIC = '인공지능이 바꾸는 숏폼 영상 제작의 미래';
 
 describe('produceContent on a real worker', () => {
@@ -28,14 +29,23 @@ describe('produceContent on a real worker', () => {
   });
 
   after(async () => {
-    if (process.env.RECORD_HISTORIES === '1') {
-      await mkdir(HISTORY_DIR, { recursive: true });
-      for (const { name, handle } of finished) {
-        await writeFile(join(HISTORY_DIR, `${name}.json`), historyToJSON(await handle.fetchHistory()));
-      }
+    try {
+      if (process.env.RECORD_HISTORIES === '1') await recordHistories();
+    } finally {
+      await h?.close();
     }
-    await h?.close();
   });
+
+  /** Saves each run's history as the Temporal CLI exports it, for the replay test. */
+  async function recordHistories(): Promise<void> {
+    await mkdir(HISTORY_DIR, { recursive: true });
+    for (const { name, handle } of finished) {
+      const { stdout } = await execFileAsync(process.env.TEMPORAL_CLI_PATH!, [
+        'workflow', 'show', '--address', h.env.address, '--workflow-id', handle.workflowId, '--output', 'json',
+      ], { maxBuffer: 64 * 1024 * 1024 });
+      await writeFile(join(HISTORY_DIR, `${name}.json`), stdout);
+    }
+  }
 
   async function failureOf(handle: WorkflowHandle): Promise<WorkflowFailedError> {
     const err = await handle.result().then(
@@ -87,6 +97,7 @@ describe('produceContent on a real worker', () => {
     assert.equal(h.youtube.state.videos.size, 0, 'nothing is uploaded before the scheduled time');
 
     const result = await handle.result();
+    finished.push({ name: 'publish-to-channel', handle: h.ctx.temporal.workflow.getHandle(`publish-${contentId}-${tenant.channelId}`) });
     assert.equal(result.step, 'published');
     assert.ok(Date.now() >= Date.parse(scheduledAt));
     await upload.reload();
