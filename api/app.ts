@@ -1,31 +1,38 @@
-import { randomUUID } from 'node:crypto';
 import express from 'express';
-import { probeStores } from '../activities/system';
 import type { AppContext } from '../lib/app-context';
+import { SecretBox } from '../lib/secrets';
+import { RefreshTokens } from './auth/tokens';
+import type { ApiDeps } from './deps';
 import { errorHandler, notFound } from './errors';
+import { authenticate, cors, rateLimit, requestId, requestLog, securityHeaders } from './middleware';
+import { mountRoutes } from './registry';
+import { allRoutes } from './routes';
 
-/** The Express application: thin routes over the models and Temporal, one JSON error shape. */
+/**
+ * The Express application: thin routes over the models and Temporal. Every request gets a request
+ * id, security headers, a per-IP rate limit and a log line; every error the one JSON shape.
+ */
 export function createApp(ctx: AppContext): express.Express {
+  const { config } = ctx;
+  const deps: ApiDeps = {
+    ctx,
+    refreshTokens: new RefreshTokens(ctx.redis, config.auth.refreshTokenTtlSec),
+    box: SecretBox.fromConfig(config.secrets),
+  };
   const app = express();
   app.disable('x-powered-by');
+  app.disable('etag');
   app.set('trust proxy', 'loopback');
-  app.use((req, res, next) => {
-    const incoming = req.header('x-request-id');
-    res.setHeader('x-request-id', incoming && /^[\w-]{1,64}$/.test(incoming) ? incoming : randomUUID());
-    next();
-  });
-  app.use(express.json({ limit: '256kb' }));
+  app.set('query parser', 'simple');
+  app.use(requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
+  app.use(rateLimit(ctx.redis, 'ip', config.api.rateLimitPerIp, (req) => req.ip));
+  app.use(express.json({ limit: config.api.bodyLimit }));
 
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
+  const router = express.Router({ strict: true });
+  mountRoutes(router, allRoutes(deps), {
+    authenticate: [authenticate(config.auth), rateLimit(ctx.redis, 'user', config.api.rateLimitPerUser, (req) => req.auth?.userId)],
   });
-
-  app.get('/readyz', async (_req, res) => {
-    const checks = await probeStores(ctx);
-    const ready = checks.every((c) => c.ok);
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
-  });
-
+  app.use(router);
   app.use(notFound);
   app.use(errorHandler);
   return app;

@@ -33,6 +33,18 @@ export interface AppConfig {
   api: {
     host: string;
     port: number;
+    /** Allowed browser origins; empty means no cross-origin access. */
+    corsOrigins: string[];
+    bodyLimit: string;
+    /** Requests per minute per authenticated user and per client IP, counted in Redis. */
+    rateLimitPerUser: number;
+    rateLimitPerIp: number;
+  };
+  auth: {
+    /** HMAC key of the access tokens (≥ 32 bytes). */
+    tokenSecret: Buffer;
+    accessTokenTtlSec: number;
+    refreshTokenTtlSec: number;
   };
   media: {
     /** Where media activities keep their temporary files. */
@@ -96,6 +108,13 @@ const schema = Joi.object({
   YOUTUBE_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   API_HOST: Joi.string().default('0.0.0.0'),
   API_PORT: Joi.number().port().default(3000),
+  API_CORS_ORIGINS: Joi.string().allow('').default(''),
+  API_BODY_LIMIT: Joi.string().pattern(/^\d+(b|kb|mb)$/).default('256kb'),
+  API_RATE_LIMIT_PER_USER: Joi.number().integer().min(1).default(600),
+  API_RATE_LIMIT_PER_IP: Joi.number().integer().min(1).default(1200),
+  AUTH_TOKEN_SECRET: Joi.string().min(32).required(),
+  AUTH_ACCESS_TOKEN_TTL_SEC: Joi.number().integer().min(30).max(86_400).default(900),
+  AUTH_REFRESH_TOKEN_TTL_SEC: Joi.number().integer().min(300).default(30 * 86_400),
   SECRETS_ENCRYPTION_KEYS: Joi.string()
     .pattern(keyListPattern)
     .required()
@@ -147,7 +166,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       mediaTaskQueue: value.TEMPORAL_MEDIA_TASK_QUEUE,
       uiUrl: value.TEMPORAL_UI_URL,
     },
-    api: { host: value.API_HOST, port: value.API_PORT },
+    api: {
+      host: value.API_HOST,
+      port: value.API_PORT,
+      corsOrigins: value.API_CORS_ORIGINS.split(',').map((o: string) => o.trim()).filter(Boolean),
+      bodyLimit: value.API_BODY_LIMIT,
+      rateLimitPerUser: value.API_RATE_LIMIT_PER_USER,
+      rateLimitPerIp: value.API_RATE_LIMIT_PER_IP,
+    },
+    auth: {
+      tokenSecret: Buffer.from(value.AUTH_TOKEN_SECRET, 'utf8'),
+      accessTokenTtlSec: value.AUTH_ACCESS_TOKEN_TTL_SEC,
+      refreshTokenTtlSec: value.AUTH_REFRESH_TOKEN_TTL_SEC,
+    },
     media: { workDir: value.MEDIA_WORK_DIR, concurrency: value.MEDIA_CONCURRENCY },
     pipeline: { safetyThreshold: value.SAFETY_THRESHOLD },
     youtube: {

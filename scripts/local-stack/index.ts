@@ -33,12 +33,19 @@ function isExternal(service: ServiceDefinition): boolean {
   return service.external.some((name) => process.env[name]);
 }
 
-/** A local key for channel-token encryption, made once per profile so restarts can still decrypt. */
-function localSecrets(ctx: StackContext): Record<string, string> {
-  if (process.env.SECRETS_ENCRYPTION_KEYS) return {};
-  const file = join(ctx.dataDir, 'secret-key');
+/** A secret made once per profile and kept in its data folder, so restarts can still decrypt and verify. */
+function localSecret(ctx: StackContext, name: string): string {
+  const file = join(ctx.dataDir, name);
   if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
-  return { SECRETS_ENCRYPTION_KEYS: `local1:${readFileSync(file, 'utf8').trim()}`, SECRETS_ACTIVE_KEY_ID: 'local1' };
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** Local keys for channel-token encryption and API tokens, unless the environment gives its own. */
+function localSecrets(ctx: StackContext): Record<string, string> {
+  return {
+    ...(process.env.SECRETS_ENCRYPTION_KEYS ? {} : { SECRETS_ENCRYPTION_KEYS: `local1:${localSecret(ctx, 'secret-key')}`, SECRETS_ACTIVE_KEY_ID: 'local1' }),
+    ...(process.env.AUTH_TOKEN_SECRET ? {} : { AUTH_TOKEN_SECRET: localSecret(ctx, 'auth-token-secret') }),
+  };
 }
 
 export interface RunningStack {

@@ -1,0 +1,10 @@
+import type { AppContext } from '../lib/app-context';
+import type { SecretBox } from '../lib/secrets';
+import type { RefreshTokens } from './auth/tokens';
+
+/** What route handlers use: the process's connections, the token store, the secret box. */
+export interface ApiDeps {
+  ctx: AppContext;
+  refreshTokens: RefreshTokens;
+  box: SecretBox;
+}

@@ -1,0 +1,66 @@
+import type { Models, Project, Role } from '../db/models';
+import { HttpError } from './errors';
+
+/**
+ * Who owns what: personal resources belong to a user, organization resources to an organization
+ * whose members act by role (owner > admin > editor > viewer). A resource of another tenant answers
+ * 404, exactly like one that does not exist, so ids leak nothing; a member without the rights a
+ * write needs gets 403.
+ */
+const RANK: Readonly<Record<string, number>> = { viewer: 1, member: 1, editor: 2, admin: 3, owner: 4 };
+
+export type Owner = { kind: 'user'; userId: string } | { kind: 'organization'; organizationId: string };
+
+export function roleAtLeast(role: string, need: Role): boolean {
+  return (RANK[role] ?? 0) >= RANK[need]!;
+}
+
+export function notFound(what = 'resource'): HttpError {
+  return new HttpError(404, 'not_found', `no such ${what}`);
+}
+
+export function forbidden(need: Role): HttpError {
+  return new HttpError(403, 'forbidden', `this action needs the ${need} role or higher`);
+}
+
+/** The user's role in an organization, or undefined when they are not a member. */
+export async function memberRole(models: Models, userId: string, organizationId: string): Promise<Role | undefined> {
+  const member = await models.OrganizationMember.findOne({ where: { organization_id: organizationId, user_id: userId }, attributes: ['role'] });
+  return member?.role as Role | undefined;
+}
+
+/** The role the user holds over something owned by `owner` (a personal owner is its own owner). */
+export async function roleOver(models: Models, userId: string, owner: { user_id: string | null; organization_id: string | null }): Promise<Role | undefined> {
+  if (owner.user_id) return owner.user_id === userId ? 'owner' : undefined;
+  if (owner.organization_id) return memberRole(models, userId, owner.organization_id);
+  return undefined;
+}
+
+/** Asserts the user may act on the organization with at least `need`; 404 for non-members. */
+export async function requireOrganizationRole(models: Models, userId: string, organizationId: string, need: Role): Promise<Role> {
+  const role = await memberRole(models, userId, organizationId);
+  if (!role) throw notFound('organization');
+  if (!roleAtLeast(role, need)) throw forbidden(need);
+  return role;
+}
+
+/** Loads a project the user can see, checking `need`; 404 when it is not theirs to see. */
+export async function requireProject(models: Models, userId: string, projectId: string, need: Role): Promise<{ project: Project; role: Role }> {
+  const project = await models.Project.findByPk(projectId);
+  if (!project) throw notFound('project');
+  const role = await roleOver(models, userId, project);
+  if (!role) throw notFound('project');
+  if (!roleAtLeast(role, need)) throw forbidden(need);
+  return { project, role };
+}
+
+/** The owner a new resource gets: the organization named in the request (checked), else the user. */
+export async function ownerFor(models: Models, userId: string, organizationId: string | undefined, need: Role): Promise<Owner> {
+  if (!organizationId) return { kind: 'user', userId };
+  await requireOrganizationRole(models, userId, organizationId, need);
+  return { kind: 'organization', organizationId };
+}
+
+export function ownerColumns(owner: Owner): { user_id: string | null; organization_id: string | null } {
+  return owner.kind === 'user' ? { user_id: owner.userId, organization_id: null } : { user_id: null, organization_id: owner.organizationId };
+}
