@@ -175,6 +175,7 @@ const deployEnv: Record<string, string> = Object.fromEntries(
     if (value !== '') return [name, value];
     if (name === 'SECRETS_ENCRYPTION_KEYS') return [name, `${keyId}:${randomBytes(32).toString('base64')}`];
     if (name === 'SECRETS_ACTIVE_KEY_ID') return [name, keyId];
+    if (name === 'AUTH_TOKEN_SECRET') return [name, randomBytes(32).toString('hex')];
     return [name, `v${randomBytes(12).toString('hex')}`];
   }),
 );
