@@ -95,10 +95,6 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
       return { passed: result.score >= providers.safetyThreshold, score: result.score, flags: result.flags };
     },
 
-    async setContentStatus(input: { contentId: string; status: ContentStatus }): Promise<void> {
-      await ContentModel.update({ status: input.status }, { where: { id: input.contentId } });
-    },
-
     async recordRejection(input: { contentId: string; reason?: string }): Promise<void> {
       const info = ActivityContext.current().info;
       await WorkflowLogModel.updateOne(

@@ -69,10 +69,12 @@ export function createPublishActivities(ctx: AppContext, youtube: YouTubeClient)
   }
 
   return {
-    async listPublishTargets(input: { contentId: string }): Promise<{ autoPublish: boolean; channels: { channelId: string; platform: Platform }[] }> {
+    /** The video exists: the content becomes ready, and the channels it may go out on are listed. */
+    async markReadyForPublishing(input: { contentId: string }): Promise<{ autoPublish: boolean; channels: { channelId: string; platform: Platform }[] }> {
       const content = await Content.findByPk(input.contentId, { include: [{ model: Project, as: 'project' }] });
       const project = content?.project;
-      if (!project) throw ApplicationFailure.nonRetryable(`content ${input.contentId} does not exist`, 'ContentNotFound');
+      if (!content || !project) throw ApplicationFailure.nonRetryable(`content ${input.contentId} does not exist`, 'ContentNotFound');
+      await content.update({ status: 'ready' });
       const platforms = [...new Set(project.target_platforms.map((t) => PLATFORM_OF_TARGET[t]).filter(Boolean))];
       const channels = await ChannelModel.findAll({
         where: { project_id: project.id, status: 'connected', platform: { [Op.in]: platforms } },

@@ -44,6 +44,14 @@ interface Execution {
   runId: string;
 }
 
+interface Owner {
+  project_id: string;
+  user_id: string | null;
+  organization_id: string | null;
+}
+
+const OWNER_CACHE_SIZE = 1000;
+
 interface AttemptRecord {
   attempt: number;
   status: 'completed' | 'failed' | 'cancelled';
@@ -98,12 +106,24 @@ function errorMessage(err: unknown): string {
 export class JobRecorder {
   constructor(private readonly ctx: AppContext) {}
 
-  async begin(activityType: string, contentId: string, execution: Execution, attempt: number): Promise<JobScope> {
-    const [owner] = await this.ctx.sequelize.query<{ project_id: string; user_id: string | null; organization_id: string | null }>(
+  /** A content's project and owner never change: looked up once per content, kept for a while. */
+  private readonly owners = new Map<string, Owner>();
+
+  private async ownerOf(contentId: string): Promise<Owner> {
+    const cached = this.owners.get(contentId);
+    if (cached) return cached;
+    const [owner] = await this.ctx.sequelize.query<Owner>(
       `SELECT p.id AS project_id, p.user_id, p.organization_id FROM contents c JOIN projects p ON p.id = c.project_id WHERE c.id = :contentId`,
       { replacements: { contentId }, type: QueryTypes.SELECT },
     );
     if (!owner) throw new Error(`content ${contentId} does not exist`);
+    if (this.owners.size >= OWNER_CACHE_SIZE) this.owners.delete(this.owners.keys().next().value as string);
+    this.owners.set(contentId, owner);
+    return owner;
+  }
+
+  async begin(activityType: string, contentId: string, execution: Execution, attempt: number): Promise<JobScope> {
+    const owner = await this.ownerOf(contentId);
     const scope: JobScope = {
       contentId,
       projectId: owner.project_id,
@@ -151,55 +171,70 @@ export class JobRecorder {
     await this.ctx.redis.publish(progressChannel(scope.contentId), JSON.stringify({ jobType: scope.jobType, progress, at: new Date().toISOString() }));
   }
 
-  /** Closes the attempt: the job row gets its outcome and the attempt is appended to `result.attempts`. */
+  /**
+   * Closes the attempt: the job row gets its outcome and the attempt is appended to
+   * `result.attempts` in one UPDATE; the progress event and the workflow log are written alongside.
+   */
   async finish(scope: JobScope, activityType: string, startedAt: Date, outcome: { status: AttemptRecord['status']; output?: unknown; error?: string }): Promise<void> {
     const endedAt = new Date();
+    const writes: Promise<unknown>[] = [];
     if (scope.jobId) {
-      const { ContentJob } = this.ctx.models;
-      const job = await ContentJob.findByPk(scope.jobId);
-      if (job) {
-        const previous = (job.result ?? {}) as { attempts?: AttemptRecord[] };
-        const attempt: AttemptRecord = {
-          attempt: scope.attempt,
-          status: outcome.status,
-          started_at: startedAt.toISOString(),
-          ended_at: endedAt.toISOString(),
-          ...(outcome.error ? { error: outcome.error } : {}),
-        };
-        await job.update({
-          status: outcome.status,
-          progress: outcome.status === 'completed' ? 100 : job.progress,
-          completed_at: endedAt,
-          error_message: outcome.error ?? null,
-          result: {
-            ...previous,
-            run_id: scope.execution.runId,
-            attempts: [...(previous.attempts ?? []), attempt],
-            ...(outcome.output !== undefined ? { output: outcome.output } : {}),
-          } as never,
-        });
-      }
-      await this.ctx.redis.publish(
-        progressChannel(scope.contentId),
-        JSON.stringify({ jobType: scope.jobType, status: outcome.status, progress: outcome.status === 'completed' ? 100 : undefined, error: outcome.error }),
+      const attempt: AttemptRecord = {
+        attempt: scope.attempt,
+        status: outcome.status,
+        started_at: startedAt.toISOString(),
+        ended_at: endedAt.toISOString(),
+        ...(outcome.error ? { error: outcome.error } : {}),
+      };
+      writes.push(
+        this.ctx.sequelize.query(
+          `UPDATE content_jobs
+              SET status = :status,
+                  progress = CASE WHEN :status = 'completed' THEN 100 ELSE progress END,
+                  completed_at = :endedAt,
+                  error_message = :error,
+                  result = COALESCE(result, '{}'::jsonb)
+                           || jsonb_build_object('run_id', CAST(:runId AS text), 'attempts', COALESCE(result->'attempts', '[]'::jsonb) || CAST(:attempt AS jsonb))
+                           || CAST(:output AS jsonb)
+            WHERE id = :id`,
+          {
+            replacements: {
+              id: scope.jobId,
+              status: outcome.status,
+              endedAt,
+              error: outcome.error ?? null,
+              runId: scope.execution.runId,
+              attempt: JSON.stringify([attempt]),
+              output: JSON.stringify(outcome.output !== undefined ? { output: outcome.output } : {}),
+            },
+            type: QueryTypes.UPDATE,
+          },
+        ),
+        this.ctx.redis.publish(
+          progressChannel(scope.contentId),
+          JSON.stringify({ jobType: scope.jobType, status: outcome.status, progress: outcome.status === 'completed' ? 100 : undefined, error: outcome.error }),
+        ),
       );
     }
-    await WorkflowLogModel.updateOne(
-      { workflow_id: scope.execution.workflowId, execution_id: scope.execution.runId },
-      {
-        $setOnInsert: { project_id: scope.projectId, content_id: scope.contentId, status: 'running', started_at: startedAt },
-        $push: {
-          nodes_executed: {
-            node_name: `${activityType}#${scope.attempt}`,
-            status: outcome.status === 'completed' ? 'success' : outcome.status,
-            started_at: startedAt,
-            completed_at: endedAt,
-            output_summary: outcome.error ?? summarize(outcome.output),
+    writes.push(
+      WorkflowLogModel.updateOne(
+        { workflow_id: scope.execution.workflowId, execution_id: scope.execution.runId },
+        {
+          $setOnInsert: { project_id: scope.projectId, content_id: scope.contentId, status: 'running', started_at: startedAt },
+          $push: {
+            nodes_executed: {
+              node_name: `${activityType}#${scope.attempt}`,
+              status: outcome.status === 'completed' ? 'success' : outcome.status,
+              started_at: startedAt,
+              completed_at: endedAt,
+              output_summary: outcome.error ?? summarize(outcome.output),
+            },
           },
         },
-      },
-      { upsert: true },
+        { upsert: true },
+      ),
     );
+    await Promise.all(writes);
   }
 
   async insertUsage(scope: JobScope, usage: ProviderUsage, error?: string): Promise<void> {

@@ -134,9 +134,7 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       enter('render');
       await media.renderVideo({ contentId, speech, images });
       videoReady = true;
-      await light.setContentStatus({ contentId, status: 'ready' });
-
-      const targets = await publish.listPublishTargets({ contentId });
+      const targets = await publish.markReadyForPublishing({ contentId });
       let channelIds = targets.channels.map((c) => c.channelId);
       let scheduledAt: string | undefined;
       if (channelIds.length > 0 && !targets.autoPublish) {
