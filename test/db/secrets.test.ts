@@ -117,6 +117,7 @@ describe('SecretBox', () => {
       TEMPORAL_ADDRESS: '127.0.0.1:7233',
       SECRETS_ENCRYPTION_KEYS: `old:${key1.toString('base64')},new:${key2.toString('base64')}`,
       SECRETS_ACTIVE_KEY_ID: 'new',
+      AUTH_TOKEN_SECRET: 'x'.repeat(32),
     });
     const b = SecretBox.fromConfig(config.secrets);
     assert.equal(b.activeKeyId, 'new');

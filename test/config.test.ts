@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, REQUIRED_ENV_VARS } from '../lib/config';
+
+const VALID = {
+  DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/autoclip',
+  REDIS_URL: 'redis://127.0.0.1:6379/0',
+  MONGODB_URL: 'mongodb://127.0.0.1:27017/autoclip',
+  S3_BUCKET: 'autoclip-media',
+  S3_ACCESS_KEY_ID: 'key',
+  S3_SECRET_ACCESS_KEY: 'secret',
+  TEMPORAL_ADDRESS: '127.0.0.1:7233',
+  SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+  SECRETS_ACTIVE_KEY_ID: 'k1',
+  AUTH_TOKEN_SECRET: 'a'.repeat(40),
+};
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return assert.fail('the configuration should have been refused');
+}
+
+describe('configuration', () => {
+  it('reads a valid environment into typed values with defaults', () => {
+    const config = loadConfig({ ...VALID, API_PORT: '8080', S3_FORCE_PATH_STYLE: '1', API_CORS_ORIGINS: 'https://a.example, https://b.example' });
+    assert.equal(config.api.port, 8080);
+    assert.equal(config.s3.forcePathStyle, true);
+    assert.deepEqual(config.api.corsOrigins, ['https://a.example', 'https://b.example']);
+    assert.equal(config.temporal.namespace, 'default');
+    assert.equal(config.pipeline.safetyThreshold, 0.7);
+    assert.equal(config.secrets.keys.get('k1')?.length, 32);
+  });
+
+  it('names every missing variable at once', () => {
+    const problems = problemsOf({});
+    for (const name of REQUIRED_ENV_VARS) assert.ok(problems.some((p) => p.includes(`"${name}"`)), `${name} named in ${problems.join('; ')}`);
+  });
+
+  it('names malformed values', () => {
+    const problems = problemsOf({ ...VALID, DATABASE_URL: 'mysql://x', API_PORT: 'eighty', SAFETY_THRESHOLD: '2', SECRETS_ACTIVE_KEY_ID: 'nope' });
+    assert.equal(problems.length, 3, problems.join('; '));
+    assert.ok(problems.some((p) => p.includes('"DATABASE_URL"')));
+    assert.ok(problems.some((p) => p.includes('"API_PORT"')));
+    assert.ok(problems.some((p) => p.includes('"SAFETY_THRESHOLD"')));
+    const keyProblems = problemsOf({ ...VALID, SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(16).toString('base64')}` });
+    assert.match(keyProblems.join(';'), /must decode to 32 bytes/);
+  });
+});
