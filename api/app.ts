@@ -24,6 +24,9 @@ export function createApp(ctx: AppContext): express.Express {
   app.disable('etag');
   app.set('trust proxy', 'loopback');
   app.set('query parser', 'simple');
+  // <, > and & inside JSON strings are escaped, so a stored "<script>" cannot run if a response is
+  // ever rendered as HTML by mistake.
+  app.set('json escape', true);
   app.use(requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
   app.use(rateLimit(ctx.redis, 'ip', config.api.rateLimitPerIp, (req) => req.ip));
   app.use(express.json({ limit: config.api.bodyLimit }));

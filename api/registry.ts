@@ -64,8 +64,26 @@ function check<T>(schema: Joi.Schema<T> | undefined, value: unknown, where: 'par
   return out as T;
 }
 
+/** PostgreSQL cannot store U+0000 in text or JSONB: refused for every route, before any write. */
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+  return false;
+}
+
 function validateInput(spec: AnyRouteSpec, req: Request): Validated<unknown, unknown, unknown> {
   const details: Record<string, string> = {};
+  for (const where of ['params', 'query', 'body'] as const) {
+    const value: unknown = req[where];
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      for (const [key, v] of Object.entries(value)) {
+        if (containsNul(key) || containsNul(v)) details[`${where}.${key}`] = `${key} must not contain the NUL character`;
+      }
+    } else if (containsNul(value)) {
+      details[where] = `${where} must not contain the NUL character`;
+    }
+  }
   const params = check(spec.params, req.params, 'params', details);
   const query = check(spec.query, req.query, 'query', details);
   const body = check(spec.body, req.body, 'body', details);

@@ -39,6 +39,8 @@ export interface AppConfig {
     /** Requests per minute per authenticated user and per client IP, counted in Redis. */
     rateLimitPerUser: number;
     rateLimitPerIp: number;
+    /** Sign-ups and logins per minute per client IP (password guessing). */
+    authRateLimitPerIp: number;
   };
   auth: {
     /** HMAC key of the access tokens (≥ 32 bytes). */
@@ -112,6 +114,7 @@ const schema = Joi.object({
   API_BODY_LIMIT: Joi.string().pattern(/^\d+(b|kb|mb)$/).default('256kb'),
   API_RATE_LIMIT_PER_USER: Joi.number().integer().min(1).default(600),
   API_RATE_LIMIT_PER_IP: Joi.number().integer().min(1).default(1200),
+  API_AUTH_RATE_LIMIT_PER_IP: Joi.number().integer().min(1).default(20),
   AUTH_TOKEN_SECRET: Joi.string().min(32).required(),
   AUTH_ACCESS_TOKEN_TTL_SEC: Joi.number().integer().min(30).max(86_400).default(900),
   AUTH_REFRESH_TOKEN_TTL_SEC: Joi.number().integer().min(300).default(30 * 86_400),
@@ -173,6 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       bodyLimit: value.API_BODY_LIMIT,
       rateLimitPerUser: value.API_RATE_LIMIT_PER_USER,
       rateLimitPerIp: value.API_RATE_LIMIT_PER_IP,
+      authRateLimitPerIp: value.API_AUTH_RATE_LIMIT_PER_IP,
     },
     auth: {
       tokenSecret: Buffer.from(value.AUTH_TOKEN_SECRET, 'utf8'),

@@ -50,6 +50,7 @@ export async function createApiHarness(env: Record<string, string> = {}): Promis
     DATABASE_URL: database.url,
     API_RATE_LIMIT_PER_IP: '100000',
     API_RATE_LIMIT_PER_USER: '100000',
+    API_AUTH_RATE_LIMIT_PER_IP: '100000',
     TEMPORAL_TASK_QUEUE: `api-test-${randomBytes(3).toString('hex')}`,
     ...env,
   });
