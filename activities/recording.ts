@@ -6,6 +6,7 @@ import { QueryTypes } from 'sequelize';
 import type { JobType } from '../db/models';
 import { WorkflowLogModel } from '../db/mongo/models';
 import type { AppContext } from '../lib/app-context';
+import { progressChannel } from '../lib/progress';
 import { moduleLogger } from '../lib/logger';
 import type { ProviderUsage } from '../providers/types';
 
@@ -65,10 +66,6 @@ const scopes = new AsyncLocalStorage<{ scope: JobScope; recorder: JobRecorder; l
 /** The job the running activity records into, if it belongs to a content. */
 export function currentJob(): JobScope | undefined {
   return scopes.getStore()?.scope;
-}
-
-export function progressChannel(contentId: string): string {
-  return `content:${contentId}:progress`;
 }
 
 const PROGRESS_WRITE_INTERVAL_MS = 1000;

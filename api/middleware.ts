@@ -50,7 +50,7 @@ export function cors(origins: readonly string[]): RequestHandler {
     if (origin && allowed.has(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Vary', 'Origin');
-      res.setHeader('Access-Control-Expose-Headers', 'x-request-id, retry-after');
+      res.setHeader('Access-Control-Expose-Headers', 'x-request-id, retry-after, idempotent-replayed');
       if (req.method === 'OPTIONS') {
         res.setHeader('Access-Control-Allow-Methods', 'GET, POST, PUT, PATCH, DELETE');
         res.setHeader('Access-Control-Allow-Headers', 'authorization, content-type, idempotency-key, x-request-id');

@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     console.log('running; Ctrl-C stops the platform');
     await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM'), workers.done]);
   }
-  await new Promise<void>((resolve) => api.server.close(() => resolve()));
+  await api.stop();
   await workers.shutdown();
   await ctx.close();
   await stack.stop();

@@ -103,7 +103,7 @@ describe('api_usages monthly partitions', () => {
     for (const row of rows) {
       assert.deepEqual(
         row.indexes,
-        ['api_usages_pkey', 'idx_api_usages_created', 'idx_api_usages_org', 'idx_api_usages_service', 'idx_api_usages_user', 'idx_api_usages_user_month'],
+        ['api_usages_pkey', 'idx_api_usages_content', 'idx_api_usages_created', 'idx_api_usages_org', 'idx_api_usages_service', 'idx_api_usages_user', 'idx_api_usages_user_month'],
         row.partition,
       );
     }

@@ -1,0 +1,128 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { ContentJob, JobType, Models } from '../../db/models';
+import { moduleLogger } from '../../lib/logger';
+import { PRODUCTION_STEPS, produceContentWorkflowId, progressQuery, type ProductionProgress, type ProductionStep } from '../../workflows/produce-content';
+import { PipelineStepKey } from '../../workflows/search-attributes';
+import { notFound } from '../tenancy';
+
+const log = moduleLogger('api');
+
+/**
+ * Where a content's production stands. Temporal is the source of truth for whether a run is going
+ * on (the content row only turns `processing` once the script is being written); the `progress`
+ * query gives the live step and percentage, and the rows give the rest.
+ */
+export interface ProductionRun {
+  workflowId: string;
+  runId: string;
+  /** Temporal's status name: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW. */
+  status: string;
+  running: boolean;
+  /** The PipelineStep search attribute, upserted by the workflow at each step (durable, no worker needed to read it). */
+  step: ProductionStep | undefined;
+  cancelRequested: boolean;
+  /** No worker has picked up the run's first or next workflow task: a query would wait for one. */
+  waitingForWorker: boolean;
+}
+
+/** The latest run of the content's production, or undefined when it was never produced. */
+export async function describeProduction(temporal: Client, contentId: string): Promise<ProductionRun | undefined> {
+  const workflowId = produceContentWorkflowId(contentId);
+  try {
+    const description = await temporal.workflow.getHandle(workflowId).describe();
+    const step = description.typedSearchAttributes.get(PipelineStepKey);
+    const pendingTask = description.raw.pendingWorkflowTask;
+    return {
+      workflowId,
+      runId: description.runId,
+      status: description.status.name,
+      running: description.status.name === 'RUNNING',
+      step: PRODUCTION_STEPS.find((s) => s === step),
+      cancelRequested: description.raw.workflowExtendedInfo?.cancelRequested === true,
+      waitingForWorker: pendingTask !== null && pendingTask !== undefined && !pendingTask.startedTime,
+    };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+const QUERY_DEADLINE_MS = 2000;
+
+/** The run's live progress, or undefined when no worker answers in time (the caller falls back to the rows). */
+export async function queryProgress(temporal: Client, run: ProductionRun): Promise<ProductionProgress | undefined> {
+  if (!run.running || run.waitingForWorker) return undefined;
+  try {
+    return await temporal.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => temporal.workflow.getHandle(run.workflowId, run.runId).query(progressQuery));
+  } catch (err) {
+    log.warn({ err, workflowId: run.workflowId }, 'progress query failed; answering from the rows');
+    return undefined;
+  }
+}
+
+/** The step a running production is at: the query's answer, else the search attribute. */
+export async function currentStep(temporal: Client, run: ProductionRun): Promise<ProductionStep | undefined> {
+  return (await queryProgress(temporal, run))?.step ?? run.step;
+}
+
+const PIPELINE_JOBS: readonly JobType[] = ['script_generation', 'safety_check', 'tts', 'image_gen', 'render'];
+
+function runIdOf(job: ContentJob): string | undefined {
+  const result = job.result;
+  return result && typeof result === 'object' && !Array.isArray(result) && typeof result.run_id === 'string' ? result.run_id : undefined;
+}
+
+/** The newest row of each job type, of the given run when one is known. */
+function currentJobs(jobs: ContentJob[], runId: string | undefined): ContentJob[] {
+  const latest = new Map<JobType, ContentJob>();
+  for (const job of jobs) {
+    if (runId !== undefined && runIdOf(job) !== runId) continue;
+    const seen = latest.get(job.job_type);
+    if (!seen || seen.created_at < job.created_at) latest.set(job.job_type, job);
+  }
+  return [...latest.values()].sort((a, b) => a.created_at.getTime() - b.created_at.getTime());
+}
+
+function percentFromJobs(jobs: ContentJob[]): number {
+  const done = PIPELINE_JOBS.reduce((sum, type) => {
+    const job = jobs.find((j) => j.job_type === type);
+    return sum + (job?.status === 'completed' ? 100 : (job?.progress ?? 0));
+  }, 0);
+  return Math.round(done / PIPELINE_JOBS.length);
+}
+
+/** The progress of a content as the API shows it (GET …/progress and the stream's `progress` events). */
+export async function progressView(temporal: Client, models: Models, contentId: string) {
+  const [run, content, rows] = await Promise.all([
+    describeProduction(temporal, contentId),
+    models.Content.findByPk(contentId, { attributes: ['id', 'status'] }),
+    models.ContentJob.findAll({ where: { content_id: contentId }, order: [['created_at', 'ASC']] }),
+  ]);
+  if (!content) throw notFound('content');
+  const live = run ? await queryProgress(temporal, run) : undefined;
+  const jobs = currentJobs(rows, run?.runId);
+  const running = run?.running === true;
+  const failedJob = jobs.find((j) => j.status === 'failed');
+  return {
+    content_id: content.id,
+    content_status: content.status,
+    running,
+    workflow: run ? { workflow_id: run.workflowId, run_id: run.runId, status: run.status.toLowerCase(), cancel_requested: run.cancelRequested } : null,
+    step: running ? (live?.step ?? run?.step ?? 'queued') : content.status,
+    percent: live?.percent ?? (!running && (content.status === 'ready' || content.status === 'published') ? 100 : percentFromJobs(jobs)),
+    error: live?.error ?? (content.status === 'failed' ? (failedJob?.error_message ?? null) : null),
+    published: (live?.published ?? []).map((p) => ({ channel_id: p.channelId, url: p.url ?? null, error: p.error ?? null })),
+    source: live ? 'workflow' : 'records',
+    jobs: jobs.map((j) => ({
+      job_type: j.job_type,
+      status: j.status,
+      progress: j.progress,
+      retry_count: j.retry_count,
+      error_message: j.error_message,
+      started_at: j.started_at,
+      completed_at: j.completed_at,
+    })),
+  };
+}
+
+export type ProgressView = Awaited<ReturnType<typeof progressView>>;

@@ -1,0 +1,270 @@
+import Joi from 'joi';
+import { QueryTypes } from 'sequelize';
+import { CONTENT_SOURCE_TYPES, CONTENT_STATUSES, type Content, type ContentScript, type ContentSourceType, type ContentStatus, type JsonObject } from '../../db/models';
+import { trackEvent } from '../../lib/analytics';
+import { moduleLogger } from '../../lib/logger';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { withRedisLock } from '../idempotency';
+import { route, schemas, type AnyRouteSpec } from '../registry';
+import { serializeContent, serializeContentSummary } from '../serializers/contents';
+import { requireProject } from '../tenancy';
+import { contentFields, EMPTY_SCRIPT, jsonObject, loadContent, text } from './contents-common';
+import { productionRoutes } from './contents-production';
+import { contentProgressRoutes } from './contents-progress';
+import { describeProduction } from './contents-state';
+
+const log = moduleLogger('api');
+
+interface SourceInput {
+  type: ContentSourceType;
+  url?: string;
+  data?: JsonObject;
+}
+
+interface CreateBody {
+  topic?: string;
+  source?: SourceInput;
+  title?: string;
+  description?: string | null;
+  tags?: string[];
+}
+
+interface UpdateBody {
+  title?: string;
+  description?: string | null;
+  tags?: string[];
+  script?: ContentScript;
+}
+
+interface ListQuery {
+  project_id?: string;
+  status?: ContentStatus;
+  created_from?: Date;
+  created_to?: Date;
+  limit: number;
+  cursor?: { at: string; id: string };
+}
+
+const SOURCE_DATA_MAX_CHARS = 100_000;
+
+const createBody = Joi.object<CreateBody>({
+  topic: text(200).trim().min(1),
+  source: Joi.object<SourceInput>({
+    type: Joi.string().valid(...CONTENT_SOURCE_TYPES).required(),
+    // A feed or page is named by its URL; an API payload or a manual entry is the data itself.
+    url: text(500).uri({ scheme: ['http', 'https'] }).when('type', { is: Joi.valid('url', 'rss'), then: Joi.required() }),
+    data: jsonObject(SOURCE_DATA_MAX_CHARS).when('type', { is: Joi.valid('api', 'manual'), then: Joi.required() }),
+  }),
+  title: contentFields.title,
+  description: contentFields.description,
+  tags: contentFields.tags,
+})
+  .xor('topic', 'source')
+  .oxor('topic', 'title')
+  .required();
+
+/** Keyset pagination, newest first. The cursor keeps created_at to the microsecond (a JS Date would round it). */
+const CURSOR_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const CURSOR_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function encodeCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+const cursor = schemas.cursor.custom((value: string, helpers) => {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
+    if (typeof at === 'string' && CURSOR_PATTERN.test(at) && typeof id === 'string' && !schemas.id.validate(id).error) return { at, id };
+  } catch {
+    // Not JSON: not a cursor this API issued, answered below.
+  }
+  return helpers.message({ custom: 'is not a cursor this API issued' });
+});
+
+const listQuery = Joi.object<ListQuery>({
+  project_id: Joi.string().guid(),
+  status: Joi.string().valid(...CONTENT_STATUSES),
+  created_from: Joi.date().iso(),
+  created_to: Joi.date().iso().when('created_from', { is: Joi.exist(), then: Joi.date().greater(Joi.ref('created_from')) }),
+  limit: schemas.limit,
+  cursor,
+});
+
+const SUMMARY_COLUMNS = [
+  'id', 'project_id', 'title', 'description', 'tags', 'status', 'thumbnail_url', 'video_url', 'video_duration', 'video_resolution',
+  'safety_score', 'source_type', 'source_url', 'created_at', 'updated_at', 'published_at',
+].map((column) => `c.${column}`).join(', ');
+
+/** The title of a content made from a source: the one given, the source's own, its URL, or a placeholder the pipeline replaces. */
+function titleFor(body: CreateBody, source: SourceInput): string {
+  const data = source.data ?? {};
+  const named = [data.title, data.headline, data.name].find((v): v is string => typeof v === 'string' && v.trim() !== '');
+  // Cut by code points, as VARCHAR(200) counts, so that no surrogate pair is split.
+  return Array.from(body.title ?? named?.trim() ?? source.url ?? 'Untitled').slice(0, 200).join('');
+}
+
+export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
+  const { ctx } = deps;
+  const { models, temporal, redis, sequelize } = ctx;
+
+  /** Refuses a change while a production runs; the caller holds the production lock, so none starts meanwhile. */
+  async function assertNotProducing(content: Content, action: string): Promise<void> {
+    const run = await describeProduction(temporal, content.id);
+    if (run?.running || content.status === 'processing') {
+      throw new HttpError(409, 'production_running', `a production of this content is running: cancel it before you ${action}`);
+    }
+  }
+
+  return [
+    route<{ projectId: string }, Record<string, never>, CreateBody>({
+      method: 'post',
+      path: '/projects/:projectId/contents',
+      summary: 'Create a draft content from a topic (its title) or a source (URL, RSS, API data, manual data)',
+      tag: 'contents',
+      auth: 'user',
+      params: Joi.object({ projectId: Joi.string().guid().required() }),
+      body: createBody,
+      responses: { 201: '{ content }' },
+      handler: async (req, res, { params, body }) => {
+        const userId = req.auth!.userId;
+        const { project } = await requireProject(models, userId, params.projectId, 'editor');
+        const source = body.source;
+        const content = await models.Content.create({
+          project_id: project.id,
+          title: source ? titleFor(body, source) : body.topic!,
+          description: body.description ?? null,
+          tags: body.tags ?? null,
+          script: EMPTY_SCRIPT,
+          source_type: source?.type ?? 'manual',
+          source_url: source?.url ?? null,
+          source_data: source?.data ?? null,
+          thumbnail_url: null,
+          audio_url: null,
+          audio_duration: null,
+          video_url: null,
+          video_duration: null,
+          video_resolution: null,
+          safety_score: null,
+          published_at: null,
+        });
+        // The content exists whatever happens to the event: a lost analytics write must not fail the request.
+        await trackEvent(
+          'content_created',
+          { userId, organizationId: project.organization_id, projectId: project.id, contentId: content.id, userAgent: req.header('user-agent'), ipAddress: req.ip },
+          { source_type: content.source_type },
+        ).catch((err: unknown) => log.warn({ err, contentId: content.id }, 'content_created event not recorded'));
+        res.status(201).json({ content: serializeContent(content) });
+      },
+    }),
+    route<Record<string, never>, ListQuery>({
+      method: 'get',
+      path: '/contents',
+      summary: 'Contents of every project the caller can read, newest first, filtered by project, status and creation time (created_from inclusive, created_to exclusive)',
+      tag: 'contents',
+      auth: 'user',
+      query: listQuery,
+      responses: { 200: '{ items, next_cursor }' },
+      handler: async (req, res, { query }) => {
+        const userId = req.auth!.userId;
+        if (query.project_id) await requireProject(models, userId, query.project_id, 'viewer');
+        const where = [`(p.user_id = :userId OR p.organization_id IN (SELECT organization_id FROM organization_members WHERE user_id = :userId))`];
+        const replacements: Record<string, unknown> = { userId, limit: query.limit + 1, ...query.cursor && { cursorAt: query.cursor.at, cursorId: query.cursor.id } };
+        const filters: [unknown, string, string][] = [
+          [query.project_id, 'projectId', 'c.project_id = :projectId'],
+          [query.status, 'status', 'c.status = :status'],
+          [query.created_from, 'createdFrom', 'c.created_at >= :createdFrom'],
+          [query.created_to, 'createdTo', 'c.created_at < :createdTo'],
+        ];
+        for (const [value, name, condition] of filters) {
+          if (value === undefined) continue;
+          where.push(condition);
+          replacements[name] = value;
+        }
+        if (query.cursor) where.push('(c.created_at, c.id) < (CAST(:cursorAt AS timestamptz), CAST(:cursorId AS uuid))');
+        const rows = await sequelize.query<Content & { cursor_at: string }>(
+          `SELECT ${SUMMARY_COLUMNS}, ${CURSOR_AT} AS cursor_at
+             FROM contents c JOIN projects p ON p.id = c.project_id
+            WHERE ${where.join(' AND ')}
+            ORDER BY c.created_at DESC, c.id DESC
+            LIMIT :limit`,
+          { replacements, type: QueryTypes.SELECT },
+        );
+        const page = rows.slice(0, query.limit);
+        const last = page[page.length - 1];
+        const items = models.Content.bulkBuild(page, { raw: true, isNewRecord: false });
+        res.json({ items: items.map(serializeContentSummary), next_cursor: rows.length > query.limit && last ? encodeCursor(last.cursor_at, last.id) : null });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/contents/:id',
+      summary: 'A content with its script, media and source',
+      tag: 'contents',
+      auth: 'user',
+      params: schemas.idParams,
+      responses: { 200: '{ content }' },
+      handler: async (req, res, { params }) => {
+        const { content } = await loadContent(models, req.auth!.userId, params.id, 'viewer');
+        res.json({ content: serializeContent(content) });
+      },
+    }),
+    route<{ id: string }, Record<string, never>, UpdateBody>({
+      method: 'patch',
+      path: '/contents/:id',
+      summary: 'Edit the draft fields of a content (title, description, tags, script); refused while it is being produced',
+      tag: 'contents',
+      auth: 'user',
+      params: schemas.idParams,
+      body: Joi.object<UpdateBody>({ ...contentFields, script: contentFields.script }).min(1).required(),
+      responses: { 200: '{ content }' },
+      handler: async (req, res, { params, body }) => {
+        const { content } = await loadContent(models, req.auth!.userId, params.id, 'editor');
+        await withRedisLock(redis, `production:${content.id}`, async () => {
+          await content.reload();
+          await assertNotProducing(content, 'edit it');
+          await content.update(body);
+        });
+        res.json({ content: serializeContent(content) });
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/contents/:id',
+      summary:
+        'Delete a content with its jobs and uploads; refused while it is being produced. Its credit and usage records stay, ' +
+        'no longer linked to it (the ledger row notes the deleted content id)',
+      tag: 'contents',
+      auth: 'user',
+      params: schemas.idParams,
+      responses: { 204: 'deleted' },
+      handler: async (req, res, { params }) => {
+        const { content } = await loadContent(models, req.auth!.userId, params.id, 'editor');
+        await withRedisLock(redis, `production:${content.id}`, async () => {
+          await content.reload();
+          await assertNotProducing(content, 'delete it');
+          // credit_transactions and api_usages reference contents (and content_jobs) without ON DELETE
+          // rules: billing history is kept, unlinked, in the same transaction as the delete.
+          await sequelize.transaction(async (transaction) => {
+            const replacements = { contentId: content.id };
+            await sequelize.query(
+              `UPDATE credit_transactions
+                  SET content_id = NULL, description = concat_ws(' ', description, format('(content %s deleted)', CAST(:contentId AS text)))
+                WHERE content_id = :contentId`,
+              { replacements, transaction, type: QueryTypes.UPDATE },
+            );
+            await sequelize.query(
+              `UPDATE api_usages SET content_id = NULL, job_id = NULL
+                WHERE content_id = :contentId OR job_id IN (SELECT id FROM content_jobs WHERE content_id = :contentId)`,
+              { replacements, transaction, type: QueryTypes.UPDATE },
+            );
+            await models.Content.destroy({ where: { id: content.id }, transaction });
+          });
+        });
+        res.status(204).end();
+      },
+    }),
+    ...productionRoutes(deps),
+    ...contentProgressRoutes(deps),
+  ];
+}

@@ -1,0 +1,79 @@
+import type { Content, ContentJob, ContentUpload } from '../../db/models';
+
+/**
+ * What the API shows of contents, their jobs and their uploads: explicit field lists, so a column
+ * added later (or a channel's sealed tokens, through an include) is never exposed by accident.
+ */
+export function serializeContent(content: Content) {
+  return {
+    ...serializeContentSummary(content),
+    script: content.script,
+    media_assets: content.media_assets,
+    audio_url: content.audio_url,
+    audio_duration: content.audio_duration,
+    safety_flags: content.safety_flags,
+    source_data: content.source_data,
+  };
+}
+
+/** The list view: everything but the large JSON columns (script, media, source data). */
+export function serializeContentSummary(content: Content) {
+  return {
+    id: content.id,
+    project_id: content.project_id,
+    title: content.title,
+    description: content.description,
+    tags: content.tags,
+    status: content.status,
+    thumbnail_url: content.thumbnail_url,
+    video_url: content.video_url,
+    video_duration: content.video_duration,
+    video_resolution: content.video_resolution,
+    safety_score: content.safety_score,
+    source_type: content.source_type,
+    source_url: content.source_url,
+    created_at: content.created_at,
+    updated_at: content.updated_at,
+    published_at: content.published_at,
+  };
+}
+
+export function serializeContentJob(job: ContentJob) {
+  return {
+    id: job.id,
+    content_id: job.content_id,
+    job_type: job.job_type,
+    status: job.status,
+    progress: job.progress,
+    retry_count: job.retry_count,
+    error_message: job.error_message,
+    external_job_id: job.external_job_id,
+    result: job.result,
+    started_at: job.started_at,
+    completed_at: job.completed_at,
+    created_at: job.created_at,
+  };
+}
+
+/** An upload with its channel's public identity; `upload.channel` should be loaded (tokens never are). */
+export function serializeContentUpload(upload: ContentUpload) {
+  return {
+    id: upload.id,
+    content_id: upload.content_id,
+    channel: {
+      id: upload.channel_id,
+      platform: upload.channel?.platform ?? null,
+      name: upload.channel?.channel_name ?? null,
+      url: upload.channel?.channel_url ?? null,
+    },
+    platform_video_id: upload.platform_video_id,
+    platform_url: upload.platform_url,
+    status: upload.status,
+    scheduled_at: upload.scheduled_at,
+    published_at: upload.published_at,
+    metrics: upload.metrics,
+    error_message: upload.error_message,
+    created_at: upload.created_at,
+    updated_at: upload.updated_at,
+  };
+}
