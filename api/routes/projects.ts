@@ -1,0 +1,187 @@
+import Joi from 'joi';
+import { Op, type WhereOptions } from 'sequelize';
+import { CONTENT_FORMATS, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
+import type { JsonObject, Models } from '../../db/models';
+import type { ApiDeps } from '../deps';
+import { HttpError } from '../errors';
+import { createWithinPlanLimit, type OwnerColumns } from '../limits';
+import { route, schemas, type AnyRouteSpec } from '../registry';
+import { serializeProject } from '../serializers/projects';
+import { ownerColumns, ownerFor, requireOrganizationRole, requireProject } from '../tenancy';
+
+const STYLE_PRESET_MAX_CHARS = 4000;
+
+/** Free-form presentation settings; `template_id` is the one key the pipeline reads (activities/media.ts). */
+const stylePreset = Joi.object({ template_id: schemas.id })
+  .unknown(true)
+  .custom((value: JsonObject, helpers) =>
+    JSON.stringify(value).length > STYLE_PRESET_MAX_CHARS ? helpers.message({ custom: `style_preset must be at most ${STYLE_PRESET_MAX_CHARS} characters of JSON` }) : value,
+  );
+
+const projectFields = {
+  name: schemas.name,
+  description: Joi.string().max(2000).allow('', null),
+  vertical: Joi.string().valid(...VERTICALS),
+  sub_category: Joi.string().trim().max(50).allow('', null),
+  content_format: Joi.string().valid(...CONTENT_FORMATS),
+  language: Joi.string().valid('ko', 'en'),
+  target_platforms: Joi.array().items(Joi.string().valid(...TARGET_PLATFORMS)).min(1).unique(),
+  tone: Joi.string().valid(...TONES),
+  style_preset: stylePreset,
+  is_auto_publish: Joi.boolean(),
+};
+
+type ProjectInput = {
+  name?: string;
+  description?: string | null;
+  vertical?: Project['vertical'];
+  sub_category?: string | null;
+  content_format?: Project['content_format'];
+  language?: string;
+  target_platforms?: Project['target_platforms'];
+  tone?: Project['tone'];
+  style_preset?: JsonObject;
+  is_auto_publish?: boolean;
+};
+
+/**
+ * A project may name a template in style_preset.template_id only if its owner can use it: an active
+ * system template, or a custom one of the same owner. Otherwise the pipeline would render with
+ * another tenant's template.
+ */
+async function assertUsableTemplate(models: Models, owner: OwnerColumns, preset: JsonObject | undefined): Promise<void> {
+  const templateId = preset?.template_id;
+  if (typeof templateId !== 'string') return;
+  const template = await models.Template.findByPk(templateId);
+  const system = template !== null && template.user_id === null && template.organization_id === null;
+  const usable =
+    template !== null &&
+    (system ? template.is_active : owner.organization_id ? template.organization_id === owner.organization_id : template.user_id === owner.user_id);
+  if (!usable) throw new HttpError(400, 'validation_failed', 'the request is invalid', { 'body.style_preset.template_id': 'no such template, or not one this project may use' });
+}
+
+/** Keyset pagination, newest first. The cursor keeps created_at to the microsecond (a JS Date would round it). */
+const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const CURSOR_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+
+function encodeCursor(at: string, id: string): string {
+  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { at: string; id: string } {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof at === 'string' && CURSOR_PATTERN.test(at) && typeof id === 'string' && !schemas.id.validate(id).error) return { at, id };
+  } catch {
+    // Falls through to the 400 below: a cursor this API did not issue.
+  }
+  throw new HttpError(400, 'validation_failed', 'the request is invalid', { 'query.cursor': 'is not a cursor this API issued' });
+}
+
+export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
+  const { models, sequelize } = ctx;
+  const { Project } = models;
+
+  return [
+    route<Record<string, never>, Record<string, never>, ProjectInput & { organization_id?: string; vertical: Project['vertical']; name: string }>({
+      method: 'post',
+      path: '/projects',
+      summary: 'Create a project, personal or in an organization (editor or higher); counts against max_projects',
+      tag: 'projects',
+      auth: 'user',
+      body: Joi.object({ ...projectFields, name: projectFields.name.required(), vertical: projectFields.vertical.required(), organization_id: schemas.id }).required(),
+      responses: { 201: 'the project', 403: 'plan_limit: the plan allows no more projects' },
+      handler: async (req, res, { body }) => {
+        const { organization_id, ...fields } = body;
+        const owner = ownerColumns(await ownerFor(models, req.auth!.userId, organization_id, 'editor'));
+        await assertUsableTemplate(models, owner, fields.style_preset);
+        const project = await createWithinPlanLimit(ctx, owner, 'max_projects', (transaction) =>
+          Project.create({ ...fields, ...owner, description: fields.description ?? null, sub_category: fields.sub_category ?? null }, { transaction }),
+        );
+        res.status(201).json({ project: serializeProject(project) });
+      },
+    }),
+    route<Record<string, never>, { organization_id?: string; status?: string; vertical?: string; limit: number; cursor?: string }>({
+      method: 'get',
+      path: '/projects',
+      summary: "List the user's personal projects, or an organization's (members), newest first",
+      tag: 'projects',
+      auth: 'user',
+      query: Joi.object({
+        organization_id: schemas.id,
+        status: Joi.string().valid(...PROJECT_STATUSES),
+        vertical: Joi.string().valid(...VERTICALS),
+        limit: schemas.limit,
+        cursor: schemas.cursor,
+      }),
+      responses: { 200: '{ items, next_cursor }' },
+      handler: async (req, res, { query }) => {
+        const userId = req.auth!.userId;
+        if (query.organization_id) await requireOrganizationRole(models, userId, query.organization_id, 'viewer');
+        const conditions: WhereOptions<Project>[] = [query.organization_id ? { organization_id: query.organization_id } : { user_id: userId, organization_id: null }];
+        if (query.status) conditions.push({ status: query.status as Project['status'] });
+        if (query.vertical) conditions.push({ vertical: query.vertical as Project['vertical'] });
+        if (query.cursor) {
+          const { at, id } = decodeCursor(query.cursor);
+          conditions.push(sequelize.literal(`(created_at, id) < (${sequelize.escape(at)}::timestamptz, ${sequelize.escape(id)}::uuid)`) as WhereOptions<Project>);
+        }
+        const rows = await Project.findAll({
+          where: { [Op.and]: conditions },
+          attributes: { include: [[sequelize.literal(CURSOR_AT), 'cursor_at']] },
+          order: [
+            ['created_at', 'DESC'],
+            ['id', 'DESC'],
+          ],
+          limit: query.limit + 1,
+        });
+        const page = rows.slice(0, query.limit);
+        const last = page[page.length - 1];
+        const nextCursor = rows.length > query.limit && last ? encodeCursor(String(last.get('cursor_at')), last.id) : null;
+        res.json({ items: page.map(serializeProject), next_cursor: nextCursor });
+      },
+    }),
+    route<{ id: string }>({
+      method: 'get',
+      path: '/projects/:id',
+      summary: 'One project (any member of its organization, or its personal owner)',
+      tag: 'projects',
+      auth: 'user',
+      params: schemas.idParams,
+      responses: { 200: 'the project' },
+      handler: async (req, res, { params }) => {
+        const { project } = await requireProject(models, req.auth!.userId, params.id, 'viewer');
+        res.json({ project: serializeProject(project) });
+      },
+    }),
+    route<{ id: string }, Record<string, never>, ProjectInput & { status?: Project['status'] }>({
+      method: 'patch',
+      path: '/projects/:id',
+      summary: 'Change a project (editor or higher)',
+      tag: 'projects',
+      auth: 'user',
+      params: schemas.idParams,
+      body: Joi.object({ ...projectFields, status: Joi.string().valid(...PROJECT_STATUSES) }).min(1).required(),
+      responses: { 200: 'the changed project' },
+      handler: async (req, res, { params, body }) => {
+        const { project } = await requireProject(models, req.auth!.userId, params.id, 'editor');
+        await assertUsableTemplate(models, project, body.style_preset);
+        await project.update(body);
+        res.json({ project: serializeProject(project) });
+      },
+    }),
+    route<{ id: string }>({
+      method: 'delete',
+      path: '/projects/:id',
+      summary: 'Delete a project with its channels, contents and data sources (admin or higher; the owner of a personal project)',
+      tag: 'projects',
+      auth: 'user',
+      params: schemas.idParams,
+      responses: { 204: 'deleted' },
+      handler: async (req, res, { params }) => {
+        const { project } = await requireProject(models, req.auth!.userId, params.id, 'admin');
+        await project.destroy();
+        res.status(204).end();
+      },
+    }),
+  ];
+}
