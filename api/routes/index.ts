@@ -1,9 +1,18 @@
 import type { ApiDeps } from '../deps';
 import type { AnyRouteSpec } from '../registry';
 import { authRoutes } from './auth';
+import { billingRoutes } from './billing';
+import { channelRoutes } from './channels';
+import { contentRoutes } from './contents';
+import { dataSourceRoutes } from './data-sources';
+import { docsRoutes } from './docs';
 import { healthRoutes } from './health';
+import { organizationRoutes } from './organizations';
+import { projectRoutes } from './projects';
+import { templateRoutes } from './templates';
+import { usageRoutes } from './usage';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  return [...healthRoutes(deps), ...authRoutes(deps)];
+  return [...healthRoutes(deps), ...authRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...docsRoutes(() => allRoutes(deps))];
 }

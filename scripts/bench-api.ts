@@ -1,0 +1,278 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import express from 'express';
+import { Client as PgClient } from 'pg';
+import { issueAccessToken, RefreshTokens } from '../api/auth/tokens';
+import { startApi } from '../api/server';
+import { allRoutes } from '../api/routes';
+import { migrateUp } from '../db/migrate';
+import { ensureDemoTenant } from '../db/seeds/demo';
+import { seedReferenceData } from '../db/seeds/reference-data';
+import { createAppContext } from '../lib/app-context';
+import { loadConfig } from '../lib/config';
+import { SecretBox } from '../lib/secrets';
+import { startStack } from './local-stack';
+
+/**
+ * API benchmark (not a test). Drives authenticated reads of the API over loopback with autocannon,
+ * at a fixed rate and at full speed, beside a bare Express handler answering the same JSON body,
+ * measured back to back in the same run; prints medians of the repetitions and the API/bare ratio.
+ * The API and the bare handler each run in a process of their own, so the load generator (this
+ * process) shares neither's event loop. The test stack is started unless its services are running.
+ *
+ *   npx tsx scripts/bench-api.ts [--seconds 10] [--runs 3] [--rate 500] [--connections 10] [--contents 200] [--log-level info]
+ */
+
+const REPO_ROOT = resolve(__dirname, '..');
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && process.argv[at + 1] ? process.argv[at + 1]! : fallback;
+}
+const numberArg = (name: string, fallback: number) => Number(arg(name, String(fallback)));
+
+interface Target {
+  label: string;
+  path: string;
+  /** Sent without a token (the framework floor is a public route). */
+  public?: true;
+}
+
+/**
+ * The reads the targets name (until the contents routes exist, `GET /me`, a user and their
+ * organizations, stands in), and `GET /healthz` as the floor: every global middleware (request id,
+ * headers, log line, CORS, the per-IP Redis counter) and no route work.
+ */
+function targetsFor(routes: { method: string; path: string }[], contentId: string): { targets: Target[]; note: string } {
+  const has = (path: string) => routes.some((r) => r.method === 'get' && r.path === path);
+  const floor: Target = { label: 'GET /healthz (floor)', path: '/healthz', public: true };
+  if (has('/contents/:id') && has('/contents')) {
+    return {
+      targets: [{ label: 'GET /contents/:id', path: `/contents/${contentId}` }, { label: 'GET /contents?limit=20', path: '/contents?limit=20' }, floor],
+      note: 'the contents routes',
+    };
+  }
+  return { targets: [{ label: 'GET /me', path: '/me' }, floor], note: 'GET /me, standing in: the contents routes are not mounted yet' };
+}
+
+// ---- child processes: the API, and the bare handler -------------------------------------------
+
+async function serveApi(): Promise<void> {
+  const ctx = await createAppContext(loadConfig());
+  const { server } = await startApi(ctx, 0, '127.0.0.1');
+  const address = server.address();
+  process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
+  process.once('disconnect', () => server.close(() => void ctx.close().then(() => process.exit(0))));
+}
+
+/** Express with nothing but a handler per path answering a fixed JSON body (ETag off, like the API). */
+function serveBare(bodiesFile: string): void {
+  const bodies = JSON.parse(readFileSync(bodiesFile, 'utf8')) as Record<string, unknown>;
+  const app = express();
+  app.disable('etag');
+  for (const [path, body] of Object.entries(bodies)) app.get(path, (_req, res) => res.json(body));
+  const server = app.listen(0, '127.0.0.1', () => {
+    const address = server.address();
+    process.send?.({ port: typeof address === 'object' && address ? address.port : 0 });
+  });
+  process.once('disconnect', () => server.close(() => process.exit(0)));
+}
+
+async function startChild(args: string[], env: NodeJS.ProcessEnv, logFd: number | 'ignore'): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', logFd, 'ipc'] });
+  const exited = once(child, 'exit').then(([code]) => Promise.reject(new Error(`${args.join(' ')}: the server exited (${code})`)));
+  const [reply] = (await Promise.race([once(child, 'message'), exited])) as [{ port: number }];
+  return { child, url: `http://127.0.0.1:${reply.port}` };
+}
+
+// ---- the load ----------------------------------------------------------------------------------
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  other: number;
+  /** CPU time of the server process per answered request. */
+  cpuMs: number;
+}
+
+/** User + system CPU seconds of a process (/proc/PID/stat fields 14 and 15, in ticks of 1/100 s on Linux). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function load(url: string, pid: number, token: string | undefined, seconds: number, connections: number, rate: number | undefined): Promise<Figures> {
+  const cpuBefore = cpuSeconds(pid);
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    ...(rate ? { overallRate: rate } : {}),
+  });
+  const answered = result['2xx'];
+  return {
+    rps: answered / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    other: result.non2xx + result.errors,
+    cpuMs: answered > 0 ? ((cpuSeconds(pid) - cpuBefore) * 1000) / answered : 0,
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Contents with a script of realistic length, one a minute back in time, so the list page has a real order to walk. */
+async function createFixtures(databaseUrl: string, contentCount: number) {
+  const config = loadConfig({ ...process.env, DATABASE_URL: databaseUrl, LOG_LEVEL: 'warn' });
+  await migrateUp(databaseUrl);
+  const ctx = await createAppContext(config);
+  try {
+    await seedReferenceData(ctx.sequelize);
+    const { userId, projectId } = await ensureDemoTenant(ctx.models);
+    const body = ['아침 공복에 물 한 잔은 밤새 부족해진 수분을 채워 줍니다.', '위장을 부드럽게 깨워 소화를 돕습니다.', '차가운 물보다 미지근한 물이 좋아요.'];
+    const now = Date.now();
+    const contents = await ctx.models.Content.bulkCreate(
+      Array.from({ length: contentCount }, (_, i) => ({
+        project_id: projectId,
+        title: `아침 물 한 잔의 효과 #${i + 1}`,
+        description: 'A short about morning hydration, written by the local script writer.',
+        script: { hook: '정말 건강에 좋을까요?', body, cta: '오늘부터 시작해 보세요', full_text: body.join(' ') },
+        tags: ['health', 'morning', 'water'],
+        source_type: 'manual',
+        created_at: new Date(now - i * 60_000),
+      })) as never[],
+    );
+    const deps = { ctx, refreshTokens: new RefreshTokens(ctx.redis, config.auth.refreshTokenTtlSec), box: SecretBox.fromConfig(config.secrets) };
+    return {
+      token: issueAccessToken(userId, config.auth.tokenSecret, 3600).token,
+      ...targetsFor(allRoutes(deps), contents[0]!.id),
+    };
+  } finally {
+    await ctx.close();
+  }
+}
+
+function printTable(targets: Target[], modes: { name: string; rate: number | undefined }[], results: Map<string, Figures[]>): void {
+  const row = (cells: string[]) => console.log(cells.map((c, i) => (i < 2 ? c.padEnd(i === 0 ? 26 : 10) : c.padStart(10))).join(' '));
+  const figures = (list: Figures[]) => {
+    const m = (f: (x: Figures) => number) => median(list.map(f));
+    return [m((x) => x.rps).toFixed(0), m((x) => x.p50).toFixed(1), m((x) => x.p99).toFixed(1), m((x) => x.cpuMs).toFixed(3), String(m((x) => x.other))];
+  };
+  row(['route', 'load', 'req/s', 'p50 ms', 'p99 ms', 'CPU ms/req', 'non-2xx', 'API/bare']);
+  const verdicts: string[] = [];
+  for (const mode of modes) {
+    for (const [i, target] of targets.entries()) {
+      const apiRuns = results.get(`${i}|${mode.name}|api`)!;
+      const bareRuns = results.get(`${i}|${mode.name}|bare`)!;
+      // The ratio of each repetition, whose two sides ran back to back; then their median.
+      const ratio = median(apiRuns.map((a, r) => a.rps / bareRuns[r]!.rps));
+      row([target.label, mode.name, ...figures(apiRuns), ratio.toFixed(2)]);
+      row(['  bare, same body', mode.name, ...figures(bareRuns), '']);
+      if (target.public) continue;
+      const p99 = median(apiRuns.map((x) => x.p99));
+      if (mode.rate) verdicts.push(`${target.label}: p99 ${p99.toFixed(1)} ms at ${mode.rate} req/s (target < 20 ms: ${p99 < 20 ? 'met' : 'missed'})`);
+      else verdicts.push(`${target.label}: ${(ratio * 100).toFixed(0)} % of the bare handler's rate (target ≥ 70 %: ${ratio >= 0.7 ? 'met' : 'missed'})`);
+    }
+  }
+  console.log(`\n${verdicts.join('\n')}`);
+}
+
+async function main(): Promise<void> {
+  const seconds = numberArg('seconds', 10);
+  const runs = numberArg('runs', 3);
+  const rate = numberArg('rate', 500);
+  const connections = numberArg('connections', 10);
+  const contentCount = numberArg('contents', 200);
+  const logLevel = arg('log-level', 'info');
+
+  const stack = await startStack('test', () => undefined);
+  Object.assign(process.env, stack.env);
+  const admin = new PgClient({ connectionString: stack.env.DATABASE_URL });
+  await admin.connect();
+  const database = `bench_api_${randomBytes(4).toString('hex')}`;
+  await admin.query(`CREATE DATABASE ${database}`);
+  const children: ChildProcess[] = [];
+  const logFile = join(tmpdir(), 'autoclip-bench-api.log');
+  const bodiesFile = join(tmpdir(), `autoclip-bench-bare-${process.pid}.json`);
+  const logFd = openSync(logFile, 'w');
+  try {
+    const url = new URL(stack.env.DATABASE_URL!);
+    url.pathname = `/${database}`;
+    const { token, targets, note } = await createFixtures(url.toString(), contentCount);
+    // Limits raised so that nothing is refused; the two Redis counters still run on every request.
+    const apiEnv = { ...process.env, DATABASE_URL: url.toString(), LOG_LEVEL: logLevel, NODE_ENV: 'production', API_RATE_LIMIT_PER_USER: '1000000000', API_RATE_LIMIT_PER_IP: '1000000000' };
+    const api = await startChild(['--serve', 'api'], apiEnv, logFd);
+    children.push(api.child);
+
+    const bodies: Record<string, unknown> = {};
+    for (const [i, target] of targets.entries()) {
+      const res = await fetch(`${api.url}${target.path}`, { headers: { authorization: `Bearer ${token}` } });
+      if (res.status !== 200) throw new Error(`${target.label} answered ${res.status}: ${await res.text()}`);
+      bodies[`/bare/${i}`] = await res.json();
+    }
+    writeFileSync(bodiesFile, JSON.stringify(bodies));
+    const bare = await startChild(['--serve', 'bare', '--bodies', bodiesFile], process.env, 'ignore');
+    children.push(bare.child);
+
+    console.log(`API benchmark: ${seconds} s per measurement, medians of ${runs} repetitions, ${connections} connections, loopback; node ${process.version}, ${cpus().length} CPUs`);
+    console.log(`routes: ${note}; data: 1 organization, 1 project, ${contentCount} contents`);
+    console.log(`API process: LOG_LEVEL=${logLevel} (to ${logFile}), per-user and per-IP counters in Redis; bare: express() + res.json of the same body\n`);
+
+    const modes = [{ name: `${rate} req/s`, rate }, { name: 'max', rate: undefined }];
+    const sides = (i: number, target: Target) => [
+      { name: 'api', url: `${api.url}${target.path}`, pid: api.child.pid!, token: target.public ? undefined : token },
+      { name: 'bare', url: `${bare.url}/bare/${i}`, pid: bare.child.pid!, token: undefined },
+    ];
+    for (const [i, target] of targets.entries()) for (const side of sides(i, target)) await load(side.url, side.pid, side.token, 3, connections, undefined);
+
+    const results = new Map<string, Figures[]>();
+    for (let run = 0; run < runs; run++) {
+      for (const mode of modes) {
+        for (const [i, target] of targets.entries()) {
+          // Which side goes first alternates, so a drift in the machine does not favour one.
+          const order = run % 2 === 0 ? sides(i, target) : sides(i, target).reverse();
+          for (const side of order) {
+            const key = `${i}|${mode.name}|${side.name}`;
+            results.set(key, [...(results.get(key) ?? []), await load(side.url, side.pid, side.token, seconds, connections, mode.rate)]);
+          }
+        }
+      }
+      process.stderr.write(`repetition ${run + 1}/${runs} done\n`);
+    }
+    printTable(targets, modes, results);
+  } finally {
+    for (const child of children) if (child.connected) child.disconnect();
+    await Promise.all(children.map((child) => (child.exitCode === null && child.signalCode === null ? once(child, 'exit') : undefined)));
+    closeSync(logFd);
+    rmSync(bodiesFile, { force: true });
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+    await stack.stop();
+  }
+}
+
+const serve = arg('serve', '');
+if (serve === 'api') {
+  serveApi().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+} else if (serve === 'bare') {
+  serveBare(arg('bodies', ''));
+} else {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import Joi from 'joi';
+import { RefreshTokens } from '../../api/auth/tokens';
+import { joiToJsonSchema, openApiPath, type OpenApiDocument } from '../../api/openapi';
+import type { AnyRouteSpec } from '../../api/registry';
+import { schemas } from '../../api/registry';
+import { allRoutes } from '../../api/routes';
+import { SecretBox } from '../../lib/secrets';
+import { createApiHarness, type ApiHarness } from '../support/api';
+
+/** Every `$ref` string anywhere in the document. */
+function refsIn(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(refsIn);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, child]) => (key === '$ref' && typeof child === 'string' ? [child] : refsIn(child)));
+}
+
+function resolvePointer(doc: unknown, ref: string): unknown {
+  assert.ok(ref.startsWith('#/'), `${ref} is not local`);
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
+}
+
+describe('OpenAPI document and docs page', () => {
+  let api: ApiHarness;
+  let routes: AnyRouteSpec[];
+  let doc: OpenApiDocument;
+
+  before(async () => {
+    api = await createApiHarness();
+    const { config } = api.ctx;
+    routes = allRoutes({ ctx: api.ctx, refreshTokens: new RefreshTokens(api.ctx.redis, config.auth.refreshTokenTtlSec), box: SecretBox.fromConfig(config.secrets) });
+    const res = await api.request('GET', '/openapi.json');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    doc = res.body;
+  });
+  after(async () => {
+    api.assertNoLeaks();
+    await api.close();
+  });
+
+  it('is an OpenAPI 3.1 document with info, tags and a bearer JWT scheme', () => {
+    assert.equal(doc.openapi, '3.1.0');
+    assert.equal(doc.info.title, 'AutoClip API');
+    assert.match(doc.info.version, /^\d+\.\d+\.\d+/);
+    const bearer = doc.components.securitySchemes.bearerAuth;
+    assert.deepEqual([bearer?.type, bearer?.scheme, bearer?.bearerFormat], ['http', 'bearer', 'JWT']);
+    assert.deepEqual(doc.tags.map((t) => t.name).sort(), [...new Set(routes.map((r) => r.tag))].sort());
+  });
+
+  it('holds every route of allRoutes, once, with its method, summary, tag, security and path parameters', () => {
+    const operations = Object.values(doc.paths).flatMap((item) => Object.keys(item));
+    assert.equal(operations.length, routes.length, 'one operation per route');
+    const ids = new Set<string>();
+    for (const spec of routes) {
+      const where = `${spec.method.toUpperCase()} ${spec.path}`;
+      const op = doc.paths[openApiPath(spec.path)]?.[spec.method];
+      assert.ok(op, `${where} is missing from the document`);
+      assert.equal(op.summary, spec.summary, where);
+      assert.deepEqual(op.tags, [spec.tag], where);
+      assert.ok(!ids.has(op.operationId), `${where}: operationId ${op.operationId} is used twice`);
+      ids.add(op.operationId);
+      assert.deepEqual(op.security, spec.auth === 'user' ? [{ bearerAuth: [] }] : undefined, `${where} security`);
+      if (spec.auth === 'user') assert.ok(op.responses['401'], `${where} lists 401`);
+      for (const status of Object.keys(spec.responses)) assert.ok(op.responses[status], `${where} lists its own ${status}`);
+      for (const status of ['400', '429']) assert.ok(op.responses[status], `${where} lists ${status}`);
+      if (spec.body) assert.ok(op.requestBody?.content['application/json']?.schema, `${where} has a request body`);
+    }
+    for (const [path, item] of Object.entries(doc.paths)) {
+      assert.ok(!path.includes(':'), `${path} keeps an Express parameter`);
+      const inPath = [...path.matchAll(/\{(\w+)\}/g)].map(([, name]) => name).sort();
+      for (const [method, op] of Object.entries(item)) {
+        const declared = (op.parameters ?? []).filter((p) => p.in === 'path');
+        assert.deepEqual(declared.map((p) => p.name).sort(), inPath, `${method} ${path}: path parameters`);
+        assert.ok(declared.every((p) => p.required), `${method} ${path}: path parameters are required`);
+      }
+    }
+  });
+
+  it('resolves every $ref, and every error response uses the one Error schema', () => {
+    const refs = refsIn(doc);
+    assert.ok(refs.length > routes.length, 'errors are shared through $ref');
+    for (const ref of new Set(refs)) assert.ok(resolvePointer(doc, ref) !== undefined, `${ref} does not resolve`);
+    for (const [name, response] of Object.entries(doc.components.responses)) {
+      assert.deepEqual(response.content?.['application/json']?.schema, { $ref: '#/components/schemas/Error' }, name);
+    }
+    const error = doc.components.schemas.Error!;
+    assert.deepEqual(error.required, ['error']);
+    assert.deepEqual(error.properties?.error?.required, ['status', 'code', 'message']);
+    assert.ok(doc.components.responses.TooManyRequests?.headers?.['Retry-After'], '429 documents Retry-After');
+  });
+
+  it('converts the Joi schema of every route, expressing every type and rule they use', () => {
+    const unsupported: string[] = [];
+    for (const spec of routes) {
+      for (const part of ['params', 'query', 'body'] as const) {
+        const schema = spec[part];
+        if (!schema) continue;
+        const converted = joiToJsonSchema(schema, { onUnsupported: (what) => unsupported.push(`${spec.method.toUpperCase()} ${spec.path} ${part}: ${what}`) });
+        assert.deepEqual(JSON.parse(JSON.stringify(converted)), converted, `${spec.path} ${part} converts to plain JSON`);
+        const described = schema.describe() as { keys?: Record<string, { flags?: { presence?: string } }> };
+        if (!described.keys) continue;
+        const keys = Object.entries(described.keys).filter(([, k]) => k.flags?.presence !== 'forbidden');
+        assert.deepEqual(Object.keys(converted.properties ?? {}), keys.map(([name]) => name), `${spec.path} ${part}: properties`);
+        assert.deepEqual(converted.required ?? [], keys.filter(([, k]) => k.flags?.presence === 'required').map(([name]) => name), `${spec.path} ${part}: required`);
+      }
+    }
+    assert.deepEqual(unsupported, [], 'extend api/openapi.ts for these');
+  });
+
+  it('converts a body with an enum, a uuid, limits, nullables, arrays, dates and alternatives to the expected JSON Schema', () => {
+    const body = Joi.object({
+      project_id: schemas.id.required(),
+      title: Joi.string().trim().min(1).max(200).required(),
+      status: Joi.string().valid('draft', 'approved'),
+      limit: schemas.limit,
+      score: Joi.number().greater(0).max(1),
+      website: Joi.string().uri().allow('', null),
+      note: Joi.string().max(10).allow(''),
+      code: Joi.string().pattern(/^[A-Z]{3}$/),
+      tags: Joi.array().items(Joi.string().max(30)).max(10).unique(),
+      at: Joi.string().isoDate(),
+      published: Joi.date(),
+      flag: Joi.boolean().default(false),
+      source: Joi.alternatives().try(Joi.string().email(), Joi.number().integer()),
+      meta: Joi.object().unknown(true),
+      extra: Joi.any(),
+      secret: Joi.string().forbidden(),
+      zone: Joi.string().custom((v: string) => v, 'an IANA time zone'),
+    }).or('status', 'at');
+    assert.deepEqual(joiToJsonSchema(body), {
+      type: 'object',
+      properties: {
+        project_id: { type: 'string', format: 'uuid' },
+        title: { type: 'string', minLength: 1, maxLength: 200 },
+        status: { type: 'string', enum: ['draft', 'approved'] },
+        limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+        score: { type: 'number', exclusiveMinimum: 0, maximum: 1 },
+        website: { anyOf: [{ type: ['string', 'null'], format: 'uri' }, { enum: [''] }] },
+        note: { type: 'string', maxLength: 10 },
+        code: { type: 'string', minLength: 1, pattern: '^[A-Z]{3}$' },
+        tags: { type: 'array', items: { type: 'string', maxLength: 30, minLength: 1 }, maxItems: 10, uniqueItems: true },
+        at: { type: 'string', format: 'date-time' },
+        published: { type: 'string', format: 'date-time' },
+        flag: { type: 'boolean', default: false },
+        source: { anyOf: [{ type: 'string', format: 'email' }, { type: 'integer' }] },
+        meta: { type: 'object' },
+        extra: {},
+        zone: { type: 'string', minLength: 1, description: 'an IANA time zone' },
+      },
+      required: ['project_id', 'title'],
+      additionalProperties: false,
+      anyOf: [{ required: ['status'] }, { required: ['at'] }],
+    });
+    const reported: string[] = [];
+    joiToJsonSchema(Joi.object({ card: Joi.string().creditCard(), word: Joi.string().pattern(/x/i) }), { onUnsupported: (w) => reported.push(w) });
+    assert.deepEqual(reported, ['card: string rule creditCard', 'word: regex flags i']);
+  });
+
+  it('serves /docs: a self-contained HTML page naming every path, under a CSP allowing only its own style', async () => {
+    const res = await api.request('GET', '/docs');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    const html = res.text;
+    for (const path of Object.keys(doc.paths)) assert.ok(html.includes(`<code>${path}</code>`), `/docs names ${path}`);
+    for (const spec of routes) assert.ok(html.includes(`<span class="method ${spec.method}">`), `/docs shows ${spec.method}`);
+    assert.ok(!/<script|<link|<img|<iframe|\ssrc=|@import|url\(/i.test(html), 'the page loads nothing');
+    assert.ok(html.includes('bearer token') && html.includes('public'), 'auth is shown');
+
+    const csp = res.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'none'/);
+    assert.ok(!/script-src|unsafe-inline/.test(csp), csp);
+    const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map(([, css]) => css!);
+    assert.equal(styles.length, 1);
+    const hash = createHash('sha256').update(styles[0]!).digest('base64');
+    assert.ok(csp.includes(`style-src 'sha256-${hash}'`), 'the CSP allows exactly the page’s style');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  });
+
+  it('renders field rules and escapes what it shows', async () => {
+    const html = (await api.request('GET', '/docs')).text;
+    const register = html.slice(html.indexOf('id="postAuthRegister"'));
+    assert.match(register, /<code>email<\/code> <span class="req">required<\/span><\/td><td>string \(email\)<\/td><td>at most 255 chars<\/td>/);
+    assert.match(register, /one of <code>&quot;ko&quot;<\/code>, <code>&quot;en&quot;<\/code>/);
+    assert.match(register, /errors: <span class="status" title="[^"]+">400<\/span>/);
+  });
+});
