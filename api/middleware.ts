@@ -63,31 +63,33 @@ export function cors(origins: readonly string[]): RequestHandler {
   };
 }
 
+/** INCR and, on the window's first hit, EXPIRE, in one round trip. */
+const RATE_HIT_SCRIPT = `local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count`;
+
+type RateLimitRedis = Redis & { rateHit(key: string, ttlSec: number): Promise<number> };
+
 /**
  * A fixed one-minute window per key, counted in Redis so the limit holds across API processes.
  * Over the limit: 429 with Retry-After (seconds to the next window).
  */
 export function rateLimit(redis: Redis, name: string, limitPerMinute: number, keyOf: (req: Parameters<RequestHandler>[0]) => string | undefined): RequestHandler {
+  if (!('rateHit' in redis)) redis.defineCommand('rateHit', { numberOfKeys: 1, lua: RATE_HIT_SCRIPT });
+  const client = redis as RateLimitRedis;
   return (req, res, next) => {
     const key = keyOf(req);
     if (!key) return next();
     const now = Date.now();
     const window = Math.floor(now / 60_000);
-    const redisKey = `rl:${name}:${key}:${window}`;
-    redis
-      .multi()
-      .incr(redisKey)
-      .expire(redisKey, 61)
-      .exec()
-      .then((results) => {
-        const count = Number(results?.[0]?.[1] ?? 0);
-        if (count > limitPerMinute) {
-          const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
-          res.setHeader('Retry-After', String(retryAfter));
-          return next(new HttpError(429, 'rate_limited', `too many requests: at most ${limitPerMinute} a minute`));
-        }
-        next();
-      }, next);
+    client.rateHit(`rl:${name}:${key}:${window}`, 61).then((count) => {
+      if (count > limitPerMinute) {
+        const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
+        res.setHeader('Retry-After', String(retryAfter));
+        return next(new HttpError(429, 'rate_limited', `too many requests: at most ${limitPerMinute} a minute`));
+      }
+      next();
+    }, next);
   };
 }
 
