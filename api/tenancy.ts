@@ -1,3 +1,4 @@
+import type { Model, ModelStatic } from 'sequelize';
 import type { Models, Project, Role } from '../db/models';
 import { HttpError } from './errors';
 
@@ -52,6 +53,26 @@ export async function requireProject(models: Models, userId: string, projectId: 
   if (!role) throw notFound('project');
   if (!roleAtLeast(role, need)) throw forbidden(need);
   return { project, role };
+}
+
+/**
+ * Loads a row that belongs to a project (a channel, a data source, a content) with its project's
+ * owner columns, checking `need` over the project; 404 named after the row (`what`) when it is not
+ * theirs to see, exactly as when it does not exist.
+ */
+export async function requireInProject<T extends Model & { project?: Project }>(
+  models: Models,
+  model: ModelStatic<T>,
+  what: string,
+  userId: string,
+  id: string,
+  need: Role,
+): Promise<{ row: T & { project: Project }; role: Role }> {
+  const row = await model.findByPk(id, { include: [{ model: models.Project, as: 'project', attributes: ['id', 'user_id', 'organization_id'] }] });
+  const role = row?.project ? await roleOver(models, userId, row.project) : undefined;
+  if (!row || !role) throw notFound(what);
+  if (!roleAtLeast(role, need)) throw forbidden(need);
+  return { row: row as T & { project: Project }, role };
 }
 
 /** The owner a new resource gets: the organization named in the request (checked), else the user. */

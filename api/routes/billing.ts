@@ -3,6 +3,7 @@ import { Op, literal, type Transaction } from 'sequelize';
 import { BILLING_CYCLES, PLAN_TYPES, type BillingCycle, type PlanType, type Role, type Subscription } from '../../db/models';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
+import { NEWEST_FIRST, pageOf } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeCreditTransaction, serializePlan, serializeSubscription } from '../serializers/billing';
 import { forbidden, notFound, ownerColumns, ownerFor, requireOrganizationRole, roleAtLeast, roleOver, type Owner } from '../tenancy';
@@ -216,18 +217,11 @@ export function billingRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
           : {};
         const rows = await CreditTransaction.findAll({
           where: { ...where, ...after },
-          order: [
-            ['created_at', 'DESC'],
-            ['id', 'DESC'],
-          ],
+          order: NEWEST_FIRST,
           limit: query.limit + 1,
         });
-        const page = rows.slice(0, query.limit);
-        const last = page[page.length - 1];
-        res.json({
-          items: page.map(serializeCreditTransaction),
-          next_cursor: rows.length > query.limit && last ? encodeCursor(last.id) : null,
-        });
+        const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(last.id));
+        res.json({ items: page.map(serializeCreditTransaction), next_cursor: nextCursor });
       },
     }),
   ];

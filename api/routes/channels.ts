@@ -7,7 +7,7 @@ import { HttpError } from '../errors';
 import { createWithinPlanLimit } from '../limits';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeChannel } from '../serializers/channels';
-import { forbidden, notFound, requireProject, roleAtLeast, roleOver } from '../tenancy';
+import { requireInProject, requireProject } from '../tenancy';
 
 const uploadSettings = Joi.object<UploadSettings>({
   default_visibility: Joi.string().valid(...VISIBILITIES),
@@ -45,16 +45,10 @@ type ChangeBody = Partial<Omit<ConnectBody, 'platform' | 'channel_id'>>;
 
 export function channelRoutes({ ctx, box }: ApiDeps): AnyRouteSpec[] {
   const { models } = ctx;
-  const { Channel, Project } = models;
+  const { Channel } = models;
 
   /** A channel the user can see through its project, checking `need`; 404 when it is not theirs to see. */
-  async function requireChannel(userId: string, id: string, need: Role): Promise<Channel> {
-    const channel = await Channel.findByPk(id, { include: [{ model: Project, as: 'project', attributes: ['id', 'user_id', 'organization_id'] }] });
-    const role = channel?.project ? await roleOver(models, userId, channel.project) : undefined;
-    if (!channel || !role) throw notFound('channel');
-    if (!roleAtLeast(role, need)) throw forbidden(need);
-    return channel;
-  }
+  const requireChannel = async (userId: string, id: string, need: Role): Promise<Channel> => (await requireInProject(models, Channel, 'channel', userId, id, need)).row;
 
   return [
     route<{ projectId: string }, Record<string, never>, ConnectBody>({

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import type { Content, Models, Project, Role } from '../../db/models';
-import { forbidden, notFound, roleAtLeast, roleOver } from '../tenancy';
+import { requireInProject } from '../tenancy';
 
 /**
  * What every content route shares: loading a content the caller may act on, and the schemas of
@@ -11,12 +11,8 @@ export type ContentWithProject = Content & { project: Project };
 
 /** Loads a content and its project, checking `need`: 404 when the caller may not see it, 403 when the role is too low. */
 export async function loadContent(models: Models, userId: string, contentId: string, need: Role): Promise<{ content: ContentWithProject; role: Role }> {
-  const content = await models.Content.findByPk(contentId, { include: [{ model: models.Project, as: 'project' }] });
-  if (!content?.project) throw notFound('content');
-  const role = await roleOver(models, userId, content.project);
-  if (!role) throw notFound('content');
-  if (!roleAtLeast(role, need)) throw forbidden(need);
-  return { content: content as ContentWithProject, role };
+  const { row, role } = await requireInProject(models, models.Content, 'content', userId, contentId, need);
+  return { content: row, role };
 }
 
 // PostgreSQL refuses NUL in TEXT and JSONB, and a lone surrogate cannot be encoded as UTF-8: both

@@ -6,6 +6,7 @@ import { moduleLogger } from '../../lib/logger';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { withRedisLock } from '../idempotency';
+import { cursorAt, cursorParam, encodeCursor, olderThan, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeContent, serializeContentSummary } from '../serializers/contents';
 import { requireProject } from '../tenancy';
@@ -43,7 +44,7 @@ interface ListQuery {
   created_from?: Date;
   created_to?: Date;
   limit: number;
-  cursor?: { at: string; id: string };
+  cursor?: Cursor;
 }
 
 const SOURCE_DATA_MAX_CHARS = 100_000;
@@ -64,31 +65,13 @@ const createBody = Joi.object<CreateBody>({
   .oxor('topic', 'title')
   .required();
 
-/** Keyset pagination, newest first. The cursor keeps created_at to the microsecond (a JS Date would round it). */
-const CURSOR_AT = `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-const CURSOR_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
-}
-
-const cursor = schemas.cursor.custom((value: string, helpers) => {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && CURSOR_PATTERN.test(at) && typeof id === 'string' && !schemas.id.validate(id).error) return { at, id };
-  } catch {
-    // Not JSON: not a cursor this API issued, answered below.
-  }
-  return helpers.message({ custom: 'is not a cursor this API issued' });
-});
-
 const listQuery = Joi.object<ListQuery>({
   project_id: Joi.string().guid(),
   status: Joi.string().valid(...CONTENT_STATUSES),
   created_from: Joi.date().iso(),
   created_to: Joi.date().iso().when('created_from', { is: Joi.exist(), then: Joi.date().greater(Joi.ref('created_from')) }),
   limit: schemas.limit,
-  cursor,
+  cursor: cursorParam,
 });
 
 const SUMMARY_COLUMNS = [
@@ -169,7 +152,7 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
         const userId = req.auth!.userId;
         if (query.project_id) await requireProject(models, userId, query.project_id, 'viewer');
         const where = [`(p.user_id = :userId OR p.organization_id IN (SELECT organization_id FROM organization_members WHERE user_id = :userId))`];
-        const replacements: Record<string, unknown> = { userId, limit: query.limit + 1, ...query.cursor && { cursorAt: query.cursor.at, cursorId: query.cursor.id } };
+        const replacements: Record<string, unknown> = { userId, limit: query.limit + 1 };
         const filters: [unknown, string, string][] = [
           [query.project_id, 'projectId', 'c.project_id = :projectId'],
           [query.status, 'status', 'c.status = :status'],
@@ -181,19 +164,18 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
           where.push(condition);
           replacements[name] = value;
         }
-        if (query.cursor) where.push('(c.created_at, c.id) < (CAST(:cursorAt AS timestamptz), CAST(:cursorId AS uuid))');
+        if (query.cursor) where.push(olderThan(sequelize, query.cursor, 'c'));
         const rows = await sequelize.query<Content & { cursor_at: string }>(
-          `SELECT ${SUMMARY_COLUMNS}, ${CURSOR_AT} AS cursor_at
+          `SELECT ${SUMMARY_COLUMNS}, ${cursorAt('c')} AS cursor_at
              FROM contents c JOIN projects p ON p.id = c.project_id
             WHERE ${where.join(' AND ')}
             ORDER BY c.created_at DESC, c.id DESC
             LIMIT :limit`,
           { replacements, type: QueryTypes.SELECT },
         );
-        const page = rows.slice(0, query.limit);
-        const last = page[page.length - 1];
+        const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(last.cursor_at, last.id));
         const items = models.Content.bulkBuild(page, { raw: true, isNewRecord: false });
-        res.json({ items: items.map(serializeContentSummary), next_cursor: rows.length > query.limit && last ? encodeCursor(last.cursor_at, last.id) : null });
+        res.json({ items: items.map(serializeContentSummary), next_cursor: nextCursor });
       },
     }),
     route({

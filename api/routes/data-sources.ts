@@ -4,7 +4,7 @@ import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeDataSource } from '../serializers/data-sources';
-import { forbidden, notFound, requireProject, roleAtLeast, roleOver } from '../tenancy';
+import { requireInProject, requireProject } from '../tenancy';
 
 /** Where a keyword source searches. */
 const KEYWORD_SOURCES = ['google_news', 'naver_news', 'pubmed', 'youtube'] as const;
@@ -105,16 +105,10 @@ type ChangeBody = Partial<Omit<CreateBody, 'config'>> & { config?: Record<string
 
 export function dataSourceRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
   const { models } = ctx;
-  const { DataSource, Project } = models;
+  const { DataSource } = models;
 
   /** A data source the user can see through its project, checking `need`; 404 when it is not theirs to see. */
-  async function requireDataSource(userId: string, id: string, need: Role): Promise<DataSource> {
-    const source = await DataSource.findByPk(id, { include: [{ model: Project, as: 'project', attributes: ['id', 'user_id', 'organization_id'] }] });
-    const role = source?.project ? await roleOver(models, userId, source.project) : undefined;
-    if (!source || !role) throw notFound('data source');
-    if (!roleAtLeast(role, need)) throw forbidden(need);
-    return source;
-  }
+  const requireDataSource = async (userId: string, id: string, need: Role): Promise<DataSource> => (await requireInProject(models, DataSource, 'data source', userId, id, need)).row;
 
   const projectParams = Joi.object({ projectId: schemas.id.required() });
 

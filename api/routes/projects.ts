@@ -5,6 +5,7 @@ import type { JsonObject, Models } from '../../db/models';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { createWithinPlanLimit, type OwnerColumns } from '../limits';
+import { cursorAt, cursorParam, encodeCursor, NEWEST_FIRST, olderThan, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeProject } from '../serializers/projects';
 import { ownerColumns, ownerFor, requireOrganizationRole, requireProject } from '../tenancy';
@@ -60,24 +61,6 @@ async function assertUsableTemplate(models: Models, owner: OwnerColumns, preset:
   if (!usable) throw new HttpError(400, 'validation_failed', 'the request is invalid', { 'body.style_preset.template_id': 'no such template, or not one this project may use' });
 }
 
-/** Keyset pagination, newest first. The cursor keeps created_at to the microsecond (a JS Date would round it). */
-const CURSOR_AT = `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-const CURSOR_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-function encodeCursor(at: string, id: string): string {
-  return Buffer.from(JSON.stringify([at, id])).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { at: string; id: string } {
-  try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof at === 'string' && CURSOR_PATTERN.test(at) && typeof id === 'string' && !schemas.id.validate(id).error) return { at, id };
-  } catch {
-    // Falls through to the 400 below: a cursor this API did not issue.
-  }
-  throw new HttpError(400, 'validation_failed', 'the request is invalid', { 'query.cursor': 'is not a cursor this API issued' });
-}
-
 export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
   const { models, sequelize } = ctx;
   const { Project } = models;
@@ -101,7 +84,7 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         res.status(201).json({ project: serializeProject(project) });
       },
     }),
-    route<Record<string, never>, { organization_id?: string; status?: string; vertical?: string; limit: number; cursor?: string }>({
+    route<Record<string, never>, { organization_id?: string; status?: string; vertical?: string; limit: number; cursor?: Cursor }>({
       method: 'get',
       path: '/projects',
       summary: "List the user's personal projects, or an organization's (members), newest first",
@@ -112,7 +95,7 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         status: Joi.string().valid(...PROJECT_STATUSES),
         vertical: Joi.string().valid(...VERTICALS),
         limit: schemas.limit,
-        cursor: schemas.cursor,
+        cursor: cursorParam,
       }),
       responses: { 200: '{ items, next_cursor }' },
       handler: async (req, res, { query }) => {
@@ -121,22 +104,14 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         const conditions: WhereOptions<Project>[] = [query.organization_id ? { organization_id: query.organization_id } : { user_id: userId, organization_id: null }];
         if (query.status) conditions.push({ status: query.status as Project['status'] });
         if (query.vertical) conditions.push({ vertical: query.vertical as Project['vertical'] });
-        if (query.cursor) {
-          const { at, id } = decodeCursor(query.cursor);
-          conditions.push(sequelize.literal(`(created_at, id) < (${sequelize.escape(at)}::timestamptz, ${sequelize.escape(id)}::uuid)`) as WhereOptions<Project>);
-        }
+        if (query.cursor) conditions.push(sequelize.literal(olderThan(sequelize, query.cursor)) as WhereOptions<Project>);
         const rows = await Project.findAll({
           where: { [Op.and]: conditions },
-          attributes: { include: [[sequelize.literal(CURSOR_AT), 'cursor_at']] },
-          order: [
-            ['created_at', 'DESC'],
-            ['id', 'DESC'],
-          ],
+          attributes: { include: [[sequelize.literal(cursorAt()), 'cursor_at']] },
+          order: NEWEST_FIRST,
           limit: query.limit + 1,
         });
-        const page = rows.slice(0, query.limit);
-        const last = page[page.length - 1];
-        const nextCursor = rows.length > query.limit && last ? encodeCursor(String(last.get('cursor_at')), last.id) : null;
+        const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(String(last.get('cursor_at')), last.id));
         res.json({ items: page.map(serializeProject), next_cursor: nextCursor });
       },
     }),

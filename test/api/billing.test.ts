@@ -4,25 +4,13 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryTypes, type WhereOptions } from 'sequelize';
 import { chargeContent, NoCreditsError } from '../../db/ledger';
-import type { Subscription } from '../../db/models';
-import { issueAccessToken } from '../../api/auth/tokens';
+import { ROLES, type Subscription } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
+import { createAccount, type Account, type Actor as TenantActor } from '../support/tenants';
 
-type Account = { userId: string; token: string; email: string };
-type Actor = 'owner' | 'admin' | 'editor' | 'viewer' | 'outsider';
+type Actor = Exclude<TenantActor, 'other'>;
 
-const ACTORS: readonly Actor[] = ['owner', 'admin', 'editor', 'viewer', 'outsider'];
-
-/**
- * A user made with the model and given an access token directly: /auth/register allows 20 a
- * minute per address, counted in the shared Redis, which a suite of many users would exceed.
- */
-async function account(api: ApiHarness, name: string): Promise<Account> {
-  const email = `${name}-${randomBytes(5).toString('hex')}@example.com`;
-  const user = await api.ctx.models.User.create({ email, name });
-  const { tokenSecret, accessTokenTtlSec } = api.ctx.config.auth;
-  return { userId: user.id, token: issueAccessToken(user.id, tokenSecret, accessTokenTtlSec).token, email };
-}
+const ACTORS: readonly Actor[] = [...ROLES, 'outsider'];
 
 describe('billing routes', () => {
   let api: ApiHarness;
@@ -30,7 +18,7 @@ describe('billing routes', () => {
 
   before(async () => {
     api = await createApiHarness();
-    for (const name of ['owner', 'admin', 'editor', 'viewer', 'outsider', 'stranger'] as const) people[name] = await account(api, name);
+    for (const name of ['owner', 'admin', 'editor', 'viewer', 'outsider', 'stranger'] as const) people[name] = await createAccount(api, name);
   });
   after(async () => {
     api.assertNoLeaks();
@@ -96,7 +84,7 @@ describe('billing routes', () => {
   });
 
   it('subscribes a user with the plan’s credits for one month, records a reset entry, and refuses a second active one', async () => {
-    const me = await account(api, 'subscriber');
+    const me = await createAccount(api, 'subscriber');
     const created = await api.request('POST', '/subscriptions', { token: me.token, body: { plan_code: 'pro' } });
     assert.equal(created.status, 201, created.text);
     const sub = created.body.subscription;
@@ -133,14 +121,14 @@ describe('billing routes', () => {
   });
 
   it('runs a yearly subscription for one year', async () => {
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const sub = await subscribe(me.token, { plan_code: 'starter', billing_cycle: 'yearly' });
     assert.ok(await periodIs(sub.id, '1 year'));
     assert.equal(sub.credits_remaining, 30);
   });
 
   it('lets exactly one of several concurrent subscribe requests through', async () => {
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const results = await Promise.all(Array.from({ length: 8 }, () => api.request('POST', '/subscriptions', { token: me.token, body: { plan_code: 'starter' } })));
     assert.deepEqual(
       results.map((r) => r.status).sort(),
@@ -150,7 +138,7 @@ describe('billing routes', () => {
   });
 
   it('waits for the owner row lock, so a subscription committed meanwhile is seen and the request refused', async () => {
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const { sequelize, models } = api.ctx;
     const plan = await models.SubscriptionPlan.findOne({ where: { code: 'starter' } });
     const held = await sequelize.transaction();
@@ -172,7 +160,7 @@ describe('billing routes', () => {
   });
 
   it('expires an active subscription whose period has ended when a new one starts', async () => {
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const old = await subscribe(me.token, { plan_code: 'starter' });
     await api.ctx.models.Subscription.update({ current_period_end: new Date(Date.now() - 1000) }, { where: { id: old.id } });
     await subscribe(me.token, { plan_code: 'pro' });
@@ -180,7 +168,7 @@ describe('billing routes', () => {
   });
 
   it('cancels a subscription, after which the ledger charges nothing; a new subscription may then start', async () => {
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const sub = await subscribe(me.token, { plan_code: 'starter' });
     const charged = await chargeContent(api.ctx.sequelize, await contentOf({ user_id: me.userId }), 'test run');
     assert.deepEqual([charged.subscriptionId, charged.balance], [sub.id, 29]);
@@ -270,7 +258,7 @@ describe('billing routes', () => {
   });
 
   it('pages the ledger newest first with an opaque cursor, ties broken by id, microseconds kept', async () => {
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const sub = await subscribe(me.token, { plan_code: 'business' });
     // Rows sharing a timestamp, and rows a microsecond apart that JavaScript dates cannot tell apart.
     await api.ctx.sequelize.query(
@@ -301,7 +289,7 @@ describe('billing routes', () => {
       expected.map((r) => r.id),
     );
 
-    const other = await subscribe((await account(api, 'someone')).token, { plan_code: 'starter' });
+    const other = await subscribe((await createAccount(api, 'someone')).token, { plan_code: 'starter' });
     const foreignRow = await api.ctx.models.CreditTransaction.findOne({ where: { subscription_id: other.id } });
     const foreign = Buffer.from(foreignRow!.id).toString('base64url');
     for (const [query, field] of [
@@ -322,7 +310,7 @@ describe('billing routes', () => {
   it("answers 404 and changes nothing when another tenant uses a subscription's id", async () => {
     const id = await team();
     const orgSub = await subscribe(people.owner.token, { plan_code: 'pro', organization_id: id });
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const personalSub = await subscribe(me.token, { plan_code: 'starter' });
     await api.request('POST', '/organizations', { token: people.stranger.token, body: { name: 'Rival', slug: `rival-${randomBytes(5).toString('hex')}` } });
     const before = [await snapshot({ organization_id: id }), await snapshot({ user_id: me.userId })];
@@ -348,7 +336,7 @@ describe('billing routes', () => {
   });
 
   it('answers invalid input with 400 naming every failing field and creates nothing', async () => {
-    const me = await account(api, 'someone');
+    const me = await createAccount(api, 'someone');
     const cases: [unknown, string[]][] = [
       [{}, ['body.plan_code']],
       [{ plan_code: 5, billing_cycle: 'weekly', organization_id: 'not-a-uuid', extra: 1 }, ['body.billing_cycle', 'body.extra', 'body.organization_id', 'body.plan_code']],

@@ -2,81 +2,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
-import { ROLES, type SubscriptionStatus } from '../../db/models';
 import { SUBSCRIPTION_PLANS } from '../../db/seeds/reference-data';
 import { SecretBox } from '../../lib/secrets';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
-
-type Actor = (typeof ROLES)[number] | 'outsider' | 'other';
-interface Member {
-  userId: string;
-  token: string;
-}
-
-/** Organization A with one member per role, a registered non-member, and the owner of organization B. */
-async function setUpTenants(api: ApiHarness, planCode: string): Promise<{ orgId: string; otherOrgId: string; as: Record<Actor, Member> }> {
-  const { Organization, OrganizationMember } = api.ctx.models;
-  const organization = (name: string) => Organization.create({ name, slug: `${name}-${randomBytes(4).toString('hex')}`, logo_url: null, custom_domain: null });
-  const [org, rival] = [await organization('acme'), await organization('rival')];
-  const as = {} as Record<Actor, Member>;
-  for (const role of ROLES) {
-    as[role] = await api.register(role);
-    await OrganizationMember.create({ organization_id: org.id, user_id: as[role].userId, role, invited_by: null });
-  }
-  as.outsider = await api.register('outsider');
-  as.other = await api.register('rival owner');
-  await OrganizationMember.create({ organization_id: rival.id, user_id: as.other.userId, role: 'owner', invited_by: null });
-  for (const o of [org, rival]) await subscribe(api, { organization_id: o.id }, planCode);
-  return { orgId: org.id, otherOrgId: rival.id, as };
-}
-
-async function subscribe(api: ApiHarness, owner: { user_id?: string; organization_id?: string }, code: string, status: SubscriptionStatus = 'active'): Promise<void> {
-  const { Subscription, SubscriptionPlan } = api.ctx.models;
-  const plan = await SubscriptionPlan.findOne({ where: { code } });
-  assert.ok(plan, `plan ${code} is seeded`);
-  await Subscription.create({
-    user_id: owner.user_id ?? null,
-    organization_id: owner.organization_id ?? null,
-    plan_id: plan.id,
-    status,
-    started_at: new Date(),
-    current_period_start: null,
-    current_period_end: null,
-    cancelled_at: null,
-    payment_method_id: null,
-    stripe_subscription_id: null,
-    credits_remaining: plan.monthly_credits,
-  });
-}
-
-async function rowOf(api: ApiHarness, table: string, id: string): Promise<unknown> {
-  const rows = await api.ctx.sequelize.query(`SELECT * FROM ${table} WHERE id = :id`, { replacements: { id }, type: QueryTypes.SELECT });
-  return rows[0] ?? null;
-}
-
-/** Runs `call` as each actor on a fresh resource; a refusal must leave the resource as it was. */
-async function roleMatrix(
-  as: Record<Actor, Member>,
-  expected: Record<Actor, number>,
-  fresh: () => Promise<string>,
-  snapshot: (id: string) => Promise<unknown>,
-  call: (member: Member, id: string) => Promise<ApiResponse>,
-): Promise<void> {
-  for (const [actor, status] of Object.entries(expected) as [Actor, number][]) {
-    const id = await fresh();
-    const before = await snapshot(id);
-    const res = await call(as[actor], id);
-    assert.equal(res.status, status, `${actor}: ${res.text}`);
-    if (status >= 400) assert.deepEqual(await snapshot(id), before, `${actor}: refused, yet the row changed`);
-  }
-}
-
+import { createPeople, rawRow, roleMatrix, subscribe, type Account, type Actor } from '../support/tenants';
 
 describe('channel routes', () => {
   let api: ApiHarness;
   let box: SecretBox;
   let orgId: string;
-  let as: Record<Actor, Member>;
+  let as: Record<Actor, Account>;
   let projectId: string;
 
   before(async () => {
@@ -84,7 +19,7 @@ describe('channel routes', () => {
     box = SecretBox.fromConfig(api.ctx.config.secrets);
     // A plan roomy enough that the role and isolation matrices never meet max_channels.
     await api.ctx.models.SubscriptionPlan.create({ code: 'roomy', name: 'Roomy', price_monthly: 0, price_yearly: null, monthly_credits: 0, max_channels: 1000, max_projects: 1000, features: SUBSCRIPTION_PLANS[0]!.features });
-    ({ orgId, as } = await setUpTenants(api, 'roomy'));
+    ({ orgId, as } = await createPeople(api, { plan: 'roomy' }));
     projectId = await newProject(as.owner, orgId);
   });
   after(async () => {
@@ -97,7 +32,7 @@ describe('channel routes', () => {
     }
   });
 
-  const newProject = async (member: Member, organization_id?: string): Promise<string> => {
+  const newProject = async (member: Account, organization_id?: string): Promise<string> => {
     const res = await api.request('POST', '/projects', { token: member.token, body: { name: 'Channels', vertical: 'finance', organization_id } });
     assert.equal(res.status, 201, res.text);
     return res.body.project.id;
@@ -122,7 +57,7 @@ describe('channel routes', () => {
     ...overrides,
   });
 
-  const connect = async (member: Member, project: string, overrides: Record<string, unknown> = {}): Promise<string> => {
+  const connect = async (member: Account, project: string, overrides: Record<string, unknown> = {}): Promise<string> => {
     const res = await api.request('POST', `/projects/${project}/channels`, { token: member.token, body: connectBody(overrides) });
     assert.equal(res.status, 201, res.text);
     return res.body.channel.id;
@@ -229,7 +164,7 @@ describe('channel routes', () => {
     assert.equal(await api.ctx.models.Channel.count({ where: { project_id: projectId } }), before);
 
     const id = await connect(as.owner, projectId);
-    const row = await rowOf(api, 'channels', id);
+    const row = await rawRow(api, 'channels', id);
     for (const [label, body, fields] of [
       ['empty', {}, ['body']],
       ['refresh token alone', { refresh_token: 'r' }, ['body.refresh_token']],
@@ -240,7 +175,7 @@ describe('channel routes', () => {
       assert.equal(res.status, 400, `${label}: ${res.text}`);
       assert.deepEqual(Object.keys(res.body.error.details).sort(), fields, label);
     }
-    assert.deepEqual(await rowOf(api, 'channels', id), row);
+    assert.deepEqual(await rawRow(api, 'channels', id), row);
 
     const odd = { channel_name: "<script>alert('x')</script>'; DELETE FROM channels; -- 📺", upload_settings: { timezone: 'Asia/Kathmandu' } };
     const saved = await api.request('PATCH', `/channels/${id}`, { token: as.owner.token, body: odd });
@@ -254,8 +189,8 @@ describe('channel routes', () => {
       api.request('POST', `/projects/${projectId}/channels`, { token: m.token, body: connectBody() }),
     );
     const fresh = () => connect(as.owner, projectId);
-    const snapshot = (id: string) => rowOf(api, 'channels', id);
-    const writes: [string, (m: Member, id: string) => Promise<ApiResponse>, number][] = [
+    const snapshot = (id: string) => rawRow(api, 'channels', id);
+    const writes: [string, (m: Account, id: string) => Promise<ApiResponse>, number][] = [
       ['PATCH', (m, id) => api.request('PATCH', `/channels/${id}`, { token: m.token, body: { channel_name: 'taken', access_token: plainToken('ya29') } }), 200],
       ['disconnect', (m, id) => api.request('POST', `/channels/${id}/disconnect`, { token: m.token }), 200],
       ['DELETE', (m, id) => api.request('DELETE', `/channels/${id}`, { token: m.token }), 204],
@@ -271,7 +206,7 @@ describe('channel routes', () => {
 
   it('isolates tenants: a second organization’s token gets 404 on every channel route and changes nothing', async () => {
     const id = await connect(as.owner, projectId);
-    const row = await rowOf(api, 'channels', id);
+    const row = await rawRow(api, 'channels', id);
     const channels = await api.ctx.models.Channel.count();
     const token = as.other.token;
     for (const [method, path, body] of [
@@ -286,7 +221,7 @@ describe('channel routes', () => {
       assert.equal(res.status, 404, `${method} ${path}`);
       assert.equal(res.body.error.message, path.startsWith('/channels') ? 'no such channel' : 'no such project');
     }
-    assert.deepEqual(await rowOf(api, 'channels', id), row);
+    assert.deepEqual(await rawRow(api, 'channels', id), row);
     assert.equal(await api.ctx.models.Channel.count(), channels);
   });
 

@@ -3,47 +3,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
-import { issueAccessToken } from '../../api/auth/tokens';
 import { ROLES, type ContentStatus } from '../../db/models';
 import { SecretBox } from '../../lib/secrets';
 import { produceContentWorkflowId } from '../../workflows/produce-content';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
+import { createPeople, createProject, type Actor, type People } from '../support/tenants';
 
-type Actor = (typeof ROLES)[number] | 'outsider' | 'other';
-
-interface Tenants {
-  projectId: string;
-  otherProjectId: string;
-  as: Record<Actor, { userId: string; token: string }>;
-}
+/** The people of createPeople, with a project of organization A and one of organization B. */
+type Tenants = People & { projectId: string; otherProjectId: string };
 
 const EMPTY_SCRIPT = { hook: '', body: [], cta: '', full_text: '' };
-
-/**
- * Organization A (one member per role, one project), a non-member, and the owner of organization B
- * with its own project. Users are made with the model and given tokens directly: /auth/register is
- * rate limited per address, a limit suites would share.
- */
-async function setUpTenants(api: ApiHarness): Promise<Tenants> {
-  const { User, Organization, OrganizationMember, Project } = api.ctx.models;
-  const { tokenSecret, accessTokenTtlSec } = api.ctx.config.auth;
-  const newUser = async (name: string) => {
-    const user = await User.create({ email: `${randomBytes(6).toString('hex')}@example.com`, name } as never);
-    return { userId: user.id, token: issueAccessToken(user.id, tokenSecret, accessTokenTtlSec).token };
-  };
-  const organization = (name: string) => Organization.create({ name, slug: `${name}-${randomBytes(4).toString('hex')}` } as never);
-  const [org, rival] = [await organization('acme'), await organization('rival')];
-  const as = {} as Tenants['as'];
-  for (const role of ROLES) {
-    as[role] = await newUser(role);
-    await OrganizationMember.create({ organization_id: org.id, user_id: as[role].userId, role } as never);
-  }
-  as.outsider = await newUser('outsider');
-  as.other = await newUser('rival owner');
-  await OrganizationMember.create({ organization_id: rival.id, user_id: as.other.userId, role: 'owner' } as never);
-  const project = (organizationId: string, name: string) => Project.create({ organization_id: organizationId, name, vertical: 'tech' } as never);
-  return { projectId: (await project(org.id, 'Acme')).id, otherProjectId: (await project(rival.id, 'Rival')).id, as };
-}
 
 describe('content production routes', () => {
   let api: ApiHarness;
@@ -87,7 +56,8 @@ describe('content production routes', () => {
 
   before(async () => {
     api = await createApiHarness();
-    t = await setUpTenants(api);
+    const people = await createPeople(api);
+    t = { ...people, projectId: await createProject(api, { organization_id: people.orgId }, 'Acme'), otherProjectId: await createProject(api, { organization_id: people.otherOrgId }, 'Rival') };
   });
   after(async () => {
     await Promise.allSettled(contents.map((id) => handle(id).terminate('test over')));

@@ -1,59 +1,32 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
-import { issueAccessToken } from '../../api/auth/tokens';
-import { ROLES } from '../../db/models';
 import { AnalyticsEventModel } from '../../db/mongo/models';
 import { produceContentWorkflowId } from '../../workflows/produce-content';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
+import { createPeople, createProject, rawRow, type Actor, type People } from '../support/tenants';
 
-type Actor = (typeof ROLES)[number] | 'outsider' | 'other';
-
-interface Tenants {
+interface Tenants extends People {
+  /** Organization A's project. */
   projectId: string;
+  /** The outsider's personal project. */
   personalProjectId: string;
+  /** Organization B's project. */
   otherProjectId: string;
-  as: Record<Actor, { userId: string; token: string }>;
 }
 
 const EMPTY_SCRIPT = { hook: '', body: [], cta: '', full_text: '' };
 
-/**
- * Organization A (one member per role, one project), a non-member with a personal project, and the
- * owner of organization B with its own project. Users are made with the model and given tokens
- * directly: /auth/register is rate limited per address, a limit suites would share.
- */
+/** The people of createPeople, with a project of organization A, one of the outsider's own and one of organization B. */
 async function setUpTenants(api: ApiHarness): Promise<Tenants> {
-  const { User, Organization, OrganizationMember, Project } = api.ctx.models;
-  const { tokenSecret, accessTokenTtlSec } = api.ctx.config.auth;
-  const newUser = async (name: string) => {
-    const user = await User.create({ email: `${randomBytes(6).toString('hex')}@example.com`, name } as never);
-    return { userId: user.id, token: issueAccessToken(user.id, tokenSecret, accessTokenTtlSec).token };
-  };
-  const organization = (name: string) => Organization.create({ name, slug: `${name}-${randomBytes(4).toString('hex')}` } as never);
-  const project = (owner: { organization_id?: string; user_id?: string }, name: string) =>
-    Project.create({ organization_id: owner.organization_id ?? null, user_id: owner.user_id ?? null, name, vertical: 'tech' } as never);
-  const [org, rival] = [await organization('acme'), await organization('rival')];
-  const as = {} as Tenants['as'];
-  for (const role of ROLES) {
-    as[role] = await newUser(role);
-    await OrganizationMember.create({ organization_id: org.id, user_id: as[role].userId, role } as never);
-  }
-  as.outsider = await newUser('outsider');
-  as.other = await newUser('rival owner');
-  await OrganizationMember.create({ organization_id: rival.id, user_id: as.other.userId, role: 'owner' } as never);
+  const people = await createPeople(api);
   return {
-    projectId: (await project({ organization_id: org.id }, 'Acme shorts')).id,
-    personalProjectId: (await project({ user_id: as.outsider.userId }, 'My own')).id,
-    otherProjectId: (await project({ organization_id: rival.id }, 'Rival shorts')).id,
-    as,
+    ...people,
+    projectId: await createProject(api, { organization_id: people.orgId }, 'Acme shorts'),
+    personalProjectId: await createProject(api, { user_id: people.as.outsider.userId }, 'My own'),
+    otherProjectId: await createProject(api, { organization_id: people.otherOrgId }, 'Rival shorts'),
   };
-}
-
-async function contentRow(api: ApiHarness, id: string): Promise<unknown> {
-  const rows = await api.ctx.sequelize.query('SELECT * FROM contents WHERE id = :id', { replacements: { id }, type: QueryTypes.SELECT });
-  return rows[0] ?? null;
 }
 
 async function countContents(api: ApiHarness): Promise<number> {
@@ -189,7 +162,7 @@ describe('content routes', () => {
     assert.deepEqual(res.body.content.tags, []);
     assert.deepEqual(res.body.content.script, script);
 
-    const unchanged = await contentRow(api, id);
+    const unchanged = await rawRow(api, 'contents', id);
     const cases: [unknown, string[]][] = [
       [{}, ['body']],
       [{ status: 'published' }, ['body.status']],
@@ -208,7 +181,7 @@ describe('content routes', () => {
       assert.equal(bad.status, 400, `${JSON.stringify(body)}: ${bad.text}`);
       assert.deepEqual(Object.keys(bad.body.error.details).sort(), fields.sort(), JSON.stringify(body));
     }
-    assert.deepEqual(await contentRow(api, id), unchanged);
+    assert.deepEqual(await rawRow(api, 'contents', id), unchanged);
   });
 
   it('refuses to edit or delete a content while it is being produced (409), and leaves it as it was', async () => {
@@ -219,13 +192,13 @@ describe('content routes', () => {
     assert.equal(generated.status, 202, generated.text);
     started.push(running);
     for (const id of [processing, running]) {
-      const before = await contentRow(api, id);
+      const before = await rawRow(api, 'contents', id);
       const patch = await api.request('PATCH', `/contents/${id}`, { token: t.as.editor.token, body: { title: 'changed' } });
       assert.equal(patch.status, 409, patch.text);
       assert.equal(patch.body.error.code, 'production_running');
       const del = await api.request('DELETE', `/contents/${id}`, { token: t.as.editor.token });
       assert.equal(del.status, 409, del.text);
-      assert.deepEqual(await contentRow(api, id), before);
+      assert.deepEqual(await rawRow(api, 'contents', id), before);
     }
   });
 
@@ -241,7 +214,7 @@ describe('content routes', () => {
 
     const res = await api.request('DELETE', `/contents/${id}`, { token: t.as.editor.token });
     assert.equal(res.status, 204, res.text);
-    assert.equal(await contentRow(api, id), null);
+    assert.equal(await rawRow(api, 'contents', id), null);
     assert.equal((await api.request('GET', `/contents/${id}`, { token: t.as.editor.token })).status, 404);
     assert.equal(await models.ContentJob.count({ where: { content_id: id } }), 0);
     const ledger = await models.CreditTransaction.findByPk(charge.id);
@@ -273,13 +246,13 @@ describe('content routes', () => {
       assert.equal(await countContents(api), count + (want.create === 201 ? 1 : 0), `${actor} create count`);
 
       const id = await newContent();
-      const before = await contentRow(api, id);
+      const before = await rawRow(api, 'contents', id);
       const patch = await api.request('PATCH', `/contents/${id}`, { token, body: { title: `edited by ${actor}` } });
       assert.equal(patch.status, want.patch, `${actor} patch: ${patch.text}`);
-      if (want.patch !== 200) assert.deepEqual(await contentRow(api, id), before, `${actor} patch left the row`);
+      if (want.patch !== 200) assert.deepEqual(await rawRow(api, 'contents', id), before, `${actor} patch left the row`);
       const del = await api.request('DELETE', `/contents/${id}`, { token });
       assert.equal(del.status, want.del, `${actor} delete: ${del.text}`);
-      if (want.del !== 204) assert.deepEqual(await contentRow(api, id), before, `${actor} delete left the row`);
+      if (want.del !== 204) assert.deepEqual(await rawRow(api, 'contents', id), before, `${actor} delete left the row`);
       const read = await api.request('GET', `/contents/${id}`, { token });
       assert.equal(read.status, want.del === 204 ? 404 : actor === 'viewer' ? 200 : 404, `${actor} read`);
     }
@@ -287,7 +260,7 @@ describe('content routes', () => {
 
   it("answers another organization's ids with 404 on every content route and changes nothing", async () => {
     const id = await newContent(t.projectId, 'Acme secret plan');
-    const before = await contentRow(api, id);
+    const before = await rawRow(api, 'contents', id);
     const { token } = t.as.other;
     const calls: [string, string, unknown?][] = [
       ['GET', `/contents/${id}`],
@@ -305,7 +278,7 @@ describe('content routes', () => {
     }
     const unknown = await api.request('GET', `/contents/${randomUUID()}`, { token });
     assert.deepEqual(unknown.body, (await api.request('GET', `/contents/${id}`, { token })).body, 'another tenant looks like nothing');
-    assert.deepEqual(await contentRow(api, id), before);
+    assert.deepEqual(await rawRow(api, 'contents', id), before);
     assert.equal(await countContents(api), count);
     const list = await api.request('GET', '/contents?limit=100', { token });
     assert.ok(list.body.items.every((c: { project_id: string }) => c.project_id === t.otherProjectId));

@@ -1,75 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { QueryTypes } from 'sequelize';
 import { cronProblem } from '../../api/routes/data-sources';
-import { ROLES, type SubscriptionStatus } from '../../db/models';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
-
-type Actor = (typeof ROLES)[number] | 'outsider' | 'other';
-interface Member {
-  userId: string;
-  token: string;
-}
-
-/** Organization A with one member per role, a registered non-member, and the owner of organization B. */
-async function setUpTenants(api: ApiHarness, planCode: string): Promise<{ orgId: string; otherOrgId: string; as: Record<Actor, Member> }> {
-  const { Organization, OrganizationMember } = api.ctx.models;
-  const organization = (name: string) => Organization.create({ name, slug: `${name}-${randomBytes(4).toString('hex')}`, logo_url: null, custom_domain: null });
-  const [org, rival] = [await organization('acme'), await organization('rival')];
-  const as = {} as Record<Actor, Member>;
-  for (const role of ROLES) {
-    as[role] = await api.register(role);
-    await OrganizationMember.create({ organization_id: org.id, user_id: as[role].userId, role, invited_by: null });
-  }
-  as.outsider = await api.register('outsider');
-  as.other = await api.register('rival owner');
-  await OrganizationMember.create({ organization_id: rival.id, user_id: as.other.userId, role: 'owner', invited_by: null });
-  for (const o of [org, rival]) await subscribe(api, { organization_id: o.id }, planCode);
-  return { orgId: org.id, otherOrgId: rival.id, as };
-}
-
-async function subscribe(api: ApiHarness, owner: { user_id?: string; organization_id?: string }, code: string, status: SubscriptionStatus = 'active'): Promise<void> {
-  const { Subscription, SubscriptionPlan } = api.ctx.models;
-  const plan = await SubscriptionPlan.findOne({ where: { code } });
-  assert.ok(plan, `plan ${code} is seeded`);
-  await Subscription.create({
-    user_id: owner.user_id ?? null,
-    organization_id: owner.organization_id ?? null,
-    plan_id: plan.id,
-    status,
-    started_at: new Date(),
-    current_period_start: null,
-    current_period_end: null,
-    cancelled_at: null,
-    payment_method_id: null,
-    stripe_subscription_id: null,
-    credits_remaining: plan.monthly_credits,
-  });
-}
-
-async function rowOf(api: ApiHarness, table: string, id: string): Promise<unknown> {
-  const rows = await api.ctx.sequelize.query(`SELECT * FROM ${table} WHERE id = :id`, { replacements: { id }, type: QueryTypes.SELECT });
-  return rows[0] ?? null;
-}
-
-/** Runs `call` as each actor on a fresh resource; a refusal must leave the resource as it was. */
-async function roleMatrix(
-  as: Record<Actor, Member>,
-  expected: Record<Actor, number>,
-  fresh: () => Promise<string>,
-  snapshot: (id: string) => Promise<unknown>,
-  call: (member: Member, id: string) => Promise<ApiResponse>,
-): Promise<void> {
-  for (const [actor, status] of Object.entries(expected) as [Actor, number][]) {
-    const id = await fresh();
-    const before = await snapshot(id);
-    const res = await call(as[actor], id);
-    assert.equal(res.status, status, `${actor}: ${res.text}`);
-    if (status >= 400) assert.deepEqual(await snapshot(id), before, `${actor}: refused, yet the row changed`);
-  }
-}
-
+import { createPeople, rawRow, roleMatrix, type Account, type Actor } from '../support/tenants';
 
 const CONFIGS = {
   rss: { feed_url: 'https://news.example.com/feed.xml', filter_keywords: ['AI', '기술'] },
@@ -81,12 +14,12 @@ const CONFIGS = {
 describe('data source routes', () => {
   let api: ApiHarness;
   let orgId: string;
-  let as: Record<Actor, Member>;
+  let as: Record<Actor, Account>;
   let projectId: string;
 
   before(async () => {
     api = await createApiHarness();
-    ({ orgId, as } = await setUpTenants(api, 'business'));
+    ({ orgId, as } = await createPeople(api, { plan: 'business' }));
     const res = await api.request('POST', '/projects', { token: as.owner.token, body: { name: 'Feeds', vertical: 'tech', organization_id: orgId } });
     projectId = res.body.project.id;
   });
@@ -98,7 +31,7 @@ describe('data source routes', () => {
     }
   });
 
-  const add = async (member: Member, overrides: Record<string, unknown> = {}): Promise<ApiResponse> =>
+  const add = async (member: Account, overrides: Record<string, unknown> = {}): Promise<ApiResponse> =>
     api.request('POST', `/projects/${projectId}/data-sources`, { token: member.token, body: { name: 'Feed', source_type: 'rss', config: CONFIGS.rss, schedule_cron: '0 9 * * *', ...overrides } });
   const fresh = async (): Promise<string> => {
     const res = await add(as.owner);
@@ -166,7 +99,7 @@ describe('data source routes', () => {
 
     // A PATCH's config is checked against the stored type, or the new one it comes with.
     const id = await fresh();
-    const row = await rowOf(api, 'data_sources', id);
+    const row = await rawRow(api, 'data_sources', id);
     for (const [label, body, fields] of [
       ['config of another type', { config: CONFIGS.keyword }, ['body.config.feed_url', 'body.config.keywords', 'body.config.sources']],
       ['new type, old config', { source_type: 'api', config: CONFIGS.rss }, ['body.config.api_type', 'body.config.data_type', 'body.config.feed_url', 'body.config.filter_keywords']],
@@ -178,7 +111,7 @@ describe('data source routes', () => {
       assert.equal(res.status, 400, `${label}: ${res.text}`);
       assert.deepEqual(Object.keys(res.body.error.details).sort(), fields, label);
     }
-    assert.deepEqual(await rowOf(api, 'data_sources', id), row);
+    assert.deepEqual(await rawRow(api, 'data_sources', id), row);
   });
 
   it('accepts five-field cron expressions only', async () => {
@@ -218,7 +151,7 @@ describe('data source routes', () => {
   it('lets only admins and owners add, change and delete sources; viewers read; strangers get 404', async () => {
     const count = () => api.ctx.models.DataSource.count({ where: { project_id: projectId } });
     await roleMatrix(as, { owner: 201, admin: 201, editor: 403, viewer: 403, outsider: 404, other: 404 }, async () => projectId, count, (m) => add(m));
-    const snapshot = (id: string) => rowOf(api, 'data_sources', id);
+    const snapshot = (id: string) => rawRow(api, 'data_sources', id);
     await roleMatrix(as, { owner: 200, admin: 200, editor: 403, viewer: 403, outsider: 404, other: 404 }, fresh, snapshot, (m, id) =>
       api.request('PATCH', `/data-sources/${id}`, { token: m.token, body: { name: 'changed', is_active: false } }),
     );
@@ -235,7 +168,7 @@ describe('data source routes', () => {
 
   it('isolates tenants: a second organization’s token gets 404 on every data source route and changes nothing', async () => {
     const id = await fresh();
-    const row = await rowOf(api, 'data_sources', id);
+    const row = await rawRow(api, 'data_sources', id);
     const total = await api.ctx.models.DataSource.count();
     for (const [method, path, body] of [
       ['GET', `/data-sources/${id}`],
@@ -248,7 +181,7 @@ describe('data source routes', () => {
       assert.equal(res.status, 404, `${method} ${path}`);
       assert.equal(res.body.error.message, path.startsWith('/data-sources') ? 'no such data source' : 'no such project');
     }
-    assert.deepEqual(await rowOf(api, 'data_sources', id), row);
+    assert.deepEqual(await rawRow(api, 'data_sources', id), row);
     assert.equal(await api.ctx.models.DataSource.count(), total);
   });
 });

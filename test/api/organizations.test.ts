@@ -1,24 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { issueAccessToken } from '../../api/auth/tokens';
+import { ROLES } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
+import { createAccount, type Account, type Actor as TenantActor } from '../support/tenants';
 
-type Account = { userId: string; token: string; email: string };
-type Actor = 'owner' | 'admin' | 'editor' | 'viewer' | 'outsider';
+type Actor = Exclude<TenantActor, 'other'>;
 
-const ACTORS: readonly Actor[] = ['owner', 'admin', 'editor', 'viewer', 'outsider'];
-
-/**
- * A user made with the model and given an access token directly: /auth/register allows 20 a
- * minute per address, counted in the shared Redis, which a suite of many users would exceed.
- */
-async function account(api: ApiHarness, name: string): Promise<Account> {
-  const email = `${name}-${randomBytes(5).toString('hex')}@example.com`;
-  const user = await api.ctx.models.User.create({ email, name });
-  const { tokenSecret, accessTokenTtlSec } = api.ctx.config.auth;
-  return { userId: user.id, token: issueAccessToken(user.id, tokenSecret, accessTokenTtlSec).token, email };
-}
+const ACTORS: readonly Actor[] = [...ROLES, 'outsider'];
 
 function uniqueSlug(): string {
   return `team-${randomBytes(5).toString('hex')}`;
@@ -30,7 +19,7 @@ describe('organization routes', () => {
 
   before(async () => {
     api = await createApiHarness();
-    for (const name of ['owner', 'admin', 'editor', 'viewer', 'outsider', 'extra', 'newcomer', 'stranger'] as const) people[name] = await account(api, name);
+    for (const name of ['owner', 'admin', 'editor', 'viewer', 'outsider', 'extra', 'newcomer', 'stranger'] as const) people[name] = await createAccount(api, name);
   });
   after(async () => {
     api.assertNoLeaks();

@@ -1,86 +1,21 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes, type Transaction } from 'sequelize';
 import type { HttpError } from '../../api/errors';
 import { createWithinPlanLimit } from '../../api/limits';
-import { ROLES, type SubscriptionStatus } from '../../db/models';
 import { SYSTEM_TEMPLATES } from '../../db/seeds/reference-data';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
-
-type Actor = (typeof ROLES)[number] | 'outsider' | 'other';
-interface Member {
-  userId: string;
-  token: string;
-}
-
-/** Organization A with one member per role, a registered non-member, and the owner of organization B. */
-async function setUpTenants(api: ApiHarness, planCode: string): Promise<{ orgId: string; otherOrgId: string; as: Record<Actor, Member> }> {
-  const { Organization, OrganizationMember } = api.ctx.models;
-  const organization = (name: string) => Organization.create({ name, slug: `${name}-${randomBytes(4).toString('hex')}`, logo_url: null, custom_domain: null });
-  const [org, rival] = [await organization('acme'), await organization('rival')];
-  const as = {} as Record<Actor, Member>;
-  for (const role of ROLES) {
-    as[role] = await api.register(role);
-    await OrganizationMember.create({ organization_id: org.id, user_id: as[role].userId, role, invited_by: null });
-  }
-  as.outsider = await api.register('outsider');
-  as.other = await api.register('rival owner');
-  await OrganizationMember.create({ organization_id: rival.id, user_id: as.other.userId, role: 'owner', invited_by: null });
-  for (const o of [org, rival]) await subscribe(api, { organization_id: o.id }, planCode);
-  return { orgId: org.id, otherOrgId: rival.id, as };
-}
-
-async function subscribe(api: ApiHarness, owner: { user_id?: string; organization_id?: string }, code: string, status: SubscriptionStatus = 'active'): Promise<void> {
-  const { Subscription, SubscriptionPlan } = api.ctx.models;
-  const plan = await SubscriptionPlan.findOne({ where: { code } });
-  assert.ok(plan, `plan ${code} is seeded`);
-  await Subscription.create({
-    user_id: owner.user_id ?? null,
-    organization_id: owner.organization_id ?? null,
-    plan_id: plan.id,
-    status,
-    started_at: new Date(),
-    current_period_start: null,
-    current_period_end: null,
-    cancelled_at: null,
-    payment_method_id: null,
-    stripe_subscription_id: null,
-    credits_remaining: plan.monthly_credits,
-  });
-}
-
-async function rowOf(api: ApiHarness, table: string, id: string): Promise<unknown> {
-  const rows = await api.ctx.sequelize.query(`SELECT * FROM ${table} WHERE id = :id`, { replacements: { id }, type: QueryTypes.SELECT });
-  return rows[0] ?? null;
-}
-
-/** Runs `call` as each actor on a fresh resource; a refusal must leave the resource as it was. */
-async function roleMatrix(
-  as: Record<Actor, Member>,
-  expected: Record<Actor, number>,
-  fresh: () => Promise<string>,
-  snapshot: (id: string) => Promise<unknown>,
-  call: (member: Member, id: string) => Promise<ApiResponse>,
-): Promise<void> {
-  for (const [actor, status] of Object.entries(expected) as [Actor, number][]) {
-    const id = await fresh();
-    const before = await snapshot(id);
-    const res = await call(as[actor], id);
-    assert.equal(res.status, status, `${actor}: ${res.text}`);
-    if (status >= 400) assert.deepEqual(await snapshot(id), before, `${actor}: refused, yet the row changed`);
-  }
-}
+import { createPeople, rawRow, roleMatrix, subscribe, type Account, type Actor } from '../support/tenants';
 
 describe('project routes', () => {
   let api: ApiHarness;
   let orgId: string;
   let otherOrgId: string;
-  let as: Record<Actor, Member>;
+  let as: Record<Actor, Account>;
 
   before(async () => {
     api = await createApiHarness();
-    ({ orgId, otherOrgId, as } = await setUpTenants(api, 'business'));
+    ({ orgId, otherOrgId, as } = await createPeople(api, { plan: 'business' }));
   });
   after(async () => {
     try {
@@ -147,7 +82,7 @@ describe('project routes', () => {
 
     assert.equal((await api.request('DELETE', `/projects/${project.id}`, { token: me.token })).status, 204);
     assert.equal((await api.request('GET', `/projects/${project.id}`, { token: me.token })).status, 404);
-    assert.equal(await rowOf(api, 'projects', project.id), null);
+    assert.equal(await rawRow(api, 'projects', project.id), null);
   });
 
   it('lists an organization’s projects for its members only, newest first with a cursor, filtered', async () => {
@@ -203,7 +138,7 @@ describe('project routes', () => {
       count,
       (m) => api.request('POST', '/projects', { token: m.token, body: { name: `by role ${n++}`, vertical: 'tech', organization_id: orgId } }),
     );
-    const snapshot = (id: string) => rowOf(api, 'projects', id);
+    const snapshot = (id: string) => rawRow(api, 'projects', id);
     await roleMatrix(as, { owner: 200, admin: 200, editor: 200, viewer: 403, outsider: 404, other: 404 }, () => newOrgProject(), snapshot, (m, id) =>
       api.request('PATCH', `/projects/${id}`, { token: m.token, body: { name: 'changed', tone: 'urgent' } }),
     );
@@ -230,7 +165,7 @@ describe('project routes', () => {
 
   it('isolates tenants: a second organization’s token gets 404 on every id-bearing route and changes nothing', async () => {
     const id = await newOrgProject('isolated');
-    const before = await rowOf(api, 'projects', id);
+    const before = await rawRow(api, 'projects', id);
     const token = as.other.token;
     const attempts: [string, string, unknown?][] = [
       ['GET', `/projects/${id}`],
@@ -244,7 +179,7 @@ describe('project routes', () => {
       assert.equal(res.status, 404, `${method} ${path}`);
       assert.equal(res.body.error.code, 'not_found');
     }
-    assert.deepEqual(await rowOf(api, 'projects', id), before);
+    assert.deepEqual(await rawRow(api, 'projects', id), before);
     // The answer for another tenant's id is the answer for an id that does not exist.
     const missing = await api.request('GET', '/projects/00000000-0000-4000-8000-000000000000', { token });
     const foreign = await api.request('GET', `/projects/${id}`, { token });

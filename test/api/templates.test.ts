@@ -1,87 +1,20 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { QueryTypes } from 'sequelize';
-import { ROLES, type SubscriptionStatus } from '../../db/models';
 import { SYSTEM_TEMPLATES } from '../../db/seeds/reference-data';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
-
-type Actor = (typeof ROLES)[number] | 'outsider' | 'other';
-interface Member {
-  userId: string;
-  token: string;
-}
-
-/** Organization A with one member per role, a registered non-member, and the owner of organization B. */
-async function setUpTenants(api: ApiHarness, planCode: string): Promise<{ orgId: string; otherOrgId: string; as: Record<Actor, Member> }> {
-  const { Organization, OrganizationMember } = api.ctx.models;
-  const organization = (name: string) => Organization.create({ name, slug: `${name}-${randomBytes(4).toString('hex')}`, logo_url: null, custom_domain: null });
-  const [org, rival] = [await organization('acme'), await organization('rival')];
-  const as = {} as Record<Actor, Member>;
-  for (const role of ROLES) {
-    as[role] = await api.register(role);
-    await OrganizationMember.create({ organization_id: org.id, user_id: as[role].userId, role, invited_by: null });
-  }
-  as.outsider = await api.register('outsider');
-  as.other = await api.register('rival owner');
-  await OrganizationMember.create({ organization_id: rival.id, user_id: as.other.userId, role: 'owner', invited_by: null });
-  for (const o of [org, rival]) await subscribe(api, { organization_id: o.id }, planCode);
-  return { orgId: org.id, otherOrgId: rival.id, as };
-}
-
-async function subscribe(api: ApiHarness, owner: { user_id?: string; organization_id?: string }, code: string, status: SubscriptionStatus = 'active'): Promise<void> {
-  const { Subscription, SubscriptionPlan } = api.ctx.models;
-  const plan = await SubscriptionPlan.findOne({ where: { code } });
-  assert.ok(plan, `plan ${code} is seeded`);
-  await Subscription.create({
-    user_id: owner.user_id ?? null,
-    organization_id: owner.organization_id ?? null,
-    plan_id: plan.id,
-    status,
-    started_at: new Date(),
-    current_period_start: null,
-    current_period_end: null,
-    cancelled_at: null,
-    payment_method_id: null,
-    stripe_subscription_id: null,
-    credits_remaining: plan.monthly_credits,
-  });
-}
-
-async function rowOf(api: ApiHarness, table: string, id: string): Promise<unknown> {
-  const rows = await api.ctx.sequelize.query(`SELECT * FROM ${table} WHERE id = :id`, { replacements: { id }, type: QueryTypes.SELECT });
-  return rows[0] ?? null;
-}
-
-/** Runs `call` as each actor on a fresh resource; a refusal must leave the resource as it was. */
-async function roleMatrix(
-  as: Record<Actor, Member>,
-  expected: Record<Actor, number>,
-  fresh: () => Promise<string>,
-  snapshot: (id: string) => Promise<unknown>,
-  call: (member: Member, id: string) => Promise<ApiResponse>,
-): Promise<void> {
-  for (const [actor, status] of Object.entries(expected) as [Actor, number][]) {
-    const id = await fresh();
-    const before = await snapshot(id);
-    const res = await call(as[actor], id);
-    assert.equal(res.status, status, `${actor}: ${res.text}`);
-    if (status >= 400) assert.deepEqual(await snapshot(id), before, `${actor}: refused, yet the row changed`);
-  }
-}
-
+import { createPeople, rawRow, roleMatrix, type Account, type Actor } from '../support/tenants';
 
 describe('template routes', () => {
   let api: ApiHarness;
   let orgId: string;
   let otherOrgId: string;
-  let as: Record<Actor, Member>;
+  let as: Record<Actor, Account>;
   const data = SYSTEM_TEMPLATES[0]!.template_data;
   const systemId = SYSTEM_TEMPLATES[0]!.id;
 
   before(async () => {
     api = await createApiHarness();
-    ({ orgId, otherOrgId, as } = await setUpTenants(api, 'starter'));
+    ({ orgId, otherOrgId, as } = await createPeople(api, { plan: 'starter' }));
   });
   after(async () => {
     try {
@@ -91,7 +24,7 @@ describe('template routes', () => {
     }
   });
 
-  const create = async (member: Member, organization_id?: string, overrides: Record<string, unknown> = {}): Promise<string> => {
+  const create = async (member: Account, organization_id?: string, overrides: Record<string, unknown> = {}): Promise<string> => {
     const res = await api.request('POST', '/templates', { token: member.token, body: { name: 'Custom', content_format: 'short', template_data: data, organization_id, ...overrides } });
     assert.equal(res.status, 201, res.text);
     return res.body.template.id;
@@ -150,7 +83,7 @@ describe('template routes', () => {
   });
 
   it('keeps system templates read-only for everyone (403 read_only), and readable by all', async () => {
-    const before = await rowOf(api, 'templates', systemId);
+    const before = await rawRow(api, 'templates', systemId);
     for (const actor of ['owner', 'outsider', 'other'] as const) {
       assert.equal((await api.request('GET', `/templates/${systemId}`, { token: as[actor].token })).status, 200);
       const patched = await api.request('PATCH', `/templates/${systemId}`, { token: as[actor].token, body: { name: 'mine now' } });
@@ -160,7 +93,7 @@ describe('template routes', () => {
         assert.equal(res.body.error.code, 'read_only');
       }
     }
-    assert.deepEqual(await rowOf(api, 'templates', systemId), before);
+    assert.deepEqual(await rawRow(api, 'templates', systemId), before);
   });
 
   it('lets editors and above write organization templates, viewers read them, and strangers see nothing', async () => {
@@ -169,7 +102,7 @@ describe('template routes', () => {
       api.request('POST', '/templates', { token: m.token, body: { name: 'by role', template_data: data, organization_id: orgId } }),
     );
     const fresh = () => create(as.owner, orgId);
-    const snapshot = (id: string) => rowOf(api, 'templates', id);
+    const snapshot = (id: string) => rawRow(api, 'templates', id);
     await roleMatrix(as, { owner: 200, admin: 200, editor: 200, viewer: 403, outsider: 404, other: 404 }, fresh, snapshot, (m, id) =>
       api.request('PATCH', `/templates/${id}`, { token: m.token, body: { name: 'changed' } }),
     );
@@ -191,7 +124,7 @@ describe('template routes', () => {
 
   it('isolates tenants: a second organization’s token gets 404 on every template id and changes nothing', async () => {
     const id = await create(as.owner, orgId);
-    const before = await rowOf(api, 'templates', id);
+    const before = await rawRow(api, 'templates', id);
     for (const [method, body] of [['GET'], ['PATCH', { name: 'stolen', template_data: data }], ['DELETE']] as const) {
       const res = await api.request(method, `/templates/${id}`, { token: as.other.token, body });
       assert.equal(res.status, 404, method);
@@ -199,7 +132,7 @@ describe('template routes', () => {
     }
     const planted = await api.request('POST', '/templates', { token: as.other.token, body: { name: 'planted', template_data: data, organization_id: orgId } });
     assert.equal(planted.status, 404);
-    assert.deepEqual(await rowOf(api, 'templates', id), before);
+    assert.deepEqual(await rawRow(api, 'templates', id), before);
     assert.ok(!ids(await api.request('GET', '/templates', { token: as.other.token })).includes(id));
   });
 
