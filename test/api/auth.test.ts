@@ -8,8 +8,11 @@ describe('auth routes', () => {
     api = await createApiHarness();
   });
   after(async () => {
-    api.assertNoLeaks();
-    await api.close();
+    try {
+      api.assertNoLeaks();
+    } finally {
+      await api.close();
+    }
   });
 
   it('registers, logs in, refreshes once, logs out, and shows /me', async () => {
