@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -36,53 +36,68 @@ function goCommand(): string {
   return go;
 }
 
-/** Builds into a temporary folder and renames into place, so an interrupted build leaves nothing half-written. */
-function buildInto(target: string, label: string, build: (tmpDir: string) => string): string {
-  const tmp = mkdtempSync(join(dirname(target), `.build-${label}-`));
-  const started = Date.now();
-  console.error(`[stack] building ${label} (first time only; this takes minutes)…`);
-  try {
-    const built = build(tmp);
-    chmodSync(built, 0o755);
-    renameSync(built, target);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  console.error(`[stack] built ${label} in ${Math.round((Date.now() - started) / 1000)}s → ${target}`);
-  return target;
+/** Runs a build command with its output on stderr; rejects naming the command when it fails. */
+function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(' ')} exited with ${code}`))));
+  });
 }
 
-function goInstall(name: keyof typeof GO_SERVERS): string {
+const builds = new Map<string, Promise<string>>();
+
+/**
+ * Builds into a temporary folder and renames into place, so an interrupted build leaves nothing
+ * half-written. Builds run concurrently (the first start builds all three servers at once) and each
+ * target is built once per process.
+ */
+function buildInto(target: string, label: string, build: (tmpDir: string) => Promise<string>): Promise<string> {
+  if (existsSync(target)) return Promise.resolve(target);
+  const pending = builds.get(target);
+  if (pending) return pending;
+  const promise = (async () => {
+    const tmp = mkdtempSync(join(dirname(target), `.build-${label.replace(/\W+/g, '-')}-`));
+    const started = Date.now();
+    console.error(`[stack] building ${label} (first time only; this takes minutes)…`);
+    try {
+      const built = await build(tmp);
+      chmodSync(built, 0o755);
+      renameSync(built, target);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+    console.error(`[stack] built ${label} in ${Math.round((Date.now() - started) / 1000)}s → ${target}`);
+    return target;
+  })();
+  builds.set(target, promise);
+  return promise;
+}
+
+function goInstall(name: keyof typeof GO_SERVERS): Promise<string> {
   const { module, version } = GO_SERVERS[name];
-  const target = join(cacheDir(), `${name}-${version}`);
-  if (existsSync(target)) return target;
-  return buildInto(target, `${name}@${version}`, (tmp) => {
-    execFileSync(goCommand(), ['install', `${module}@${version}`], {
-      env: { ...process.env, GOBIN: tmp },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+  return buildInto(join(cacheDir(), `${name}-${version}`), `${name}@${version}`, async (tmp) => {
+    await run(goCommand(), ['install', `${module}@${version}`], { env: { ...process.env, GOBIN: tmp } });
     return join(tmp, module.split('/').pop() as string);
   });
 }
 
-export function temporalBinary(): string {
+export async function temporalBinary(): Promise<string> {
   return process.env.TEMPORAL_CLI_PATH ?? onPath('temporal') ?? goInstall('temporal');
 }
 
-export function minioBinary(): string {
+export async function minioBinary(): Promise<string> {
   return onPath('minio') ?? goInstall('minio');
 }
 
 /** The project's FerretDB launcher (tools/ferretdb), cached by the hash of its sources. */
-export function ferretdbBinary(): string {
+export async function ferretdbBinary(): Promise<string> {
   const src = join(REPO_ROOT, 'tools', 'ferretdb');
   const hash = createHash('sha256');
   for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(src, file)));
-  const target = join(cacheDir(), `ferretdb-v1.24.2-${hash.digest('hex').slice(0, 12)}`);
-  if (existsSync(target)) return target;
-  return buildInto(target, 'ferretdb launcher', (tmp) => {
+  return buildInto(join(cacheDir(), `ferretdb-v1.24.2-${hash.digest('hex').slice(0, 12)}`), 'ferretdb launcher', async (tmp) => {
     const out = join(tmp, 'ferretdb');
-    execFileSync(goCommand(), ['build', '-trimpath', '-o', out, '.'], { cwd: src, stdio: ['ignore', 'inherit', 'inherit'] });
+    await run(goCommand(), ['build', '-trimpath', '-o', out, '.'], { cwd: src });
     return out;
   });
 }

@@ -74,7 +74,7 @@ export async function startStack(profile: Profile, log: (line: string) => void =
         }
         await waitUntil(proc, () => service.ready(ctx), 120_000);
         await service.afterReady?.(ctx);
-        Object.assign(env, service.env(ctx));
+        Object.assign(env, await service.env(ctx));
         log(`[stack] ${service.name} ready on 127.0.0.1:${service.port(ctx)} (${Date.now() - began} ms)`);
       }),
     );

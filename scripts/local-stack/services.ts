@@ -26,7 +26,7 @@ export interface ServiceDefinition {
   name: string;
   external: string[];
   port(ctx: StackContext): number;
-  env(ctx: StackContext): Record<string, string>;
+  env(ctx: StackContext): Promise<Record<string, string>> | Record<string, string>;
   start(ctx: StackContext, proc: ManagedProcess): Promise<void>;
   ready(ctx: StackContext): Promise<boolean>;
   /** Runs once the service answers (create the database, the bucket…). */
@@ -181,7 +181,7 @@ export const mongodb: ServiceDefinition = {
       startDetached(proc, mongod, ['--bind_ip', '127.0.0.1', '--port', String(this.port(ctx)), '--dbpath', dir]);
       return;
     }
-    startDetached(proc, ferretdbBinary(), [`-listen-addr=127.0.0.1:${this.port(ctx)}`, '-handler=sqlite', `-sqlite-url=file:${dir}/`]);
+    startDetached(proc, await ferretdbBinary(), [`-listen-addr=127.0.0.1:${this.port(ctx)}`, '-handler=sqlite', `-sqlite-url=file:${dir}/`]);
   },
   ready: (ctx) => tcpOpen(mongodb.port(ctx)),
 };
@@ -206,7 +206,7 @@ export const minio: ServiceDefinition = {
     const port = this.port(ctx);
     startDetached(
       proc,
-      minioBinary(),
+      await minioBinary(),
       ['server', serviceDir(ctx, 'minio'), '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${port + 1}`, '--quiet'],
       { env: { ...process.env, MINIO_ROOT_USER: MINIO_USER, MINIO_ROOT_PASSWORD: MINIO_PASSWORD, MINIO_BROWSER: 'on' } },
     );
@@ -238,15 +238,15 @@ export const temporal: ServiceDefinition = {
   name: 'temporal',
   external: ['TEMPORAL_ADDRESS'],
   port: (ctx) => 17233 + ctx.portOffset,
-  env: (ctx) => ({
+  env: async (ctx) => ({
     TEMPORAL_ADDRESS: `127.0.0.1:${temporal.port(ctx)}`,
     TEMPORAL_UI_URL: `http://127.0.0.1:${temporal.port(ctx) + 1000}`,
-    TEMPORAL_CLI_PATH: temporalBinary(),
+    TEMPORAL_CLI_PATH: await temporalBinary(),
   }),
   async start(ctx, proc) {
     const port = this.port(ctx);
     const flags = SEARCH_ATTRIBUTES.flatMap((key) => ['--search-attribute', `${key.name}=${TEMPORAL_CLI_TYPES[key.type]}`]);
-    startDetached(proc, temporalBinary(), [
+    startDetached(proc, await temporalBinary(), [
       'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(port + 1000),
       '--db-filename', join(serviceDir(ctx, 'temporal'), 'temporal.sqlite'), '--log-level', 'warn', ...flags,
     ]);
