@@ -1,4 +1,4 @@
-import type { Model, ModelStatic } from 'sequelize';
+import { literal, type Model, type ModelStatic } from 'sequelize';
 import type { Models, Project, Role } from '../db/models';
 import { HttpError } from './errors';
 
@@ -68,8 +68,16 @@ export async function requireInProject<T extends Model & { project?: Project }>(
   id: string,
   need: Role,
 ): Promise<{ row: T & { project: Project }; role: Role }> {
-  const row = await model.findByPk(id, { include: [{ model: models.Project, as: 'project', attributes: ['id', 'user_id', 'organization_id'] }] });
-  const role = row?.project ? await roleOver(models, userId, row.project) : undefined;
+  // The caller's membership role comes in the same query (a sub-select), saving a round trip on
+  // every read of a content, channel or data source.
+  const memberRole = literal(
+    `(SELECT m.role FROM organization_members m WHERE m.organization_id = "project"."organization_id" AND m.user_id = ${models.Project.sequelize!.escape(userId)})`,
+  );
+  const row = await model.findByPk(id, {
+    include: [{ model: models.Project, as: 'project', attributes: ['id', 'user_id', 'organization_id', [memberRole, 'member_role']] }],
+  });
+  const project = row?.project;
+  const role = !project ? undefined : project.user_id ? (project.user_id === userId ? 'owner' : undefined) : ((project.get('member_role') as Role | null) ?? undefined);
   if (!row || !role) throw notFound(what);
   if (!roleAtLeast(role, need)) throw forbidden(need);
   return { row: row as T & { project: Project }, role };
