@@ -3,11 +3,11 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Op } from 'sequelize';
 import { chargeContent, NoCreditsError, refundContent, type LedgerEntry } from '../db/ledger';
 import type { Content, ContentStatus, Project } from '../db/models';
-import { AiOutputModel, WorkflowLogModel } from '../db/mongo/models';
+import { WorkflowLogModel } from '../db/mongo/models';
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
 import type { Language, SafetyFlag, ScriptRequest } from '../providers/types';
-import { currentJob, recordUsage } from './recording';
+import { recordAiExchange, recordUsage } from './recording';
 
 /** The light activities of a production: the ledger, the script, the safety check, the content row. */
 export function createContentActivities(ctx: AppContext, providers: Providers) {
@@ -50,18 +50,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
       const began = Date.now();
       const result = await providers.scriptWriter.write(request, { signal: ActivityContext.current().cancellationSignal });
       await recordUsage(result.usage);
-      await AiOutputModel.create({
-        content_id: content.id,
-        job_id: currentJob()?.jobId,
-        output_type: 'script',
-        request: { model: result.exchange.model, prompt: result.exchange.prompt, parameters: result.exchange.parameters },
-        response: {
-          raw_output: result.exchange.rawOutput,
-          parsed_output: { script: result.script, title: result.title, description: result.description, tags: result.tags },
-          tokens_used: { input: result.usage.inputUnits, output: result.usage.outputUnits },
-        },
-        processing_time_ms: Date.now() - began,
-      });
+      await recordAiExchange('script', result.exchange, result.usage, { script: result.script, title: result.title, description: result.description, tags: result.tags }, Date.now() - began);
       await content.update({
         script: result.script,
         title: result.title.slice(0, 200),
@@ -79,18 +68,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
         { signal: ActivityContext.current().cancellationSignal },
       );
       await recordUsage(result.usage);
-      await AiOutputModel.create({
-        content_id: content.id,
-        job_id: currentJob()?.jobId,
-        output_type: 'safety_check',
-        request: { model: result.exchange.model, prompt: result.exchange.prompt, parameters: result.exchange.parameters },
-        response: {
-          raw_output: result.exchange.rawOutput,
-          parsed_output: { score: result.score, flags: result.flags },
-          tokens_used: { input: result.usage.inputUnits, output: result.usage.outputUnits },
-        },
-        processing_time_ms: Date.now() - began,
-      });
+      await recordAiExchange('safety_check', result.exchange, result.usage, { score: result.score, flags: result.flags }, Date.now() - began);
       await content.update({ safety_score: result.score, safety_flags: result.flags as never });
       return { passed: result.score >= providers.safetyThreshold, score: result.score, flags: result.flags };
     },

@@ -4,11 +4,11 @@ import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { QueryTypes } from 'sequelize';
 import type { JobType } from '../db/models';
-import { WorkflowLogModel } from '../db/mongo/models';
+import { AiOutputModel, WorkflowLogModel, type AiOutputType } from '../db/mongo/models';
 import type { AppContext } from '../lib/app-context';
 import { progressChannel } from '../lib/progress';
 import { moduleLogger } from '../lib/logger';
-import type { ProviderUsage } from '../providers/types';
+import type { AiExchange, ProviderUsage } from '../providers/types';
 
 const log = moduleLogger('recording');
 
@@ -83,6 +83,20 @@ export function reportProgress(percent: number, details?: unknown): void {
   if (now - store.lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS) return;
   store.lastProgressWrite = now;
   store.recorder.writeProgress(store.scope, progress).catch((err: unknown) => log.warn({ err }, 'progress write failed'));
+}
+
+/** Keeps one AI request and its answer in `ai_outputs`, attributed to the running job and content. */
+export async function recordAiExchange(outputType: AiOutputType, exchange: AiExchange, usage: ProviderUsage, parsed: unknown, processingTimeMs: number): Promise<void> {
+  const store = scopes.getStore();
+  if (!store) throw new Error('recordAiExchange called outside a recorded activity');
+  await AiOutputModel.create({
+    content_id: store.scope.contentId,
+    job_id: store.scope.jobId,
+    output_type: outputType,
+    request: { model: exchange.model, prompt: exchange.prompt, parameters: exchange.parameters },
+    response: { raw_output: exchange.rawOutput, parsed_output: parsed, tokens_used: { input: usage.inputUnits, output: usage.outputUnits } },
+    processing_time_ms: processingTimeMs,
+  });
 }
 
 /** Records one provider call in `api_usages`, attributed to the running job, content and owner. */

@@ -22,6 +22,14 @@ export interface ProviderUsage {
   model?: string;
 }
 
+/** What an AI engine was asked and answered, kept whole in `ai_outputs`. */
+export interface AiExchange {
+  model: string;
+  prompt: string;
+  parameters: Record<string, unknown>;
+  rawOutput: string;
+}
+
 export interface CallOptions {
   signal?: AbortSignal;
   /** 0–100; activities turn it into heartbeats and `content_jobs.progress`. */
@@ -57,8 +65,7 @@ export interface ScriptResult {
   description: string;
   tags: string[];
   usage: ProviderUsage;
-  /** What was asked and answered, for `ai_outputs`. */
-  exchange: { model: string; prompt: string; parameters: Record<string, unknown>; rawOutput: string };
+  exchange: AiExchange;
 }
 
 export interface ScriptWriter {
@@ -87,7 +94,7 @@ export interface SafetyResult {
   score: number;
   flags: SafetyFlag[];
   usage: ProviderUsage;
-  exchange: { model: string; prompt: string; parameters: Record<string, unknown>; rawOutput: string };
+  exchange: AiExchange;
 }
 
 export interface SafetyChecker {
