@@ -7,6 +7,7 @@ import { WorkflowLogModel } from '../db/mongo/models';
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
 import type { Language, SafetyFlag, ScriptRequest } from '../providers/types';
+import { toActivityFailure } from './failures';
 import { recordAiExchange, recordUsage } from './recording';
 
 /** The light activities of a production: the ledger, the script, the safety check, the content row. */
@@ -48,7 +49,9 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
           : { topic: content.title }),
       };
       const began = Date.now();
-      const result = await providers.scriptWriter.write(request, { signal: ActivityContext.current().cancellationSignal });
+      const result = await providers.scriptWriter.write(request, { signal: ActivityContext.current().cancellationSignal }).catch((err: unknown) => {
+        throw toActivityFailure(err);
+      });
       await recordUsage(result.usage);
       await recordAiExchange('script', result.exchange, result.usage, { script: result.script, title: result.title, description: result.description, tags: result.tags }, Date.now() - began);
       await content.update({

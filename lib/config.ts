@@ -58,6 +58,14 @@ export interface AppConfig {
     /** Contents scoring below it in the safety check stop as failed. */
     safetyThreshold: number;
   };
+  script: {
+    /** The script writer: the offline templates, Gemini or an OpenAI-compatible server. */
+    provider: 'local' | 'gemini' | 'openai';
+    /** Deadline of one request to the model. */
+    timeoutMs: number;
+    gemini: RemoteModelConfig;
+    openai: RemoteModelConfig;
+  };
   youtube: {
     clientId: string | undefined;
     clientSecret: string | undefined;
@@ -70,6 +78,14 @@ export interface AppConfig {
     keys: Map<string, Buffer>;
     activeKeyId: string;
   };
+}
+
+/** A remote AI model and its price in USD per million tokens (for `api_usages.estimated_cost`). */
+export interface RemoteModelConfig {
+  apiKey: string | undefined;
+  baseUrl: string;
+  model: string;
+  prices: { inputPerMTokUsd: number; outputPerMTokUsd: number };
 }
 
 export class ConfigError extends Error {
@@ -103,6 +119,18 @@ const schema = Joi.object({
   MEDIA_WORK_DIR: Joi.string().default(join(tmpdir(), 'autoclip-media')),
   MEDIA_CONCURRENCY: Joi.number().integer().min(1).max(16).default(2),
   SAFETY_THRESHOLD: Joi.number().min(0).max(1).default(0.7),
+  SCRIPT_PROVIDER: Joi.string().valid('local', 'gemini', 'openai').default('local'),
+  SCRIPT_REQUEST_TIMEOUT_MS: Joi.number().integer().min(1000).max(600_000).default(60_000),
+  GEMINI_API_KEY: Joi.string(),
+  GEMINI_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://generativelanguage.googleapis.com'),
+  GEMINI_MODEL: Joi.string().default('gemini-2.5-flash'),
+  GEMINI_INPUT_PRICE_PER_MTOK: Joi.number().min(0).default(0.3),
+  GEMINI_OUTPUT_PRICE_PER_MTOK: Joi.number().min(0).default(2.5),
+  OPENAI_API_KEY: Joi.string(),
+  OPENAI_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.openai.com'),
+  OPENAI_MODEL: Joi.string().default('gpt-4o-mini'),
+  OPENAI_INPUT_PRICE_PER_MTOK: Joi.number().min(0).default(0.15),
+  OPENAI_OUTPUT_PRICE_PER_MTOK: Joi.number().min(0).default(0.6),
   YOUTUBE_CLIENT_ID: Joi.string(),
   YOUTUBE_CLIENT_SECRET: Joi.string(),
   YOUTUBE_OAUTH_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
@@ -145,6 +173,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!keys.has(value.SECRETS_ACTIVE_KEY_ID)) {
     problems.push(`"SECRETS_ACTIVE_KEY_ID" names key "${value.SECRETS_ACTIVE_KEY_ID}", which "SECRETS_ENCRYPTION_KEYS" does not hold`);
   }
+  if (value.SCRIPT_PROVIDER === 'gemini' && !value.GEMINI_API_KEY) problems.push('"GEMINI_API_KEY" is required when "SCRIPT_PROVIDER" is gemini');
+  if (value.SCRIPT_PROVIDER === 'openai' && !value.OPENAI_API_KEY && new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com') {
+    problems.push('"OPENAI_API_KEY" is required when "SCRIPT_PROVIDER" is openai and "OPENAI_BASE_URL" is api.openai.com');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: value.NODE_ENV,
@@ -185,6 +217,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     media: { workDir: value.MEDIA_WORK_DIR, concurrency: value.MEDIA_CONCURRENCY },
     pipeline: { safetyThreshold: value.SAFETY_THRESHOLD },
+    script: {
+      provider: value.SCRIPT_PROVIDER,
+      timeoutMs: value.SCRIPT_REQUEST_TIMEOUT_MS,
+      gemini: {
+        apiKey: value.GEMINI_API_KEY,
+        baseUrl: value.GEMINI_BASE_URL,
+        model: value.GEMINI_MODEL,
+        prices: { inputPerMTokUsd: value.GEMINI_INPUT_PRICE_PER_MTOK, outputPerMTokUsd: value.GEMINI_OUTPUT_PRICE_PER_MTOK },
+      },
+      openai: {
+        apiKey: value.OPENAI_API_KEY,
+        baseUrl: value.OPENAI_BASE_URL,
+        model: value.OPENAI_MODEL,
+        prices: { inputPerMTokUsd: value.OPENAI_INPUT_PRICE_PER_MTOK, outputPerMTokUsd: value.OPENAI_OUTPUT_PRICE_PER_MTOK },
+      },
+    },
     youtube: {
       clientId: value.YOUTUBE_CLIENT_ID,
       clientSecret: value.YOUTUBE_CLIENT_SECRET,

@@ -1,0 +1,138 @@
+import { parseRetryAfterMs, readBody } from '../http';
+import { PlatformError } from '../platforms/errors';
+import type { CallOptions, ScriptRequest, ScriptResult, ScriptWriter } from '../types';
+import {
+  DEFAULT_SCRIPT_TEMPERATURE,
+  DEFAULT_SCRIPT_TIMEOUT_MS,
+  httpFailure,
+  parseDurationMs,
+  sendRequest,
+  toGeminiSchema,
+  writeWithOneRetry,
+  type AttemptAnswer,
+  type ProviderLabel,
+  type RemoteWriterOptions,
+  type ScriptPrompt,
+  type TokenPrices,
+} from './prompt';
+
+/**
+ * Script writing with Google Gemini `generateContent` and structured JSON output
+ * (`responseMimeType: application/json` + `responseSchema`). Failures are `PlatformError`s of
+ * platform 'gemini': 429 `rate_limited` (Retry-After or the RetryInfo `retryDelay`), 5xx
+ * `server_error`, other 4xx non-retryable with Gemini's message, a safety block `forbidden`
+ * (non-retryable, providerReason = the block or finish reason), an invalid script twice
+ * `bad_request` (providerReason `invalid_script`).
+ */
+
+export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
+export const DEFAULT_GEMINI_MODEL = 'gemini-2.5-flash';
+
+/** Finish reasons meaning the answer was withheld for its content; no retry changes that. */
+const BLOCKING_FINISH_REASONS = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
+
+interface GeminiAnswer {
+  candidates?: {
+    content?: { parts?: { text?: unknown }[] };
+    finishReason?: string;
+    safetyRatings?: { category?: string; probability?: string; blocked?: boolean }[];
+  }[];
+  promptFeedback?: { blockReason?: string; blockReasonMessage?: string };
+  usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number; totalTokenCount?: number };
+}
+
+interface GeminiErrorBody {
+  error?: { code?: number; message?: string; status?: string; details?: { '@type'?: string; retryDelay?: string }[] };
+}
+
+export class GeminiScriptWriter implements ScriptWriter {
+  readonly name = 'gemini-writer';
+  readonly model: string;
+  private readonly apiKey: string;
+  private readonly baseUrl: string;
+  private readonly prices: TokenPrices;
+  private readonly timeoutMs: number;
+  private readonly temperature: number;
+  private readonly label: ProviderLabel = { platform: 'gemini', operation: 'Gemini generateContent' };
+
+  constructor(options: RemoteWriterOptions) {
+    if (!options.apiKey) throw new Error('GeminiScriptWriter needs an API key (GEMINI_API_KEY)');
+    this.apiKey = options.apiKey;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.model = options.model;
+    this.prices = options.prices;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS;
+    this.temperature = options.temperature ?? DEFAULT_SCRIPT_TEMPERATURE;
+  }
+
+  write(request: ScriptRequest, options: CallOptions = {}): Promise<ScriptResult> {
+    const writer = {
+      model: this.model,
+      prices: this.prices,
+      secrets: [this.apiKey],
+      parameters: { provider: 'gemini', temperature: this.temperature, responseMimeType: 'application/json', responseSchema: 'autoclip_script' },
+    };
+    return writeWithOneRetry(this.label, writer, request, options, (prompt) => this.generate(prompt, options.signal));
+  }
+
+  private async generate(prompt: ScriptPrompt, signal?: AbortSignal): Promise<AttemptAnswer> {
+    const url = `${this.baseUrl}/v1beta/models/${encodeURIComponent(this.model)}:generateContent`;
+    const body = {
+      systemInstruction: { parts: [{ text: prompt.system }] },
+      contents: [{ role: 'user', parts: [{ text: prompt.user }] }],
+      generationConfig: { temperature: this.temperature, responseMimeType: 'application/json', responseSchema: toGeminiSchema() },
+    };
+    const response = await sendRequest(
+      this.label,
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': this.apiKey }, body: JSON.stringify(body) },
+      this.timeoutMs,
+      [this.apiKey],
+      signal,
+    );
+    const answer = await readBody(response, 1_000_000);
+    if (!response.ok) throw this.failure(response, answer);
+    if (!answer || typeof answer !== 'object') {
+      throw new PlatformError('gemini', 'invalid_response', 'Gemini generateContent: the answer is not a JSON object', { statusCode: response.status });
+    }
+    const { candidates, promptFeedback, usageMetadata } = answer as GeminiAnswer;
+    if (promptFeedback?.blockReason) {
+      const detail = promptFeedback.blockReasonMessage ? `: ${promptFeedback.blockReasonMessage}` : '';
+      throw new PlatformError('gemini', 'forbidden', `Gemini blocked the prompt (${promptFeedback.blockReason})${detail}`, {
+        statusCode: response.status,
+        providerReason: promptFeedback.blockReason,
+      });
+    }
+    const candidate = candidates?.[0];
+    const finishReason = candidate?.finishReason;
+    if (finishReason && BLOCKING_FINISH_REASONS.has(finishReason)) {
+      const blocked = (candidate?.safetyRatings ?? []).filter((r) => r.blocked || r.probability === 'HIGH' || r.probability === 'MEDIUM');
+      const categories = blocked.map((r) => `${r.category ?? '?'}=${r.probability ?? '?'}`).join(', ');
+      throw new PlatformError('gemini', 'forbidden', `Gemini withheld the answer (finishReason ${finishReason}${categories ? `: ${categories}` : ''})`, {
+        statusCode: response.status,
+        providerReason: finishReason,
+      });
+    }
+    const text = (candidate?.content?.parts ?? []).map((part) => (typeof part.text === 'string' ? part.text : '')).join('');
+    return {
+      // An empty or cut answer (MAX_TOKENS) fails the script checks and is retried once.
+      text,
+      inputTokens: usageMetadata?.promptTokenCount ?? 0,
+      outputTokens: usageMetadata?.candidatesTokenCount ?? 0,
+      statusCode: response.status,
+      rawOutput: JSON.stringify(answer),
+    };
+  }
+
+  private failure(response: Response, body: unknown): PlatformError {
+    const error = (body as GeminiErrorBody | undefined)?.error;
+    const message = error?.message ?? (typeof body === 'string' ? body.slice(0, 500) : response.statusText);
+    const retryInfo = error?.details?.find((d) => d['@type']?.endsWith('google.rpc.RetryInfo'));
+    const waits = [parseRetryAfterMs(response.headers.get('retry-after')), parseDurationMs(retryInfo?.retryDelay)].filter((ms): ms is number => ms !== undefined);
+    return httpFailure(this.label, response.status, message, {
+      retryAfterMs: waits.length > 0 ? Math.max(...waits) : undefined,
+      providerReason: error?.status,
+      secrets: [this.apiKey],
+    });
+  }
+}
