@@ -2,19 +2,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, REQUIRED_ENV_VARS } from '../lib/config';
+import { minimalEnv } from './support/env';
 
-const VALID = {
-  DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/autoclip',
-  REDIS_URL: 'redis://127.0.0.1:6379/0',
-  MONGODB_URL: 'mongodb://127.0.0.1:27017/autoclip',
-  S3_BUCKET: 'autoclip-media',
-  S3_ACCESS_KEY_ID: 'key',
-  S3_SECRET_ACCESS_KEY: 'secret',
-  TEMPORAL_ADDRESS: '127.0.0.1:7233',
-  SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-  SECRETS_ACTIVE_KEY_ID: 'k1',
-  AUTH_TOKEN_SECRET: 'a'.repeat(40),
-};
+const VALID = minimalEnv();
 
 function problemsOf(env: Record<string, string>): string[] {
   try {

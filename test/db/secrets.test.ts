@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../lib/config';
 import { SecretBox, SecretBoxError } from '../../lib/secrets';
+import { minimalEnv } from '../support/env';
 
 const key1 = randomBytes(32);
 const key2 = randomBytes(32);
@@ -108,16 +109,9 @@ describe('SecretBox', () => {
 
   it('is built from the configuration, and is not changed by later edits to the caller’s map', () => {
     const config = loadConfig({
-      DATABASE_URL: 'postgres://u:p@127.0.0.1:1/db',
-      REDIS_URL: 'redis://127.0.0.1:1',
-      MONGODB_URL: 'mongodb://127.0.0.1:1/db',
-      S3_BUCKET: 'autoclip',
-      S3_ACCESS_KEY_ID: 'a',
-      S3_SECRET_ACCESS_KEY: 'b',
-      TEMPORAL_ADDRESS: '127.0.0.1:7233',
+      ...minimalEnv(),
       SECRETS_ENCRYPTION_KEYS: `old:${key1.toString('base64')},new:${key2.toString('base64')}`,
       SECRETS_ACTIVE_KEY_ID: 'new',
-      AUTH_TOKEN_SECRET: 'x'.repeat(32),
     });
     const b = SecretBox.fromConfig(config.secrets);
     assert.equal(b.activeKeyId, 'new');

@@ -1,3 +1,4 @@
+import { readAll, sendJson } from './http';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -53,12 +54,6 @@ export class FakeGeminiState {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json; charset=UTF-8', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
 const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE' };
 
 function sendError(res: ServerResponse, status: number, message: string, options: { grpcStatus?: string; retryAfterSec?: number; retryDelay?: string } = {}): void {
@@ -84,9 +79,8 @@ export async function startFakeGemini(): Promise<{ baseUrl: string; state: FakeG
   const state = new FakeGeminiState();
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const raw = await readAll(req);
+    const text = raw.toString('utf8');
     const match = /^\/v1beta\/models\/([^/:]+):generateContent$/.exec(new URL(req.url ?? '/', 'http://fake').pathname);
     if (req.method !== 'POST' || !match) return sendError(res, 404, `Method not found: ${req.method} ${req.url}`);
     let body: Record<string, unknown>;

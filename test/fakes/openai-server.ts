@@ -1,3 +1,4 @@
+import { readAll, sendJson } from './http';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -42,12 +43,6 @@ export class FakeOpenAiState {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
 function sendError(res: ServerResponse, status: number, message: string, options: { type?: string; code?: string; headers?: Record<string, string> } = {}): void {
   sendJson(res, status, { error: { message, type: options.type ?? 'invalid_request_error', param: null, code: options.code ?? null } }, options.headers);
 }
@@ -67,14 +62,13 @@ export async function startFakeOpenAi(): Promise<{ baseUrl: string; state: FakeO
   }
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readAll(req);
     if (req.method !== 'POST' || new URL(req.url ?? '/', 'http://fake').pathname !== '/v1/chat/completions') {
       return sendError(res, 404, `Unknown request URL: ${req.method} ${req.url}`);
     }
     let body: Record<string, unknown>;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+      body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
     } catch {
       return sendError(res, 400, 'We could not parse the JSON body of your request.');
     }

@@ -1,3 +1,4 @@
+import { readAll, sendJson } from './http';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -121,22 +122,10 @@ export class FakeYouTubeState {
   }
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
 function sendGoogleError(res: ServerResponse, failure: FakeFailure): void {
   const headers: Record<string, string> = failure.retryAfterSec !== undefined ? { 'Retry-After': String(failure.retryAfterSec) } : {};
   const message = failure.message ?? 'Error';
   sendJson(res, failure.status, { error: { code: failure.status, message, errors: [{ message, domain: 'youtube', reason: failure.reason ?? 'error' }] } }, headers);
-}
-
-async function readAll(req: IncomingMessage): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  for await (const part of req) parts.push(part as Buffer);
-  return Buffer.concat(parts);
 }
 
 export async function startFakeYouTube(): Promise<{ baseUrl: string; state: FakeYouTubeState; close(): Promise<void> }> {

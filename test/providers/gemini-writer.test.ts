@@ -12,6 +12,7 @@ import { GeminiScriptWriter } from '../../providers/script/gemini-writer';
 import { LocalScriptWriter } from '../../providers/script/local-writer';
 import type { ScriptRequest } from '../../providers/types';
 import { startFakeGemini, VALID_SCRIPT_ANSWER, type FakeGeminiState } from '../fakes/gemini-server';
+import { minimalEnv } from '../support/env';
 
 const REQUEST: ScriptRequest = { language: 'en', vertical: 'senior_health', tone: 'casual', format: 'short', topic: 'Knee health after sixty' };
 const PRICES = { inputPerMTokUsd: 0.3, outputPerMTokUsd: 2.5 };
@@ -206,18 +207,7 @@ describe('GeminiScriptWriter against the fake Gemini server', () => {
 });
 
 describe('script provider configuration', () => {
-  const BASE = {
-    DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/autoclip',
-    REDIS_URL: 'redis://127.0.0.1:6379/0',
-    MONGODB_URL: 'mongodb://127.0.0.1:27017/autoclip',
-    S3_BUCKET: 'autoclip-media',
-    S3_ACCESS_KEY_ID: 'key',
-    S3_SECRET_ACCESS_KEY: 'secret',
-    TEMPORAL_ADDRESS: '127.0.0.1:7233',
-    SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    SECRETS_ACTIVE_KEY_ID: 'k1',
-    AUTH_TOKEN_SECRET: 'a'.repeat(40),
-  };
+  const BASE = minimalEnv();
 
   it('defaults to the local writer with default models and prices', () => {
     const config = loadConfig(BASE);

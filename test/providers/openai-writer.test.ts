@@ -10,6 +10,7 @@ import { OpenAiScriptWriter } from '../../providers/script/openai-writer';
 import type { ScriptRequest } from '../../providers/types';
 import { VALID_SCRIPT_ANSWER } from '../fakes/gemini-server';
 import { startFakeOpenAi, type FakeOpenAiState } from '../fakes/openai-server';
+import { minimalEnv } from '../support/env';
 
 const REQUEST: ScriptRequest = {
   language: 'ko',
@@ -176,18 +177,7 @@ describe('OpenAiScriptWriter against the fake Chat Completions server', () => {
 });
 
 describe('OpenAI script provider configuration', () => {
-  const BASE = {
-    DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/autoclip',
-    REDIS_URL: 'redis://127.0.0.1:6379/0',
-    MONGODB_URL: 'mongodb://127.0.0.1:27017/autoclip',
-    S3_BUCKET: 'autoclip-media',
-    S3_ACCESS_KEY_ID: 'key',
-    S3_SECRET_ACCESS_KEY: 'secret',
-    TEMPORAL_ADDRESS: '127.0.0.1:7233',
-    SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-    SECRETS_ACTIVE_KEY_ID: 'k1',
-    AUTH_TOKEN_SECRET: 'a'.repeat(40),
-  };
+  const BASE = minimalEnv();
 
   it('needs a key for api.openai.com but not for a local compatible server', () => {
     assert.throws(() => loadConfig({ ...BASE, SCRIPT_PROVIDER: 'openai' }), (error: unknown) => error instanceof ConfigError && /OPENAI_API_KEY/.test(error.message));
