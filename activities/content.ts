@@ -8,7 +8,7 @@ import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
 import type { Language, SafetyFlag, ScriptRequest } from '../providers/types';
 import { toActivityFailure } from './failures';
-import { recordAiExchange, recordUsage } from './recording';
+import { providerCallOptions, recordAiExchange, recordUsage } from './recording';
 
 /** The light activities of a production: the ledger, the script, the safety check, the content row. */
 export function createContentActivities(ctx: AppContext, providers: Providers) {
@@ -49,7 +49,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
           : { topic: content.title }),
       };
       const began = Date.now();
-      const result = await providers.scriptWriter.write(request, { signal: ActivityContext.current().cancellationSignal }).catch((err: unknown) => {
+      const result = await providers.scriptWriter.write(request, providerCallOptions()).catch((err: unknown) => {
         throw toActivityFailure(err);
       });
       await recordUsage(result.usage);
@@ -68,7 +68,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
       const began = Date.now();
       const result = await providers.safetyChecker.check(
         { language: content.project.language === 'en' ? 'en' : 'ko', vertical: content.project.vertical, title: content.title, script: content.script },
-        { signal: ActivityContext.current().cancellationSignal },
+        providerCallOptions(),
       );
       await recordUsage(result.usage);
       await recordAiExchange('safety_check', result.exchange, result.usage, { score: result.score, flags: result.flags }, Date.now() - began);

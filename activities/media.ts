@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Content, MediaAsset, Project, TemplateData } from '../db/models';
 import { trackEvent } from '../lib/analytics';
@@ -10,7 +9,7 @@ import type { Providers } from '../providers';
 import type { Language, SubtitleCue, TemplateLook } from '../providers/types';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
-import { currentJob, recordUsage, reportProgress } from './recording';
+import { currentJob, providerCallOptions, recordUsage } from './recording';
 
 export interface SpeechOutput {
   audioKey: string;
@@ -105,7 +104,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       return withWorkDir(`tts-${content.id}`, async (dir) => {
         const result = await providers.speech.synthesize(
           { language: (content.project.language === 'en' ? 'en' : 'ko') satisfies Language, segments: scriptScenes(content.script), outDir: dir },
-          { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p) },
+          providerCallOptions(),
         );
         await recordUsage(result.usage);
         await upload(keys.audio, result.audioPath, 'audio/mp4');
@@ -124,7 +123,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
         const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
         const { images, usage } = await providers.images.createSceneImages(
           { language: content.project.language === 'en' ? 'en' : 'ko', look, scenes, outDir: dir },
-          { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p) },
+          providerCallOptions(),
         );
         await recordUsage(usage);
         const imageKeys: string[] = [];
@@ -159,7 +158,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
         );
         const result = await providers.renderer.render(
           { look, fps: 30, scenes, audioPath, cues: manifest.cues, outDir: dir },
-          { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p) },
+          providerCallOptions(),
         );
         await recordUsage(result.usage);
         await upload(keys.video, result.videoPath, 'video/mp4');

@@ -8,7 +8,7 @@ import { AiOutputModel, WorkflowLogModel, type AiOutputType } from '../db/mongo/
 import type { AppContext } from '../lib/app-context';
 import { progressChannel } from '../lib/progress';
 import { moduleLogger } from '../lib/logger';
-import type { AiExchange, ProviderUsage } from '../providers/types';
+import type { AiExchange, CallOptions, ProviderUsage } from '../providers/types';
 
 const log = moduleLogger('recording');
 
@@ -100,6 +100,14 @@ export async function recordAiExchange(outputType: AiOutputType, exchange: AiExc
 }
 
 /** Records one provider call in `api_usages`, attributed to the running job, content and owner. */
+/**
+ * The options a provider call gets inside a recorded activity: the activity's cancellation, its
+ * progress as heartbeats, and every failed exchange with the provider recorded in `api_usages`.
+ */
+export function providerCallOptions(): CallOptions {
+  return { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p), onFailedCall: recordUsage };
+}
+
 export async function recordUsage(usage: ProviderUsage, error?: string): Promise<void> {
   const store = scopes.getStore();
   if (!store) throw new Error('recordUsage called outside a recorded activity');

@@ -1,3 +1,6 @@
+import { PlatformError, type PlatformErrorCode } from './platforms/errors';
+import type { CallOptions, ProviderUsage } from './types';
+
 /**
  * Small helpers shared by the HTTP clients of outside services: per-request deadlines combined
  * with the caller's cancellation, Retry-After parsing, tolerant body reading and secret redaction.
@@ -69,4 +72,86 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** Milliseconds of a duration such as "17s", "0.5s", "6m0s", "20ms" or "1h2m3s"; undefined when unreadable. */
+export function parseDurationMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const text = value.trim();
+  if (!/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(text)) return undefined;
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  let total = 0;
+  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number(match[1]) * (units[match[2] as string] as number);
+  return Math.round(total);
+}
+
+export interface ProviderLabel {
+  /** `PlatformError.platform` and `ProviderUsage.service`, e.g. 'gemini', 'elevenlabs', 'tiktok'. */
+  platform: string;
+  /** Human name used in messages, e.g. "Gemini generateContent". */
+  operation: string;
+}
+
+/** `fetch` with the per-request deadline; network failures become retryable `network_error`s. */
+export async function sendRequest(label: ProviderLabel, url: string, init: RequestInit, timeoutMs: number, secrets: readonly (string | undefined)[], signal?: AbortSignal): Promise<Response> {
+  try {
+    return await fetch(url, { ...init, signal: requestSignal(timeoutMs, signal) });
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+    const detail = isAbortOrTimeout(error) ? `no answer within ${timeoutMs} ms` : String(cause?.code ?? cause?.message ?? (error as Error).message);
+    throw new PlatformError(label.platform, 'network_error', redactSecrets(`${label.operation}: request failed (${detail})`, secrets));
+  }
+}
+
+/** The error code of a non-2xx HTTP status. */
+export function codeForStatus(status: number): PlatformErrorCode {
+  if (status === 429) return 'rate_limited';
+  if (status >= 500 || status === 408) return 'server_error';
+  if (status === 401) return 'unauthorized';
+  if (status === 403) return 'forbidden';
+  if (status === 404) return 'not_found';
+  return 'bad_request';
+}
+
+/** The `PlatformError` of a non-2xx answer, with the provider's message and the key redacted. */
+export function httpFailure(
+  label: ProviderLabel,
+  status: number,
+  message: string,
+  options: { retryAfterMs?: number; providerReason?: string; secrets: readonly (string | undefined)[] },
+): PlatformError {
+  const text = `${label.operation} failed with HTTP ${status}${options.providerReason ? ` (${options.providerReason})` : ''}: ${message || 'no message'}`;
+  return new PlatformError(label.platform, codeForStatus(status), redactSecrets(text, options.secrets).slice(0, 1000), {
+    statusCode: status,
+    ...(options.retryAfterMs !== undefined ? { retryAfterMs: options.retryAfterMs } : {}),
+    ...(options.providerReason ? { providerReason: options.providerReason } : {}),
+  });
+}
+
+/**
+ * Reports a failed exchange with a provider through `options.onFailedCall`, so the attempt is
+ * recorded in `api_usages` with its status and error even though no result carries it. The error
+ * is returned unchanged for the caller to throw.
+ */
+export async function recordFailedCall(
+  options: CallOptions | undefined,
+  usage: Pick<ProviderUsage, 'service' | 'operation'> & Partial<ProviderUsage> & { startedAt: number },
+  error: unknown,
+): Promise<unknown> {
+  if (!options?.onFailedCall) return error;
+  const { startedAt, ...rest } = usage;
+  const statusCode = rest.statusCode ?? (error instanceof PlatformError ? error.statusCode : undefined);
+  await options.onFailedCall(
+    {
+      inputUnits: 0,
+      outputUnits: 0,
+      estimatedCostUsd: 0,
+      ...rest,
+      durationMs: Math.round(performance.now() - startedAt),
+      ...(statusCode !== undefined ? { statusCode } : {}),
+    },
+    error instanceof Error ? error.message : String(error),
+  );
+  return error;
 }

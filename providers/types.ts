@@ -34,6 +34,16 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** 0–100; activities turn it into heartbeats and `content_jobs.progress`. */
   onProgress?: (percent: number) => void;
+  /**
+   * Called for each exchange with a remote provider that failed (HTTP error, timeout, unreadable
+   * answer), so the attempt is recorded in `api_usages`; successful calls are in the result's usage.
+   */
+  onFailedCall?: (usage: ProviderUsage, error: string) => Promise<void> | void;
+  /**
+   * Called as soon as a remote provider accepted a long job (a cloud render), with its id, so the
+   * activity keeps it (`content_jobs.external_job_id`, heartbeat details) and a retry can resume it.
+   */
+  onExternalJob?: (externalJobId: string) => void;
 }
 
 // ---- script writing ----------------------------------------------------------------------
@@ -174,6 +184,8 @@ export interface RenderRequest {
   cues: SubtitleCue[];
   music?: { path: string; volume: number };
   outDir: string;
+  /** A job a remote renderer already accepted (see `CallOptions.onExternalJob`): it is awaited, not started again. */
+  resumeExternalJobId?: string;
 }
 
 export interface RenderResult {

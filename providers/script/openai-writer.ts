@@ -1,16 +1,12 @@
-import { parseRetryAfterMs, readBody } from '../http';
+import { httpFailure, parseDurationMs, parseRetryAfterMs, readBody, sendRequest, type ProviderLabel } from '../http';
 import { PlatformError } from '../platforms/errors';
 import type { CallOptions, ScriptRequest, ScriptResult, ScriptWriter } from '../types';
 import {
   DEFAULT_SCRIPT_TEMPERATURE,
   DEFAULT_SCRIPT_TIMEOUT_MS,
   SCRIPT_JSON_SCHEMA,
-  httpFailure,
-  parseDurationMs,
-  sendRequest,
   writeWithOneRetry,
   type AttemptAnswer,
-  type ProviderLabel,
   type RemoteWriterOptions,
   type ScriptPrompt,
   type TokenPrices,

@@ -1,5 +1,5 @@
-import { isAbortOrTimeout, redactSecrets, requestSignal } from '../http';
-import { PlatformError, type PlatformErrorCode } from '../platforms/errors';
+import { recordFailedCall, redactSecrets, type ProviderLabel } from '../http';
+import { PlatformError } from '../platforms/errors';
 import type { AiExchange, CallOptions, Script, ScriptRequest, ScriptResult } from '../types';
 import { FORMAT_PLANS } from './local-writer';
 import { cleanText, graphemeLength, truncate } from './text';
@@ -164,61 +164,6 @@ export function estimateCostUsd(inputTokens: number, outputTokens: number, price
   return Math.round(cost * 1e8) / 1e8;
 }
 
-/** Milliseconds of a duration such as "17s", "0.5s", "6m0s", "20ms" or "1h2m3s"; undefined when unreadable. */
-export function parseDurationMs(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  const text = value.trim();
-  if (!/^(\d+(\.\d+)?(h|ms|m|s))+$/.test(text)) return undefined;
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  let total = 0;
-  for (const match of text.matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) total += Number(match[1]) * (units[match[2] as string] as number);
-  return Math.round(total);
-}
-
-// ---- HTTP --------------------------------------------------------------------------------------
-
-export interface ProviderLabel {
-  /** `PlatformError.platform` and `ProviderUsage.service`: 'gemini' or 'openai'. */
-  platform: string;
-  /** Human name used in messages, e.g. "Gemini generateContent". */
-  operation: string;
-}
-
-/** `fetch` with the per-request deadline; network failures become retryable `network_error`s. */
-export async function sendRequest(label: ProviderLabel, url: string, init: RequestInit, timeoutMs: number, secrets: readonly (string | undefined)[], signal?: AbortSignal): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, signal: requestSignal(timeoutMs, signal) });
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const detail = isAbortOrTimeout(error) ? `no answer within ${timeoutMs} ms` : String(cause?.code ?? cause?.message ?? (error as Error).message);
-    throw new PlatformError(label.platform, 'network_error', redactSecrets(`${label.operation}: request failed (${detail})`, secrets));
-  }
-}
-
-function codeForStatus(status: number): PlatformErrorCode {
-  if (status === 429) return 'rate_limited';
-  if (status >= 500 || status === 408) return 'server_error';
-  if (status === 401) return 'unauthorized';
-  if (status === 403) return 'forbidden';
-  if (status === 404) return 'not_found';
-  return 'bad_request';
-}
-
-/** The `PlatformError` of a non-2xx answer, with the provider's message and the key redacted. */
-export function httpFailure(
-  label: ProviderLabel,
-  status: number,
-  message: string,
-  options: { retryAfterMs?: number; providerReason?: string; secrets: readonly (string | undefined)[] },
-): PlatformError {
-  const text = `${label.operation} failed with HTTP ${status}${options.providerReason ? ` (${options.providerReason})` : ''}: ${message || 'no message'}`;
-  return new PlatformError(label.platform, codeForStatus(status), redactSecrets(text, options.secrets).slice(0, 1000), {
-    statusCode: status,
-    ...(options.retryAfterMs !== undefined ? { retryAfterMs: options.retryAfterMs } : {}),
-    ...(options.providerReason ? { providerReason: options.providerReason } : {}),
-  });
-}
 
 // ---- the attempt loop ----------------------------------------------------------------------------
 
@@ -251,7 +196,10 @@ export async function writeWithOneRetry(
   let previousError: string | undefined;
   for (let round = 1; round <= 2; round += 1) {
     const prompt = buildScriptPrompt(request, previousError);
-    const answer = await attempt(prompt);
+    const callStartedAt = performance.now();
+    const answer = await attempt(prompt).catch(async (error: unknown) => {
+      throw await recordFailedCall(options, { service: label.platform, operation: 'script_generation', model: writer.model, startedAt: callStartedAt }, error);
+    });
     inputTokens += answer.inputTokens;
     outputTokens += answer.outputTokens;
     let parsed: ParsedScriptAnswer;
