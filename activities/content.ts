@@ -7,6 +7,7 @@ import { WorkflowLogModel } from '../db/mongo/models';
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
 import type { Language, SafetyFlag, ScriptRequest } from '../providers/types';
+import { guardContentCost } from './costs';
 import { toActivityFailure } from './failures';
 import { providerCallOptions, recordAiExchange, recordUsage } from './recording';
 
@@ -48,6 +49,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
           ? { sourceData: content.source_data }
           : { topic: content.title }),
       };
+      await guardContentCost(ctx, content.id, 'script');
       const began = Date.now();
       const result = await providers.scriptWriter.write(request, providerCallOptions()).catch((err: unknown) => {
         throw toActivityFailure(err);
@@ -65,11 +67,14 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
 
     async checkSafety(input: { contentId: string }): Promise<{ passed: boolean; score: number; flags: SafetyFlag[] }> {
       const content = await loadContent(input.contentId);
+      await guardContentCost(ctx, content.id, 'safety');
       const began = Date.now();
       const result = await providers.safetyChecker.check(
         { language: content.project.language === 'en' ? 'en' : 'ko', vertical: content.project.vertical, title: content.title, script: content.script },
         providerCallOptions(),
-      );
+      ).catch((err: unknown) => {
+        throw toActivityFailure(err);
+      });
       await recordUsage(result.usage);
       await recordAiExchange('safety_check', result.exchange, result.usage, { score: result.score, flags: result.flags }, Date.now() - began);
       await content.update({ safety_score: result.score, safety_flags: result.flags as never });

@@ -2,14 +2,15 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Content, MediaAsset, Project, TemplateData } from '../db/models';
+import type { Content, MediaAsset, MediaAssetSource, Project, TemplateData } from '../db/models';
 import { trackEvent } from '../lib/analytics';
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
-import type { Language, SubtitleCue, TemplateLook } from '../providers/types';
+import type { Language, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
+import { guardContentCost } from './costs';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
-import { currentJob, providerCallOptions, recordUsage } from './recording';
+import { currentJob, providerCallOptions, recordUsage, resumableExternalJob } from './recording';
 
 export interface SpeechOutput {
   audioKey: string;
@@ -19,6 +20,8 @@ export interface SpeechOutput {
 
 export interface ImagesOutput {
   imageKeys: string[];
+  /** Where each scene's picture came from (absent in runs recorded before it was kept). */
+  sources?: SceneImage['source'][];
 }
 
 interface SpeechManifest {
@@ -31,6 +34,9 @@ interface SpeechManifest {
 export function scriptScenes(script: Content['script']): string[] {
   return [script.hook, ...script.body, script.cta].map((s) => s.trim()).filter((s) => s.length > 0);
 }
+
+/** `media_assets.source` (seed §3.4.1) of a scene picture: AI pictures are generated too. */
+const MEDIA_SOURCE: Readonly<Record<SceneImage['source'], MediaAssetSource>> = { generated: 'generated', ai: 'generated', stock: 'stock' };
 
 function parseResolution(resolution: string): { width: number; height: number } {
   const match = /^(\d{3,4})x(\d{3,4})$/.exec(resolution);
@@ -101,9 +107,11 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
     async synthesizeSpeech(input: { contentId: string }): Promise<SpeechOutput> {
       const content = await loadContent(input.contentId);
       const keys = keysFor(content.id);
+      const segments = scriptScenes(content.script);
+      await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
       return withWorkDir(`tts-${content.id}`, async (dir) => {
         const result = await providers.speech.synthesize(
-          { language: (content.project.language === 'en' ? 'en' : 'ko') satisfies Language, segments: scriptScenes(content.script), outDir: dir },
+          { language: (content.project.language === 'en' ? 'en' : 'ko') satisfies Language, segments, outDir: dir },
           providerCallOptions(),
         );
         await recordUsage(result.usage);
@@ -119,20 +127,26 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       const content = await loadContent(input.contentId);
       const keys = keysFor(content.id);
       const look = await lookFor(content.project);
+      const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
+      await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
       return withWorkDir(`images-${content.id}`, async (dir) => {
-        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
         const { images, usage } = await providers.images.createSceneImages(
           { language: content.project.language === 'en' ? 'en' : 'ko', look, scenes, outDir: dir },
           providerCallOptions(),
         );
         await recordUsage(usage);
+        const ordered = [...images].sort((a, b) => a.index - b.index);
         const imageKeys: string[] = [];
-        for (const image of [...images].sort((a, b) => a.index - b.index)) {
+        for (const image of ordered) {
           const key = keys.scene(image.index);
           await upload(key, image.path, 'image/png');
           imageKeys.push(key);
         }
-        return { imageKeys };
+        const credits = [...new Set(ordered.map((image) => image.credit).filter((credit): credit is string => Boolean(credit)))];
+        const description = content.description ?? '';
+        const missing = credits.filter((credit) => !description.includes(credit));
+        if (missing.length > 0) await content.update({ description: [description, missing.join('\n')].filter(Boolean).join('\n\n').slice(0, 5000) });
+        return { imageKeys, sources: ordered.map((image) => image.source) };
       });
     },
 
@@ -140,6 +154,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       const content = await loadContent(input.contentId);
       const keys = keysFor(content.id);
       const look = await lookFor(content.project);
+      await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
       return withWorkDir(`render-${content.id}`, async (dir) => {
         const manifest = JSON.parse((await ctx.store.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
         if (manifest.segments.length !== input.images.imageKeys.length) {
@@ -156,8 +171,9 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
             endSec: manifest.segments[i]!.endSec,
           })),
         );
+        const resume = resumableExternalJob();
         const result = await providers.renderer.render(
-          { look, fps: 30, scenes, audioPath, cues: manifest.cues, outDir: dir },
+          { look, fps: 30, scenes, audioPath, cues: manifest.cues, outDir: dir, ...(resume ? { resumeExternalJobId: resume } : {}) },
           providerCallOptions(),
         );
         await recordUsage(result.usage);
@@ -166,7 +182,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
         const mediaAssets: MediaAsset[] = scenes.map((s, i) => ({
           type: 'image',
           url: ctx.store.urlFor(input.images.imageKeys[i]!),
-          source: 'generated',
+          source: MEDIA_SOURCE[input.images.sources?.[i] ?? 'generated'],
           timestamp: Math.round(s.startSec * 100) / 100,
           duration: Math.round((s.endSec - s.startSec) * 100) / 100,
         }));

@@ -6,19 +6,31 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { Op } from 'sequelize';
-import type { Channel, Platform, TargetPlatform } from '../db/models';
+import { Op, QueryTypes } from 'sequelize';
+import type { Channel, Content, Platform, Project, TargetPlatform, UploadMetrics, UploadSettings, Visibility } from '../db/models';
 import { trackEvent } from '../lib/analytics';
 import type { AppContext } from '../lib/app-context';
 import { nextLocalTime } from '../lib/calendar';
+import { moduleLogger } from '../lib/logger';
 import { SecretBox } from '../lib/secrets';
-import { isPlatformError } from '../providers/platforms/errors';
-import type { YouTubeClient} from '../providers/platforms/youtube';
-import { type YouTubePrivacyStatus } from '../providers/platforms/youtube';
+import { isPlatformError, PlatformError } from '../providers/platforms/errors';
+import type { InstagramClient, InstagramCredentials } from '../providers/platforms/instagram';
+import type { TikTokClient, TikTokCredentials, TikTokPrivacyLevel } from '../providers/platforms/tiktok';
+import type { PlatformAccessToken, PlatformCallOptions, PlatformUploadOptions, PlatformUploadResult, PlatformVideoStatistics } from '../providers/platforms/types';
+import type { YouTubeClient, YouTubeCredentials, YouTubePrivacyStatus } from '../providers/platforms/youtube';
 import type { ProviderUsage } from '../providers/types';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
 import { currentJob, recordUsage, reportProgress } from './recording';
+
+const log = moduleLogger('publish');
+
+/** The platform clients a worker publishes with, one per `channels.platform`. */
+export interface PlatformClients {
+  youtube: YouTubeClient;
+  tiktok: TikTokClient;
+  instagram: InstagramClient;
+}
 
 const PLATFORM_OF_TARGET: Readonly<Record<TargetPlatform, Platform>> = {
   youtube: 'youtube',
@@ -27,12 +39,87 @@ const PLATFORM_OF_TARGET: Readonly<Record<TargetPlatform, Platform>> = {
   instagram_reels: 'instagram',
 };
 
+const TIKTOK_PRIVACY: Readonly<Record<Visibility, TikTokPrivacyLevel>> = {
+  public: 'PUBLIC_TO_EVERYONE',
+  private: 'SELF_ONLY',
+  unlisted: 'MUTUAL_FOLLOW_FRIENDS',
+};
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
 /** Refresh a token this long before it expires, so an upload never starts with a dying token. */
 const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
+/** Instagram's long-lived tokens last 60 days and refresh only once a day old: renewed in their last week. */
+const INSTAGRAM_REFRESH_WITHIN_MS = 7 * DAY_MS;
+/** Instagram fetches the video itself; the presigned URL outlives its processing. */
+const INSTAGRAM_VIDEO_URL_TTL_SEC = 3 * 3600;
 
-/** Publishing: the upload rows, the channels' tokens and calendars, and the platform uploads. */
-export function createPublishActivities(ctx: AppContext, youtube: YouTubeClient) {
-  const { Content, Project, Channel: ChannelModel, ContentUpload } = ctx.models;
+/** How often an upload's counters are read, by its age since publication: [younger than, every]. */
+const METRICS_REFRESH_STEPS: readonly (readonly [number, number])[] = [
+  [DAY_MS, HOUR_MS],
+  [7 * DAY_MS, 6 * HOUR_MS],
+  [30 * DAY_MS, DAY_MS],
+];
+const METRICS_REFRESH_OLDEST_MS = 7 * DAY_MS;
+
+/** Milliseconds between two metrics reads of an upload published `ageMs` ago: hourly on its first day, then every 6 hours, daily, weekly after 30 days. */
+export function metricsRefreshInterval(ageMs: number): number {
+  return METRICS_REFRESH_STEPS.find(([youngerThan]) => ageMs < youngerThan)?.[1] ?? METRICS_REFRESH_OLDEST_MS;
+}
+
+/** A published upload whose counters are due, with its channel's owner. */
+interface DueUpload {
+  id: string;
+  channel_id: string;
+  content_id: string;
+  platform_video_id: string;
+  metrics: UploadMetrics | null;
+  user_id: string | null;
+  organization_id: string | null;
+}
+
+/** Where provider calls are recorded: the running job's scope, or the channel owner's rows. */
+type UsageSink = (usage: ProviderUsage, error?: string) => Promise<void>;
+
+/** What an upload needs beyond the channel. */
+interface Publication {
+  content: Content;
+  project: Project;
+  settings: UploadSettings;
+  videoKey: string;
+  /** Where an earlier attempt stopped (see `PlatformUploadOptions.onSession`). */
+  session?: string;
+  /** Downloads the rendered video to a local file, for platforms that receive the bytes. */
+  download(): Promise<string>;
+}
+
+/** One platform as the activities drive it: token policy, credentials from the channel row, upload and counters. */
+interface PlatformDriver {
+  tokenDue(channel: Channel, now: number): boolean;
+  refresh(channel: Channel, options: PlatformCallOptions): Promise<PlatformAccessToken>;
+  upload(channel: Channel, publication: Publication, options: PlatformUploadOptions): Promise<PlatformUploadResult>;
+  /** Video ids per `fetchStatistics` call: one request of the platform, so the activity heartbeats between them. */
+  statisticsBatch: number;
+  /** Ids the platform can be asked about (TikTok has no public id for a private post). */
+  readable(videoId: string): boolean;
+  fetchStatistics(channel: Channel, videoIds: string[], options: PlatformCallOptions): Promise<{ items: PlatformVideoStatistics[]; refreshedToken?: PlatformAccessToken }>;
+}
+
+/** Title, description and tags as one caption, the tags as hashtags. */
+function captionOf(content: Content): string {
+  const hashtags = (content.tags ?? []).map((tag) => `#${tag.replace(/[^\p{L}\p{N}_]/gu, '')}`).filter((tag) => tag.length > 1);
+  return [content.title, content.description, hashtags.join(' ')].filter((part) => part && part.trim() !== '').join('\n\n');
+}
+
+function expiringWithin(channel: Channel, now: number, marginMs: number): boolean {
+  const expiresAt = channel.token_expires_at?.getTime();
+  return !channel.access_token || expiresAt === undefined || expiresAt - now <= marginMs;
+}
+
+/** Publishing: the upload rows, the channels' tokens and calendars, the platform uploads and their metrics. */
+export function createPublishActivities(ctx: AppContext, clients: PlatformClients) {
+  const { Content: ContentModel, Project: ProjectModel, Channel: ChannelModel, ContentUpload } = ctx.models;
   const box = SecretBox.fromConfig(ctx.config.secrets);
 
   async function loadChannel(channelId: string): Promise<Channel> {
@@ -42,36 +129,171 @@ export function createPublishActivities(ctx: AppContext, youtube: YouTubeClient)
     return channel;
   }
 
-  function youtubeCredentials(channel: Channel) {
-    const { clientId, clientSecret } = ctx.config.youtube;
+  /** A channel without the token its platform needs must be reconnected, like one whose authorization was revoked. */
+  function missingToken(channel: Channel, which: string): PlatformError {
+    return new PlatformError(channel.platform, 'auth_revoked', `the channel has no ${which} token: reconnect it`);
+  }
+
+  function refreshTokenOf(channel: Channel): string {
     const refreshToken = channel.readRefreshToken(box);
+    if (!refreshToken) throw missingToken(channel, 'refresh');
+    return refreshToken;
+  }
+
+  function accessTokenOf(channel: Channel): { accessToken?: string; expiresAt?: Date } {
     const accessToken = channel.readAccessToken(box);
-    return {
-      clientId: clientId ?? '',
-      clientSecret: clientSecret ?? '',
-      refreshToken: refreshToken ?? '',
-      ...(accessToken ? { accessToken } : {}),
-      ...(channel.token_expires_at ? { expiresAt: channel.token_expires_at } : {}),
+    return { ...(accessToken ? { accessToken } : {}), ...(channel.token_expires_at ? { expiresAt: channel.token_expires_at } : {}) };
+  }
+
+  function youtubeCredentials(channel: Channel): YouTubeCredentials {
+    const { clientId, clientSecret } = ctx.config.youtube;
+    return { clientId: clientId ?? '', clientSecret: clientSecret ?? '', refreshToken: refreshTokenOf(channel), ...accessTokenOf(channel) };
+  }
+
+  function tiktokCredentials(channel: Channel): TikTokCredentials {
+    const { clientKey, clientSecret } = ctx.config.tiktok;
+    return { clientKey: clientKey ?? '', clientSecret: clientSecret ?? '', refreshToken: refreshTokenOf(channel), ...accessTokenOf(channel) };
+  }
+
+  function instagramCredentials(channel: Channel): InstagramCredentials {
+    const { accessToken, expiresAt } = accessTokenOf(channel);
+    if (!accessToken) throw missingToken(channel, 'access');
+    return { userId: channel.channel_id, accessToken, ...(expiresAt ? { expiresAt } : {}) };
+  }
+
+  const drivers: Readonly<Record<Platform, PlatformDriver>> = {
+    youtube: {
+      tokenDue: (channel, now) => expiringWithin(channel, now, TOKEN_REFRESH_MARGIN_MS),
+      refresh: (channel, options) => clients.youtube.refreshAccessToken(youtubeCredentials(channel), options),
+      async upload(channel, { content, project, settings, session, download }, options) {
+        return clients.youtube.upload(
+          {
+            credentials: youtubeCredentials(channel),
+            filePath: await download(),
+            metadata: {
+              title: content.title,
+              description: content.description ?? '',
+              tags: content.tags ?? [],
+              privacyStatus: (settings.default_visibility ?? 'private') satisfies YouTubePrivacyStatus,
+              madeForKids: settings.made_for_kids ?? false,
+              language: project.language,
+            },
+            urlStyle: project.content_format === 'short' ? 'shorts' : 'watch',
+            ...(session ? { sessionUri: session } : {}),
+          },
+          options,
+        );
+      },
+      statisticsBatch: 50,
+      readable: () => true,
+      fetchStatistics: (channel, videoIds, options) => clients.youtube.fetchStatistics(youtubeCredentials(channel), videoIds, options),
+    },
+    tiktok: {
+      tokenDue: (channel, now) => expiringWithin(channel, now, TOKEN_REFRESH_MARGIN_MS),
+      refresh: (channel, options) => clients.tiktok.refreshAccessToken(tiktokCredentials(channel), options),
+      async upload(channel, { content, settings, session, download }, options) {
+        return clients.tiktok.upload(
+          {
+            credentials: tiktokCredentials(channel),
+            filePath: await download(),
+            post: { title: captionOf(content), privacyLevel: TIKTOK_PRIVACY[settings.default_visibility ?? 'private'], aiGenerated: true },
+            ...(content.video_duration ? { durationSec: content.video_duration } : {}),
+            ...(session ? { session } : {}),
+          },
+          options,
+        );
+      },
+      statisticsBatch: 20,
+      readable: (videoId) => /^\d+$/.test(videoId),
+      fetchStatistics: (channel, videoIds, options) => clients.tiktok.fetchStatistics(tiktokCredentials(channel), videoIds, options),
+    },
+    instagram: {
+      tokenDue: (channel, now) => channel.token_expires_at !== null && channel.token_expires_at.getTime() - now <= INSTAGRAM_REFRESH_WITHIN_MS,
+      refresh: (channel, options) => clients.instagram.refreshAccessToken(instagramCredentials(channel), options),
+      async upload(channel, { content, videoKey, session }, options) {
+        return clients.instagram.upload(
+          {
+            credentials: instagramCredentials(channel),
+            videoUrl: await ctx.store.presignedGetUrl(videoKey, INSTAGRAM_VIDEO_URL_TTL_SEC),
+            caption: captionOf(content),
+            ...(session ? { session } : {}),
+          },
+          options,
+        );
+      },
+      statisticsBatch: 1,
+      readable: (videoId) => /^\d+$/.test(videoId),
+      fetchStatistics: (channel, videoIds, options) => clients.instagram.fetchStatistics(instagramCredentials(channel), videoIds, options),
+    },
+  };
+
+  /**
+   * Seals a refreshed token into the channel at once (TikTok's old refresh token stops working as
+   * soon as a new one is issued); the same token reported twice is stored once.
+   */
+  function tokenKeeper(channel: Channel): (token: PlatformAccessToken | undefined) => Promise<void> {
+    let stored: string | undefined;
+    return async (token) => {
+      if (!token || token.accessToken === stored) return;
+      stored = token.accessToken;
+      channel.setTokens(box, { accessToken: token.accessToken, expiresAt: token.expiresAt, ...(token.refreshToken ? { refreshToken: token.refreshToken } : {}) });
+      await channel.save();
     };
   }
 
-  /** Runs a platform call, records each of its provider calls, and maps its errors to Temporal failures. */
-  async function platformCall<T>(channel: Channel, call: (onUsage: (u: ProviderUsage) => void) => Promise<T>): Promise<T> {
+  /**
+   * Runs a platform call: every successful operation (`onUsage`) and failed exchange
+   * (`onFailedCall`) goes to `sink` once, refreshed tokens are stored as they come, a revoked
+   * authorization puts the channel in `error`, and errors become Temporal failures.
+   */
+  async function platformCall<T>(
+    channel: Channel,
+    sink: UsageSink,
+    keep: (token: PlatformAccessToken | undefined) => Promise<void>,
+    call: (options: PlatformCallOptions) => Promise<T>,
+  ): Promise<T> {
     const usages: ProviderUsage[] = [];
     try {
-      return await call((u) => usages.push(u));
+      return await call({ signal: ActivityContext.current().cancellationSignal, onUsage: (usage) => usages.push(usage), onFailedCall: sink, onTokenRefreshed: keep });
     } catch (err) {
       if (isPlatformError(err) && err.requiresReconnect) await channel.update({ status: 'error' });
       throw toActivityFailure(err);
     } finally {
-      for (const usage of usages) await recordUsage(usage);
+      for (const usage of usages) await sink(usage);
     }
+  }
+
+  async function downloadVideo(videoKey: string, dir: string): Promise<string> {
+    const filePath = join(dir, 'video.mp4');
+    const object = await ctx.store.client.send(new GetObjectCommand({ Bucket: ctx.store.bucket, Key: videoKey }));
+    await pipeline(object.Body as Readable, createWriteStream(filePath));
+    return filePath;
+  }
+
+  /** Records a metrics call against the channel's owner; it names the content when it read one video. */
+  function ownerSink(owner: { user_id: string | null; organization_id: string | null }, contentId: string | null): UsageSink {
+    return async (usage, error) => {
+      await ctx.models.ApiUsage.create({
+        user_id: owner.user_id,
+        organization_id: owner.organization_id,
+        service: usage.service,
+        operation: usage.operation,
+        input_units: Math.round(usage.inputUnits),
+        output_units: Math.round(usage.outputUnits),
+        duration_ms: Math.round(usage.durationMs),
+        estimated_cost: usage.estimatedCostUsd,
+        content_id: contentId,
+        job_id: null,
+        status_code: usage.statusCode ?? null,
+        error_message: error ?? null,
+      });
+    };
   }
 
   return {
     /** The video exists: the content becomes ready, and the channels it may go out on are listed. */
     async markReadyForPublishing(input: { contentId: string }): Promise<{ autoPublish: boolean; channels: { channelId: string; platform: Platform }[] }> {
-      const content = await Content.findByPk(input.contentId, { include: [{ model: Project, as: 'project' }] });
+      const content = await ContentModel.findByPk(input.contentId, { include: [{ model: ProjectModel, as: 'project' }] });
       const project = content?.project;
       if (!content || !project) throw ApplicationFailure.nonRetryable(`content ${input.contentId} does not exist`, 'ContentNotFound');
       await content.update({ status: 'ready' });
@@ -113,24 +335,25 @@ export function createPublishActivities(ctx: AppContext, youtube: YouTubeClient)
       return { uploadId: upload.id, scheduledAt: upload.scheduled_at ? upload.scheduled_at.toISOString() : null };
     },
 
+    /** Renews the channel's token when the platform's policy says it is due (YouTube and TikTok: about to expire; Instagram: in its last week). */
     async refreshChannelToken(input: { contentId: string; channelId: string }): Promise<{ refreshed: boolean }> {
       const channel = await loadChannel(input.channelId);
-      const expiresAt = channel.token_expires_at?.getTime();
-      if (expiresAt !== undefined && expiresAt - Date.now() > TOKEN_REFRESH_MARGIN_MS && channel.access_token) return { refreshed: false };
-      if (channel.platform !== 'youtube') throw ApplicationFailure.nonRetryable(`publishing to ${channel.platform} is not available yet`, 'PlatformUnsupported');
-      const credentials = youtubeCredentials(channel);
-      if (!credentials.refreshToken) throw ApplicationFailure.nonRetryable('the channel has no refresh token: reconnect it', 'auth_revoked');
-      const token = await platformCall(channel, (onUsage) => youtube.refreshAccessToken(credentials, { onUsage, signal: ActivityContext.current().cancellationSignal }));
-      channel.setTokens(box, { accessToken: token.accessToken, expiresAt: token.expiresAt });
-      await channel.save();
+      const driver = drivers[channel.platform];
+      if (!driver.tokenDue(channel, Date.now())) return { refreshed: false };
+      const keep = tokenKeeper(channel);
+      const token = await platformCall(channel, recordUsage, keep, (options) => driver.refresh(channel, options));
+      await keep(token);
       return { refreshed: true };
     },
 
+    /**
+     * Publishes the rendered video on the channel's platform, heartbeating progress and the point
+     * an upload can continue from, which the next attempt after a crash gets back.
+     */
     async uploadToChannel(input: { contentId: string; channelId: string; uploadId: string }): Promise<{ uploadId: string; platformVideoId: string; url: string }> {
       const activity = ActivityContext.current();
       const channel = await loadChannel(input.channelId);
-      if (channel.platform !== 'youtube') throw ApplicationFailure.nonRetryable(`publishing to ${channel.platform} is not available yet`, 'PlatformUnsupported');
-      const content = await Content.findByPk(input.contentId, { include: [{ model: Project, as: 'project' }] });
+      const content = await ContentModel.findByPk(input.contentId, { include: [{ model: ProjectModel, as: 'project' }] });
       const upload = await ContentUpload.findByPk(input.uploadId);
       const project = content?.project;
       if (!content || !project || !upload) throw ApplicationFailure.nonRetryable('the content or its upload row is gone', 'ContentNotFound');
@@ -141,42 +364,32 @@ export function createPublishActivities(ctx: AppContext, youtube: YouTubeClient)
       await mkdir(ctx.config.media.workDir, { recursive: true });
       const dir = await mkdtemp(join(ctx.config.media.workDir, `upload-${content.id}-`));
       try {
-        const filePath = join(dir, 'video.mp4');
-        const object = await ctx.store.client.send(new GetObjectCommand({ Bucket: ctx.store.bucket, Key: videoKey }));
-        await pipeline(object.Body as Readable, createWriteStream(filePath));
-        const settings = channel.upload_settings ?? {};
-        let sessionUri = (activity.info.heartbeatDetails as { sessionUri?: string } | undefined)?.sessionUri;
-        const result = await platformCall(channel, (onUsage) =>
-          youtube.upload(
-            {
-              credentials: youtubeCredentials(channel),
-              filePath,
-              metadata: {
-                title: content.title,
-                description: content.description ?? '',
-                tags: content.tags ?? [],
-                privacyStatus: (settings.default_visibility ?? 'private') as YouTubePrivacyStatus,
-                madeForKids: settings.made_for_kids ?? false,
-                language: project.language,
-              },
-              urlStyle: project.content_format === 'short' ? 'shorts' : 'watch',
-              ...(sessionUri ? { sessionUri } : {}),
+        const earlier = (activity.info.heartbeatDetails as { session?: unknown } | undefined)?.session;
+        let session = typeof earlier === 'string' ? earlier : undefined;
+        let percent = 0;
+        const publication: Publication = {
+          content,
+          project,
+          settings: channel.upload_settings ?? {},
+          videoKey,
+          ...(session ? { session } : {}),
+          download: () => downloadVideo(videoKey, dir),
+        };
+        const keep = tokenKeeper(channel);
+        const result = await platformCall(channel, recordUsage, keep, (options) =>
+          drivers[channel.platform].upload(channel, publication, {
+            ...options,
+            onSession: (value) => {
+              session = value;
+              reportProgress(percent, { session });
             },
-            {
-              signal: activity.cancellationSignal,
-              onUsage,
-              onSession: (uri) => {
-                sessionUri = uri;
-                reportProgress(0, { sessionUri });
-              },
-              onProgress: (sent, total) => reportProgress((sent / total) * 100, { sessionUri }),
+            onProgress: (done, total) => {
+              percent = total > 0 ? (done / total) * 100 : 0;
+              reportProgress(percent, { session });
             },
-          ),
+          }),
         );
-        if (result.refreshedToken) {
-          channel.setTokens(box, { accessToken: result.refreshedToken.accessToken, expiresAt: result.refreshedToken.expiresAt });
-          await channel.save();
-        }
+        await keep(result.refreshedToken);
         const now = new Date();
         await upload.update({ status: 'published', platform_video_id: result.videoId, platform_url: result.url, published_at: now, error_message: null });
         await content.update({ status: 'published', published_at: content.published_at ?? now });
@@ -194,6 +407,79 @@ export function createPublishActivities(ctx: AppContext, youtube: YouTubeClient)
 
     async markUploadFailed(input: { uploadId: string; error: string }): Promise<void> {
       await ContentUpload.update({ status: 'failed', error_message: input.error.slice(0, 4000) }, { where: { id: input.uploadId, status: { [Op.ne]: 'published' } } });
+    },
+
+    /**
+     * Reads the counters of the published uploads whose metrics are due (`metricsRefreshInterval`),
+     * at most `limit` of them, channel by channel in the platform's batches, into
+     * `content_uploads.metrics`. A channel whose call fails is counted and skipped until the next run.
+     */
+    async refreshDueMetrics(input: { limit: number }): Promise<{ refreshed: number; failedChannels: number }> {
+      const activity = ActivityContext.current();
+      const now = new Date();
+      const replacements: Record<string, unknown> = { now: now.toISOString(), limit: input.limit, oldest: METRICS_REFRESH_OLDEST_MS };
+      const steps = METRICS_REFRESH_STEPS.map(([youngerThan, every], i) => {
+        replacements[`age${i}`] = youngerThan;
+        replacements[`every${i}`] = every;
+        return `WHEN age_ms < :age${i} THEN :every${i}`;
+      });
+      const due = await ctx.sequelize.query<DueUpload>(
+        `WITH published AS (
+           SELECT u.id, u.channel_id, u.content_id, u.platform_video_id, u.metrics, p.user_id, p.organization_id,
+                  EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - u.published_at)) * 1000 AS age_ms,
+                  EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - CAST(u.metrics->>'last_updated' AS timestamptz))) * 1000 AS since_ms
+             FROM content_uploads u
+             JOIN channels c ON c.id = u.channel_id
+             JOIN projects p ON p.id = c.project_id
+            WHERE u.status = 'published' AND u.platform_video_id IS NOT NULL AND u.published_at IS NOT NULL AND c.status = 'connected'
+         )
+         SELECT id, channel_id, content_id, platform_video_id, metrics, user_id, organization_id
+           FROM published
+          WHERE since_ms IS NULL OR since_ms >= CASE ${steps.join(' ')} ELSE :oldest END
+          ORDER BY since_ms DESC NULLS FIRST, id
+          LIMIT :limit`,
+        { replacements, type: QueryTypes.SELECT },
+      );
+      if (due.length === 0) return { refreshed: 0, failedChannels: 0 };
+      const byChannel = new Map<string, DueUpload[]>();
+      for (const row of due) byChannel.set(row.channel_id, [...(byChannel.get(row.channel_id) ?? []), row]);
+      const channels = await ChannelModel.findAll({ where: { id: [...byChannel.keys()], status: 'connected' } });
+
+      let refreshed = 0;
+      let failedChannels = 0;
+      for (const [index, channel] of channels.entries()) {
+        activity.heartbeat({ channels: index, of: channels.length, refreshed });
+        const driver = drivers[channel.platform];
+        const uploads = byChannel.get(channel.id) ?? [];
+        const keep = tokenKeeper(channel);
+        try {
+          for (let start = 0; start < uploads.length; start += driver.statisticsBatch) {
+            const batch = uploads.slice(start, start + driver.statisticsBatch);
+            const ids = batch.map((u) => u.platform_video_id).filter((id) => driver.readable(id));
+            const owner = batch[0]!;
+            const sink = ownerSink(owner, batch.length === 1 ? owner.content_id : null);
+            const result = ids.length === 0 ? undefined : await platformCall(channel, sink, keep, (options) => driver.fetchStatistics(channel, ids, options));
+            await keep(result?.refreshedToken);
+            const counters = new Map((result?.items ?? []).map((item) => [item.videoId, item]));
+            const lastUpdated = new Date().toISOString();
+            for (const upload of batch) {
+              const item = counters.get(upload.platform_video_id);
+              // Videos the platform no longer returns keep their counters and wait for their next turn.
+              const metrics: UploadMetrics = item
+                ? { views: item.views, likes: item.likes, comments: item.comments, ...(item.shares !== undefined ? { shares: item.shares } : {}), last_updated: lastUpdated }
+                : { ...upload.metrics, last_updated: lastUpdated };
+              await ContentUpload.update({ metrics }, { where: { id: upload.id } });
+              if (item) refreshed += 1;
+            }
+            activity.heartbeat({ channels: index, of: channels.length, refreshed });
+          }
+        } catch (err) {
+          if (activity.cancellationSignal.aborted) throw err;
+          failedChannels += 1;
+          log.warn({ channelId: channel.id, platform: channel.platform, error: err instanceof Error ? err.message : String(err) }, 'metrics refresh failed for a channel');
+        }
+      }
+      return { refreshed, failedChannels };
     },
   };
 }

@@ -61,7 +61,7 @@ interface AttemptRecord {
   error?: string;
 }
 
-const scopes = new AsyncLocalStorage<{ scope: JobScope; recorder: JobRecorder; lastProgressWrite: number }>();
+const scopes = new AsyncLocalStorage<{ scope: JobScope; recorder: JobRecorder; lastProgressWrite: number; externalJobId?: string }>();
 
 /** The job the running activity records into, if it belongs to a content. */
 export function currentJob(): JobScope | undefined {
@@ -76,13 +76,31 @@ const PROGRESS_WRITE_INTERVAL_MS = 1000;
  */
 export function reportProgress(percent: number, details?: unknown): void {
   const progress = Math.max(0, Math.min(100, Math.round(percent)));
-  ActivityContext.current().heartbeat(details ?? { progress });
   const store = scopes.getStore();
+  ActivityContext.current().heartbeat(details ?? { progress, ...(store?.externalJobId ? { externalJobId: store.externalJobId } : {}) });
   if (!store?.scope.jobId) return;
   const now = Date.now();
   if (now - store.lastProgressWrite < PROGRESS_WRITE_INTERVAL_MS) return;
   store.lastProgressWrite = now;
   store.recorder.writeProgress(store.scope, progress).catch((err: unknown) => log.warn({ err }, 'progress write failed'));
+}
+
+/**
+ * A remote service accepted a long job (a cloud render): its id goes into `content_jobs.external_job_id`
+ * and into every later heartbeat, so the next attempt after a crash resumes it (`resumableExternalJob`).
+ */
+export function setExternalJob(externalJobId: string): void {
+  const store = scopes.getStore();
+  if (store) store.externalJobId = externalJobId;
+  ActivityContext.current().heartbeat({ progress: 0, externalJobId });
+  if (!store?.scope.jobId) return;
+  store.recorder.writeExternalJob(store.scope, externalJobId).catch((err: unknown) => log.warn({ err }, 'external job id write failed'));
+}
+
+/** The remote job an earlier attempt of this activity started, from its last heartbeat. */
+export function resumableExternalJob(): string | undefined {
+  const details = ActivityContext.current().info.heartbeatDetails as { externalJobId?: unknown } | undefined;
+  return typeof details?.externalJobId === 'string' ? details.externalJobId : undefined;
 }
 
 /** Keeps one AI request and its answer in `ai_outputs`, attributed to the running job and content. */
@@ -105,7 +123,7 @@ export async function recordAiExchange(outputType: AiOutputType, exchange: AiExc
  * progress as heartbeats, and every failed exchange with the provider recorded in `api_usages`.
  */
 export function providerCallOptions(): CallOptions {
-  return { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p), onFailedCall: recordUsage };
+  return { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p), onFailedCall: recordUsage, onExternalJob: setExternalJob };
 }
 
 export async function recordUsage(usage: ProviderUsage, error?: string): Promise<void> {
@@ -183,6 +201,10 @@ export class JobRecorder {
       external_job_id: null,
     });
     return created.id;
+  }
+
+  async writeExternalJob(scope: JobScope, externalJobId: string): Promise<void> {
+    await this.ctx.models.ContentJob.update({ external_job_id: externalJobId }, { where: { id: scope.jobId! } });
   }
 
   async writeProgress(scope: JobScope, progress: number): Promise<void> {

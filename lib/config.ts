@@ -12,6 +12,8 @@ export interface AppConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   databaseUrl: string;
   databasePoolMax: number;
+  /** Where pg_dump connects for backups: the database itself, not a transaction-pooling proxy. */
+  backupDatabaseUrl: string;
   redisUrl: string;
   mongodbUrl: string;
   s3: {
@@ -66,6 +68,25 @@ export interface AppConfig {
     gemini: RemoteModelConfig;
     openai: RemoteModelConfig;
   };
+  /** The safety checker: the local rules alone, or with Gemini's review or OpenAI's moderation folded in. */
+  safety: { provider: 'local' | 'gemini' | 'openai'; moderationModel: string };
+  tts: {
+    provider: 'local' | 'elevenlabs';
+    elevenlabs: { apiKey: string | undefined; baseUrl: string; model: string; voices: { ko: string; en: string }; pricePerThousandCharsUsd: number; concurrency: number };
+  };
+  images: {
+    provider: 'local' | 'pexels' | 'openai';
+    pexels: { apiKey: string | undefined; baseUrl: string };
+    /** Image generation on the OPENAI_BASE_URL server. */
+    openai: { model: string; pricePerImageUsd: number };
+    concurrency: number;
+  };
+  render: {
+    provider: 'local' | 'creatomate';
+    creatomate: { apiKey: string | undefined; baseUrl: string; templateId: string | undefined; pricePerCreditUsd: number; concurrency: number; pollIntervalMs: number };
+  };
+  /** A cap on the estimated provider cost of one content (USD); a plan's `max_cost_per_content_usd` feature may lower it. */
+  costs: { maxPerContentUsd: number | undefined };
   youtube: {
     clientId: string | undefined;
     clientSecret: string | undefined;
@@ -73,6 +94,19 @@ export interface AppConfig {
     uploadUrl: string | undefined;
     apiUrl: string | undefined;
   };
+  /** The outside services data sources read (base URLs for tests and proxies, optional keys). */
+  sources: {
+    googleNewsUrl: string;
+    pubmedUrl: string;
+    pubmedApiKey: string | undefined;
+    yahooFinanceUrl: string;
+    /** The YouTube Data API key youtube_channel sources read with. */
+    youtubeApiKey: string | undefined;
+    youtubeApiUrl: string;
+    timeoutMs: number;
+  };
+  tiktok: { clientKey: string | undefined; clientSecret: string | undefined; apiUrl: string | undefined };
+  instagram: { graphUrl: string | undefined; apiVersion: string | undefined };
   secrets: {
     /** key id → 32-byte key */
     keys: Map<string, Buffer>;
@@ -102,6 +136,7 @@ const schema = Joi.object({
   LOG_LEVEL: Joi.string().valid('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent').default('info'),
   DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).required(),
   DATABASE_POOL_MAX: Joi.number().integer().min(1).max(200).default(10),
+  BACKUP_DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).required(),
   MONGODB_URL: Joi.string().uri({ scheme: ['mongodb', 'mongodb+srv'] }).required(),
   S3_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
@@ -131,11 +166,46 @@ const schema = Joi.object({
   OPENAI_MODEL: Joi.string().default('gpt-4o-mini'),
   OPENAI_INPUT_PRICE_PER_MTOK: Joi.number().min(0).default(0.15),
   OPENAI_OUTPUT_PRICE_PER_MTOK: Joi.number().min(0).default(0.6),
+  SAFETY_PROVIDER: Joi.string().valid('local', 'gemini', 'openai').default('local'),
+  OPENAI_MODERATION_MODEL: Joi.string().default('omni-moderation-latest'),
+  TTS_PROVIDER: Joi.string().valid('local', 'elevenlabs').default('local'),
+  ELEVENLABS_API_KEY: Joi.string(),
+  ELEVENLABS_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.elevenlabs.io'),
+  ELEVENLABS_MODEL: Joi.string().default('eleven_multilingual_v2'),
+  ELEVENLABS_VOICE_KO: Joi.string().default('21m00Tcm4TlvDq8ikWAM'),
+  ELEVENLABS_VOICE_EN: Joi.string().default('21m00Tcm4TlvDq8ikWAM'),
+  ELEVENLABS_PRICE_PER_1K_CHARS: Joi.number().min(0).default(0.18),
+  ELEVENLABS_CONCURRENCY: Joi.number().integer().min(1).max(100).default(2),
+  IMAGE_PROVIDER: Joi.string().valid('local', 'pexels', 'openai').default('local'),
+  PEXELS_API_KEY: Joi.string(),
+  PEXELS_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.pexels.com'),
+  OPENAI_IMAGE_MODEL: Joi.string().default('gpt-image-1'),
+  OPENAI_IMAGE_PRICE_PER_IMAGE: Joi.number().min(0).default(0.063),
+  IMAGE_CONCURRENCY: Joi.number().integer().min(1).max(100).default(4),
+  RENDER_PROVIDER: Joi.string().valid('local', 'creatomate').default('local'),
+  CREATOMATE_API_KEY: Joi.string(),
+  CREATOMATE_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.creatomate.com'),
+  CREATOMATE_TEMPLATE_ID: Joi.string(),
+  CREATOMATE_PRICE_PER_CREDIT: Joi.number().min(0).default(0.01),
+  CREATOMATE_CONCURRENCY: Joi.number().integer().min(1).max(100).default(3),
+  CREATOMATE_POLL_INTERVAL_MS: Joi.number().integer().min(10).max(60_000).default(3000),
+  MAX_COST_PER_CONTENT_USD: Joi.number().min(0),
   YOUTUBE_CLIENT_ID: Joi.string(),
   YOUTUBE_CLIENT_SECRET: Joi.string(),
   YOUTUBE_OAUTH_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   YOUTUBE_UPLOAD_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   YOUTUBE_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  TIKTOK_CLIENT_KEY: Joi.string(),
+  TIKTOK_CLIENT_SECRET: Joi.string(),
+  TIKTOK_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  INSTAGRAM_GRAPH_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  INSTAGRAM_API_VERSION: Joi.string().pattern(/^v\d+\.\d+$/),
+  SOURCES_GOOGLE_NEWS_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://news.google.com'),
+  SOURCES_PUBMED_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://eutils.ncbi.nlm.nih.gov/entrez/eutils'),
+  SOURCES_PUBMED_API_KEY: Joi.string(),
+  SOURCES_YAHOO_FINANCE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://query1.finance.yahoo.com'),
+  SOURCES_YOUTUBE_API_KEY: Joi.string(),
+  SOURCES_REQUEST_TIMEOUT_MS: Joi.number().integer().min(1000).max(300_000).default(15_000),
   API_HOST: Joi.string().default('0.0.0.0'),
   API_PORT: Joi.number().port().default(3000),
   API_CORS_ORIGINS: Joi.string().allow('').default(''),
@@ -177,12 +247,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (value.SCRIPT_PROVIDER === 'openai' && !value.OPENAI_API_KEY && new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com') {
     problems.push('"OPENAI_API_KEY" is required when "SCRIPT_PROVIDER" is openai and "OPENAI_BASE_URL" is api.openai.com');
   }
+  const needs: [boolean, string, string][] = [
+    [value.SAFETY_PROVIDER === 'gemini', 'GEMINI_API_KEY', '"SAFETY_PROVIDER" is gemini'],
+    [value.SAFETY_PROVIDER === 'openai' && new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com', 'OPENAI_API_KEY', '"SAFETY_PROVIDER" is openai'],
+    [value.TTS_PROVIDER === 'elevenlabs', 'ELEVENLABS_API_KEY', '"TTS_PROVIDER" is elevenlabs'],
+    [value.IMAGE_PROVIDER === 'pexels', 'PEXELS_API_KEY', '"IMAGE_PROVIDER" is pexels'],
+    [value.IMAGE_PROVIDER === 'openai' && new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com', 'OPENAI_API_KEY', '"IMAGE_PROVIDER" is openai'],
+    [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_API_KEY', '"RENDER_PROVIDER" is creatomate'],
+    [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_TEMPLATE_ID', '"RENDER_PROVIDER" is creatomate'],
+  ];
+  for (const [needed, name, because] of needs) if (needed && !value[name]) problems.push(`"${name}" is required when ${because}`);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: value.NODE_ENV,
     logLevel: value.LOG_LEVEL,
     databaseUrl: value.DATABASE_URL,
     databasePoolMax: value.DATABASE_POOL_MAX,
+    backupDatabaseUrl: value.BACKUP_DATABASE_URL ?? value.DATABASE_URL,
     redisUrl: value.REDIS_URL,
     mongodbUrl: value.MONGODB_URL,
     s3: {
@@ -233,12 +314,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         prices: { inputPerMTokUsd: value.OPENAI_INPUT_PRICE_PER_MTOK, outputPerMTokUsd: value.OPENAI_OUTPUT_PRICE_PER_MTOK },
       },
     },
+    safety: { provider: value.SAFETY_PROVIDER, moderationModel: value.OPENAI_MODERATION_MODEL },
+    tts: {
+      provider: value.TTS_PROVIDER,
+      elevenlabs: {
+        apiKey: value.ELEVENLABS_API_KEY,
+        baseUrl: value.ELEVENLABS_BASE_URL,
+        model: value.ELEVENLABS_MODEL,
+        voices: { ko: value.ELEVENLABS_VOICE_KO, en: value.ELEVENLABS_VOICE_EN },
+        pricePerThousandCharsUsd: value.ELEVENLABS_PRICE_PER_1K_CHARS,
+        concurrency: value.ELEVENLABS_CONCURRENCY,
+      },
+    },
+    images: {
+      provider: value.IMAGE_PROVIDER,
+      pexels: { apiKey: value.PEXELS_API_KEY, baseUrl: value.PEXELS_BASE_URL },
+      openai: { model: value.OPENAI_IMAGE_MODEL, pricePerImageUsd: value.OPENAI_IMAGE_PRICE_PER_IMAGE },
+      concurrency: value.IMAGE_CONCURRENCY,
+    },
+    render: {
+      provider: value.RENDER_PROVIDER,
+      creatomate: {
+        apiKey: value.CREATOMATE_API_KEY,
+        baseUrl: value.CREATOMATE_BASE_URL,
+        templateId: value.CREATOMATE_TEMPLATE_ID,
+        pricePerCreditUsd: value.CREATOMATE_PRICE_PER_CREDIT,
+        concurrency: value.CREATOMATE_CONCURRENCY,
+        pollIntervalMs: value.CREATOMATE_POLL_INTERVAL_MS,
+      },
+    },
+    costs: { maxPerContentUsd: value.MAX_COST_PER_CONTENT_USD },
     youtube: {
       clientId: value.YOUTUBE_CLIENT_ID,
       clientSecret: value.YOUTUBE_CLIENT_SECRET,
       oauthUrl: value.YOUTUBE_OAUTH_URL,
       uploadUrl: value.YOUTUBE_UPLOAD_URL,
       apiUrl: value.YOUTUBE_API_URL,
+    },
+    tiktok: { clientKey: value.TIKTOK_CLIENT_KEY, clientSecret: value.TIKTOK_CLIENT_SECRET, apiUrl: value.TIKTOK_API_URL },
+    instagram: { graphUrl: value.INSTAGRAM_GRAPH_URL, apiVersion: value.INSTAGRAM_API_VERSION },
+    sources: {
+      googleNewsUrl: value.SOURCES_GOOGLE_NEWS_URL,
+      pubmedUrl: value.SOURCES_PUBMED_URL,
+      pubmedApiKey: value.SOURCES_PUBMED_API_KEY,
+      yahooFinanceUrl: value.SOURCES_YAHOO_FINANCE_URL,
+      youtubeApiKey: value.SOURCES_YOUTUBE_API_KEY,
+      youtubeApiUrl: value.YOUTUBE_API_URL ?? 'https://www.googleapis.com',
+      timeoutMs: value.SOURCES_REQUEST_TIMEOUT_MS,
     },
     secrets: { keys, activeKeyId: value.SECRETS_ACTIVE_KEY_ID },
   };

@@ -1,12 +1,22 @@
 import type { AppConfig } from '../lib/config';
+import type { ConcurrencyLimiter, ConcurrencySlot } from './concurrency';
+import { OpenAiImageProvider } from './images/openai-images';
+import { PexelsImageProvider } from './images/pexels';
+import { ElevenLabsSpeechSynthesizer } from './media/elevenlabs-tts';
 import { EspeakSpeechSynthesizer } from './media/espeak-tts';
 import { FfmpegRenderer } from './media/ffmpeg-renderer';
 import { SceneCardImageProvider } from './media/scene-cards';
+import { InstagramClient } from './platforms/instagram';
+import { TikTokClient } from './platforms/tiktok';
 import { YouTubeClient } from './platforms/youtube';
+import { CreatomateRenderer } from './render/creatomate';
+import { GeminiSafetyChecker } from './safety/gemini-checker';
 import { LocalSafetyChecker } from './safety/local-checker';
+import { OpenAiModerationChecker } from './safety/openai-moderation';
 import { GeminiScriptWriter } from './script/gemini-writer';
 import { LocalScriptWriter } from './script/local-writer';
 import { OpenAiScriptWriter } from './script/openai-writer';
+import type { SourceSettings } from './sources';
 import type { ImageProvider, Renderer, SafetyChecker, ScriptWriter, SpeechSynthesizer } from './types';
 
 /** The engines a worker uses, chosen once from the configuration. */
@@ -19,16 +29,86 @@ export interface Providers {
   renderer: Renderer;
 }
 
-/** The embedded default is every engine local and offline; `SCRIPT_PROVIDER` picks a remote script writer. */
-export function createProviders(config: AppConfig): Providers {
+/** What the remote engines need from the process beyond the configuration. */
+export interface ProviderServices {
+  /** Shares each provider's concurrency limit among all workers. */
+  limiter?: ConcurrencyLimiter;
+  /** Makes a local file fetchable by a cloud renderer (an S3 upload and a presigned URL). */
+  publish?: (localPath: string, contentType: string) => Promise<string>;
+}
+
+/**
+ * The embedded default is every engine local and offline; SCRIPT_PROVIDER, SAFETY_PROVIDER,
+ * TTS_PROVIDER, IMAGE_PROVIDER and RENDER_PROVIDER pick remote services per deployment.
+ */
+export function createProviders(config: AppConfig, services: ProviderServices = {}): Providers {
   return {
     scriptWriter: createScriptWriter(config),
-    safetyChecker: new LocalSafetyChecker(),
+    safetyChecker: createSafetyChecker(config),
     safetyThreshold: config.pipeline.safetyThreshold,
-    speech: new EspeakSpeechSynthesizer(),
-    images: new SceneCardImageProvider(),
-    renderer: new FfmpegRenderer(),
+    speech: createSpeechSynthesizer(config, services),
+    images: createImageProvider(config, services),
+    renderer: createRenderer(config, services),
   };
+}
+
+function slotFor(services: ProviderServices, key: string, limit: number): { slot?: ConcurrencySlot } {
+  return services.limiter ? { slot: { limiter: services.limiter, key, limit } } : {};
+}
+
+export function createSafetyChecker(config: AppConfig): SafetyChecker {
+  const { gemini, openai, timeoutMs } = config.script;
+  if (config.safety.provider === 'gemini') return new GeminiSafetyChecker({ apiKey: gemini.apiKey ?? '', baseUrl: gemini.baseUrl, model: gemini.model, prices: gemini.prices, timeoutMs });
+  if (config.safety.provider === 'openai') {
+    return new OpenAiModerationChecker({ ...(openai.apiKey ? { apiKey: openai.apiKey } : {}), baseUrl: openai.baseUrl, model: config.safety.moderationModel, timeoutMs });
+  }
+  return new LocalSafetyChecker();
+}
+
+export function createSpeechSynthesizer(config: AppConfig, services: ProviderServices = {}): SpeechSynthesizer {
+  const { provider, elevenlabs } = config.tts;
+  if (provider !== 'elevenlabs') return new EspeakSpeechSynthesizer();
+  return new ElevenLabsSpeechSynthesizer({
+    apiKey: elevenlabs.apiKey ?? '',
+    baseUrl: elevenlabs.baseUrl,
+    model: elevenlabs.model,
+    voices: elevenlabs.voices,
+    pricePerThousandCharsUsd: elevenlabs.pricePerThousandCharsUsd,
+    ...slotFor(services, 'elevenlabs', elevenlabs.concurrency),
+  });
+}
+
+export function createImageProvider(config: AppConfig, services: ProviderServices = {}): ImageProvider {
+  const { provider, pexels, openai, concurrency } = config.images;
+  if (provider === 'pexels') {
+    return new PexelsImageProvider({ apiKey: pexels.apiKey ?? '', baseUrl: pexels.baseUrl, fallback: new SceneCardImageProvider(), ...slotFor(services, 'pexels', concurrency) });
+  }
+  if (provider === 'openai') {
+    const server = config.script.openai;
+    return new OpenAiImageProvider({
+      ...(server.apiKey ? { apiKey: server.apiKey } : {}),
+      baseUrl: server.baseUrl,
+      model: openai.model,
+      pricePerImageUsd: openai.pricePerImageUsd,
+      ...slotFor(services, 'openai-images', concurrency),
+    });
+  }
+  return new SceneCardImageProvider();
+}
+
+export function createRenderer(config: AppConfig, services: ProviderServices = {}): Renderer {
+  const { provider, creatomate } = config.render;
+  if (provider !== 'creatomate') return new FfmpegRenderer();
+  if (!services.publish) throw new Error('the Creatomate renderer needs a way to publish its inputs (ProviderServices.publish)');
+  return new CreatomateRenderer({
+    apiKey: creatomate.apiKey ?? '',
+    templateId: creatomate.templateId ?? '',
+    baseUrl: creatomate.baseUrl,
+    publish: services.publish,
+    pricePerCreditUsd: creatomate.pricePerCreditUsd,
+    pollIntervalMs: creatomate.pollIntervalMs,
+    ...slotFor(services, 'creatomate', creatomate.concurrency),
+  });
 }
 
 /** The script writer `SCRIPT_PROVIDER` names (the offline templates by default). */
@@ -44,4 +124,25 @@ export function createYouTubeClient(config: AppConfig): YouTubeClient {
   return new YouTubeClient({
     endpoints: { ...(oauthUrl ? { oauthUrl } : {}), ...(uploadUrl ? { uploadUrl } : {}), ...(apiUrl ? { apiUrl } : {}) },
   });
+}
+
+export function createTikTokClient(config: AppConfig): TikTokClient {
+  const { apiUrl } = config.tiktok;
+  return new TikTokClient(apiUrl ? { baseUrl: apiUrl } : {});
+}
+
+export function createInstagramClient(config: AppConfig): InstagramClient {
+  const { graphUrl, apiVersion } = config.instagram;
+  return new InstagramClient({ ...(graphUrl ? { graphUrl } : {}), ...(apiVersion ? { apiVersion } : {}) });
+}
+
+/** The data-source clients' settings (seed §3.6.1 source types). */
+export function sourceSettings(config: AppConfig): SourceSettings {
+  const { googleNewsUrl, pubmedUrl, pubmedApiKey, yahooFinanceUrl, youtubeApiKey, youtubeApiUrl, timeoutMs } = config.sources;
+  return {
+    endpoints: { googleNewsUrl, pubmedUrl, yahooFinanceUrl, youtubeApiUrl },
+    ...(youtubeApiKey ? { youtubeApiKey } : {}),
+    ...(pubmedApiKey ? { pubmedApiKey } : {}),
+    timeoutMs,
+  };
 }

@@ -1,10 +1,12 @@
 import Joi from 'joi';
 import { QueryTypes } from 'sequelize';
+import { checkContentCost } from '../../lib/costs';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeUsageSums, type UsageSumRow } from '../serializers/usage';
 import { requireOrganizationRole, type Owner } from '../tenancy';
+import { loadContent } from './contents-common';
 
 /**
  * Provider usage (api_usages) summed per UTC month, service and operation, for the caller's
@@ -109,6 +111,38 @@ export function usageRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
           usage: rows.filter((r) => r.grouping === ROW).map((r) => ({ month: r.month, service: r.service, operation: r.operation, ...serializeUsageSums(r) })),
           months: rows.filter((r) => r.grouping === MONTH_TOTAL).map((r) => ({ month: r.month, ...serializeUsageSums(r) })),
           totals: serializeUsageSums(total),
+        });
+      },
+    }),
+    route<{ id: string }>({
+      method: 'get',
+      path: '/contents/:id/usage',
+      summary: "A content's provider calls (api_usages) summed per service and operation, with its total estimated cost (USD)",
+      tag: 'usage',
+      auth: 'user',
+      params: schemas.idParams,
+      responses: { 200: '{ content_id, usage, totals, cost_cap_usd }' },
+      handler: async (req, res, { params }) => {
+        const { content } = await loadContent(ctx.models, req.auth!.userId, params.id, 'viewer');
+        const rows = await ctx.sequelize.query<UsageSumRow & { service: string | null; operation: string | null; grouping: number }>(
+          `SELECT service, operation, GROUPING(service, operation) AS grouping,
+                  COUNT(*)::bigint AS calls,
+                  COALESCE(SUM(input_units), 0)::bigint AS input_units,
+                  COALESCE(SUM(output_units), 0)::bigint AS output_units,
+                  COALESCE(SUM(duration_ms), 0)::bigint AS duration_ms,
+                  COALESCE(SUM(estimated_cost), 0)::numeric(20, 6)::text AS estimated_cost_usd,
+                  COUNT(*) FILTER (WHERE error_message IS NOT NULL OR status_code >= 400)::bigint AS errors
+             FROM api_usages WHERE content_id = :contentId
+            GROUP BY GROUPING SETS ((service, operation), ())
+            ORDER BY service NULLS LAST, operation`,
+          { replacements: { contentId: content.id }, type: QueryTypes.SELECT },
+        );
+        const cap = await checkContentCost(ctx.sequelize, ctx.config, content.id, 0);
+        res.json({
+          content_id: content.id,
+          usage: rows.filter((r) => r.grouping === 0).map((r) => ({ service: r.service, operation: r.operation, ...serializeUsageSums(r) })),
+          totals: serializeUsageSums(rows.find((r) => r.grouping === 3)!),
+          cost_cap_usd: cap.capUsd ?? null,
         });
       },
     }),

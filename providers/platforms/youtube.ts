@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { discardBody, isAbortOrTimeout, parseRetryAfterMs, readBody, redactSecrets, requestSignal, sleep } from '../http';
 import type { ProviderUsage } from '../types';
 import { PlatformError, type PlatformErrorCode } from './errors';
+import type { PlatformClient } from './types';
 import { buildVideoResource, type YouTubeVideoMetadata, type YouTubeVideoResource } from './youtube-resource';
 
 /**
@@ -160,7 +161,7 @@ function toCount(value: unknown): number {
   return Number.isFinite(number) && number >= 0 ? number : 0;
 }
 
-export class YouTubeClient {
+export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTubeUploadRequest> {
   private readonly endpoints: YouTubeEndpoints;
   private readonly chunkSize: number;
   private readonly requestTimeoutMs: number;

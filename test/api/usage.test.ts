@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
 import { issueAccessToken } from '../../api/auth/tokens';
 import { usageQuery } from '../../api/routes/usage';
+import { EMPTY_SCRIPT } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
 
 type Account = { userId: string; token: string; email: string };
@@ -231,5 +232,25 @@ describe('usage route', () => {
     });
     assert.match(plan, /"Index Name":"api_usages_2025_0[123]_user_id_date_trunc_idx"/);
     assert.doesNotMatch(plan, /api_usages_default|api_usages_2025_04/, 'partitions outside the period are pruned');
+  });
+  it("sums one content's calls and cost for its project's members, with the plan's cap", async () => {
+    const project = await api.request('POST', '/projects', { token: owner.token, body: { name: 'Costed', vertical: 'tech', organization_id: organizationId } });
+    const content = await api.ctx.models.Content.create({ project_id: project.body.project.id, title: 'Costed video', script: EMPTY_SCRIPT, source_type: 'manual' } as never);
+    const team = { organization_id: organizationId };
+    const rows = [
+      usage(team, 'gemini', 'script_generation', '2025-02-10T09:00:00Z', { estimated_cost: 0.0045 }),
+      usage(team, 'gemini', 'script_generation', '2025-02-10T09:00:01Z', { estimated_cost: 0, status_code: 429, error_message: 'rate limited' }),
+      usage(team, 'elevenlabs', 'text_to_speech', '2025-02-10T09:00:05Z', { input_units: 400, estimated_cost: 0.072 }),
+    ].map((r) => ({ ...r, content_id: content.id }));
+    await api.ctx.models.ApiUsage.bulkCreate(rows);
+    const res = await api.request('GET', `/contents/${content.id}/usage`, { token: viewer.token });
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body.totals, { calls: 3, input_units: 420, output_units: 15, duration_ms: 300, estimated_cost_usd: '0.076500', errors: 1 });
+    assert.deepEqual(
+      res.body.usage.map((u: { service: string; operation: string; calls: number; estimated_cost_usd: string }) => [u.service, u.operation, u.calls, u.estimated_cost_usd]),
+      [['elevenlabs', 'text_to_speech', 1, '0.072000'], ['gemini', 'script_generation', 2, '0.004500']],
+    );
+    assert.equal(res.body.cost_cap_usd, null);
+    assert.equal((await api.request('GET', `/contents/${content.id}/usage`, { token: outsider.token })).status, 404);
   });
 });

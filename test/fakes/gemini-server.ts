@@ -7,7 +7,9 @@ import type { AddressInfo } from 'node:net';
  * A loopback server speaking Gemini's `generateContent` (structured JSON output): it checks the
  * key header and the generation config, records every request, and answers a valid script unless
  * a test queued something else through `state.next` (an invalid answer, an HTTP error with
- * Retry-After or RetryInfo, a safety block).
+ * Retry-After or RetryInfo, a safety block). Safety reviews (a response schema with an `issues`
+ * list) get `state.review` with `state.safetyRatings` and take their knobs from `state.reviewNext`,
+ * so one server serves a script writer and a safety checker side by side.
  */
 
 export type GeminiKnob =
@@ -18,7 +20,15 @@ export type GeminiKnob =
   /** The candidate is withheld: finishReason SAFETY with a HIGH rating. */
   | { kind: 'safetyFinish' }
   /** The prompt itself is blocked: promptFeedback.blockReason. */
-  | { kind: 'promptBlocked'; reason?: string };
+  | { kind: 'promptBlocked'; reason?: string }
+  /** The usual answer with these ratings on the candidate and, when given, on the prompt. */
+  | { kind: 'rated'; ratings: GeminiSafetyRating[]; promptRatings?: GeminiSafetyRating[] };
+
+export interface GeminiSafetyRating {
+  category: string;
+  probability: 'NEGLIGIBLE' | 'LOW' | 'MEDIUM' | 'HIGH';
+  blocked?: boolean;
+}
 
 export interface GeminiRecordedRequest {
   path: string;
@@ -37,6 +47,16 @@ export const VALID_SCRIPT_ANSWER = {
   cta: 'Follow for more simple health tips. This is not medical advice.',
 };
 
+/** A safety review that finds nothing. */
+export const CLEAN_REVIEW_ANSWER = { issues: [] };
+
+const NEGLIGIBLE_RATINGS: GeminiSafetyRating[] = [
+  { category: 'HARM_CATEGORY_HATE_SPEECH', probability: 'NEGLIGIBLE' },
+  { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'NEGLIGIBLE' },
+  { category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' },
+  { category: 'HARM_CATEGORY_SEXUALLY_EXPLICIT', probability: 'NEGLIGIBLE' },
+];
+
 export class FakeGeminiState {
   readonly apiKey = `AIzaFake-${randomBytes(12).toString('hex')}`;
   readonly model = 'gemini-fake-flash';
@@ -46,11 +66,19 @@ export class FakeGeminiState {
   promptTokens = 1200;
   candidatesTokens = 400;
   answer: Record<string, unknown> = VALID_SCRIPT_ANSWER;
+  /** What the next safety reviews get, in order; `review` once it is empty. */
+  readonly reviewNext: GeminiKnob[] = [];
+  review: Record<string, unknown> = CLEAN_REVIEW_ANSWER;
+  /** The candidate's ratings of a safety review. */
+  safetyRatings: GeminiSafetyRating[] = NEGLIGIBLE_RATINGS;
 
   reset(): void {
     this.requests.length = 0;
     this.next.length = 0;
     this.answer = VALID_SCRIPT_ANSWER;
+    this.reviewNext.length = 0;
+    this.review = CLEAN_REVIEW_ANSWER;
+    this.safetyRatings = NEGLIGIBLE_RATINGS;
   }
 }
 
@@ -66,13 +94,8 @@ function usage(state: FakeGeminiState): Record<string, number> {
   return { promptTokenCount: state.promptTokens, candidatesTokenCount: state.candidatesTokens, totalTokenCount: state.promptTokens + state.candidatesTokens };
 }
 
-function candidate(text: string, finishReason = 'STOP'): Record<string, unknown> {
-  return {
-    content: { role: 'model', parts: [{ text }] },
-    finishReason,
-    index: 0,
-    safetyRatings: [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'NEGLIGIBLE' }],
-  };
+function candidate(text: string, finishReason = 'STOP', safetyRatings: GeminiSafetyRating[] = [{ category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'NEGLIGIBLE' }]): Record<string, unknown> {
+  return { content: { role: 'model', parts: [{ text }] }, finishReason, index: 0, safetyRatings };
 }
 
 export async function startFakeGemini(): Promise<{ baseUrl: string; state: FakeGeminiState; close(): Promise<void> }> {
@@ -96,22 +119,26 @@ export async function startFakeGemini(): Promise<{ baseUrl: string; state: FakeG
     const key = req.headers['x-goog-api-key'];
     if (key !== state.apiKey) return sendError(res, 400, `API key not valid. Please pass a valid API key. (got ${String(key)})`);
     if (decodeURIComponent(match[1] as string) !== state.model) return sendError(res, 404, `models/${match[1]} is not found for API version v1beta`);
-    const config = body.generationConfig as { responseMimeType?: string; responseSchema?: unknown } | undefined;
+    const config = body.generationConfig as { responseMimeType?: string; responseSchema?: { properties?: Record<string, unknown> } } | undefined;
     if (!contents?.length || userText === '') return sendError(res, 400, '* GenerateContentRequest.contents: contents is not specified');
     if (config?.responseSchema && config.responseMimeType !== 'application/json') {
       return sendError(res, 400, 'responseSchema requires responseMimeType application/json');
     }
 
-    const knob = state.next.shift();
+    const review = config?.responseSchema?.properties?.issues !== undefined;
+    const answer = review ? state.review : state.answer;
+    const ratings = review ? state.safetyRatings : undefined;
+    const knob = (review ? state.reviewNext : state.next).shift();
     switch (knob?.kind) {
       case 'error':
         return sendError(res, knob.status, knob.echoKey ? `${knob.message} (key ${state.apiKey})` : knob.message, knob);
       case 'invalidJson':
         return sendJson(res, 200, { candidates: [candidate('{"title": "Cut off", "hook": "Your kn')], usageMetadata: usage(state) });
       case 'invalidScript': {
-        const withoutHook: Record<string, unknown> = { ...state.answer };
-        delete withoutHook.hook;
-        return sendJson(res, 200, { candidates: [candidate(JSON.stringify(withoutHook))], usageMetadata: usage(state) });
+        // A script without its hook, a review without its issues.
+        const incomplete: Record<string, unknown> = { ...answer };
+        delete incomplete[review ? 'issues' : 'hook'];
+        return sendJson(res, 200, { candidates: [candidate(JSON.stringify(incomplete))], usageMetadata: usage(state) });
       }
       case 'safetyFinish':
         return sendJson(res, 200, {
@@ -120,8 +147,15 @@ export async function startFakeGemini(): Promise<{ baseUrl: string; state: FakeG
         });
       case 'promptBlocked':
         return sendJson(res, 200, { promptFeedback: { blockReason: knob.reason ?? 'SAFETY' }, usageMetadata: { promptTokenCount: state.promptTokens } });
+      case 'rated':
+        return sendJson(res, 200, {
+          candidates: [candidate(JSON.stringify(answer), 'STOP', knob.ratings)],
+          ...(knob.promptRatings ? { promptFeedback: { safetyRatings: knob.promptRatings } } : {}),
+          usageMetadata: usage(state),
+          modelVersion: state.model,
+        });
       default:
-        return sendJson(res, 200, { candidates: [candidate(JSON.stringify(state.answer))], usageMetadata: usage(state), modelVersion: state.model });
+        return sendJson(res, 200, { candidates: [candidate(JSON.stringify(answer), 'STOP', ratings)], usageMetadata: usage(state), modelVersion: state.model });
     }
   }
 

@@ -1,0 +1,200 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { discardBody, httpFailure, isAbortOrTimeout, parseRetryAfterMs, readBody, redactSecrets, sendRequest, type ProviderLabel } from '../http';
+import { commandArgs, type FfmpegCommand } from '../media/ffmpeg-command';
+import { runFfmpeg } from '../media/ffmpeg-runner';
+import { PlatformError } from '../platforms/errors';
+
+/**
+ * What the remote image providers share: bounded, timed downloads of pictures, a check that the
+ * bytes really are a picture, one ffmpeg run that fits every picture to the template's frame
+ * (scaled to cover it, centre-cropped, PNG), and per-scene jobs run a few at a time.
+ */
+
+export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_PICTURE_BYTES = 25 * 1024 * 1024;
+
+export type PictureKind = 'jpeg' | 'png' | 'webp';
+
+/** The picture format the first bytes announce, or undefined when they are not a picture ffmpeg reads. */
+export function pictureKind(bytes: Uint8Array): PictureKind | undefined {
+  const starts = (signature: number[], offset = 0): boolean => signature.every((byte, i) => bytes[offset + i] === byte);
+  if (starts([0xff, 0xd8, 0xff])) return 'jpeg';
+  if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (starts([0x52, 0x49, 0x46, 0x46]) && starts([0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
+  return undefined;
+}
+
+/** The PNG a scene's picture is written to, named like the local scene cards. */
+export function scenePicturePath(outDir: string, index: number): string {
+  return join(outDir, `scene-${String(index).padStart(2, '0')}.png`);
+}
+
+/** Where a URL points, without its query (signed links carry credentials there). */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return 'an unreadable URL';
+  }
+}
+
+/** True for an absolute http(s) URL. */
+export function isHttpUrl(value: unknown): value is string {
+  if (typeof value !== 'string') return false;
+  try {
+    const { protocol } = new URL(value);
+    return protocol === 'http:' || protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+export interface ReadLimits {
+  maxBytes: number;
+  /** The request's deadline, for the message when the body stops arriving in time. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The whole body of a response, refused as `invalid_response` past `maxBytes`. The request's
+ * deadline covers the body too: a body that stops arriving is a retryable `network_error`.
+ */
+export async function readLimited(label: ProviderLabel, response: Response, limits: ReadLimits): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  const tooLarge = (): PlatformError =>
+    new PlatformError(label.platform, 'invalid_response', `${label.operation}: the answer is larger than ${limits.maxBytes} bytes`, { statusCode: response.status });
+  if (declared > limits.maxBytes) {
+    await discardBody(response);
+    throw tooLarge();
+  }
+  const reader = response.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limits.maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      parts.push(value);
+    }
+  } catch (error) {
+    if (error instanceof PlatformError) throw error;
+    if (limits.signal?.aborted) throw limits.signal.reason;
+    const detail = isAbortOrTimeout(error) ? `no complete answer within ${limits.timeoutMs} ms` : 'the connection broke off';
+    throw new PlatformError(label.platform, 'network_error', `${label.operation}: ${detail}`, { statusCode: response.status });
+  }
+  return Buffer.concat(parts, total);
+}
+
+/**
+ * Writes picture bytes to `pathWithoutExtension` plus the extension of their format; bytes that
+ * are no picture (`source` names where they came from) are `invalid_response`.
+ */
+export async function savePicture(label: ProviderLabel, bytes: Uint8Array, pathWithoutExtension: string, source = 'the answer', statusCode?: number): Promise<string> {
+  const kind = pictureKind(bytes);
+  if (!kind) {
+    const message = `${label.operation}: ${source} is not a JPEG, PNG or WebP picture (${bytes.byteLength} bytes)`;
+    throw new PlatformError(label.platform, 'invalid_response', message, statusCode === undefined ? {} : { statusCode });
+  }
+  const path = `${pathWithoutExtension}.${kind === 'jpeg' ? 'jpg' : kind}`;
+  await writeFile(path, bytes);
+  return path;
+}
+
+export interface DownloadOptions {
+  timeoutMs: number;
+  maxBytes: number;
+  /** Keys that must not appear in any message. */
+  secrets: readonly (string | undefined)[];
+  signal?: AbortSignal;
+}
+
+/**
+ * Downloads one picture (no credentials are sent: picture links are public or signed) and saves
+ * it. Failures are `PlatformError`s of the label's platform: HTTP errors by status (429 with its
+ * Retry-After), a body too large or not a picture `invalid_response`, no answer in time `network_error`.
+ */
+export async function downloadPicture(label: ProviderLabel, url: string, pathWithoutExtension: string, options: DownloadOptions): Promise<string> {
+  const { timeoutMs, maxBytes, secrets, signal } = options;
+  const response = await sendRequest(label, url, { method: 'GET', headers: { accept: 'image/*' } }, timeoutMs, secrets, signal);
+  if (!response.ok) {
+    const body = await readBody(response, 500);
+    const message = `${describeUrl(url)}: ${typeof body === 'string' ? body : JSON.stringify(body ?? response.statusText)}`;
+    throw httpFailure(label, response.status, message, { retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after')), secrets });
+  }
+  const bytes = await readLimited(label, response, { maxBytes, timeoutMs, signal });
+  const source = `${describeUrl(url)} (${response.headers.get('content-type') ?? 'no content type'})`;
+  return savePicture(label, bytes, pathWithoutExtension, redactSecrets(source, secrets), response.status);
+}
+
+export interface FitOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  ffmpegPath?: string;
+}
+
+/**
+ * Fits every picture to exactly `width`×`height` in one ffmpeg run: scaled to cover the frame,
+ * centre-cropped, square pixels, RGB PNG.
+ */
+export async function fitPictures(pictures: readonly { input: string; output: string }[], width: number, height: number, options: FitOptions = {}): Promise<void> {
+  if (pictures.length === 0) return;
+  const command: FfmpegCommand = {
+    inputs: pictures.map((picture) => ['-i', picture.input]),
+    filterGraph: pictures
+      .map((_, i) => `[${i}:v]scale=${width}:${height}:force_original_aspect_ratio=increase:flags=lanczos,crop=${width}:${height},setsar=1,format=rgb24[fit${i}]`)
+      .join(';'),
+    outputArgs: pictures.flatMap((picture, i) => ['-map', `[fit${i}]`, '-frames:v', '1', '-update', '1', picture.output]),
+  };
+  await runFfmpeg(commandArgs(command), options);
+}
+
+/**
+ * Runs `job` for every item, at most `limit` at once, and returns the results in order. The first
+ * failure aborts the signal the other jobs got and is thrown once they have all settled, so no
+ * job keeps writing after the call returned.
+ */
+export async function runLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  job: (item: T, index: number, signal: AbortSignal) => Promise<R>,
+): Promise<R[]> {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && !controller.signal.aborted && next < items.length) {
+      const index = next;
+      next += 1;
+      try {
+        results[index] = await job(items[index] as T, index, controller.signal);
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          controller.abort(error);
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (failure) throw failure.error;
+  if (controller.signal.aborted) throw controller.signal.reason;
+  return results;
+}

@@ -1,0 +1,344 @@
+import { readAll, sendJson } from './http';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * A loopback server speaking the Instagram API with Instagram Login (graph.instagram.com): REELS
+ * containers that really fetch their `video_url` (an S3 presigned URL, or a file the fake hosts
+ * itself through `hostFile`), container status walking IN_PROGRESS → FINISHED, `media_publish`
+ * with the 24-hour publishing cap, permalinks, media insights and the long-lived token refresh.
+ * Tokens are accepted as a Bearer header or an `access_token` parameter, like the Graph API.
+ * Tests steer it through `state`: `next` queues Graph errors per endpoint, `failNextContainers`
+ * ends containers in ERROR, and helpers revoke or expire tokens.
+ */
+
+export type InstagramEndpoint = 'refresh' | 'media' | 'status' | 'publish' | 'permalink' | 'insights';
+
+export interface InstagramKnob {
+  on: InstagramEndpoint;
+  status: number;
+  code?: number;
+  subcode?: number;
+  message?: string;
+  type?: string;
+  transient?: boolean;
+  retryAfterSec?: number;
+  /** Minutes in the `X-Business-Use-Case-Usage` header's `estimated_time_to_regain_access`. */
+  regainAccessMinutes?: number;
+  /** Answer this text instead of Graph JSON (a malformed or gateway answer). */
+  raw?: string;
+}
+
+export interface InstagramRecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+  /** The parsed body of JSON and form requests. */
+  body?: Record<string, unknown>;
+}
+
+export interface FakeContainer {
+  id: string;
+  params: Record<string, unknown>;
+  /** IN_PROGRESS polls left once the video is fetched. */
+  pollsLeft: number;
+  statusCode: 'IN_PROGRESS' | 'FINISHED' | 'ERROR' | 'EXPIRED' | 'PUBLISHED';
+  status: string;
+  /** The bytes fetched from `video_url`, once the download ended. */
+  bytes?: Buffer;
+  fetched: Promise<void>;
+  failure?: { subcode: number; message: string };
+}
+
+export interface FakeMedia {
+  id: string;
+  containerId: string;
+  permalink: string;
+  bytes?: Buffer;
+  insights: { views: number; likes: number; comments: number; shares: number };
+}
+
+export class FakeInstagramState {
+  readonly userId = String(17_841_400_000_000_000n + BigInt(randomBytes(3).readUIntBE(0, 3)));
+  readonly accessTokens = new Set<string>();
+  /** Every token ever issued, valid or not, so tests can look for leaks. */
+  readonly issuedTokens: string[] = [];
+  /** IN_PROGRESS polls of each new container. */
+  processingPolls = 2;
+  /** Fetch each container's `video_url` (turn off to leave the URL unchecked). */
+  fetchVideos = true;
+  /** Posts published in the current 24 hours, against `publishLimit`. */
+  publishedInWindow = 0;
+  publishLimit = 100;
+  /** Graph errors answered, in order, by the next request to their endpoint. */
+  readonly next: InstagramKnob[] = [];
+  /** Failures given, in order, to the next containers (status_code ERROR). */
+  readonly failNextContainers: { subcode: number; message: string }[] = [];
+  readonly containers = new Map<string, FakeContainer>();
+  readonly media = new Map<string, FakeMedia>();
+  readonly files = new Map<string, Buffer>();
+  readonly requests: InstagramRecordedRequest[] = [];
+
+  issueAccessToken(): string {
+    const token = `IGAAfake${randomBytes(24).toString('hex')}`;
+    this.accessTokens.add(token);
+    this.issuedTokens.push(token);
+    return token;
+  }
+
+  /** The user removed the app or the token expired: every token is refused, refreshes too. */
+  revokeAccessTokens(): void {
+    this.accessTokens.clear();
+  }
+
+  /** The next call to `on` answers code 190 (session expired) although the token can still be refreshed. */
+  rejectNextAsExpired(on: InstagramEndpoint): void {
+    this.next.push({ on, status: 400, code: 190, subcode: 463, message: 'Error validating access token: Session has expired on Friday, 01-Jan-27 00:00:00 PST.' });
+  }
+
+  take(on: InstagramEndpoint): InstagramKnob | undefined {
+    const index = this.next.findIndex((knob) => knob.on === on);
+    return index < 0 ? undefined : this.next.splice(index, 1)[0];
+  }
+
+  setInsights(mediaId: string, insights: FakeMedia['insights']): void {
+    const media = this.media.get(mediaId);
+    if (!media) throw new Error(`no media ${mediaId}`);
+    media.insights = insights;
+  }
+
+  reset(): void {
+    this.next.length = 0;
+    this.failNextContainers.length = 0;
+    this.requests.length = 0;
+    this.processingPolls = 2;
+    this.fetchVideos = true;
+    this.publishedInWindow = 0;
+    this.publishLimit = 100;
+  }
+}
+
+function graphId(): string {
+  return String(17_900_000_000_000_000n + BigInt(`0x${randomBytes(6).toString('hex')}`));
+}
+
+function sendGraphError(res: ServerResponse, knob: Omit<InstagramKnob, 'on'>): void {
+  const headers: Record<string, string> = {};
+  if (knob.retryAfterSec !== undefined) headers['Retry-After'] = String(knob.retryAfterSec);
+  if (knob.regainAccessMinutes !== undefined) {
+    headers['X-Business-Use-Case-Usage'] = JSON.stringify({ '17841400000000000': [{ type: 'instagram', call_count: 100, total_cputime: 30, total_time: 40, estimated_time_to_regain_access: knob.regainAccessMinutes }] });
+  }
+  if (knob.raw !== undefined) {
+    res.writeHead(knob.status, { 'Content-Type': 'text/html', 'Content-Length': Buffer.byteLength(knob.raw), ...headers });
+    res.end(knob.raw);
+    return;
+  }
+  sendJson(
+    res,
+    knob.status,
+    {
+      error: {
+        message: knob.message ?? 'An unknown error has occurred.',
+        type: knob.type ?? 'OAuthException',
+        code: knob.code ?? 1,
+        ...(knob.subcode !== undefined ? { error_subcode: knob.subcode } : {}),
+        is_transient: knob.transient ?? false,
+        fbtrace_id: randomBytes(9).toString('base64url'),
+      },
+    },
+    headers,
+  );
+}
+
+function missingObject(res: ServerResponse, id: string): void {
+  sendGraphError(res, {
+    status: 400,
+    code: 100,
+    subcode: 33,
+    type: 'GraphMethodException',
+    message: `Unsupported get request. Object with ID '${id}' does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+  });
+}
+
+export async function startFakeInstagram(): Promise<{ baseUrl: string; state: FakeInstagramState; hostFile(bytes: Buffer): string; close(): Promise<void> }> {
+  const state = new FakeInstagramState();
+  let baseUrl = '';
+
+  function tokenOf(req: IncomingMessage, url: URL): string | undefined {
+    return /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? url.searchParams.get('access_token') ?? undefined;
+  }
+
+  function authorized(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const token = tokenOf(req, url);
+    if (token && state.accessTokens.has(token)) return true;
+    sendGraphError(res, { status: 400, code: 190, subcode: token ? 460 : undefined, message: token ? 'Error validating access token: The session has been invalidated.' : 'An active access token must be used to query information about the current user.' });
+    return false;
+  }
+
+  function refresh(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const knob = state.take('refresh');
+    if (knob) return sendGraphError(res, knob);
+    if (url.searchParams.get('grant_type') !== 'ig_refresh_token') return sendGraphError(res, { status: 400, code: 100, message: 'Invalid grant_type' });
+    if (req.headers.authorization) return sendGraphError(res, { status: 400, code: 100, message: 'The token to refresh goes in the access_token parameter' });
+    if (!authorized(req, res, url)) return;
+    sendJson(res, 200, { access_token: state.issueAccessToken(), token_type: 'bearer', expires_in: 5_183_944 });
+  }
+
+  /** Instagram cURLs the video: the container stays IN_PROGRESS until the bytes are in. */
+  async function fetchVideo(container: FakeContainer): Promise<void> {
+    try {
+      const response = await fetch(String(container.params.video_url), { signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      container.bytes = Buffer.from(await response.arrayBuffer());
+    } catch {
+      container.failure ??= { subcode: 2207052, message: 'The media could not be fetched from this uri' };
+    }
+  }
+
+  function createContainer(res: ServerResponse, userId: string, params: Record<string, unknown>): void {
+    const knob = state.take('media');
+    if (knob) return sendGraphError(res, knob);
+    if (userId !== state.userId) return missingObject(res, userId);
+    if (params.media_type !== 'REELS') return sendGraphError(res, { status: 400, code: 100, message: 'The parameter media_type must be REELS for a video' });
+    if (typeof params.video_url !== 'string' || !/^https?:\/\//.test(params.video_url)) return sendGraphError(res, { status: 400, code: 100, message: 'The parameter video_url is required' });
+    const caption = typeof params.caption === 'string' ? params.caption : '';
+    if (Array.from(caption).length > 2200) return sendGraphError(res, { status: 400, code: 100, subcode: 2207035, message: 'The caption is longer than 2200 characters' });
+    if ((caption.match(/#[\p{L}\p{N}_]+/gu) ?? []).length > 30) return sendGraphError(res, { status: 400, code: 100, message: 'The caption has more than 30 hashtags' });
+    const failure = state.failNextContainers.shift();
+    const container: FakeContainer = {
+      id: graphId(),
+      params,
+      pollsLeft: state.processingPolls,
+      statusCode: 'IN_PROGRESS',
+      status: 'In Progress',
+      fetched: Promise.resolve(),
+      ...(failure ? { failure } : {}),
+    };
+    if (state.fetchVideos) container.fetched = fetchVideo(container);
+    state.containers.set(container.id, container);
+    sendJson(res, 200, { id: container.id });
+  }
+
+  async function containerStatus(res: ServerResponse, container: FakeContainer, fields: string[]): Promise<void> {
+    const knob = state.take('status');
+    if (knob) return sendGraphError(res, knob);
+    if (container.statusCode === 'IN_PROGRESS') {
+      await container.fetched;
+      if (container.pollsLeft > 0) {
+        container.pollsLeft -= 1;
+      } else if (container.failure) {
+        container.statusCode = 'ERROR';
+        container.status = `Error: ${container.failure.message} (${container.failure.subcode})`;
+      } else {
+        container.statusCode = 'FINISHED';
+        container.status = 'Finished: Media has been uploaded and it is ready to be published.';
+      }
+    }
+    const all: Record<string, unknown> = { status_code: container.statusCode, status: container.status, id: container.id };
+    sendJson(res, 200, Object.fromEntries([...fields, 'id'].filter((f) => f in all).map((f) => [f, all[f]])));
+  }
+
+  function publish(res: ServerResponse, userId: string, params: Record<string, unknown>): void {
+    const knob = state.take('publish');
+    if (knob) return sendGraphError(res, knob);
+    if (userId !== state.userId) return missingObject(res, userId);
+    const container = state.containers.get(String(params.creation_id));
+    if (!container) return sendGraphError(res, { status: 400, code: 100, message: 'The parameter creation_id is required or invalid' });
+    if (state.publishedInWindow >= state.publishLimit) {
+      return sendGraphError(res, { status: 400, code: 9, subcode: 2207042, type: 'OAuthException', message: 'Application request limit reached', transient: false });
+    }
+    if (container.statusCode !== 'FINISHED') {
+      return sendGraphError(res, { status: 400, code: 9007, subcode: 2207027, message: 'Media ID is not available: the media is not ready for publishing, please wait for a moment' });
+    }
+    container.statusCode = 'PUBLISHED';
+    container.status = 'Published';
+    state.publishedInWindow += 1;
+    const id = graphId();
+    const media: FakeMedia = {
+      id,
+      containerId: container.id,
+      permalink: `https://www.instagram.com/reel/${randomBytes(8).toString('base64url')}/`,
+      ...(container.bytes ? { bytes: container.bytes } : {}),
+      insights: { views: 0, likes: 0, comments: 0, shares: 0 },
+    };
+    state.media.set(id, media);
+    sendJson(res, 200, { id });
+  }
+
+  function insights(res: ServerResponse, media: FakeMedia, url: URL): void {
+    const knob = state.take('insights');
+    if (knob) return sendGraphError(res, knob);
+    const metrics = (url.searchParams.get('metric') ?? '').split(',').filter(Boolean);
+    const unknown = metrics.find((m) => !(m in media.insights));
+    if (metrics.length === 0 || unknown) return sendGraphError(res, { status: 400, code: 100, message: `(#100) metric[0] must be one of the following values: views, likes, comments, shares${unknown ? ` (got ${unknown})` : ''}` });
+    const data = metrics.map((name) => ({
+      name,
+      period: 'lifetime',
+      values: [{ value: media.insights[name as keyof FakeMedia['insights']] }],
+      title: name,
+      description: `The number of ${name}.`,
+      id: `${media.id}/insights/${name}/lifetime`,
+    }));
+    sendJson(res, 200, { data });
+  }
+
+  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', baseUrl);
+    const raw = (await readAll(req)).toString('utf8');
+    const contentType = req.headers['content-type'] ?? '';
+    const body = contentType.startsWith('application/json') && raw !== '' ? (JSON.parse(raw) as Record<string, unknown>)
+      : contentType.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(raw))
+      : undefined;
+    const file = /^\/_files\/([\w-]+)$/.exec(url.pathname);
+    if (req.method === 'GET' && file) {
+      const bytes = state.files.get(file[1] as string);
+      res.writeHead(bytes ? 200 : 404, { 'Content-Type': 'video/mp4', 'Content-Length': bytes?.length ?? 0 });
+      res.end(bytes);
+      return;
+    }
+    state.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, ...(body ? { body } : {}) });
+    if (req.method === 'GET' && url.pathname === '/refresh_access_token') return refresh(req, res, url);
+    const path = /^\/v\d+\.\d+\/(\d+)(?:\/(media|media_publish|insights))?$/.exec(url.pathname);
+    if (!path) return sendGraphError(res, { status: 400, code: 100, message: `Unknown path components: ${url.pathname}` });
+    if (!authorized(req, res, url)) return;
+    const [, id, edge] = path as unknown as [string, string, string | undefined];
+    const params = { ...Object.fromEntries(url.searchParams), ...body };
+    const fields = (url.searchParams.get('fields') ?? '').split(',').filter(Boolean);
+    if (req.method === 'POST' && edge === 'media') return createContainer(res, id, params);
+    if (req.method === 'POST' && edge === 'media_publish') return publish(res, id, params);
+    if (req.method !== 'GET') return sendGraphError(res, { status: 400, code: 100, message: `Unsupported ${req.method} request` });
+    const container = state.containers.get(id);
+    const media = state.media.get(id);
+    if (edge === 'insights') return media ? insights(res, media, url) : missingObject(res, id);
+    if (container) return containerStatus(res, container, fields);
+    if (!media) return missingObject(res, id);
+    const knob = state.take('permalink');
+    if (knob) return sendGraphError(res, knob);
+    const all: Record<string, unknown> = { id, permalink: media.permalink, media_product_type: 'REELS', media_type: 'VIDEO' };
+    sendJson(res, 200, Object.fromEntries([...fields, 'id'].filter((f) => f in all).map((f) => [f, all[f]])));
+  }
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      if (!res.headersSent) sendGraphError(res, { status: 500, code: 2, transient: true, message: String(error) });
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    baseUrl,
+    state,
+    hostFile: (bytes: Buffer): string => {
+      const id = randomBytes(8).toString('hex');
+      state.files.set(id, bytes);
+      return `${baseUrl}/_files/${id}`;
+    },
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
