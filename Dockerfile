@@ -21,7 +21,7 @@ FROM ${NODE_IMAGE} AS runtime
 # ffmpeg renders, espeak-ng is the offline voice, fonts-noto-cjk draws Hangul titles and subtitles;
 # fontconfig builds the font cache here rather than at the first render.
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ca-certificates ffmpeg espeak-ng fonts-noto-cjk fontconfig \
+  && apt-get install -y --no-install-recommends ca-certificates ffmpeg espeak-ng fonts-noto-cjk fontconfig postgresql-client \
   && rm -rf /var/lib/apt/lists/* \
   && fc-cache -f
 ENV NODE_ENV=production

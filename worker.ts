@@ -1,10 +1,16 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities, createMediaWorkerActivities, type ActivityDeps } from './activities';
 import { recordingInterceptor } from './activities/recording';
 import { loadConfig, type AppConfig } from './lib/config';
 import { createAppContext, type AppContext } from './lib/app-context';
 import { moduleLogger } from './lib/logger';
-import { createProviders, createYouTubeClient } from './providers';
+import { ensureUpkeepSchedules } from './lib/upkeep-schedules';
+import { createInstagramClient, createProviders, createTikTokClient, createYouTubeClient, sourceSettings, type ProviderServices } from './providers';
+import { RedisConcurrencyLimiter } from './lib/concurrency';
 
 const log = moduleLogger('worker');
 
@@ -27,6 +33,22 @@ export function installRuntime(config: AppConfig): void {
   });
 }
 
+/**
+ * The process's services for remote engines: one Redis limiter shared by all workers, and render
+ * inputs published as short-lived presigned S3 URLs under `render-inputs/`.
+ */
+export function providerServices(ctx: AppContext): ProviderServices {
+  return {
+    limiter: new RedisConcurrencyLimiter(ctx.redis),
+    async publish(localPath, contentType) {
+      const key = `render-inputs/${randomUUID()}/${basename(localPath)}`;
+      const { size } = await stat(localPath);
+      await ctx.store.put(key, createReadStream(localPath), contentType, size);
+      return ctx.store.presignedGetUrl(key, 6 * 3600);
+    },
+  };
+}
+
 export interface RunningWorkers {
   /** Resolves when every worker has stopped (after `shutdown` or a fatal error). */
   done: Promise<void>;
@@ -44,7 +66,11 @@ export type WorkerRole = 'orchestration' | 'media';
 export async function startWorkers(
   ctx: AppContext,
   roles: readonly WorkerRole[] = ['orchestration', 'media'],
-  deps: ActivityDeps = { providers: createProviders(ctx.config), youtube: createYouTubeClient(ctx.config) },
+  deps: ActivityDeps = {
+    providers: createProviders(ctx.config, providerServices(ctx)),
+    platforms: { youtube: createYouTubeClient(ctx.config), tiktok: createTikTokClient(ctx.config), instagram: createInstagramClient(ctx.config) },
+    sources: sourceSettings(ctx.config),
+  },
 ): Promise<RunningWorkers> {
   const { config } = ctx;
   const connection = await NativeConnection.connect({ address: config.temporal.address });
@@ -107,7 +133,9 @@ async function main(): Promise<void> {
   const config = loadConfig();
   installRuntime(config);
   const ctx = await createAppContext(config);
-  const workers = await startWorkers(ctx, rolesFromArgs(process.argv.slice(2)));
+  const roles = rolesFromArgs(process.argv.slice(2));
+  if (roles.includes('orchestration')) log.info({ schedules: await ensureUpkeepSchedules(ctx) }, 'upkeep schedules in place');
+  const workers = await startWorkers(ctx, roles);
   await workers.done;
   await ctx.close();
 }

@@ -1,14 +1,17 @@
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
-import type { YouTubeClient } from '../providers/platforms/youtube';
+import type { SourceSettings } from '../providers/sources';
 import { createContentActivities } from './content';
+import { createIngestActivities } from './ingest';
+import { createUpkeepActivities } from './upkeep';
 import { createMediaActivities } from './media';
-import { createPublishActivities } from './publish';
+import { createPublishActivities, type PlatformClients } from './publish';
 import { createSystemActivities } from './system';
 
 export interface ActivityDeps {
   providers: Providers;
-  youtube: YouTubeClient;
+  platforms: PlatformClients;
+  sources: SourceSettings;
 }
 
 /**
@@ -20,7 +23,9 @@ export function createActivities(ctx: AppContext, deps: ActivityDeps) {
   return {
     ...createSystemActivities(ctx),
     ...createContentActivities(ctx, deps.providers),
-    ...createPublishActivities(ctx, deps.youtube),
+    ...createPublishActivities(ctx, deps.platforms),
+    ...createIngestActivities(ctx, deps.sources),
+    ...createUpkeepActivities(ctx),
   };
 }
 

@@ -12,6 +12,7 @@ import { trackEvent } from '../lib/analytics';
 import { createAppContext } from '../lib/app-context';
 import { loadConfig } from '../lib/config';
 import { startProduction } from '../lib/productions';
+import { ensureUpkeepSchedules } from '../lib/upkeep-schedules';
 import { installRuntime, startWorkers } from '../worker';
 import { systemCheck } from '../workflows';
 import { stackContext, startStack } from './local-stack';
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
   await ensureMongoIndexes();
   await ctx.store.ensureBucket();
 
+  const schedules = await ensureUpkeepSchedules(ctx);
   const workers = await startWorkers(ctx);
   const api = await startApi(ctx);
   const uiUrl = config.temporal.uiUrl;
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     workflowId: `system-check-${new Date().toISOString().replace(/[:.]/g, '-')}`,
   });
+  console.log(`schedules:       ${schedules.join(', ')} (Web UI → Schedules)`);
   console.log(`stores: ${checks.map((c) => `${c.store} ${c.latencyMs}ms`).join(', ')}`);
   console.log(`API:             ${api.url}  (GET /healthz, GET /readyz)`);
   if (uiUrl) console.log(`Temporal Web UI: ${uiUrl}`);

@@ -1,6 +1,7 @@
 import Joi from 'joi';
 import { Op, literal, type Transaction } from 'sequelize';
 import { BILLING_CYCLES, PLAN_TYPES, type BillingCycle, type PlanType, type Role, type Subscription } from '../../db/models';
+import { addUtcMonths } from '../../db/rollover';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { NEWEST_FIRST, pageOf } from '../pagination';
@@ -24,14 +25,6 @@ const cursor = schemas.cursor.custom((value: string, helpers) => {
 
 function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
-}
-
-/** `months` calendar months after `date` in UTC, on the same day or the month's last day (Jan 31 → Feb 28). */
-function addUtcMonths(date: Date, months: number): Date {
-  const target = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + months, 1, date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds()));
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  target.setUTCDate(Math.min(date.getUTCDate(), lastDay));
-  return target;
 }
 
 function isPlanType(code: string): code is PlanType {

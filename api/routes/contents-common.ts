@@ -63,5 +63,3 @@ export const contentFields = {
   }),
 };
 
-/** The script a content starts with: the pipeline writes the real one. */
-export const EMPTY_SCRIPT = { hook: '', body: [], cta: '', full_text: '' };

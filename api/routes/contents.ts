@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { QueryTypes } from 'sequelize';
-import { CONTENT_SOURCE_TYPES, CONTENT_STATUSES, type Content, type ContentScript, type ContentSourceType, type ContentStatus, type JsonObject } from '../../db/models';
+import { CONTENT_SOURCE_TYPES, CONTENT_STATUSES, EMPTY_SCRIPT, type Content, type ContentScript, type ContentSourceType, type ContentStatus, type JsonObject } from '../../db/models';
 import { trackEvent } from '../../lib/analytics';
 import { moduleLogger } from '../../lib/logger';
 import type { ApiDeps } from '../deps';
@@ -10,7 +10,7 @@ import { cursorAt, cursorParam, encodeCursor, olderThan, pageOf, type Cursor } f
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeContent, serializeContentSummary } from '../serializers/contents';
 import { requireProject } from '../tenancy';
-import { contentFields, EMPTY_SCRIPT, jsonObject, loadContent, text } from './contents-common';
+import { contentFields, jsonObject, loadContent, text } from './contents-common';
 import { productionRoutes } from './contents-production';
 import { contentProgressRoutes } from './contents-progress';
 import { describeProduction } from './contents-state';

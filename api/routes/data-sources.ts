@@ -1,15 +1,19 @@
 import Joi from 'joi';
-import { DATA_SOURCE_TYPES, type DataSource, type DataSourceConfig, type DataSourceType, type Role } from '../../db/models';
+import { DATA_SOURCE_TYPES, type DataSource, type DataSourceConfig, type DataSourceType, type Project, type Role } from '../../db/models';
+import { moduleLogger } from '../../lib/logger';
+import { deleteDataSourceSchedule, runDataSourceNow, syncDataSourceSchedule } from '../../lib/schedules';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeDataSource } from '../serializers/data-sources';
 import { requireInProject, requireProject } from '../tenancy';
 
-/** Where a keyword source searches. */
-const KEYWORD_SOURCES = ['google_news', 'naver_news', 'pubmed', 'youtube'] as const;
+/** Where a keyword source searches (providers/sources/keyword.ts). */
+const KEYWORD_SOURCES = ['google_news', 'pubmed'] as const;
 
-const slug = Joi.string().pattern(/^[a-z][a-z0-9_]{0,49}$/).messages({ 'string.pattern.base': '{#label} must be a lowercase identifier such as daily_summary' });
+/** The finance APIs and reports an `api` source can read (providers/sources/finance.ts). */
+const API_TYPES = ['yahoo_finance'] as const;
+const API_DATA_TYPES = ['daily_summary'] as const;
 const phrase = Joi.string().trim().min(1).max(100);
 
 /** data_sources.config per source_type (seed §3.6.1, db/models/json.ts). */
@@ -28,12 +32,14 @@ const CONFIG_SCHEMAS: Record<DataSourceType, Joi.ObjectSchema> = {
     filter_keywords: Joi.array().items(phrase).max(50),
   }),
   api: Joi.object({
-    api_type: slug.required(),
+    api_type: Joi.string().valid(...API_TYPES).required(),
     symbols: Joi.array()
       .items(Joi.string().pattern(/^[A-Za-z0-9.^=:-]{1,20}$/).messages({ 'string.pattern.base': '{#label} must be a ticker symbol such as AAPL' }))
+      .min(1)
       .max(50)
-      .unique(),
-    data_type: slug.required(),
+      .unique()
+      .required(),
+    data_type: Joi.string().valid(...API_DATA_TYPES).required(),
   }),
   keyword: Joi.object({
     keywords: Joi.array().items(phrase).min(1).max(50).required(),
@@ -103,12 +109,30 @@ interface CreateBody {
 /** A PATCH's config is checked in the handler, against the stored type when the type is not changed. */
 type ChangeBody = Partial<Omit<CreateBody, 'config'>> & { config?: Record<string, unknown> };
 
+const log = moduleLogger('data-sources');
+
+/**
+ * Runs a change to the scheduler (Temporal) inside the row's transaction: when Temporal refuses or
+ * does not answer, the row change is rolled back and the caller gets a 503 naming the problem.
+ */
+export async function withScheduler<T>(what: string, change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (err) {
+    if (err instanceof HttpError) throw err;
+    log.error({ err }, `${what}: the scheduler failed`);
+    throw new HttpError(503, 'scheduler_unavailable', `${what}: the scheduler (Temporal) is unavailable; nothing was changed, try again`);
+  }
+}
+
 export function dataSourceRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
   const { models } = ctx;
-  const { DataSource } = models;
+  const { DataSource, Project: ProjectModel } = models;
 
   /** A data source the user can see through its project, checking `need`; 404 when it is not theirs to see. */
   const requireDataSource = async (userId: string, id: string, need: Role): Promise<DataSource> => (await requireInProject(models, DataSource, 'data source', userId, id, need)).row;
+
+  const projectOf = async (source: DataSource): Promise<Project> => (await ProjectModel.findByPk(source.project_id, { rejectOnEmpty: true }));
 
   const projectParams = Joi.object({ projectId: schemas.id.required() });
 
@@ -133,7 +157,13 @@ export function dataSourceRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       responses: { 201: 'the data source' },
       handler: async (req, res, { params, body }) => {
         const { project } = await requireProject(models, req.auth!.userId, params.projectId, 'admin');
-        const source = await DataSource.create({ ...body, project_id: project.id, schedule_cron: body.schedule_cron ?? null, last_fetched_at: null });
+        const source = await withScheduler('creating the data source', () =>
+          ctx.sequelize.transaction(async (transaction) => {
+            const created = await DataSource.create({ ...body, project_id: project.id, schedule_cron: body.schedule_cron ?? null, last_fetched_at: null }, { transaction });
+            await syncDataSourceSchedule(ctx, created, project);
+            return created;
+          }),
+        );
         res.status(201).json({ data_source: serializeDataSource(source) });
       },
     }),
@@ -183,7 +213,17 @@ export function dataSourceRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { params, body }) => {
         const source = await requireDataSource(req.auth!.userId, params.id, 'admin');
         const { config, ...changes } = body;
-        await source.update({ ...changes, ...(config === undefined ? {} : { config: checkConfig(changes.source_type ?? source.source_type, config) }) });
+        const checked = config === undefined ? {} : { config: checkConfig(changes.source_type ?? source.source_type, config) };
+        const project = await projectOf(source);
+        await withScheduler('changing the data source', () =>
+          ctx.sequelize.transaction(async (transaction) => {
+            await source.update({ ...changes, ...checked }, { transaction });
+            await syncDataSourceSchedule(ctx, source, project);
+          }),
+        ).catch(async (err: unknown) => {
+          await source.reload();
+          throw err;
+        });
         res.json({ data_source: serializeDataSource(source) });
       },
     }),
@@ -197,8 +237,29 @@ export function dataSourceRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       responses: { 204: 'deleted' },
       handler: async (req, res, { params }) => {
         const source = await requireDataSource(req.auth!.userId, params.id, 'admin');
-        await source.destroy();
+        await withScheduler('deleting the data source', () =>
+          ctx.sequelize.transaction(async (transaction) => {
+            await source.destroy({ transaction });
+            await deleteDataSourceSchedule(ctx, source.id);
+          }),
+        );
         res.status(204).end();
+      },
+    }),
+    route<{ id: string }>({
+      method: 'post',
+      path: '/data-sources/:id/run',
+      summary: 'Run a data source now, beside its schedule (editor or higher): fetch new items and produce them',
+      tag: 'data-sources',
+      auth: 'user',
+      params: schemas.idParams,
+      responses: { 202: '{ workflow_id, run_id }: the ingest run started', 409: 'the data source is paused' },
+      handler: async (req, res, { params }) => {
+        const source = await requireDataSource(req.auth!.userId, params.id, 'editor');
+        if (!source.is_active) throw new HttpError(409, 'invalid_state', 'the data source is paused (is_active is false): activate it first');
+        const project = await projectOf(source);
+        const handle = await withScheduler('starting the data source run', () => runDataSourceNow(ctx, source, project));
+        res.status(202).json({ workflow_id: handle.workflowId, run_id: handle.firstExecutionRunId });
       },
     }),
   ];

@@ -2,12 +2,14 @@ import Joi from 'joi';
 import { Op, type WhereOptions } from 'sequelize';
 import { CONTENT_FORMATS, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
 import type { JsonObject, Models } from '../../db/models';
+import { deleteDataSourceSchedule } from '../../lib/schedules';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { createWithinPlanLimit, type OwnerColumns } from '../limits';
 import { cursorAt, cursorParam, encodeCursor, NEWEST_FIRST, olderThan, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeProject } from '../serializers/projects';
+import { withScheduler } from './data-sources';
 import { ownerColumns, ownerFor, requireOrganizationRole, requireProject } from '../tenancy';
 
 const STYLE_PRESET_MAX_CHARS = 4000;
@@ -154,7 +156,13 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       responses: { 204: 'deleted' },
       handler: async (req, res, { params }) => {
         const { project } = await requireProject(models, req.auth!.userId, params.id, 'admin');
-        await project.destroy();
+        const sources = await models.DataSource.findAll({ where: { project_id: project.id }, attributes: ['id'] });
+        await withScheduler('deleting the project', () =>
+          ctx.sequelize.transaction(async (transaction) => {
+            await project.destroy({ transaction });
+            for (const source of sources) await deleteDataSourceSchedule(ctx, source.id);
+          }),
+        );
         res.status(204).end();
       },
     }),

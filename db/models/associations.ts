@@ -1,6 +1,6 @@
 import type { Models } from './index';
 
-type OnDelete = 'CASCADE' | 'NO ACTION';
+type OnDelete = 'CASCADE' | 'NO ACTION' | 'SET NULL';
 
 /**
  * Both sides of one foreign key. `onDelete` and `onUpdate` mirror the SQL of db/migrations
@@ -13,7 +13,7 @@ function foreignKey(foreignKeyName: string, onDelete: OnDelete) {
 /** One association pair per foreign key of seed §3; aliases are the JSON keys of includes. */
 export function associate(m: Models): void {
   const { User, Organization, OrganizationMember, SubscriptionPlan, Subscription, Project, Channel } = m;
-  const { Content, ContentJob, ContentUpload, Template, DataSource, ApiUsage, CreditTransaction } = m;
+  const { Content, ContentJob, ContentUpload, Template, DataSource, DataSourceItem, ApiUsage, CreditTransaction } = m;
 
   Organization.hasMany(OrganizationMember, { as: 'members', ...foreignKey('organization_id', 'CASCADE') });
   OrganizationMember.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
@@ -45,6 +45,10 @@ export function associate(m: Models): void {
   Content.belongsTo(Project, { as: 'project', ...foreignKey('project_id', 'CASCADE') });
   Project.hasMany(DataSource, { as: 'data_sources', ...foreignKey('project_id', 'CASCADE') });
   DataSource.belongsTo(Project, { as: 'project', ...foreignKey('project_id', 'CASCADE') });
+  DataSource.hasMany(DataSourceItem, { as: 'items', ...foreignKey('data_source_id', 'CASCADE') });
+  DataSourceItem.belongsTo(DataSource, { as: 'data_source', ...foreignKey('data_source_id', 'CASCADE') });
+  Content.hasMany(DataSourceItem, { as: 'source_items', ...foreignKey('content_id', 'SET NULL') });
+  DataSourceItem.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'SET NULL') });
 
   Content.hasMany(ContentJob, { as: 'jobs', ...foreignKey('content_id', 'CASCADE') });
   ContentJob.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'CASCADE') });

@@ -7,6 +7,7 @@ import { ContentJob, initContentJob } from './content-job';
 import { ContentUpload, initContentUpload } from './content-upload';
 import { CreditTransaction, initCreditTransaction } from './credit-transaction';
 import { DataSource, initDataSource } from './data-source';
+import { DataSourceItem, initDataSourceItem } from './data-source-item';
 import { Organization, initOrganization } from './organization';
 import { OrganizationMember, initOrganizationMember } from './organization-member';
 import { Project, initProject } from './project';
@@ -15,11 +16,12 @@ import { SubscriptionPlan, initSubscriptionPlan } from './subscription-plan';
 import { Template, initTemplate } from './template';
 import { User, initUser } from './user';
 
-export { ApiUsage, Channel, Content, ContentJob, ContentUpload, CreditTransaction, DataSource };
+export { ApiUsage, Channel, Content, ContentJob, ContentUpload, CreditTransaction, DataSource, DataSourceItem };
 export { Organization, OrganizationMember, Project, Subscription, SubscriptionPlan, Template, User };
 export type { ChannelTokens } from './channel';
 export * from './enums';
 export type * from './json';
+export { EMPTY_SCRIPT } from './json';
 
 /** The model classes bound to one Sequelize instance. */
 export interface Models {
@@ -35,6 +37,7 @@ export interface Models {
   ContentUpload: typeof ContentUpload;
   Template: typeof Template;
   DataSource: typeof DataSource;
+  DataSourceItem: typeof DataSourceItem;
   ApiUsage: typeof ApiUsage;
   CreditTransaction: typeof CreditTransaction;
 }
@@ -64,6 +67,7 @@ export function initModels(sequelize: Sequelize): Models {
     ContentUpload: initContentUpload(sequelize),
     Template: initTemplate(sequelize),
     DataSource: initDataSource(sequelize),
+    DataSourceItem: initDataSourceItem(sequelize),
     ApiUsage: initApiUsage(sequelize),
     CreditTransaction: initCreditTransaction(sequelize),
   };

@@ -26,6 +26,8 @@ export interface PlanFeatures {
   analytics_pro: boolean;
   custom_voices: boolean;
   team_seats: number;
+  /** A cap on the estimated provider cost of one content, below the deployment's (lib/costs.ts). */
+  max_cost_per_content_usd?: number;
 }
 
 /** contents.script (seed §3.4.1). */
@@ -36,6 +38,9 @@ export interface ContentScript {
   cta: string;
   full_text: string;
 }
+
+/** The script a content starts with: the pipeline writes the real one. */
+export const EMPTY_SCRIPT: ContentScript = { hook: '', body: [], cta: '', full_text: '' };
 
 export type MediaAssetType = 'image' | 'video' | 'audio';
 export type MediaAssetSource = 'generated' | 'stock' | 'user';

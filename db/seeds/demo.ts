@@ -1,4 +1,4 @@
-import type { Models } from '../models';
+import { EMPTY_SCRIPT, type Models } from '../models';
 
 export const DEMO_EMAIL = 'demo@autoclip.local';
 
@@ -52,7 +52,7 @@ export async function createDemoContent(models: Models, projectId: string): Prom
   const content = await models.Content.create({
     project_id: projectId,
     title: DEMO_TOPIC,
-    script: { hook: '', body: [], cta: '', full_text: '' },
+    script: EMPTY_SCRIPT,
     source_type: 'manual',
   } as never);
   return content.id;

@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
-import { ROLES, type ContentStatus } from '../../db/models';
+import { EMPTY_SCRIPT, ROLES, type ContentStatus } from '../../db/models';
 import { SecretBox } from '../../lib/secrets';
 import { produceContentWorkflowId } from '../../workflows/produce-content';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
@@ -12,7 +12,6 @@ import { createPeople, createProject, type Actor, type People } from '../support
 /** The people of createPeople, with a project of organization A and one of organization B. */
 type Tenants = People & { projectId: string; otherProjectId: string };
 
-const EMPTY_SCRIPT = { hook: '', body: [], cta: '', full_text: '' };
 
 describe('content production routes', () => {
   let api: ApiHarness;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
+import { EMPTY_SCRIPT } from '../../db/models';
 import { AnalyticsEventModel } from '../../db/mongo/models';
 import { produceContentWorkflowId } from '../../workflows/produce-content';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
@@ -16,7 +17,6 @@ interface Tenants extends People {
   otherProjectId: string;
 }
 
-const EMPTY_SCRIPT = { hook: '', body: [], cta: '', full_text: '' };
 
 /** The people of createPeople, with a project of organization A, one of the outsider's own and one of organization B. */
 async function setUpTenants(api: ApiHarness): Promise<Tenants> {

@@ -50,7 +50,7 @@ describe('data source routes', () => {
       made[sourceType] = res.body.data_source.id;
     }
     const source = (await api.request('GET', `/data-sources/${made.rss}`, { token: as.viewer.token })).body.data_source;
-    assert.deepEqual(Object.keys(source).sort(), ['config', 'created_at', 'id', 'is_active', 'last_fetched_at', 'name', 'project_id', 'schedule_cron', 'source_type', 'updated_at']);
+    assert.deepEqual(Object.keys(source).sort(), ['config', 'created_at', 'id', 'is_active', 'last_fetched_at', 'name', 'project_id', 'schedule', 'schedule_cron', 'source_type', 'updated_at']);
     assert.equal(source.schedule_cron, '0 9 * * *');
 
     const listed = await api.request('GET', `/projects/${projectId}/data-sources`, { token: as.viewer.token });
@@ -81,7 +81,8 @@ describe('data source routes', () => {
       ['keyword empty', 'keyword', { keywords: [], sources: ['google_news'] }, ['body.config.keywords']],
       ['keyword unknown source', 'keyword', { keywords: ['a'], sources: ['bing', 'google_news'] }, ['body.config.sources.0']],
       ['keyword duplicate source', 'keyword', { keywords: ['a'], sources: ['pubmed', 'pubmed'] }, ['body.config.sources.1']],
-      ['api missing', 'api', { api_type: 'yahoo_finance' }, ['body.config.data_type']],
+      ['api missing', 'api', { api_type: 'yahoo_finance' }, ['body.config.data_type', 'body.config.symbols']],
+      ['api unknown', 'api', { api_type: 'alpha_vantage', symbols: ['AAPL'], data_type: 'intraday' }, ['body.config.api_type', 'body.config.data_type']],
       ['api bad symbols', 'api', { api_type: 'Yahoo Finance', symbols: ['AAPL; DROP'], data_type: 'daily_summary' }, ['body.config.api_type', 'body.config.symbols.0']],
       ['youtube', 'youtube_channel', { channel_id: 'not a channel', extract_mode: 'everything', min_duration: -1, max_age_days: 0 }, [
         'body.config.channel_id', 'body.config.extract_mode', 'body.config.max_age_days', 'body.config.min_duration',
@@ -102,7 +103,7 @@ describe('data source routes', () => {
     const row = await rawRow(api, 'data_sources', id);
     for (const [label, body, fields] of [
       ['config of another type', { config: CONFIGS.keyword }, ['body.config.feed_url', 'body.config.keywords', 'body.config.sources']],
-      ['new type, old config', { source_type: 'api', config: CONFIGS.rss }, ['body.config.api_type', 'body.config.data_type', 'body.config.feed_url', 'body.config.filter_keywords']],
+      ['new type, old config', { source_type: 'api', config: CONFIGS.rss }, ['body.config.api_type', 'body.config.data_type', 'body.config.feed_url', 'body.config.filter_keywords', 'body.config.symbols']],
       ['new type without config', { source_type: 'keyword' }, ['body.config']],
       ['fixed fields', { project_id: projectId, last_fetched_at: '2030-01-01T00:00:00Z' }, ['body.last_fetched_at', 'body.project_id']],
       ['empty', {}, ['body']],
@@ -140,7 +141,7 @@ describe('data source routes', () => {
       assert.equal(res.status, 400, `${label}: ${res.text}`);
       assert.deepEqual(Object.keys(res.body.error.details).sort(), fields, label);
     }
-    const odd = { name: "<script>x</script>' OR '1'='1 📰", config: { keywords: ["'; DROP TABLE data_sources; --", '<img onerror=alert(1)>', '시니어 🧓'], sources: ['naver_news'] }, source_type: 'keyword' };
+    const odd = { name: "<script>x</script>' OR '1'='1 📰", config: { keywords: ["'; DROP TABLE data_sources; --", '<img onerror=alert(1)>', '시니어 🧓'], sources: ['pubmed'] }, source_type: 'keyword' };
     const created = await add(as.owner, odd);
     assert.equal(created.status, 201, created.text);
     const got = await api.request('GET', `/data-sources/${created.body.data_source.id}`, { token: as.viewer.token });

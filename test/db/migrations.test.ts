@@ -8,7 +8,7 @@ import { migrateDown, migrateUp, pendingMigrations, readMigrationFiles } from '.
 import { connect, createScratchDatabase } from '../support/database';
 import type { ScratchDatabase } from '../support/database';
 
-const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes'];
+const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes', '007_add_data_source_items'];
 
 /**
  * The columns of seed §3, written as the seed writes them ("name TYPE [NOT NULL] [DEFAULT x]",
@@ -219,10 +219,10 @@ describe('migrations', () => {
   });
 
   it('reverts step by step and to a name, recording each in schema_migrations', async () => {
-    assert.deepEqual(await migrateDown(db.url), ['006_add_content_reference_indexes']);
-    assert.deepEqual(await migrateDown(db.url, { step: 3 }), ['005_add_roles', '004_add_api_usages', '003_add_templates']);
-    assert.deepEqual(await pendingMigrations(db.url), ALL_MIGRATIONS.slice(2));
-    assert.deepEqual(await migrateDown(db.url, { to: '002_add_organizations' }), ['002_add_organizations']);
+    assert.deepEqual(await migrateDown(db.url), ['007_add_data_source_items']);
+    assert.deepEqual(await migrateDown(db.url, { step: 3 }), ['006_add_content_reference_indexes', '005_add_roles', '004_add_api_usages']);
+    assert.deepEqual(await pendingMigrations(db.url), ALL_MIGRATIONS.slice(3));
+    assert.deepEqual(await migrateDown(db.url, { to: '002_add_organizations' }), ['003_add_templates', '002_add_organizations']);
     assert.deepEqual(await migrateUp(db.url), ALL_MIGRATIONS.slice(1));
   });
 

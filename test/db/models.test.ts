@@ -95,7 +95,7 @@ describe('Sequelize models', () => {
 
   it('initModels binds once per Sequelize instance, and a second instance gets its own classes', async () => {
     assert.equal(initModels(sequelize), models);
-    assert.equal(Object.keys(sequelize.models).length, 14);
+    assert.equal(Object.keys(sequelize.models).length, 15);
     const other = createSequelize({ databaseUrl: db.url, databasePoolMax: 1 });
     try {
       const otherModels = initModels(other);
@@ -133,7 +133,7 @@ describe('Sequelize models', () => {
   it('associations mirror every foreign key with its ON DELETE rule, both ways', async () => {
     const { rows } = await client.query<{ fk: string }>(
       `SELECT conrelid::regclass || '.' || (SELECT attname FROM pg_attribute WHERE attrelid = conrelid AND attnum = conkey[1])
-              || ' → ' || confrelid::regclass || ' ' || CASE confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'a' THEN 'NO ACTION' ELSE confdeltype::text END AS fk
+              || ' → ' || confrelid::regclass || ' ' || CASE confdeltype WHEN 'c' THEN 'CASCADE' WHEN 'a' THEN 'NO ACTION' WHEN 'n' THEN 'SET NULL' ELSE confdeltype::text END AS fk
        FROM pg_constraint WHERE contype = 'f' AND connamespace = 'public'::regnamespace AND conparentid = 0`,
     );
     const belongsTo: string[] = [];
@@ -344,7 +344,19 @@ describe('Sequelize models', () => {
         last_fetched_at: null,
       });
       assert.deepEqual((source as InstanceType<Models['DataSource']>).spec(), { source_type, config });
+      await roundTrip(models.DataSourceItem, {
+        data_source_id: source.get('id'),
+        item_key: `${source_type}:item-1`,
+        content_id: ids.content,
+        title: '시니어 건강 체크리스트',
+        url: 'https://news.example.com/articles/1',
+        published_at: new Date('2025-03-08T07:30:00Z'),
+      });
     }
+    await assert.rejects(
+      models.DataSourceItem.create({ data_source_id: ids.project, item_key: 'orphan', content_id: null, title: null, url: null, published_at: null }),
+      /foreign key/,
+    );
     await assert.rejects(
       models.DataSource.create({ project_id: ids.project, name: 'bad', source_type: 'rss', config: { keywords: ['x'], sources: [] } }),
       /a rss data source config needs feed_url/,

@@ -9,8 +9,8 @@ import { seedReferenceData } from '../../db/seeds/reference-data';
 import { createAppContext, type AppContext } from '../../lib/app-context';
 import { loadConfig } from '../../lib/config';
 import { SecretBox } from '../../lib/secrets';
-import { createProviders, createYouTubeClient } from '../../providers';
-import { startWorkers, type RunningWorkers, type WorkerRole } from '../../worker';
+import { createInstagramClient, createProviders, createTikTokClient, createYouTubeClient, sourceSettings } from '../../providers';
+import { providerServices, startWorkers, type RunningWorkers, type WorkerRole } from '../../worker';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { startFakeYouTube, type FakeYouTubeState } from '../fakes/youtube-server';
 import { createScratchDatabase, type ScratchDatabase } from './database';
@@ -66,8 +66,13 @@ export async function createPipelineHarness(): Promise<PipelineHarness> {
     },
     async startWorkers(workerCtx, roles = ['orchestration', 'media'], deps = {}) {
       const workers = await startWorkers(workerCtx, roles, {
-        providers: deps.providers ?? createProviders(workerCtx.config),
-        youtube: deps.youtube ?? createYouTubeClient(workerCtx.config),
+        providers: deps.providers ?? createProviders(workerCtx.config, providerServices(workerCtx)),
+        platforms: deps.platforms ?? {
+          youtube: createYouTubeClient(workerCtx.config),
+          tiktok: createTikTokClient(workerCtx.config),
+          instagram: createInstagramClient(workerCtx.config),
+        },
+        sources: deps.sources ?? sourceSettings(workerCtx.config),
       });
       running.push(workers);
       return workers;

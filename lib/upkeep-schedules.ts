@@ -1,0 +1,44 @@
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type ScheduleOptions, type Workflow } from '@temporalio/client';
+import { backUpDatabases } from '../workflows/back-up-databases';
+import { maintainPartitions } from '../workflows/maintain-partitions';
+import { refreshUploadMetrics } from '../workflows/refresh-upload-metrics';
+import { renewSubscriptions } from '../workflows/renew-subscriptions';
+import type { AppContext } from './app-context';
+
+/**
+ * The platform's own periodic work, as Temporal Schedules (never an in-process cron): each is
+ * visible and can be paused or triggered in the Web UI (Schedules, ids `upkeep-…`). The worker
+ * creates or updates them at start; running that twice changes nothing.
+ */
+export interface UpkeepSchedule {
+  id: string;
+  cron: string;
+  workflow: Workflow;
+  description: string;
+}
+
+export const UPKEEP_TIMEZONE = 'Asia/Seoul';
+
+export const UPKEEP_SCHEDULES: readonly UpkeepSchedule[] = [
+  { id: 'upkeep-renew-subscriptions', cron: '5 * * * *', workflow: renewSubscriptions, description: 'renew, reset or expire subscriptions whose credit period ended' },
+  { id: 'upkeep-api-usage-partitions', cron: '15 0 * * *', workflow: maintainPartitions, description: "create the next months' api_usages partitions" },
+  { id: 'upkeep-refresh-metrics', cron: '*/30 * * * *', workflow: refreshUploadMetrics, description: 'refresh the metrics of published uploads that are due' },
+  { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL and MongoDB to S3 and prune old backups' },
+];
+
+export async function ensureUpkeepSchedules(ctx: Pick<AppContext, 'config' | 'temporal'>): Promise<string[]> {
+  for (const schedule of UPKEEP_SCHEDULES) {
+    const options = {
+      spec: { cronExpressions: [schedule.cron], timezone: UPKEEP_TIMEZONE },
+      action: { type: 'startWorkflow' as const, workflowType: schedule.workflow, workflowId: schedule.id, taskQueue: ctx.config.temporal.taskQueue, args: [] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const },
+    };
+    try {
+      await ctx.temporal.schedule.create({ scheduleId: schedule.id, ...options, state: { note: schedule.description }, memo: { description: schedule.description } } satisfies ScheduleOptions);
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await ctx.temporal.schedule.getHandle(schedule.id).update((previous) => ({ ...previous, ...options }));
+    }
+  }
+  return UPKEEP_SCHEDULES.map((s) => s.id);
+}
