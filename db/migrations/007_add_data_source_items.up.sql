@@ -4,14 +4,17 @@
 -- together, and a second run's insert finds the key taken.
 CREATE TABLE data_source_items (
     id              UUID PRIMARY KEY DEFAULT gen_random_uuid(),
-    data_source_id  UUID NOT NULL REFERENCES data_sources(id) ON DELETE CASCADE,
+    data_source_id  UUID NOT NULL,
     item_key        VARCHAR(500) NOT NULL,
-    content_id      UUID REFERENCES contents(id) ON DELETE SET NULL,
+    content_id      UUID,
     title           VARCHAR(500),
     url             TEXT,
     published_at    TIMESTAMP WITH TIME ZONE,
     created_at      TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT NOW(),
-    CONSTRAINT uq_data_source_items_key UNIQUE (data_source_id, item_key)
+    CONSTRAINT uq_data_source_items_key UNIQUE (data_source_id, item_key),
+    CONSTRAINT fk_data_source_items_data_sources FOREIGN KEY (data_source_id) REFERENCES data_sources(id) ON DELETE CASCADE,
+    -- A deleted content frees nothing: its item stays taken, so the item is not produced again.
+    CONSTRAINT fk_data_source_items_contents FOREIGN KEY (content_id) REFERENCES contents(id) ON DELETE SET NULL
 );
 
 CREATE INDEX idx_data_source_items_content ON data_source_items(content_id);

@@ -18,6 +18,8 @@ const EXPECTED_FOREIGN_KEYS = [
   'fk_contents_projects contents(project_id) → projects CASCADE',
   'fk_credit_transactions_contents credit_transactions(content_id) → contents NO ACTION',
   'fk_credit_transactions_subscriptions credit_transactions(subscription_id) → subscriptions NO ACTION',
+  'fk_data_source_items_contents data_source_items(content_id) → contents SET NULL',
+  'fk_data_source_items_data_sources data_source_items(data_source_id) → data_sources CASCADE',
   'fk_data_sources_projects data_sources(project_id) → projects CASCADE',
   'fk_organization_members_organizations organization_members(organization_id) → organizations CASCADE',
   'fk_organization_members_users organization_members(user_id) → users CASCADE',
