@@ -38,6 +38,12 @@ export function scriptScenes(script: Content['script']): string[] {
 /** `media_assets.source` (seed §3.4.1) of a scene picture: AI pictures are generated too. */
 const MEDIA_SOURCE: Readonly<Record<SceneImage['source'], MediaAssetSource>> = { generated: 'generated', ai: 'generated', stock: 'stock' };
 
+/** A project's own voice (style_preset.voice: an ElevenLabs voice id or an espeak-ng voice), over the deployment's. */
+function voiceOf(project: Project): { voice?: string } {
+  const voice = project.style_preset?.voice;
+  return typeof voice === 'string' && voice.trim() !== '' ? { voice: voice.trim() } : {};
+}
+
 function parseResolution(resolution: string): { width: number; height: number } {
   const match = /^(\d{3,4})x(\d{3,4})$/.exec(resolution);
   if (!match) throw ApplicationFailure.nonRetryable(`template resolution "${resolution}" is not WIDTHxHEIGHT`, 'BadTemplate');
@@ -71,7 +77,10 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
   }
 
   async function lookFor(project: Project): Promise<TemplateLook> {
-    const data = await templateFor(project);
+    return lookOf(await templateFor(project));
+  }
+
+  function lookOf(data: TemplateData): TemplateLook {
     return { ...parseResolution(data.resolution), colors: data.colors, font: data.fonts[0] ?? 'Noto Sans CJK KR' };
   }
 
@@ -111,7 +120,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
       return withWorkDir(`tts-${content.id}`, async (dir) => {
         const result = await providers.speech.synthesize(
-          { language: (content.project.language === 'en' ? 'en' : 'ko') satisfies Language, segments, outDir: dir },
+          { language: (content.project.language === 'en' ? 'en' : 'ko') satisfies Language, segments, outDir: dir, ...voiceOf(content.project) },
           providerCallOptions(),
         );
         await recordUsage(result.usage);
@@ -153,7 +162,8 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
     async renderVideo(input: { contentId: string; speech: SpeechOutput; images: ImagesOutput }): Promise<{ videoKey: string; thumbnailKey: string; durationSec: number }> {
       const content = await loadContent(input.contentId);
       const keys = keysFor(content.id);
-      const look = await lookFor(content.project);
+      const template = await templateFor(content.project);
+      const look = lookOf(template);
       await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
       return withWorkDir(`render-${content.id}`, async (dir) => {
         const manifest = JSON.parse((await ctx.store.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
@@ -173,7 +183,16 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
         );
         const resume = resumableExternalJob();
         const result = await providers.renderer.render(
-          { look, fps: 30, scenes, audioPath, cues: manifest.cues, outDir: dir, ...(resume ? { resumeExternalJobId: resume } : {}) },
+          {
+            look,
+            fps: 30,
+            scenes,
+            audioPath,
+            cues: manifest.cues,
+            outDir: dir,
+            ...(resume ? { resumeExternalJobId: resume } : {}),
+            ...(template.creatomate_template_id ? { remoteTemplateId: template.creatomate_template_id } : {}),
+          },
           providerCallOptions(),
         );
         await recordUsage(result.usage);

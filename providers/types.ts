@@ -186,6 +186,8 @@ export interface RenderRequest {
   outDir: string;
   /** A job a remote renderer already accepted (see `CallOptions.onExternalJob`): it is awaited, not started again. */
   resumeExternalJobId?: string;
+  /** The content template's own design at a cloud renderer (template_data.creatomate_template_id), over the deployment's. */
+  remoteTemplateId?: string;
 }
 
 export interface RenderResult {

@@ -2,7 +2,8 @@ import Joi from 'joi';
 import { Op, type WhereOptions } from 'sequelize';
 import { CONTENT_FORMATS, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
 import type { JsonObject, Models } from '../../db/models';
-import { deleteDataSourceSchedule } from '../../lib/schedules';
+import { isValidTimeZone } from '../../lib/calendar';
+import { deleteDataSourceSchedule, syncDataSourceSchedule } from '../../lib/schedules';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { createWithinPlanLimit, type OwnerColumns } from '../limits';
@@ -15,7 +16,15 @@ import { ownerColumns, ownerFor, requireOrganizationRole, requireProject } from 
 const STYLE_PRESET_MAX_CHARS = 4000;
 
 /** Free-form presentation settings; `template_id` is the one key the pipeline reads (activities/media.ts). */
-const stylePreset = Joi.object({ template_id: schemas.id })
+const stylePreset = Joi.object({
+  template_id: schemas.id,
+  /** The zone data source crons are read in (lib/schedules.ts). */
+  timezone: Joi.string()
+    .max(50)
+    .custom((value: string, helpers) => (isValidTimeZone(value) ? value : helpers.message({ custom: '{{#label}} must be an IANA time zone such as Asia/Seoul' }))),
+  /** The voice the project's videos speak with: an ElevenLabs voice id or an espeak-ng voice name. */
+  voice: Joi.string().pattern(/^[A-Za-z0-9_+.-]{1,64}$/).messages({ 'string.pattern.base': '{{#label}} must be a voice id' }),
+})
   .unknown(true)
   .custom((value: JsonObject, helpers) =>
     JSON.stringify(value).length > STYLE_PRESET_MAX_CHARS ? helpers.message({ custom: `style_preset must be at most ${STYLE_PRESET_MAX_CHARS} characters of JSON` }) : value,
@@ -142,7 +151,19 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { params, body }) => {
         const { project } = await requireProject(models, req.auth!.userId, params.id, 'editor');
         await assertUsableTemplate(models, project, body.style_preset);
-        await project.update(body);
+        const zoneBefore = project.style_preset?.timezone;
+        await withScheduler('changing the project', () =>
+          ctx.sequelize.transaction(async (transaction) => {
+            await project.update(body, { transaction });
+            if (project.style_preset?.timezone === zoneBefore) return;
+            // The project's data sources read their crons in its zone: their schedules follow it.
+            const sources = await models.DataSource.findAll({ where: { project_id: project.id }, transaction });
+            for (const source of sources) await syncDataSourceSchedule(ctx, source, project);
+          }),
+        ).catch(async (err: unknown) => {
+          await project.reload();
+          throw err;
+        });
         res.json({ project: serializeProject(project) });
       },
     }),

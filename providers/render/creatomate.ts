@@ -236,7 +236,7 @@ export class CreatomateRenderer implements Renderer {
     }
     const metadata = this.options.metadata?.(request);
     return {
-      template_id: this.options.templateId,
+      template_id: request.remoteTemplateId ?? this.options.templateId,
       modifications,
       max_width: request.look.width,
       max_height: request.look.height,
@@ -312,7 +312,7 @@ export class CreatomateRenderer implements Renderer {
         durationMs: Math.round(performance.now() - startedAt),
         estimatedCostUsd: creatomateCredits(width, height, fps, info.durationSec) * this.options.pricePerCreditUsd,
         statusCode: 200,
-        model: this.options.templateId,
+        model: request.remoteTemplateId ?? this.options.templateId,
       },
     };
   }

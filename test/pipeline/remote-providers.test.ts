@@ -66,7 +66,7 @@ describe('produceContent with every remote provider (local servers speaking thei
       RENDER_PROVIDER: 'creatomate',
       CREATOMATE_API_KEY: creatomate.state.apiKey,
       CREATOMATE_BASE_URL: creatomate.baseUrl,
-      CREATOMATE_TEMPLATE_ID: creatomate.state.templateId,
+      CREATOMATE_TEMPLATE_ID: 'the-deployment-default-template',
       CREATOMATE_PRICE_PER_CREDIT: String(PRICES.creatomateCredit),
       CREATOMATE_POLL_INTERVAL_MS: '50',
     });
@@ -87,6 +87,15 @@ describe('produceContent with every remote provider (local servers speaking thei
 
   it('produces and publishes a video, recording every call and its cost, retries included, with no key anywhere', async () => {
     const tenant = await createTenant(h, { credits: 3, withChannel: true, language: 'en' });
+    // The project's template names its own Creatomate design, and the project its own voice.
+    const system = await ctx.models.Template.findOne({ where: { template_type: 'system', content_format: 'short' }, rejectOnEmpty: true });
+    const template = await ctx.models.Template.create({
+      organization_id: tenant.organizationId,
+      name: 'Creatomate short',
+      template_type: 'custom',
+      template_data: { ...system.template_data, creatomate_template_id: creatomate.state.templateId },
+    } as never);
+    await ctx.models.Project.update({ style_preset: { template_id: template.id, voice: 'pNInz6obpgDQGcFmaJgB' } }, { where: { id: tenant.projectId } });
     const contentId = await createTopicContent(h, tenant.projectId, 'Knee health after sixty');
     gemini.state.next.push({ kind: 'error', status: 429, message: 'Resource has been exhausted (e.g. check quota).', retryAfterSec: 1, echoKey: true });
     elevenlabs.state.next.push({ kind: 'error', status: 500, detailStatus: 'internal_error', message: 'An internal error occurred.' });
@@ -125,6 +134,8 @@ describe('produceContent with every remote provider (local servers speaking thei
     const render = await ctx.models.ContentJob.findOne({ where: { content_id: contentId, job_type: 'render' } });
     assert.ok(render?.external_job_id && creatomate.state.renders.has(render.external_job_id), 'the Creatomate render id is kept');
 
+    assert.ok(elevenlabs.state.requests.every((r) => r.voiceId === 'pNInz6obpgDQGcFmaJgB'), "the project's voice speaks");
+    assert.ok(creatomate.state.creates.length > 0 && creatomate.state.creates.every((r) => r.body?.template_id === creatomate.state.templateId), "the template's Creatomate design is rendered");
     const rows = await usageRows(contentId);
     const failed = rows.filter((r) => r.error_message !== null);
     assert.deepEqual(failed.map((r) => [r.service, r.status_code]).sort(), [['elevenlabs', 500], ['gemini', 429]]);

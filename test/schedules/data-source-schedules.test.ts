@@ -101,6 +101,14 @@ describe('data source schedules in Temporal', () => {
     });
     assert.equal(created.status, 201, created.text);
     assert.equal((await describeSchedule(created.body.data_source.id)).spec.timezone, 'America/New_York');
+
+    const moved = await api.request('PATCH', `/projects/${project.body.project.id}`, { token: as.owner.token, body: { style_preset: { timezone: 'Europe/London', voice: 'en-gb' } } });
+    assert.equal(moved.status, 200, moved.text);
+    assert.equal((await describeSchedule(created.body.data_source.id)).spec.timezone, 'Europe/London', 'the schedule follows the project');
+
+    const bad = await api.request('PATCH', `/projects/${project.body.project.id}`, { token: as.owner.token, body: { style_preset: { timezone: 'Mars/Olympus_Mons', voice: 'a voice; rm -rf' } } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(Object.keys(bad.body.error.details).sort(), ['body.style_preset.timezone', 'body.style_preset.voice']);
   });
 
   it('makes no schedule for a source without a cron, and runs any source now', async () => {
