@@ -8,8 +8,9 @@ import { startProduction } from '../lib/productions';
 import { createSourceFetcher } from '../providers/sources';
 import type { SourceItem, SourceSettings } from '../providers/sources';
 import type { Language, ProviderUsage } from '../providers/types';
-import { EMPTY_SCRIPT } from '../db/models';
+import { EMPTY_SCRIPT, NOT_PRODUCED_YET } from '../db/models';
 import { toActivityFailure } from './failures';
+import { insertApiUsage } from './recording';
 
 const log = moduleLogger('ingest');
 
@@ -47,21 +48,8 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
     return source?.project ? (source as DataSource & { project: Project }) : null;
   }
 
-  async function recordSourceUsage(project: Project, usage: ProviderUsage, error?: string): Promise<void> {
-    await ctx.models.ApiUsage.create({
-      user_id: project.user_id,
-      organization_id: project.organization_id,
-      service: usage.service,
-      operation: usage.operation,
-      input_units: Math.round(usage.inputUnits),
-      output_units: Math.round(usage.outputUnits),
-      duration_ms: Math.round(usage.durationMs),
-      estimated_cost: usage.estimatedCostUsd,
-      content_id: null,
-      job_id: null,
-      status_code: usage.statusCode ?? null,
-      error_message: error ?? null,
-    });
+  function recordSourceUsage(project: Project, usage: ProviderUsage, error?: string): Promise<void> {
+    return insertApiUsage(ctx, { user_id: project.user_id, organization_id: project.organization_id, content_id: null, job_id: null }, usage, error);
   }
 
   /** Inserts the item's key and its draft content in one transaction; null when the key was taken. */
@@ -89,14 +77,7 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
           source_type: CONTENT_SOURCE_TYPE[source.source_type],
           source_url: item.url ?? null,
           source_data: { ...item.data, data_source_id: source.id, item_key: item.key },
-          thumbnail_url: null,
-          audio_url: null,
-          audio_duration: null,
-          video_url: null,
-          video_duration: null,
-          video_resolution: null,
-          safety_score: null,
-          published_at: null,
+          ...NOT_PRODUCED_YET,
         },
         { transaction },
       );

@@ -21,7 +21,7 @@ import type { YouTubeClient, YouTubeCredentials, YouTubePrivacyStatus } from '..
 import type { ProviderUsage } from '../providers/types';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
-import { currentJob, recordUsage, reportProgress } from './recording';
+import { currentJob, insertApiUsage, recordUsage, reportProgress } from './recording';
 
 const log = moduleLogger('publish');
 
@@ -272,22 +272,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
 
   /** Records a metrics call against the channel's owner; it names the content when it read one video. */
   function ownerSink(owner: { user_id: string | null; organization_id: string | null }, contentId: string | null): UsageSink {
-    return async (usage, error) => {
-      await ctx.models.ApiUsage.create({
-        user_id: owner.user_id,
-        organization_id: owner.organization_id,
-        service: usage.service,
-        operation: usage.operation,
-        input_units: Math.round(usage.inputUnits),
-        output_units: Math.round(usage.outputUnits),
-        duration_ms: Math.round(usage.durationMs),
-        estimated_cost: usage.estimatedCostUsd,
-        content_id: contentId,
-        job_id: null,
-        status_code: usage.statusCode ?? null,
-        error_message: error ?? null,
-      });
-    };
+    return (usage, error) => insertApiUsage(ctx, { user_id: owner.user_id, organization_id: owner.organization_id, content_id: contentId, job_id: null }, usage, error);
   }
 
   return {

@@ -279,21 +279,32 @@ export class JobRecorder {
   }
 
   async insertUsage(scope: JobScope, usage: ProviderUsage, error?: string): Promise<void> {
-    await this.ctx.models.ApiUsage.create({
-      user_id: scope.userId,
-      organization_id: scope.organizationId,
-      service: usage.service,
-      operation: usage.operation,
-      input_units: Math.round(usage.inputUnits),
-      output_units: Math.round(usage.outputUnits),
-      duration_ms: Math.round(usage.durationMs),
-      estimated_cost: usage.estimatedCostUsd,
-      content_id: scope.contentId,
-      job_id: scope.jobId ?? null,
-      status_code: usage.statusCode ?? null,
-      error_message: error ?? null,
-    });
+    const owner = { user_id: scope.userId, organization_id: scope.organizationId, content_id: scope.contentId, job_id: scope.jobId ?? null };
+    await insertApiUsage(this.ctx, owner, usage, error);
   }
+}
+
+/** Who an `api_usages` row is charged to, and the content and job it belongs to, if any. */
+export interface UsageOwner {
+  user_id: string | null;
+  organization_id: string | null;
+  content_id: string | null;
+  job_id: string | null;
+}
+
+/** One `api_usages` row of a provider call: its units, time, cost and status, and its error when it failed. */
+export async function insertApiUsage(ctx: AppContext, owner: UsageOwner, usage: ProviderUsage, error?: string): Promise<void> {
+  await ctx.models.ApiUsage.create({
+    ...owner,
+    service: usage.service,
+    operation: usage.operation,
+    input_units: Math.round(usage.inputUnits),
+    output_units: Math.round(usage.outputUnits),
+    duration_ms: Math.round(usage.durationMs),
+    estimated_cost: usage.estimatedCostUsd,
+    status_code: usage.statusCode ?? null,
+    error_message: error ?? null,
+  });
 }
 
 function summarize(output: unknown): string | undefined {

@@ -28,3 +28,45 @@ export async function withSlot<T>(slot: ConcurrencySlot | undefined, signal: Abo
     await release();
   }
 }
+
+/**
+ * Runs `job` for every item, at most `limit` at once, and returns the results in order. The first
+ * failure aborts the signal the other jobs got and is thrown once they have all settled, so no
+ * job keeps writing after the call returned.
+ */
+export async function runLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  signal: AbortSignal | undefined,
+  job: (item: T, index: number, signal: AbortSignal) => Promise<R>,
+): Promise<R[]> {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(signal?.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && !controller.signal.aborted && next < items.length) {
+      const index = next;
+      next += 1;
+      try {
+        results[index] = await job(items[index] as T, index, controller.signal);
+      } catch (error) {
+        if (!failure) {
+          failure = { error };
+          controller.abort(error);
+        }
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  if (failure) throw failure.error;
+  if (controller.signal.aborted) throw controller.signal.reason;
+  return results;
+}

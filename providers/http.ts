@@ -3,7 +3,8 @@ import type { CallOptions, ProviderUsage } from './types';
 
 /**
  * Small helpers shared by the HTTP clients of outside services: per-request deadlines combined
- * with the caller's cancellation, Retry-After parsing, tolerant body reading and secret redaction.
+ * with the caller's cancellation, Retry-After parsing, tolerant and bounded body reading and secret
+ * redaction.
  */
 
 /** The caller's signal (cancellation) and a per-request deadline, as one signal for `fetch`. */
@@ -44,6 +45,49 @@ export async function readBody(response: Response, maxChars = 65_536): Promise<u
 /** Frees the connection of a response whose body is not needed. */
 export async function discardBody(response: Response): Promise<void> {
   await response.body?.cancel().catch(() => undefined);
+}
+
+export interface ReadLimits {
+  maxBytes: number;
+  /** The request's deadline, for the message when the body stops arriving in time. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The whole body of a response, refused as `invalid_response` past `maxBytes`. The request's
+ * deadline covers the body too: a body that stops arriving is a retryable `network_error`.
+ */
+export async function readLimited(label: ProviderLabel, response: Response, limits: ReadLimits): Promise<Buffer> {
+  const declared = Number(response.headers.get('content-length') ?? 0);
+  const tooLarge = (): PlatformError =>
+    new PlatformError(label.platform, 'invalid_response', `${label.operation}: the answer is larger than ${limits.maxBytes} bytes`, { statusCode: response.status });
+  if (declared > limits.maxBytes) {
+    await discardBody(response);
+    throw tooLarge();
+  }
+  const reader = response.body?.getReader();
+  if (!reader) return Buffer.alloc(0);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limits.maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge();
+      }
+      parts.push(value);
+    }
+  } catch (error) {
+    if (error instanceof PlatformError) throw error;
+    if (limits.signal?.aborted) throw limits.signal.reason;
+    const detail = isAbortOrTimeout(error) ? `no complete answer within ${limits.timeoutMs} ms` : 'the connection broke off';
+    throw new PlatformError(label.platform, 'network_error', `${label.operation}: ${detail}`, { statusCode: response.status });
+  }
+  return Buffer.concat(parts, total);
 }
 
 /** Replaces every occurrence of the given secrets (tokens, keys) so a message can be logged or stored. */
@@ -114,15 +158,26 @@ export function codeForStatus(status: number): PlatformErrorCode {
   return 'bad_request';
 }
 
-/** The `PlatformError` of a non-2xx answer, with the provider's message and the key redacted. */
+/**
+ * The `PlatformError` of a failed answer, with the provider's message and the key redacted; its
+ * code is the status's unless the provider's own error code says more.
+ */
 export function httpFailure(
   label: ProviderLabel,
   status: number,
   message: string,
-  options: { retryAfterMs?: number; providerReason?: string; secrets: readonly (string | undefined)[] },
+  options: {
+    retryAfterMs?: number;
+    providerReason?: string;
+    /** How the reason reads in the message; the reason itself by default. */
+    shownReason?: string;
+    code?: PlatformErrorCode;
+    secrets: readonly (string | undefined)[];
+  },
 ): PlatformError {
-  const text = `${label.operation} failed with HTTP ${status}${options.providerReason ? ` (${options.providerReason})` : ''}: ${message || 'no message'}`;
-  return new PlatformError(label.platform, codeForStatus(status), redactSecrets(text, options.secrets).slice(0, 1000), {
+  const shown = options.shownReason ?? options.providerReason;
+  const text = `${label.operation} failed with HTTP ${status}${shown ? ` (${shown})` : ''}: ${message || 'no message'}`;
+  return new PlatformError(label.platform, options.code ?? codeForStatus(status), redactSecrets(text, options.secrets).slice(0, 1000), {
     statusCode: status,
     ...(options.retryAfterMs !== undefined ? { retryAfterMs: options.retryAfterMs } : {}),
     ...(options.providerReason ? { providerReason: options.providerReason } : {}),

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { QueryTypes } from 'sequelize';
-import { CONTENT_SOURCE_TYPES, CONTENT_STATUSES, EMPTY_SCRIPT, type Content, type ContentScript, type ContentSourceType, type ContentStatus, type JsonObject } from '../../db/models';
+import { CONTENT_SOURCE_TYPES, CONTENT_STATUSES, EMPTY_SCRIPT, NOT_PRODUCED_YET, type Content, type ContentScript, type ContentSourceType, type ContentStatus, type JsonObject } from '../../db/models';
 import { trackEvent } from '../../lib/analytics';
 import { moduleLogger } from '../../lib/logger';
 import type { ApiDeps } from '../deps';
@@ -122,14 +122,7 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
           source_type: source?.type ?? 'manual',
           source_url: source?.url ?? null,
           source_data: source?.data ?? null,
-          thumbnail_url: null,
-          audio_url: null,
-          audio_duration: null,
-          video_url: null,
-          video_duration: null,
-          video_resolution: null,
-          safety_score: null,
-          published_at: null,
+          ...NOT_PRODUCED_YET,
         });
         // The content exists whatever happens to the event: a lost analytics write must not fail the request.
         await trackEvent(

@@ -38,18 +38,21 @@ function monthText(n: number): string {
  */
 const MONTH_EXPR = "date_trunc('month', created_at AT TIME ZONE 'UTC')";
 
+/** The sums of a group of api_usages rows, as `UsageSumRow` reads them. */
+const USAGE_SUMS = `COUNT(*)::bigint AS calls,
+           COALESCE(SUM(input_units), 0)::bigint AS input_units,
+           COALESCE(SUM(output_units), 0)::bigint AS output_units,
+           COALESCE(SUM(duration_ms), 0)::bigint AS duration_ms,
+           COALESCE(SUM(estimated_cost), 0)::numeric(20, 6)::text AS estimated_cost_usd,
+           COUNT(*) FILTER (WHERE error_message IS NOT NULL OR status_code >= 400)::bigint AS errors`;
+
 /** The SQL of GET /usage for one owner and an inclusive range of months (YYYY-MM). */
 export function usageQuery(owner: Owner, from: string, to: string): { sql: string; replacements: Record<string, string> } {
   const ownerCondition = owner.kind === 'user' ? 'user_id = :ownerId AND organization_id IS NULL' : 'organization_id = :ownerId';
   const sql = `
     SELECT to_char(${MONTH_EXPR}, 'YYYY-MM') AS month, service, operation,
            GROUPING(${MONTH_EXPR}, service, operation) AS grouping,
-           COUNT(*)::bigint AS calls,
-           COALESCE(SUM(input_units), 0)::bigint AS input_units,
-           COALESCE(SUM(output_units), 0)::bigint AS output_units,
-           COALESCE(SUM(duration_ms), 0)::bigint AS duration_ms,
-           COALESCE(SUM(estimated_cost), 0)::numeric(20, 6)::text AS estimated_cost_usd,
-           COUNT(*) FILTER (WHERE error_message IS NOT NULL OR status_code >= 400)::bigint AS errors
+           ${USAGE_SUMS}
       FROM api_usages
      WHERE ${ownerCondition}
        AND created_at >= CAST(:fromTime AS timestamptz) AND created_at < CAST(:toTime AS timestamptz)
@@ -126,12 +129,7 @@ export function usageRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         const { content } = await loadContent(ctx.models, req.auth!.userId, params.id, 'viewer');
         const rows = await ctx.sequelize.query<UsageSumRow & { service: string | null; operation: string | null; grouping: number }>(
           `SELECT service, operation, GROUPING(service, operation) AS grouping,
-                  COUNT(*)::bigint AS calls,
-                  COALESCE(SUM(input_units), 0)::bigint AS input_units,
-                  COALESCE(SUM(output_units), 0)::bigint AS output_units,
-                  COALESCE(SUM(duration_ms), 0)::bigint AS duration_ms,
-                  COALESCE(SUM(estimated_cost), 0)::numeric(20, 6)::text AS estimated_cost_usd,
-                  COUNT(*) FILTER (WHERE error_message IS NOT NULL OR status_code >= 400)::bigint AS errors
+                  ${USAGE_SUMS}
              FROM api_usages WHERE content_id = :contentId
             GROUP BY GROUPING SETS ((service, operation), ())
             ORDER BY service NULLS LAST, operation`,

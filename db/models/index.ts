@@ -21,7 +21,7 @@ export { Organization, OrganizationMember, Project, Subscription, SubscriptionPl
 export type { ChannelTokens } from './channel';
 export * from './enums';
 export type * from './json';
-export { EMPTY_SCRIPT } from './json';
+export { EMPTY_SCRIPT, NOT_PRODUCED_YET } from './json';
 
 /** The model classes bound to one Sequelize instance. */
 export interface Models {

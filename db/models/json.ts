@@ -42,6 +42,18 @@ export interface ContentScript {
 /** The script a content starts with: the pipeline writes the real one. */
 export const EMPTY_SCRIPT: ContentScript = { hook: '', body: [], cta: '', full_text: '' };
 
+/** The columns of a new content that only its production fills in. */
+export const NOT_PRODUCED_YET = {
+  thumbnail_url: null,
+  audio_url: null,
+  audio_duration: null,
+  video_url: null,
+  video_duration: null,
+  video_resolution: null,
+  safety_score: null,
+  published_at: null,
+} as const;
+
 export type MediaAssetType = 'image' | 'video' | 'audio';
 export type MediaAssetSource = 'generated' | 'stock' | 'user';
 

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { discardBody, httpFailure, isAbortOrTimeout, parseRetryAfterMs, readBody, redactSecrets, sendRequest, type ProviderLabel } from '../http';
+import { httpFailure, parseRetryAfterMs, readBody, readLimited, redactSecrets, sendRequest, type ProviderLabel } from '../http';
 import { commandArgs, type FfmpegCommand } from '../media/ffmpeg-command';
 import { runFfmpeg } from '../media/ffmpeg-runner';
 import { PlatformError } from '../platforms/errors';
@@ -8,7 +8,7 @@ import { PlatformError } from '../platforms/errors';
 /**
  * What the remote image providers share: bounded, timed downloads of pictures, a check that the
  * bytes really are a picture, one ffmpeg run that fits every picture to the template's frame
- * (scaled to cover it, centre-cropped, PNG), and per-scene jobs run a few at a time.
+ * (scaled to cover it, centre-cropped, PNG).
  */
 
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
@@ -49,49 +49,6 @@ export function isHttpUrl(value: unknown): value is string {
   } catch {
     return false;
   }
-}
-
-export interface ReadLimits {
-  maxBytes: number;
-  /** The request's deadline, for the message when the body stops arriving in time. */
-  timeoutMs: number;
-  signal?: AbortSignal;
-}
-
-/**
- * The whole body of a response, refused as `invalid_response` past `maxBytes`. The request's
- * deadline covers the body too: a body that stops arriving is a retryable `network_error`.
- */
-export async function readLimited(label: ProviderLabel, response: Response, limits: ReadLimits): Promise<Buffer> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  const tooLarge = (): PlatformError =>
-    new PlatformError(label.platform, 'invalid_response', `${label.operation}: the answer is larger than ${limits.maxBytes} bytes`, { statusCode: response.status });
-  if (declared > limits.maxBytes) {
-    await discardBody(response);
-    throw tooLarge();
-  }
-  const reader = response.body?.getReader();
-  if (!reader) return Buffer.alloc(0);
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limits.maxBytes) {
-        await reader.cancel().catch(() => undefined);
-        throw tooLarge();
-      }
-      parts.push(value);
-    }
-  } catch (error) {
-    if (error instanceof PlatformError) throw error;
-    if (limits.signal?.aborted) throw limits.signal.reason;
-    const detail = isAbortOrTimeout(error) ? `no complete answer within ${limits.timeoutMs} ms` : 'the connection broke off';
-    throw new PlatformError(label.platform, 'network_error', `${label.operation}: ${detail}`, { statusCode: response.status });
-  }
-  return Buffer.concat(parts, total);
 }
 
 /**
@@ -155,46 +112,4 @@ export async function fitPictures(pictures: readonly { input: string; output: st
     outputArgs: pictures.flatMap((picture, i) => ['-map', `[fit${i}]`, '-frames:v', '1', '-update', '1', picture.output]),
   };
   await runFfmpeg(commandArgs(command), options);
-}
-
-/**
- * Runs `job` for every item, at most `limit` at once, and returns the results in order. The first
- * failure aborts the signal the other jobs got and is thrown once they have all settled, so no
- * job keeps writing after the call returned.
- */
-export async function runLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  signal: AbortSignal | undefined,
-  job: (item: T, index: number, signal: AbortSignal) => Promise<R>,
-): Promise<R[]> {
-  const controller = new AbortController();
-  const onAbort = (): void => controller.abort(signal?.reason);
-  if (signal?.aborted) onAbort();
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && !controller.signal.aborted && next < items.length) {
-      const index = next;
-      next += 1;
-      try {
-        results[index] = await job(items[index] as T, index, controller.signal);
-      } catch (error) {
-        if (!failure) {
-          failure = { error };
-          controller.abort(error);
-        }
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
-  if (failure) throw failure.error;
-  if (controller.signal.aborted) throw controller.signal.reason;
-  return results;
 }

@@ -1,10 +1,10 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withSlot, type ConcurrencySlot } from '../concurrency';
+import { runLimited, withSlot, type ConcurrencySlot } from '../concurrency';
 import { httpFailure, parseRetryAfterMs, readBody, recordFailedCall, sendRequest, type ProviderLabel } from '../http';
 import { PlatformError } from '../platforms/errors';
 import type { CallOptions, ImageProvider, Language, ProviderUsage, SceneImage, SceneImageRequest } from '../types';
-import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_PICTURE_BYTES, downloadPicture, fitPictures, isHttpUrl, runLimited, scenePicturePath } from './fit';
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_PICTURE_BYTES, downloadPicture, fitPictures, isHttpUrl, scenePicturePath } from './fit';
 
 /**
  * Scene images from Pexels stock photos: one portrait search per scene (its keywords, else the

@@ -1,5 +1,6 @@
 import type { SubtitleCue } from '../types';
 import { subtitleLines } from './text-layout';
+import { round3 } from './voice-timeline';
 
 /**
  * Subtitle cues from a speech provider's character timings (ElevenLabs' `alignment`): the text is
@@ -20,10 +21,6 @@ function isSpace(char: string): boolean {
 
 function nonSpaceCount(text: string): number {
   return [...text].filter((char) => !isSpace(char)).length;
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 /**

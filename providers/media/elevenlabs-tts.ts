@@ -1,16 +1,16 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { withSlot, type ConcurrencySlot } from '../concurrency';
+import { runLimited, withSlot, type ConcurrencySlot } from '../concurrency';
 import { PermanentProviderError } from '../errors';
-import { httpFailure, parseRetryAfterMs, readBody, recordFailedCall, sendRequest, type ProviderLabel } from '../http';
-import { readLimited, runLimited } from '../images/fit';
+import { httpFailure, parseRetryAfterMs, readBody, readLimited, recordFailedCall, sendRequest, type ProviderLabel } from '../http';
 import { PlatformError } from '../platforms/errors';
-import type { CallOptions, Language, ProviderUsage, SpeechRequest, SpeechResult, SpeechSynthesizer, SubtitleCue } from '../types';
+import type { CallOptions, Language, ProviderUsage, SpeechRequest, SpeechResult, SpeechSynthesizer } from '../types';
 import { alignmentCues, type CharacterAlignment } from './alignment';
 import { commandArgs } from './ffmpeg-command';
 import { FfmpegError, probe, runFfmpeg } from './ffmpeg-runner';
 import { splitSentences } from './text-layout';
-import { buildVoiceJoinCommand, type VoicePart } from './voice-command';
+import { buildVoiceJoinCommand } from './voice-command';
+import { round3, voiceTimeline } from './voice-timeline';
 import { readWavInfo } from './wav';
 
 /**
@@ -99,10 +99,6 @@ interface ElevenLabsErrorBody {
 
 function characterCount(text: string): number {
   return [...text].length;
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 /**
@@ -227,7 +223,12 @@ export class ElevenLabsSpeechSynthesizer implements SpeechSynthesizer {
         }
       });
 
-      const timeline = this.timeline(request.segments.length, pieces, spoken);
+      const timed = pieces.map((piece, index) => {
+        const { wavPath, durationSec, alignment } = spoken[index] as SpokenPiece;
+        // Only the last piece of a scene is followed by a pause.
+        return { segment: piece.segment, wavPath, durationSec, cues: alignmentCues(piece.text, alignment, durationSec), pauseAfterSec: 0 };
+      });
+      const timeline = voiceTimeline(request.segments.length, timed, { segmentPauseSec: this.segmentPauseSec, silentSegmentSec: this.silentSegmentSec });
       const audioPath = join(request.outDir, 'voice.m4a');
       const command = buildVoiceJoinCommand({
         parts: timeline.parts,
@@ -269,34 +270,6 @@ export class ElevenLabsSpeechSynthesizer implements SpeechSynthesizer {
       estimatedCostUsd: Math.round(((characters * this.pricePerThousandCharsUsd) / 1000) * 1e8) / 1e8,
       model: this.model,
     };
-  }
-
-  /** Where each piece, cue and scene falls once the pauses after the scenes are added. */
-  private timeline(segmentCount: number, pieces: SpeechPiece[], spoken: SpokenPiece[]) {
-    const parts: VoicePart[] = [];
-    const cues: SubtitleCue[] = [];
-    const segments: { startSec: number; endSec: number }[] = [];
-    let cursor = 0;
-    for (let segment = 0; segment < segmentCount; segment++) {
-      const startSec = cursor;
-      const indexes = pieces.flatMap((piece, index) => (piece.segment === segment ? [index] : []));
-      if (indexes.length === 0) {
-        parts.push({ kind: 'silence', durationSec: this.silentSegmentSec });
-        cursor += this.silentSegmentSec;
-      }
-      for (const [position, index] of indexes.entries()) {
-        const piece = spoken[index] as SpokenPiece;
-        const pauseAfterSec = position === indexes.length - 1 ? this.segmentPauseSec : 0;
-        parts.push({ kind: 'speech', path: piece.wavPath, pauseAfterSec });
-        const offset = cursor;
-        for (const cue of alignmentCues((pieces[index] as SpeechPiece).text, piece.alignment, piece.durationSec)) {
-          cues.push({ startSec: round3(offset + cue.startSec), endSec: round3(offset + cue.endSec), text: cue.text });
-        }
-        cursor += piece.durationSec + pauseAfterSec;
-      }
-      segments.push({ startSec: round3(startSec), endSec: round3(cursor) });
-    }
-    return { parts, cues, segments, durationSec: cursor };
   }
 
   /** One with-timestamps request: the MP3 bytes and the character timings. */

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CallOptions, Language, SpeechRequest, SpeechResult, SpeechSynthesizer, SubtitleCue } from '../types';
+import type { CallOptions, Language, SpeechRequest, SpeechResult, SpeechSynthesizer } from '../types';
 import { commandArgs } from './ffmpeg-command';
 import { abortError, probe, runFfmpeg } from './ffmpeg-runner';
 import { cleanText, subtitleLines } from './text-layout';
-import { buildVoiceJoinCommand, type VoicePart } from './voice-command';
+import { buildVoiceJoinCommand } from './voice-command';
+import { round3, voiceTimeline } from './voice-timeline';
 import { readWavInfo, type WavInfo } from './wav';
 import { PermanentProviderError } from '../errors';
 
@@ -96,7 +97,13 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
         return readWavInfo(line.wavPath);
       });
 
-      const timeline = this.timeline(request.segments.length, lines, wavs);
+      const { linePauseSec, sentencePauseSec, segmentPauseSec, silentSegmentSec } = this.options;
+      const pieces = lines.map((line, index) => {
+        const spoken = (wavs[index] as WavInfo).durationSec;
+        const pauseAfterSec = line.endsSentence ? sentencePauseSec : linePauseSec;
+        return { segment: line.segment, wavPath: line.wavPath, durationSec: spoken, cues: [{ startSec: 0, endSec: spoken, text: line.text }], pauseAfterSec };
+      });
+      const timeline = voiceTimeline(request.segments.length, pieces, { segmentPauseSec, silentSegmentSec });
       const first = wavs[0] as WavInfo;
       const audioPath = join(request.outDir, 'voice.m4a');
       const command = buildVoiceJoinCommand({
@@ -138,33 +145,6 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
     }
   }
 
-  /** Where each line and segment falls once the pauses are added. */
-  private timeline(segmentCount: number, lines: PlannedLine[], wavs: WavInfo[]) {
-    const parts: VoicePart[] = [];
-    const cues: SubtitleCue[] = [];
-    const segments: { startSec: number; endSec: number }[] = [];
-    let cursor = 0;
-    for (let segment = 0; segment < segmentCount; segment++) {
-      const startSec = cursor;
-      const indexes = lines.flatMap((line, index) => (line.segment === segment ? [index] : []));
-      if (indexes.length === 0) {
-        parts.push({ kind: 'silence', durationSec: this.options.silentSegmentSec });
-        cursor += this.options.silentSegmentSec;
-      }
-      for (const [position, index] of indexes.entries()) {
-        const line = lines[index] as PlannedLine;
-        const spoken = (wavs[index] as WavInfo).durationSec;
-        const pauseAfterSec =
-          position === indexes.length - 1 ? this.options.segmentPauseSec : line.endsSentence ? this.options.sentencePauseSec : this.options.linePauseSec;
-        parts.push({ kind: 'speech', path: line.wavPath, pauseAfterSec });
-        cues.push({ startSec: round3(cursor), endSec: round3(cursor + spoken), text: line.text });
-        cursor += spoken + pauseAfterSec;
-      }
-      segments.push({ startSec: round3(startSec), endSec: round3(cursor) });
-    }
-    return { parts, cues, segments, durationSec: cursor };
-  }
-
   /** espeak-ng reads the text from stdin, so quotes, dashes or markup in it are never options. */
   private speakToWav(voice: string, text: string, wavPath: string, signal?: AbortSignal): Promise<void> {
     const args = ['-v', voice, '-s', String(this.options.wordsPerMinute), '-p', String(this.options.pitch), '-z', '-w', wavPath, '--stdin'];
@@ -185,10 +165,6 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
       child.stdin.end(text, 'utf8');
     });
   }
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
 }
 
 /** Like Promise.all over `items.map(work)`, with at most `limit` calls running at once. */

@@ -1,6 +1,7 @@
-import { codeForStatus, parseRetryAfterMs, recordFailedCall, redactSecrets, sendRequest, sleep } from '../http';
+import { codeForStatus, httpFailure, parseRetryAfterMs, redactSecrets, sleep } from '../http';
 import type { ProviderUsage } from '../types';
 import { PlatformError, type PlatformErrorCode } from './errors';
+import { adoptToken, callLabel, optionalString, parseAnswer, platformExchange, platformUsage, record, refreshedTokenOf, toCount, type PlatformCallState, type PlatformService, type StatisticsResult } from './exchange';
 import type {
   PlatformAccessToken,
   PlatformCallOptions,
@@ -112,33 +113,15 @@ interface Container {
 
 type Session = { kind: 'container' | 'media'; id: string };
 
-interface CallState {
-  operation: InstagramOperation;
+interface CallState extends PlatformCallState<InstagramOperation> {
   credentials: InstagramCredentials;
   accessToken: string;
-  refreshed?: PlatformAccessToken;
-  refreshedAfterReject: boolean;
-  statusCode?: number;
-  calls: number;
-  secrets: string[];
-  options: PlatformCallOptions;
 }
 
-function record(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
+const INSTAGRAM: PlatformService = { platform: 'instagram', name: 'Instagram' };
 
 function optionalInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-function toCount(value: unknown): number {
-  const number = Number(value);
-  return Number.isFinite(number) && number >= 0 ? number : 0;
 }
 
 /** Graph ids are numeric strings; anything else in a session or an answer is refused. */
@@ -259,7 +242,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       status: 'published',
       ...(containerId ? { containerId } : {}),
       usage: this.succeeded(state, startedAt, 1),
-      ...(state.refreshed ? { refreshedToken: state.refreshed } : {}),
+      ...refreshedTokenOf(state),
     };
   }
 
@@ -268,7 +251,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
     credentials: InstagramCredentials,
     videoIds: readonly string[],
     options: PlatformCallOptions = {},
-  ): Promise<{ items: InstagramVideoStatistics[]; usage: ProviderUsage; refreshedToken?: PlatformAccessToken }> {
+  ): Promise<StatisticsResult<InstagramVideoStatistics>> {
     const state = this.state('metrics', credentials, options);
     const startedAt = performance.now();
     const items: InstagramVideoStatistics[] = [];
@@ -292,7 +275,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       });
       if (counts) items.push({ videoId: id, views: counts.views ?? 0, likes: counts.likes ?? 0, comments: counts.comments ?? 0, shares: counts.shares ?? 0 });
     }
-    return { items, usage: this.succeeded(state, startedAt, items.length), ...(state.refreshed ? { refreshedToken: state.refreshed } : {}) };
+    return { items, usage: this.succeeded(state, startedAt, items.length), ...refreshedTokenOf(state) };
   }
 
   private async createContainer(state: CallState, request: InstagramUploadRequest): Promise<string> {
@@ -399,10 +382,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
 
   private async refreshInto(state: CallState): Promise<void> {
     const token = await this.refreshAccessToken({ ...state.credentials, accessToken: state.accessToken }, state.options);
-    state.accessToken = token.accessToken;
-    state.refreshed = token;
-    state.secrets.push(token.accessToken);
-    await state.options.onTokenRefreshed?.(token);
+    await adoptToken(state, token);
   }
 
   private state(operation: InstagramOperation, credentials: InstagramCredentials, options: PlatformCallOptions): CallState {
@@ -421,38 +401,18 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
     body: Record<string, unknown> | undefined,
     read: (answer: Answer) => T,
   ): Promise<T> {
-    const startedAt = performance.now();
-    const label = { platform: 'instagram', operation: `Instagram ${state.operation}` };
-    state.calls += 1;
-    state.statusCode = undefined;
-    try {
-      const headers: Record<string, string> = { Accept: 'application/json' };
-      if (state.operation !== 'oauth_refresh') headers.Authorization = `Bearer ${state.accessToken}`;
-      if (body) headers['Content-Type'] = 'application/json';
-      const init: RequestInit = { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) };
-      const response = await sendRequest(label, url, init, this.requestTimeoutMs, state.secrets, state.options.signal);
-      state.statusCode = response.status;
-      const text = (await response.text()).slice(0, 1_000_000);
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (state.operation !== 'oauth_refresh') headers.Authorization = `Bearer ${state.accessToken}`;
+    if (body) headers['Content-Type'] = 'application/json';
+    const init: RequestInit = { method, headers, ...(body ? { body: JSON.stringify(body) } : {}) };
+    return platformExchange(INSTAGRAM, state, url, init, this.requestTimeoutMs, (response, text) => {
+      const parsed = parseAnswer(text, undefined);
       if (!response.ok || record(parsed).error !== undefined) throw this.failure(state, response, parsed, text);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw new PlatformError('instagram', 'invalid_response', `${label.operation}: the answer is not a JSON object`, { statusCode: response.status });
+        throw new PlatformError('instagram', 'invalid_response', `Instagram ${state.operation}: the answer is not a JSON object`, { statusCode: response.status });
       }
       return read({ status: response.status, body: parsed as Record<string, unknown> });
-    } catch (error) {
-      if (state.options.signal?.aborted) throw error;
-      // A body cut off by the deadline or the network surfaces as a plain error.
-      const reported =
-        error instanceof PlatformError
-          ? error
-          : new PlatformError('instagram', 'network_error', redactSecrets(`${label.operation}: the answer broke off (${(error as Error).message})`, state.secrets));
-      throw await recordFailedCall(state.options, { service: 'instagram', operation: state.operation, startedAt, statusCode: state.statusCode }, reported);
-    }
+    });
   }
 
   /** Graph errors are `{error: {message, type, code, error_subcode, is_transient, error_user_msg, fbtrace_id}}`; gateways answer text. */
@@ -471,26 +431,17 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       parseRetryAfterMs(response.headers.get('retry-after')) ??
       regainAccessMs(response.headers.get('x-business-use-case-usage')) ??
       (platformCode === 'rate_limited' ? DEFAULT_RATE_WAIT_MS : undefined);
-    const description = `Instagram ${state.operation} failed with HTTP ${response.status}${reason ? ` (code ${reason})` : ''}: ${message}`;
-    return new PlatformError('instagram', platformCode, redactSecrets(description, state.secrets).slice(0, 1000), {
-      statusCode: response.status,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      ...(reason ? { providerReason: reason } : {}),
+    return httpFailure(callLabel(INSTAGRAM, state), response.status, message, {
+      code: platformCode,
+      retryAfterMs,
+      providerReason: reason,
+      shownReason: reason ? `code ${reason}` : undefined,
+      secrets: state.secrets,
     });
   }
 
   /** The usage of a successful operation (input: API calls made), also handed to `onUsage`. */
   private succeeded(state: CallState, startedAt: number, outputUnits: number): ProviderUsage {
-    const usage: ProviderUsage = {
-      service: 'instagram',
-      operation: state.operation,
-      inputUnits: state.calls,
-      outputUnits,
-      durationMs: Math.round(performance.now() - startedAt),
-      estimatedCostUsd: state.calls * this.usdPerCall,
-      ...(state.statusCode !== undefined ? { statusCode: state.statusCode } : {}),
-    };
-    state.options.onUsage?.(usage);
-    return usage;
+    return platformUsage(INSTAGRAM, state, { startedAt, inputUnits: state.calls, outputUnits, usdPerCall: this.usdPerCall });
   }
 }

@@ -1,8 +1,9 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { codeForStatus, parseRetryAfterMs, recordFailedCall, redactSecrets, sendRequest, sleep } from '../http';
+import { codeForStatus, httpFailure, parseRetryAfterMs, sleep } from '../http';
 import type { ProviderUsage } from '../types';
 import { PlatformError, type PlatformErrorCode } from './errors';
+import { adoptToken, callLabel, optionalString, parseAnswer, platformExchange, platformUsage, record, refreshedTokenOf, toCount, type PlatformCallState, type PlatformService, type StatisticsResult } from './exchange';
 import type {
   PlatformAccessToken,
   PlatformCallOptions,
@@ -144,18 +145,12 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-interface CallState {
-  operation: TikTokOperation;
+/** Its secrets include upload URLs, which carry TikTok's upload token. */
+interface CallState extends PlatformCallState<TikTokOperation> {
   credentials: TikTokCredentials;
-  accessToken?: string;
-  refreshed?: PlatformAccessToken;
-  refreshedAfterReject: boolean;
-  statusCode?: number;
-  calls: number;
-  /** Upload URLs carry TikTok's upload token. */
-  secrets: string[];
-  options: PlatformCallOptions;
 }
+
+const TIKTOK: PlatformService = { platform: 'tiktok', name: 'TikTok' };
 
 /** TikTok's error codes that are not read from the HTTP status alone. */
 const CODE_OF_REASON: Readonly<Record<string, PlatformErrorCode>> = {
@@ -179,19 +174,6 @@ const CODE_OF_FAIL_REASON: Readonly<Record<string, PlatformErrorCode>> = {
   spam_risk_too_many_posts: 'quota_exceeded',
   spam_risk_user_banned_from_posting: 'forbidden',
 };
-
-function toCount(value: unknown): number {
-  const number = Number(value);
-  return Number.isFinite(number) && number >= 0 ? number : 0;
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
-function record(value: unknown): Record<string, unknown> {
-  return value && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
 
 /** The post ids as written in the answer, digits intact. */
 function postIds(text: string): string[] {
@@ -300,7 +282,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
       publishId,
       ...(postId ? { postId } : {}),
       usage: this.succeeded(state, startedAt, sentBytes, 1),
-      ...(state.refreshed ? { refreshedToken: state.refreshed } : {}),
+      ...refreshedTokenOf(state),
     };
   }
 
@@ -309,7 +291,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
     credentials: TikTokCredentials,
     videoIds: readonly string[],
     options: PlatformCallOptions = {},
-  ): Promise<{ items: TikTokVideoStatistics[]; usage: ProviderUsage; refreshedToken?: PlatformAccessToken }> {
+  ): Promise<StatisticsResult<TikTokVideoStatistics>> {
     const ids = [...new Set(videoIds)];
     const state = this.state('metrics', credentials, options);
     const startedAt = performance.now();
@@ -330,7 +312,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
         items.push({ videoId: id, views: toCount(video.view_count), likes: toCount(video.like_count), comments: toCount(video.comment_count), shares: toCount(video.share_count) });
       }
     }
-    return { items, usage: this.succeeded(state, startedAt, state.calls, items.length), ...(state.refreshed ? { refreshedToken: state.refreshed } : {}) };
+    return { items, usage: this.succeeded(state, startedAt, state.calls, items.length), ...refreshedTokenOf(state) };
   }
 
   private async creatorInfo(state: CallState): Promise<CreatorInfo> {
@@ -480,15 +462,9 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
 
   private async refreshInto(state: CallState): Promise<void> {
     const token = await this.refreshAccessToken(state.credentials, state.options);
-    state.accessToken = token.accessToken;
-    state.refreshed = token;
-    state.secrets.push(token.accessToken);
-    if (token.refreshToken) {
-      state.secrets.push(token.refreshToken);
-      // The old refresh token stops working: a second refresh in this call must use the new one.
-      state.credentials = { ...state.credentials, refreshToken: token.refreshToken };
-    }
-    await state.options.onTokenRefreshed?.(token);
+    // The old refresh token stops working: a second refresh in this call must use the new one.
+    if (token.refreshToken) state.credentials = { ...state.credentials, refreshToken: token.refreshToken };
+    await adoptToken(state, token);
   }
 
   private jsonHeaders(token: string): Record<string, string> {
@@ -511,36 +487,16 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
    * One request and its answer, read by `read`; any failure (network, HTTP error, TikTok error
    * code, unreadable answer) is recorded as a failed call and thrown as a `PlatformError`.
    */
-  private async exchange<T>(state: CallState, url: string, init: RequestInit, timeoutMs: number, read: (answer: Answer) => T, json = true): Promise<T> {
-    const startedAt = performance.now();
-    const label = { platform: 'tiktok', operation: `TikTok ${state.operation}` };
-    state.calls += 1;
-    state.statusCode = undefined;
-    try {
-      const response = await sendRequest(label, url, init, timeoutMs, state.secrets, state.options.signal);
-      state.statusCode = response.status;
-      const text = (await response.text()).slice(0, 1_000_000);
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? {} : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
+  private exchange<T>(state: CallState, url: string, init: RequestInit, timeoutMs: number, read: (answer: Answer) => T, json = true): Promise<T> {
+    return platformExchange(TIKTOK, state, url, init, timeoutMs, (response, text) => {
+      const parsed = parseAnswer(text, {});
       const failure = this.failure(state, response, parsed, text);
       if (failure) throw failure;
       if (json && (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))) {
-        throw new PlatformError('tiktok', 'invalid_response', `${label.operation}: the answer is not a JSON object`, { statusCode: response.status });
+        throw new PlatformError('tiktok', 'invalid_response', `TikTok ${state.operation}: the answer is not a JSON object`, { statusCode: response.status });
       }
       return read({ status: response.status, text, body: record(parsed) });
-    } catch (error) {
-      if (state.options.signal?.aborted) throw error;
-      // A body cut off by the deadline or the network surfaces as a plain error.
-      const reported =
-        error instanceof PlatformError
-          ? error
-          : new PlatformError('tiktok', 'network_error', redactSecrets(`${label.operation}: the answer broke off (${(error as Error).message})`, state.secrets));
-      throw await recordFailedCall(state.options, { service: 'tiktok', operation: state.operation, startedAt, statusCode: state.statusCode }, reported);
-    }
+    });
   }
 
   /** The error of an answer: an HTTP error, `error.code` other than "ok", or an OAuth `error`. */
@@ -554,26 +510,11 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
       optionalString(fields.error_description) ?? optionalString(apiError.message) ?? (body === undefined ? optionalString(text.slice(0, 300)) : undefined) ?? (response.statusText || 'no message');
     const code = (reason ? CODE_OF_REASON[reason] : undefined) ?? (response.ok ? 'bad_request' : codeForStatus(response.status));
     const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after')) ?? (code === 'rate_limited' ? RATE_WINDOW_MS : undefined);
-    const description = `TikTok ${state.operation} failed with HTTP ${response.status}${reason ? ` (${reason})` : ''}: ${message}`;
-    return new PlatformError('tiktok', code, redactSecrets(description, state.secrets).slice(0, 1000), {
-      statusCode: response.status,
-      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
-      ...(reason ? { providerReason: reason } : {}),
-    });
+    return httpFailure(callLabel(TIKTOK, state), response.status, message, { code, retryAfterMs, providerReason: reason, secrets: state.secrets });
   }
 
   /** The usage of a successful operation, also handed to `onUsage`. */
   private succeeded(state: CallState, startedAt: number, inputUnits: number, outputUnits: number): ProviderUsage {
-    const usage: ProviderUsage = {
-      service: 'tiktok',
-      operation: state.operation,
-      inputUnits,
-      outputUnits,
-      durationMs: Math.round(performance.now() - startedAt),
-      estimatedCostUsd: state.calls * this.usdPerCall,
-      ...(state.statusCode !== undefined ? { statusCode: state.statusCode } : {}),
-    };
-    state.options.onUsage?.(usage);
-    return usage;
+    return platformUsage(TIKTOK, state, { startedAt, inputUnits, outputUnits, usdPerCall: this.usdPerCall });
   }
 }

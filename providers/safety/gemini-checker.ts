@@ -1,4 +1,5 @@
-import { httpFailure, parseDurationMs, parseRetryAfterMs, readBody, recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
+import { generateJson, geminiEndpoint, type GeminiEndpoint } from '../gemini-http';
+import { recordFailedCall, redactSecrets, type ProviderLabel } from '../http';
 import { PlatformError } from '../platforms/errors';
 import { DEFAULT_GEMINI_BASE_URL, DEFAULT_GEMINI_MODEL } from '../script/gemini-writer';
 import { estimateCostUsd, promptText, toGeminiSchema, type ScriptPrompt, type TokenPrices } from '../script/prompt';
@@ -89,10 +90,6 @@ interface GeminiAnswer {
   usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number; thoughtsTokenCount?: number };
 }
 
-interface GeminiErrorBody {
-  error?: { code?: number; message?: string; status?: string; details?: { '@type'?: string; retryDelay?: string }[] };
-}
-
 /** The review prompt: the instructions, then the title and the spoken text. */
 export function buildSafetyReviewPrompt(request: SafetyRequest): ScriptPrompt {
   const language = request.language === 'ko' ? 'Korean' : 'English';
@@ -109,20 +106,20 @@ export function buildSafetyReviewPrompt(request: SafetyRequest): ScriptPrompt {
 export class GeminiSafetyChecker implements SafetyChecker {
   readonly name = 'gemini-safety';
   readonly model: string;
-  private readonly apiKey: string;
-  private readonly baseUrl: string;
+  private readonly endpoint: GeminiEndpoint;
   private readonly prices: TokenPrices;
-  private readonly timeoutMs: number;
   private readonly local: SafetyChecker;
   private readonly label: ProviderLabel = { platform: 'gemini', operation: 'Gemini safety review' };
 
   constructor(options: GeminiSafetyCheckerOptions) {
-    if (!options.apiKey) throw new Error('GeminiSafetyChecker needs an API key (GEMINI_API_KEY)');
-    this.apiKey = options.apiKey;
-    this.baseUrl = (options.baseUrl ?? DEFAULT_GEMINI_BASE_URL).replace(/\/+$/, '');
-    this.model = options.model ?? DEFAULT_GEMINI_MODEL;
+    this.endpoint = geminiEndpoint('GeminiSafetyChecker', {
+      apiKey: options.apiKey,
+      baseUrl: options.baseUrl ?? DEFAULT_GEMINI_BASE_URL,
+      model: options.model ?? DEFAULT_GEMINI_MODEL,
+      timeoutMs: options.timeoutMs ?? DEFAULT_SAFETY_REVIEW_TIMEOUT_MS,
+    });
+    this.model = this.endpoint.model;
     this.prices = options.prices;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_SAFETY_REVIEW_TIMEOUT_MS;
     this.local = options.local ?? new LocalSafetyChecker();
   }
 
@@ -139,7 +136,8 @@ export class GeminiSafetyChecker implements SafetyChecker {
         error,
       );
     };
-    const { answer, statusCode } = await this.generate(prompt, options.signal).catch(failed);
+    const generation = { temperature: 0, responseSchema: toGeminiSchema(SAFETY_REVIEW_SCHEMA) };
+    const { answer, statusCode } = await generateJson<GeminiAnswer>(this.label, this.endpoint, prompt, generation, options.signal).catch(failed);
     const inputUnits = answer.usageMetadata?.promptTokenCount ?? 0;
     // Thinking tokens are billed as output.
     const outputUnits = (answer.usageMetadata?.candidatesTokenCount ?? 0) + (answer.usageMetadata?.thoughtsTokenCount ?? 0);
@@ -151,7 +149,7 @@ export class GeminiSafetyChecker implements SafetyChecker {
     }
     const combined = combineSafety(local, findings);
     options.onProgress?.(100);
-    const secrets = [this.apiKey];
+    const secrets = [this.endpoint.apiKey];
     return {
       ...combined,
       usage: {
@@ -180,29 +178,6 @@ export class GeminiSafetyChecker implements SafetyChecker {
     };
   }
 
-  private async generate(prompt: ScriptPrompt, signal?: AbortSignal): Promise<{ answer: GeminiAnswer; statusCode: number }> {
-    const url = `${this.baseUrl}/v1beta/models/${encodeURIComponent(this.model)}:generateContent`;
-    const body = {
-      systemInstruction: { parts: [{ text: prompt.system }] },
-      contents: [{ role: 'user', parts: [{ text: prompt.user }] }],
-      generationConfig: { temperature: 0, responseMimeType: 'application/json', responseSchema: toGeminiSchema(SAFETY_REVIEW_SCHEMA) },
-    };
-    const response = await sendRequest(
-      this.label,
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': this.apiKey }, body: JSON.stringify(body) },
-      this.timeoutMs,
-      [this.apiKey],
-      signal,
-    );
-    const answer = await readBody(response, 1_000_000);
-    if (!response.ok) throw this.failure(response, answer);
-    if (!answer || typeof answer !== 'object') {
-      throw new PlatformError('gemini', 'invalid_response', 'Gemini safety review: the answer is not a JSON object', { statusCode: response.status });
-    }
-    return { answer: answer as GeminiAnswer, statusCode: response.status };
-  }
-
   /** The flags of the review and of the safety signals; throws `invalid_response` on an unreadable review. */
   private findingsOf(answer: GeminiAnswer, statusCode: number): RemoteSafetyFindings {
     const { candidates, promptFeedback } = answer;
@@ -220,18 +195,6 @@ export class GeminiSafetyChecker implements SafetyChecker {
     }
     const text = (candidate?.content?.parts ?? []).map((part) => (typeof part.text === 'string' ? part.text : '')).join('');
     return { flags: [...flagsOfReview(text, finishReason, statusCode), ...ratingFlags], rejected: false };
-  }
-
-  private failure(response: Response, body: unknown): PlatformError {
-    const error = (body as GeminiErrorBody | undefined)?.error;
-    const message = error?.message ?? (typeof body === 'string' ? body.slice(0, 500) : response.statusText);
-    const retryInfo = error?.details?.find((d) => d['@type']?.endsWith('google.rpc.RetryInfo'));
-    const waits = [parseRetryAfterMs(response.headers.get('retry-after')), parseDurationMs(retryInfo?.retryDelay)].filter((ms): ms is number => ms !== undefined);
-    return httpFailure(this.label, response.status, message, {
-      retryAfterMs: waits.length > 0 ? Math.max(...waits) : undefined,
-      providerReason: error?.status,
-      secrets: [this.apiKey],
-    });
   }
 }
 

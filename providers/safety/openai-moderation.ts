@@ -1,6 +1,6 @@
-import { httpFailure, parseDurationMs, parseRetryAfterMs, readBody, recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
+import { readBody, recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
+import { openAiBaseUrl, openAiFailure, openAiHeaders } from '../openai-http';
 import { PlatformError } from '../platforms/errors';
-import { DEFAULT_OPENAI_BASE_URL } from '../script/openai-writer';
 import type { CallOptions, SafetyChecker, SafetyFlag, SafetyRequest, SafetyResult } from '../types';
 import { combineSafety, safetyText, severityForRisk, type RiskThresholds } from './combine';
 import { LocalSafetyChecker } from './local-checker';
@@ -52,10 +52,6 @@ interface ModerationAnswer {
   usage?: { prompt_tokens?: unknown; total_tokens?: unknown };
 }
 
-interface OpenAiErrorBody {
-  error?: { message?: string; type?: string; code?: string | number | null };
-}
-
 /** `moderation_self_harm_intent` for `self-harm/intent`. */
 function flagCode(category: string): string {
   return `moderation_${category.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`;
@@ -75,7 +71,7 @@ export class OpenAiModerationChecker implements SafetyChecker {
 
   constructor(options: OpenAiModerationOptions = {}) {
     this.apiKey = options.apiKey || undefined;
-    this.baseUrl = (options.baseUrl ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.baseUrl = openAiBaseUrl(options.baseUrl);
     this.model = options.model ?? DEFAULT_MODERATION_MODEL;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_MODERATION_TIMEOUT_MS;
     this.thresholds = options.thresholds ?? DEFAULT_MODERATION_THRESHOLDS;
@@ -132,12 +128,11 @@ export class OpenAiModerationChecker implements SafetyChecker {
   }
 
   private async moderate(input: string, signal?: AbortSignal): Promise<{ answer: ModerationAnswer; statusCode: number }> {
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
-    const body = JSON.stringify({ model: this.model, input });
-    const response = await sendRequest(this.label, `${this.baseUrl}/v1/moderations`, { method: 'POST', headers, body }, this.timeoutMs, [this.apiKey], signal);
+    const secrets = [this.apiKey];
+    const init = { method: 'POST', headers: openAiHeaders(this.apiKey), body: JSON.stringify({ model: this.model, input }) };
+    const response = await sendRequest(this.label, `${this.baseUrl}/v1/moderations`, init, this.timeoutMs, secrets, signal);
     const answer = await readBody(response, 1_000_000);
-    if (!response.ok) throw this.failure(response, answer);
+    if (!response.ok) throw openAiFailure(this.label, response, answer, secrets);
     const result = (answer as ModerationAnswer | undefined)?.results?.[0];
     const scores = result?.category_scores;
     const readable =
@@ -168,28 +163,5 @@ export class OpenAiModerationChecker implements SafetyChecker {
       flags.push({ code: 'moderation_flagged', severity: 'high', message: 'OpenAI moderation flagged the text' });
     }
     return { flags, flagged };
-  }
-
-  private failure(response: Response, body: unknown): PlatformError {
-    const error = (body as OpenAiErrorBody | undefined)?.error;
-    const message = error?.message ?? (typeof body === 'string' ? body.slice(0, 500) : response.statusText);
-    const header = (name: string): string | null => response.headers.get(name);
-    const retryAfterMsHeader = Number(header('retry-after-ms'));
-    const waits = [
-      parseRetryAfterMs(header('retry-after')),
-      Number.isFinite(retryAfterMsHeader) && retryAfterMsHeader > 0 ? Math.round(retryAfterMsHeader) : undefined,
-    ].filter((ms): ms is number => ms !== undefined);
-    if (waits.length === 0 && response.status === 429) {
-      for (const name of ['x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
-        const ms = parseDurationMs(header(name));
-        if (ms !== undefined) waits.push(ms);
-      }
-    }
-    const reason = error?.code ?? error?.type;
-    return httpFailure(this.label, response.status, message, {
-      retryAfterMs: waits.length > 0 ? Math.max(...waits) : undefined,
-      providerReason: reason === null || reason === undefined ? undefined : String(reason),
-      secrets: [this.apiKey],
-    });
   }
 }

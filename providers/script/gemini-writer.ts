@@ -1,4 +1,5 @@
-import { httpFailure, parseDurationMs, parseRetryAfterMs, readBody, sendRequest, type ProviderLabel } from '../http';
+import { generateJson, geminiEndpoint, type GeminiEndpoint } from '../gemini-http';
+import type { ProviderLabel } from '../http';
 import { PlatformError } from '../platforms/errors';
 import type { CallOptions, ScriptRequest, ScriptResult, ScriptWriter } from '../types';
 import {
@@ -37,27 +38,19 @@ interface GeminiAnswer {
   usageMetadata?: { promptTokenCount?: number; candidatesTokenCount?: number; totalTokenCount?: number };
 }
 
-interface GeminiErrorBody {
-  error?: { code?: number; message?: string; status?: string; details?: { '@type'?: string; retryDelay?: string }[] };
-}
-
 export class GeminiScriptWriter implements ScriptWriter {
   readonly name = 'gemini-writer';
   readonly model: string;
-  private readonly apiKey: string;
-  private readonly baseUrl: string;
+  private readonly endpoint: GeminiEndpoint;
   private readonly prices: TokenPrices;
-  private readonly timeoutMs: number;
   private readonly temperature: number;
   private readonly label: ProviderLabel = { platform: 'gemini', operation: 'Gemini generateContent' };
 
   constructor(options: RemoteWriterOptions) {
-    if (!options.apiKey) throw new Error('GeminiScriptWriter needs an API key (GEMINI_API_KEY)');
-    this.apiKey = options.apiKey;
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.model = options.model;
+    const { apiKey, baseUrl, model } = options;
+    this.endpoint = geminiEndpoint('GeminiScriptWriter', { apiKey, baseUrl, model, timeoutMs: options.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS });
+    this.model = model;
     this.prices = options.prices;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS;
     this.temperature = options.temperature ?? DEFAULT_SCRIPT_TEMPERATURE;
   }
 
@@ -65,37 +58,20 @@ export class GeminiScriptWriter implements ScriptWriter {
     const writer = {
       model: this.model,
       prices: this.prices,
-      secrets: [this.apiKey],
+      secrets: [this.endpoint.apiKey],
       parameters: { provider: 'gemini', temperature: this.temperature, responseMimeType: 'application/json', responseSchema: 'autoclip_script' },
     };
     return writeWithOneRetry(this.label, writer, request, options, (prompt) => this.generate(prompt, options.signal));
   }
 
   private async generate(prompt: ScriptPrompt, signal?: AbortSignal): Promise<AttemptAnswer> {
-    const url = `${this.baseUrl}/v1beta/models/${encodeURIComponent(this.model)}:generateContent`;
-    const body = {
-      systemInstruction: { parts: [{ text: prompt.system }] },
-      contents: [{ role: 'user', parts: [{ text: prompt.user }] }],
-      generationConfig: { temperature: this.temperature, responseMimeType: 'application/json', responseSchema: toGeminiSchema() },
-    };
-    const response = await sendRequest(
-      this.label,
-      url,
-      { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': this.apiKey }, body: JSON.stringify(body) },
-      this.timeoutMs,
-      [this.apiKey],
-      signal,
-    );
-    const answer = await readBody(response, 1_000_000);
-    if (!response.ok) throw this.failure(response, answer);
-    if (!answer || typeof answer !== 'object') {
-      throw new PlatformError('gemini', 'invalid_response', 'Gemini generateContent: the answer is not a JSON object', { statusCode: response.status });
-    }
-    const { candidates, promptFeedback, usageMetadata } = answer as GeminiAnswer;
+    const generation = { temperature: this.temperature, responseSchema: toGeminiSchema() };
+    const { answer, statusCode } = await generateJson<GeminiAnswer>(this.label, this.endpoint, prompt, generation, signal);
+    const { candidates, promptFeedback, usageMetadata } = answer;
     if (promptFeedback?.blockReason) {
       const detail = promptFeedback.blockReasonMessage ? `: ${promptFeedback.blockReasonMessage}` : '';
       throw new PlatformError('gemini', 'forbidden', `Gemini blocked the prompt (${promptFeedback.blockReason})${detail}`, {
-        statusCode: response.status,
+        statusCode,
         providerReason: promptFeedback.blockReason,
       });
     }
@@ -105,7 +81,7 @@ export class GeminiScriptWriter implements ScriptWriter {
       const blocked = (candidate?.safetyRatings ?? []).filter((r) => r.blocked || r.probability === 'HIGH' || r.probability === 'MEDIUM');
       const categories = blocked.map((r) => `${r.category ?? '?'}=${r.probability ?? '?'}`).join(', ');
       throw new PlatformError('gemini', 'forbidden', `Gemini withheld the answer (finishReason ${finishReason}${categories ? `: ${categories}` : ''})`, {
-        statusCode: response.status,
+        statusCode,
         providerReason: finishReason,
       });
     }
@@ -115,20 +91,8 @@ export class GeminiScriptWriter implements ScriptWriter {
       text,
       inputTokens: usageMetadata?.promptTokenCount ?? 0,
       outputTokens: usageMetadata?.candidatesTokenCount ?? 0,
-      statusCode: response.status,
+      statusCode,
       rawOutput: JSON.stringify(answer),
     };
-  }
-
-  private failure(response: Response, body: unknown): PlatformError {
-    const error = (body as GeminiErrorBody | undefined)?.error;
-    const message = error?.message ?? (typeof body === 'string' ? body.slice(0, 500) : response.statusText);
-    const retryInfo = error?.details?.find((d) => d['@type']?.endsWith('google.rpc.RetryInfo'));
-    const waits = [parseRetryAfterMs(response.headers.get('retry-after')), parseDurationMs(retryInfo?.retryDelay)].filter((ms): ms is number => ms !== undefined);
-    return httpFailure(this.label, response.status, message, {
-      retryAfterMs: waits.length > 0 ? Math.max(...waits) : undefined,
-      providerReason: error?.status,
-      secrets: [this.apiKey],
-    });
   }
 }

@@ -1,4 +1,5 @@
-import { httpFailure, parseDurationMs, parseRetryAfterMs, readBody, sendRequest, type ProviderLabel } from '../http';
+import { readBody, sendRequest, type ProviderLabel } from '../http';
+import { openAiBaseUrl, openAiFailure, openAiHeaders } from '../openai-http';
 import { PlatformError } from '../platforms/errors';
 import type { CallOptions, ScriptRequest, ScriptResult, ScriptWriter } from '../types';
 import {
@@ -21,16 +22,11 @@ import {
  * script twice `bad_request` (providerReason `invalid_script`).
  */
 
-export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com';
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
 
 interface ChatAnswer {
   choices?: { message?: { content?: unknown; refusal?: unknown }; finish_reason?: string }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number };
-}
-
-interface OpenAiErrorBody {
-  error?: { message?: string; type?: string; code?: string | number | null };
 }
 
 export class OpenAiScriptWriter implements ScriptWriter {
@@ -45,8 +41,7 @@ export class OpenAiScriptWriter implements ScriptWriter {
 
   constructor(options: RemoteWriterOptions) {
     this.apiKey = options.apiKey || undefined;
-    // Accept a base given with or without the /v1 suffix.
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '');
+    this.baseUrl = openAiBaseUrl(options.baseUrl);
     this.model = options.model;
     this.prices = options.prices;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_SCRIPT_TIMEOUT_MS;
@@ -73,12 +68,11 @@ export class OpenAiScriptWriter implements ScriptWriter {
       temperature: this.temperature,
       response_format: { type: 'json_schema', json_schema: { name: 'autoclip_script', schema: SCRIPT_JSON_SCHEMA, strict: true } },
     };
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (this.apiKey) headers.authorization = `Bearer ${this.apiKey}`;
     const secrets = [this.apiKey];
-    const response = await sendRequest(this.label, `${this.baseUrl}/v1/chat/completions`, { method: 'POST', headers, body: JSON.stringify(body) }, this.timeoutMs, secrets, signal);
+    const init = { method: 'POST', headers: openAiHeaders(this.apiKey), body: JSON.stringify(body) };
+    const response = await sendRequest(this.label, `${this.baseUrl}/v1/chat/completions`, init, this.timeoutMs, secrets, signal);
     const answer = await readBody(response, 1_000_000);
-    if (!response.ok) throw this.failure(response, answer);
+    if (!response.ok) throw openAiFailure(this.label, response, answer, secrets);
     if (!answer || typeof answer !== 'object') {
       throw new PlatformError('openai', 'invalid_response', 'OpenAI chat.completions: the answer is not a JSON object', { statusCode: response.status });
     }
@@ -106,29 +100,5 @@ export class OpenAiScriptWriter implements ScriptWriter {
       statusCode: response.status,
       rawOutput: JSON.stringify(answer),
     };
-  }
-
-  private failure(response: Response, body: unknown): PlatformError {
-    const error = (body as OpenAiErrorBody | undefined)?.error;
-    const message = error?.message ?? (typeof body === 'string' ? body.slice(0, 500) : response.statusText);
-    const header = (name: string): string | null => response.headers.get(name);
-    const retryAfterMsHeader = Number(header('retry-after-ms'));
-    const waits = [
-      parseRetryAfterMs(header('retry-after')),
-      Number.isFinite(retryAfterMsHeader) && retryAfterMsHeader > 0 ? Math.round(retryAfterMsHeader) : undefined,
-    ].filter((ms): ms is number => ms !== undefined);
-    if (waits.length === 0 && response.status === 429) {
-      // Without Retry-After, the rate-limit reset hints tell when the window opens again.
-      for (const name of ['x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens']) {
-        const ms = parseDurationMs(header(name));
-        if (ms !== undefined) waits.push(ms);
-      }
-    }
-    const reason = error?.code ?? error?.type;
-    return httpFailure(this.label, response.status, message, {
-      retryAfterMs: waits.length > 0 ? Math.max(...waits) : undefined,
-      providerReason: reason === null || reason === undefined ? undefined : String(reason),
-      secrets: [this.apiKey],
-    });
   }
 }

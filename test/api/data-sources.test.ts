@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { cronProblem } from '../../api/routes/data-sources';
-import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
-import { createPeople, rawRow, roleMatrix, type Account, type Actor } from '../support/tenants';
+import type { ApiHarness, ApiResponse } from '../support/api';
+import { closeChecked, createProjectApi } from '../support/project-api';
+import { rawRow, roleMatrix, type Account, type Actor } from '../support/tenants';
 
 const CONFIGS = {
   rss: { feed_url: 'https://news.example.com/feed.xml', filter_keywords: ['AI', '기술'] },
@@ -13,23 +14,13 @@ const CONFIGS = {
 
 describe('data source routes', () => {
   let api: ApiHarness;
-  let orgId: string;
   let as: Record<Actor, Account>;
   let projectId: string;
 
   before(async () => {
-    api = await createApiHarness();
-    ({ orgId, as } = await createPeople(api, { plan: 'business' }));
-    const res = await api.request('POST', '/projects', { token: as.owner.token, body: { name: 'Feeds', vertical: 'tech', organization_id: orgId } });
-    projectId = res.body.project.id;
+    ({ api, as, projectId } = await createProjectApi('Feeds'));
   });
-  after(async () => {
-    try {
-      api.assertNoLeaks();
-    } finally {
-      await api.close();
-    }
-  });
+  after(() => closeChecked(api));
 
   const add = async (member: Account, overrides: Record<string, unknown> = {}): Promise<ApiResponse> =>
     api.request('POST', `/projects/${projectId}/data-sources`, { token: member.token, body: { name: 'Feed', source_type: 'rss', config: CONFIGS.rss, schedule_cron: '0 9 * * *', ...overrides } });

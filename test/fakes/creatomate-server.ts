@@ -1,12 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { runFfmpeg } from '../../providers/media/ffmpeg-runner';
-import { readAll, sendJson } from './http';
+import { readAll, sendJson, serveLocally } from './http';
 
 /**
  * A loopback server speaking Creatomate's render API (`POST /v2/renders`, `GET /v2/renders/{id}`,
@@ -269,14 +268,8 @@ export async function startFakeCreatomate(): Promise<{
     return sendJson(res, 200, renderObject(render));
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendHint(res, 500, String(error));
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(route, (res, error) => sendHint(res, 500, String(error)));
+  baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
@@ -286,10 +279,7 @@ export async function startFakeCreatomate(): Promise<{
       return Promise.resolve(`${baseUrl}/inputs/${name}`);
     },
     close: async () => {
-      await new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      });
+      await server.close();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFfmpeg } from '../../providers/media/ffmpeg-runner';
-import { readAll, sendJson } from './http';
+import { readAll, sendJson, serveLocally } from './http';
 
 /**
  * A loopback server speaking ElevenLabs `POST /v1/text-to-speech/{voice_id}/with-timestamps`: it
@@ -150,22 +149,13 @@ export async function startFakeElevenLabs(): Promise<{ baseUrl: string; state: F
     }
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendError(res, 500, 'internal_error', String(error));
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(route, (res, error) => sendError(res, 500, 'internal_error', String(error)));
+  const baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
     close: async () => {
-      await new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      });
+      await server.close();
       await rm(audioDir, { recursive: true, force: true });
     },
   };

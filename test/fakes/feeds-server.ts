@@ -1,7 +1,6 @@
-import { sendJson } from './http';
+import { sendJson, serveLocally } from './http';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * One loopback server for every data source client: static RSS 2.0 and Atom feeds (one in
@@ -581,23 +580,11 @@ export async function startFakeFeeds(): Promise<{ baseUrl: string; state: FakeFe
     return sendError(res, family, 404, `Not Found: ${path}`);
   }
 
-  const server = createServer((req, res) => {
-    try {
-      route(req, res);
-    } catch (error) {
-      if (!res.headersSent) sendText(res, 500, 'text/plain', String(error));
-      else res.destroy();
-    }
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(route, (res, error) => sendText(res, 500, 'text/plain', String(error)));
+  const baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: server.close,
   };
 }

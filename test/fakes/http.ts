@@ -1,6 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
-/** What every local fake server needs: a JSON answer and the whole request body. */
+/** What every local fake server needs: a loopback listener, a JSON answer and the whole request body. */
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=UTF-8', 'Content-Length': Buffer.byteLength(text), ...headers });
@@ -11,4 +12,39 @@ export async function readAll(req: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of req) parts.push(part as Buffer);
   return Buffer.concat(parts);
+}
+
+export interface LocalServer {
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `handle` on a loopback port of the system's choice. A request whose handling throws or
+ * rejects gets `onError`'s answer, or loses its connection when its answer has already begun.
+ */
+export async function serveLocally(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void> | void,
+  onError: (res: ServerResponse, error: unknown) => void,
+): Promise<LocalServer> {
+  const server = createServer((req, res) => {
+    const fail = (error: unknown): void => {
+      if (!res.headersSent) onError(res, error);
+      else res.destroy();
+    };
+    try {
+      Promise.resolve(handle(req, res)).catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
 }

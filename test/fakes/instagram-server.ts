@@ -1,7 +1,6 @@
-import { readAll, sendJson } from './http';
+import { readAll, sendJson, serveLocally } from './http';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * A loopback server speaking the Instagram API with Instagram Login (graph.instagram.com): REELS
@@ -319,14 +318,8 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
     sendJson(res, 200, Object.fromEntries([...fields, 'id'].filter((f) => f in all).map((f) => [f, all[f]])));
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendGraphError(res, { status: 500, code: 2, transient: true, message: String(error) });
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(route, (res, error) => sendGraphError(res, { status: 500, code: 2, transient: true, message: String(error) }));
+  baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
@@ -335,10 +328,6 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
       state.files.set(id, bytes);
       return `${baseUrl}/_files/${id}`;
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: server.close,
   };
 }

@@ -1,8 +1,7 @@
-import { readAll, sendJson } from './http';
+import { readAll, sendJson, serveLocally } from './http';
 import { makePictures } from './pexels-server';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * A loopback OpenAI-compatible Images API: `POST /v1/images/generations` checks the Bearer key
@@ -179,21 +178,11 @@ export async function startFakeOpenAiImages(): Promise<{ baseUrl: string; state:
     sendError(res, 404, `Unknown request URL: ${req.method} ${req.url}`);
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendError(res, 500, String(error), { type: 'server_error' });
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(route, (res, error) => sendError(res, 500, String(error), { type: 'server_error' }));
+  baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: server.close,
   };
 }

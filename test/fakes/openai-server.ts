@@ -1,7 +1,6 @@
-import { readAll, sendJson } from './http';
+import { readAll, sendJson, serveLocally } from './http';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { VALID_SCRIPT_ANSWER } from './gemini-server';
 
 /**
@@ -173,21 +172,11 @@ export async function startFakeOpenAi(): Promise<{ baseUrl: string; state: FakeO
     }
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendError(res, 500, String(error), { type: 'server_error' });
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(route, (res, error) => sendError(res, 500, String(error), { type: 'server_error' }));
+  const baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: server.close,
   };
 }

@@ -1,8 +1,7 @@
-import { sendJson } from './http';
+import { readAll, sendJson, serveLocally } from './http';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runFfmpeg } from '../../providers/media/ffmpeg-runner';
@@ -240,19 +239,17 @@ export async function startFakePexels(): Promise<{ baseUrl: string; state: FakeP
     search(res, query);
   }
 
-  const server = createServer((req, res) => {
-    req.resume();
-    req.once('end', () => route(req, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(
+    async (req, res) => {
+      await readAll(req);
+      route(req, res);
+    },
+    (res, error) => sendJson(res, 500, { error: String(error) }),
+  );
+  baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: server.close,
   };
 }

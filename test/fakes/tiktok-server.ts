@@ -1,7 +1,6 @@
-import { readAll, sendJson } from './http';
+import { readAll, sendJson, serveLocally } from './http';
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
  * A loopback server speaking TikTok's v2 APIs: the OAuth refresh (rotating the refresh token as
@@ -345,21 +344,11 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
     }
   }
 
-  const server = createServer((req, res) => {
-    route(req, res).catch((error: unknown) => {
-      if (!res.headersSent) sendTikTokError(res, 500, 'internal_error', String(error));
-      else res.destroy();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const server = await serveLocally(route, (res, error) => sendTikTokError(res, 500, 'internal_error', String(error)));
+  baseUrl = server.baseUrl;
   return {
     baseUrl,
     state,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: server.close,
   };
 }

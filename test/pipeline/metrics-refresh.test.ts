@@ -2,17 +2,14 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import pino from 'pino';
 import { Op } from 'sequelize';
 import { createPublishActivities, metricsRefreshInterval } from '../../activities/publish';
 import { EMPTY_SCRIPT, type Platform, type UploadMetrics } from '../../db/models';
 import type { AppContext } from '../../lib/app-context';
-import { rootLogger } from '../../lib/logger';
 import { createInstagramClient, createTikTokClient, createYouTubeClient } from '../../providers';
 import { refreshUploadMetrics } from '../../workflows/refresh-upload-metrics';
-import { startFakeInstagram } from '../fakes/instagram-server';
-import { startFakeTikTok } from '../fakes/tiktok-server';
 import { createPipelineHarness, createTenant, type PipelineHarness, type Tenant } from '../support/pipeline';
+import { startPlatformFakes, type ChannelTokens, type PlatformFakes } from '../support/platform-channels';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -31,23 +28,6 @@ describe('metricsRefreshInterval', () => {
   });
 });
 
-/** Every line the in-process loggers write, to look for tokens. */
-function captureLogs(): { lines: string[]; stop(): void } {
-  const stream = (rootLogger as unknown as Record<symbol, { write(chunk: string): boolean }>)[pino.symbols.streamSym]!;
-  const original = stream.write;
-  const lines: string[] = [];
-  stream.write = function write(this: unknown, chunk: string): boolean {
-    lines.push(String(chunk));
-    return original.call(this, chunk);
-  };
-  return {
-    lines,
-    stop: () => {
-      stream.write = original;
-    },
-  };
-}
-
 interface Seeded {
   uploadId: string;
   contentId: string;
@@ -57,30 +37,18 @@ interface Seeded {
 
 describe('refreshDueMetrics on a real worker', () => {
   let h: PipelineHarness;
-  let tiktok: Awaited<ReturnType<typeof startFakeTikTok>>;
-  let instagram: Awaited<ReturnType<typeof startFakeInstagram>>;
+  let platforms: PlatformFakes;
+  let tiktok: PlatformFakes['tiktok'];
+  let instagram: PlatformFakes['instagram'];
   let ctx: AppContext;
   let tenant: Tenant;
-  let logs: ReturnType<typeof captureLogs>;
   const channels = {} as Record<Platform, string>;
   const uploads = {} as Record<Platform, Seeded[]>;
-  const seededTokens: string[] = [];
 
   before(async () => {
     h = await createPipelineHarness();
-    tiktok = await startFakeTikTok();
-    instagram = await startFakeInstagram();
-    logs = captureLogs();
-    const isolated = h.isolated('metrics');
-    ctx = {
-      ...isolated,
-      config: {
-        ...isolated.config,
-        tiktok: { clientKey: tiktok.state.clientKey, clientSecret: tiktok.state.clientSecret, apiUrl: tiktok.baseUrl },
-        instagram: { graphUrl: instagram.baseUrl, apiVersion: 'v23.0' },
-      },
-    };
-    await h.startWorkers(ctx, ['orchestration']);
+    platforms = await startPlatformFakes(h, 'metrics');
+    ({ tiktok, instagram, ctx } = platforms);
     tenant = await createTenant(h, { credits: 1 });
 
     const expired = new Date(Date.now() - MINUTE);
@@ -118,19 +86,12 @@ describe('refreshDueMetrics on a real worker', () => {
   });
 
   after(async () => {
-    logs?.stop();
     await h?.close();
-    await tiktok?.close();
-    await instagram?.close();
+    await platforms?.close();
   });
 
-  async function connect(platform: Platform, channelId: string, tokens: { accessToken: string; refreshToken?: string; expiresAt: Date }): Promise<string> {
-    const channel = h.ctx.models.Channel.build({ project_id: tenant.projectId, platform, channel_id: channelId, channel_name: `${platform} channel` } as never);
-    await channel.save();
-    channel.setTokens(h.box, tokens);
-    await channel.save();
-    seededTokens.push(tokens.accessToken, ...(tokens.refreshToken ? [tokens.refreshToken] : []));
-    return channel.id;
+  function connect(platform: Platform, channelId: string, tokens: ChannelTokens): Promise<string> {
+    return platforms.connect({ projectId: tenant.projectId, platform, channelId }, tokens);
   }
 
   async function published(platform: Platform, videoId: string, ageMs: number, sinceMs: number | null): Promise<{ uploadId: string; contentId: string }> {
@@ -236,7 +197,7 @@ describe('refreshDueMetrics on a real worker', () => {
     assert.equal((await h.ctx.models.Channel.findByPk(channels.tiktok))?.status, 'connected');
     assert.equal((await h.ctx.models.Channel.findByPk(channels.instagram))?.status, 'error', 'a revoked authorization needs a reconnect');
     assert.ok((await h.ctx.models.ApiUsage.count({ where: { error_message: { [Op.ne]: null } } })) > failedBefore, 'the failed exchanges are recorded');
-    assert.ok(logs.lines.some((line) => line.includes('metrics refresh failed for a channel')));
+    assert.ok(platforms.logs.lines.some((line) => line.includes('metrics refresh failed for a channel')));
 
     // The next run reads the skipped channel again; a channel in error is no longer read.
     clearRequests();
@@ -257,10 +218,10 @@ describe('refreshDueMetrics on a real worker', () => {
   });
 
   it('leaves no token in content_uploads, api_usages or log lines', async () => {
-    const tokens = [...seededTokens, ...h.youtube.state.issuedTokens, ...tiktok.state.issuedTokens, ...instagram.state.issuedTokens, tiktok.state.clientSecret, h.youtube.state.clientSecret];
+    const tokens = [...platforms.seeded, ...h.youtube.state.issuedTokens, ...tiktok.state.issuedTokens, ...instagram.state.issuedTokens, tiktok.state.clientSecret, h.youtube.state.clientSecret];
     const [uploadRows] = await h.ctx.sequelize.query('SELECT * FROM content_uploads');
     const [usageRows] = await h.ctx.sequelize.query('SELECT * FROM api_usages');
-    const stored = JSON.stringify({ uploadRows, usageRows, logs: logs.lines });
+    const stored = JSON.stringify({ uploadRows, usageRows, logs: platforms.logs.lines });
     for (const token of tokens) assert.ok(!stored.includes(token), `a token leaked: ${token.slice(0, 8)}…`);
   });
 });

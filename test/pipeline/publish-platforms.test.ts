@@ -3,36 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import pino from 'pino';
 import { contentMediaKeys } from '../../activities/media-keys';
 import { EMPTY_SCRIPT, type Platform, type UploadSettings } from '../../db/models';
 import { WorkflowLogModel } from '../../db/mongo/models';
 import type { AppContext } from '../../lib/app-context';
-import { rootLogger } from '../../lib/logger';
 import { SecretBox } from '../../lib/secrets';
 import { publishToChannel, type PublishResult } from '../../workflows/publish-to-channel';
-import { startFakeInstagram } from '../fakes/instagram-server';
-import { startFakeTikTok } from '../fakes/tiktok-server';
 import { createPipelineHarness, createTenant, jobRows, type PipelineHarness, type Tenant } from '../support/pipeline';
+import { startPlatformFakes, type ChannelTokens, type PlatformFakes } from '../support/platform-channels';
 
 const VIDEO = randomBytes(300 * 1024);
-
-/** Every line the in-process loggers write, to look for tokens. */
-function captureLogs(): { lines: string[]; stop(): void } {
-  const stream = (rootLogger as unknown as Record<symbol, { write(chunk: string): boolean }>)[pino.symbols.streamSym]!;
-  const original = stream.write;
-  const lines: string[] = [];
-  stream.write = function write(this: unknown, chunk: string): boolean {
-    lines.push(String(chunk));
-    return original.call(this, chunk);
-  };
-  return {
-    lines,
-    stop: () => {
-      stream.write = original;
-    },
-  };
-}
 
 /** JSON of a workflow history with its payloads (base64 in protobuf JSON) decoded, so they can be searched. */
 function historyText(history: unknown): string {
@@ -41,30 +21,17 @@ function historyText(history: unknown): string {
 
 describe('publishToChannel on TikTok and Instagram', () => {
   let h: PipelineHarness;
-  let tiktok: Awaited<ReturnType<typeof startFakeTikTok>>;
-  let instagram: Awaited<ReturnType<typeof startFakeInstagram>>;
+  let platforms: PlatformFakes;
+  let tiktok: PlatformFakes['tiktok'];
+  let instagram: PlatformFakes['instagram'];
   let ctx: AppContext;
   let tenant: Tenant;
-  let logs: ReturnType<typeof captureLogs>;
   const handles: WorkflowHandle[] = [];
-  /** Tokens a test handed to a channel itself (the fakes list the ones they issued). */
-  const seeded: string[] = [];
 
   before(async () => {
     h = await createPipelineHarness();
-    tiktok = await startFakeTikTok();
-    instagram = await startFakeInstagram();
-    logs = captureLogs();
-    const isolated = h.isolated('platforms');
-    ctx = {
-      ...isolated,
-      config: {
-        ...isolated.config,
-        tiktok: { clientKey: tiktok.state.clientKey, clientSecret: tiktok.state.clientSecret, apiUrl: tiktok.baseUrl },
-        instagram: { graphUrl: instagram.baseUrl, apiVersion: 'v23.0' },
-      },
-    };
-    await h.startWorkers(ctx, ['orchestration']);
+    platforms = await startPlatformFakes(h, 'platforms');
+    ({ tiktok, instagram, ctx } = platforms);
   });
 
   beforeEach(async () => {
@@ -76,25 +43,13 @@ describe('publishToChannel on TikTok and Instagram', () => {
   });
 
   after(async () => {
-    logs?.stop();
     await h?.close();
-    await tiktok?.close();
-    await instagram?.close();
+    await platforms?.close();
   });
 
-  async function connect(platform: Platform, tokens: { accessToken: string; refreshToken?: string; expiresAt: Date }, settings: UploadSettings = {}): Promise<string> {
-    const channel = h.ctx.models.Channel.build({
-      project_id: tenant.projectId,
-      platform,
-      channel_id: platform === 'instagram' ? instagram.state.userId : `-000${randomBytes(6).toString('hex')}`,
-      channel_name: `${platform} channel`,
-      upload_settings: settings,
-    } as never);
-    await channel.save();
-    channel.setTokens(h.box, tokens);
-    await channel.save();
-    seeded.push(tokens.accessToken, ...(tokens.refreshToken ? [tokens.refreshToken] : []));
-    return channel.id;
+  function connect(platform: Platform, tokens: ChannelTokens, settings: UploadSettings = {}): Promise<string> {
+    const channelId = platform === 'instagram' ? instagram.state.userId : `-000${randomBytes(6).toString('hex')}`;
+    return platforms.connect({ projectId: tenant.projectId, platform, channelId, settings }, tokens);
   }
 
   /** A rendered content, its video in S3 where the render puts it. */
@@ -270,7 +225,7 @@ describe('publishToChannel on TikTok and Instagram', () => {
   });
 
   it('leaves no token in content_jobs, content_uploads, api_usages, workflow logs, histories or log lines', async () => {
-    const tokens = [...seeded, ...tiktok.state.issuedTokens, ...instagram.state.issuedTokens, tiktok.state.clientSecret];
+    const tokens = [...platforms.seeded, ...tiktok.state.issuedTokens, ...instagram.state.issuedTokens, tiktok.state.clientSecret];
     assert.ok(tokens.length > 8);
     const [jobs] = await h.ctx.sequelize.query('SELECT * FROM content_jobs');
     const [uploads] = await h.ctx.sequelize.query('SELECT * FROM content_uploads');
@@ -279,7 +234,7 @@ describe('publishToChannel on TikTok and Instagram', () => {
     const workflowLogs = await WorkflowLogModel.find({ workflow_id: { $in: handles.map((handle) => handle.workflowId) } }).lean();
     const histories = (await Promise.all(handles.map((handle) => handle.fetchHistory()))).map(historyText);
     assert.ok(histories.some((history) => history.includes('platformVideoId')), 'the histories are read as text');
-    const stored = JSON.stringify({ jobs, uploads, usages, workflowLogs, histories, logs: logs.lines });
+    const stored = JSON.stringify({ jobs, uploads, usages, workflowLogs, histories, logs: platforms.logs.lines });
     for (const token of tokens) assert.ok(!stored.includes(token), `a token leaked: ${token.slice(0, 8)}…`);
   });
 });

@@ -1,64 +1,47 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import type { ConcurrencyLimiter } from '../../providers/concurrency';
 import { probe, runFfmpeg } from '../../providers/media/ffmpeg-runner';
-import { PlatformError } from '../../providers/platforms/errors';
 import { CreatomateRenderer, creatomateCredits, cuesToSrt, type CreatomateRendererOptions } from '../../providers/render/creatomate';
 import type { CallOptions, ProviderUsage, RenderRequest, TemplateLook } from '../../providers/types';
 import { startFakeCreatomate, type FakeCreatomateState } from '../fakes/creatomate-server';
+import { assertRateLimited, failureLog } from '../support/provider-errors';
+import { scratchDir } from '../support/scratch-dir';
 
 const LOOK: TemplateLook = { width: 360, height: 640, colors: { primary: '#FF5500', secondary: '#222244', text: '#FFFFFF' }, font: 'Noto Sans CJK KR' };
 const PRICE_PER_CREDIT = 0.02;
 
-async function failure(promise: Promise<unknown>): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-    return error;
-  }
-  return assert.fail('the render should have failed');
-}
-
 describe('CreatomateRenderer against the fake Creatomate server', () => {
   let fake: Awaited<ReturnType<typeof startFakeCreatomate>>;
   let state: FakeCreatomateState;
-  let dir: string;
+  const dir = scratchDir('creatomate-test-');
   let scenes: RenderRequest['scenes'];
   let audioPath: string;
-  let outputs = 0;
   const published: string[] = [];
-  const errors: PlatformError[] = [];
+  const { failed, assertNoKey } = failureLog('the render');
 
   before(async () => {
     fake = await startFakeCreatomate();
     state = fake.state;
-    dir = await mkdtemp(join(tmpdir(), 'creatomate-test-'));
     const colors = ['red', 'green', 'blue'];
     scenes = await Promise.all(
       colors.map(async (color, index) => {
-        const imagePath = join(dir, `scene-${index}.png`);
+        const imagePath = join(dir.path, `scene-${index}.png`);
         await runFfmpeg(['-f', 'lavfi', '-i', `color=c=${color}:s=360x640`, '-frames:v', '1', '-update', '1', imagePath]);
         return { imagePath, startSec: index, endSec: index + 1 };
       }),
     );
-    audioPath = join(dir, 'voice.m4a');
+    audioPath = join(dir.path, 'voice.m4a');
     await runFfmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=3', '-c:a', 'aac', '-b:a', '64k', audioPath]);
   });
 
   after(async () => {
     await fake.close();
-    await rm(dir, { recursive: true, force: true });
-    for (const error of errors) {
-      assert.ok(!error.message.includes(state.apiKey), `the key leaked into: ${error.message}`);
-      assert.ok(!JSON.stringify(error).includes(state.apiKey));
-    }
+    assertNoKey([state.apiKey]);
   });
 
   beforeEach(() => {
@@ -82,7 +65,6 @@ describe('CreatomateRenderer against the fake Creatomate server', () => {
   }
 
   function request(overrides: Partial<RenderRequest> = {}): RenderRequest {
-    outputs += 1;
     return {
       look: LOOK,
       fps: 25,
@@ -92,15 +74,9 @@ describe('CreatomateRenderer against the fake Creatomate server', () => {
         { startSec: 0, endSec: 1.5, text: '무릎을 지키는 습관' },
         { startSec: 1.5, endSec: 3, text: 'Walk twenty minutes\nevery morning' },
       ],
-      outDir: join(dir, `out-${outputs}`),
+      outDir: dir.next(),
       ...overrides,
     };
-  }
-
-  async function failed(promise: Promise<unknown>): Promise<PlatformError> {
-    const error = await failure(promise);
-    errors.push(error);
-    return error;
   }
 
   it('renders from the template, downloads a playable H.264/AAC MP4 and its snapshot, and reports usage and cost', async () => {
@@ -249,14 +225,9 @@ describe('CreatomateRenderer against the fake Creatomate server', () => {
     state.next.push({ kind: 'error', status: 429, hint: 'Rate limit exceeded: 30 requests per 10 seconds.', retryAfterSec: 9 });
     const failedCalls: { usage: ProviderUsage; error: string }[] = [];
     const error = await failed(renderer().render(request(), { onFailedCall: (usage, message) => void failedCalls.push({ usage, error: message }) }));
-    assert.equal(error.code, 'rate_limited');
-    assert.equal(error.retryable, true);
+    assertRateLimited(error, 9000);
     assert.equal(error.statusCode, 429);
-    assert.equal(error.retryAfterMs, 9000);
     assert.match(error.message, /Rate limit exceeded/);
-    const temporal = toActivityFailure(error);
-    assert.ok(temporal instanceof ApplicationFailure);
-    assert.ok(Number(temporal.nextRetryDelay) >= 9000);
     assert.equal(failedCalls.length, 1);
     assert.equal(failedCalls[0]!.usage.statusCode, 429);
     assert.equal(failedCalls[0]!.usage.operation, 'render');

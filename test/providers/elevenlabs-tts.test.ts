@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
-import type { ConcurrencyLimiter } from '../../providers/concurrency';
 import { alignmentCues } from '../../providers/media/alignment';
 import { ElevenLabsSpeechSynthesizer, planRequests, splitForRequests, type ElevenLabsSpeechOptions } from '../../providers/media/elevenlabs-tts';
 import { probe, requireStream } from '../../providers/media/ffmpeg-runner';
 import { cleanText } from '../../providers/media/text-layout';
-import { PlatformError } from '../../providers/platforms/errors';
-import type { CallOptions, ProviderUsage, SpeechRequest, SpeechResult } from '../../providers/types';
+import type { SpeechRequest } from '../../providers/types';
 import { fakeAlignment, startFakeElevenLabs, type FakeElevenLabsState } from '../fakes/elevenlabs-server';
+import { countingLimiter } from '../support/limiter';
+import { assertRateLimited, failureLog } from '../support/provider-errors';
+import { scratchDir } from '../support/scratch-dir';
 
 const KOREAN_SCENES = [
   '무릎은 매일 당신을 지탱합니다. 오늘은 무릎을 지키는 습관 세 가지를 알려드릴게요.',
@@ -22,38 +21,6 @@ const KOREAN_SCENES = [
 ];
 const PRICE_PER_THOUSAND = 0.3;
 
-/** A limiter that holds at most `limit` slots at once and counts what it handed out. */
-function boundedLimiter(): ConcurrencyLimiter & { acquired: string[]; held: number; maxHeld: number } {
-  const waiting: (() => void)[] = [];
-  const limiter = {
-    acquired: [] as string[],
-    held: 0,
-    maxHeld: 0,
-    async acquire(key: string, limit: number): Promise<() => Promise<void>> {
-      while (limiter.held >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-      limiter.acquired.push(key);
-      limiter.held += 1;
-      limiter.maxHeld = Math.max(limiter.maxHeld, limiter.held);
-      return () => {
-        limiter.held -= 1;
-        waiting.shift()?.();
-        return Promise.resolve();
-      };
-    },
-  };
-  return limiter;
-}
-
-async function failure(promise: Promise<unknown>): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-    return error;
-  }
-  return assert.fail('the synthesis should have failed');
-}
-
 function characters(texts: readonly string[]): number {
   return texts.reduce((sum, text) => sum + [...cleanText(text)].length, 0);
 }
@@ -61,25 +28,17 @@ function characters(texts: readonly string[]): number {
 describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () => {
   let fake: Awaited<ReturnType<typeof startFakeElevenLabs>>;
   let state: FakeElevenLabsState;
-  let root: string;
-  let runs = 0;
-  const errors: PlatformError[] = [];
-  const failedCalls: { usage: ProviderUsage; error: string }[] = [];
+  const scratch = scratchDir('autoclip-elevenlabs-');
+  const { failedCalls, callOptions, failed, assertNoKey } = failureLog('the synthesis');
 
   before(async () => {
     fake = await startFakeElevenLabs();
     state = fake.state;
-    root = await mkdtemp(join(tmpdir(), 'autoclip-elevenlabs-'));
   });
 
   after(async () => {
     await fake.close();
-    await rm(root, { recursive: true, force: true });
-    for (const error of errors) {
-      assert.ok(!error.message.includes(state.apiKey), `the key leaked into: ${error.message}`);
-      assert.ok(!JSON.stringify(error).includes(state.apiKey));
-    }
-    for (const call of failedCalls) assert.ok(!call.error.includes(state.apiKey), `the key leaked into a failed call: ${call.error}`);
+    assertNoKey([state.apiKey]);
   });
 
   beforeEach(() => {
@@ -92,16 +51,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
   }
 
   function request(segments: string[] = KOREAN_SCENES, extra: Partial<SpeechRequest> = {}): SpeechRequest {
-    runs += 1;
-    return { language: 'ko', segments, outDir: join(root, `run-${runs}`), ...extra };
-  }
-
-  const callOptions: CallOptions = { onFailedCall: (usage, error) => void failedCalls.push({ usage, error }) };
-
-  async function rejected(promise: Promise<SpeechResult>): Promise<PlatformError> {
-    const error = await failure(promise);
-    errors.push(error);
-    return error;
+    return { language: 'ko', segments, outDir: scratch.next(), ...extra };
   }
 
   async function assertNoWorkDirs(outDir: string): Promise<void> {
@@ -110,7 +60,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
   }
 
   it('speaks Korean scenes into one playable m4a whose scenes and cues match the audio', async () => {
-    const limiter = boundedLimiter();
+    const limiter = countingLimiter(true);
     const progress: number[] = [];
     const speech = synthesizer({ slot: { limiter, key: 'elevenlabs', limit: 2 }, segmentPauseSec: 0.3 });
     const req = request();
@@ -236,7 +186,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
   });
 
   it('lets the slot bound the requests across the call', async () => {
-    const limiter = boundedLimiter();
+    const limiter = countingLimiter(true);
     state.delayMs = 150;
     await synthesizer({ parallel: 4, slot: { limiter, key: 'elevenlabs:acct', limit: 1 } }).synthesize(request(), callOptions);
     assert.equal(state.maxInFlight, 1);
@@ -245,15 +195,10 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
 
   it('turns 429 too_many_concurrent_requests into rate_limited that waits at least Retry-After', async () => {
     state.next.push({ kind: 'error', status: 429, detailStatus: 'too_many_concurrent_requests', message: 'Too many concurrent requests for your plan.', retryAfterSec: 7 });
-    const error = await rejected(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
-    assert.equal(error.code, 'rate_limited');
-    assert.equal(error.retryable, true);
-    assert.equal(error.retryAfterMs, 7000);
+    const error = await failed(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
+    assertRateLimited(error, 7000);
     assert.equal(error.providerReason, 'too_many_concurrent_requests');
     assert.match(error.message, /Too many concurrent requests for your plan/);
-    const temporal = toActivityFailure(error) as ApplicationFailure;
-    assert.equal(temporal.nonRetryable, false);
-    assert.ok(Number(temporal.nextRetryDelay) >= 7000);
     assert.equal(failedCalls.length, 1);
     assert.equal(failedCalls[0]?.usage.service, 'elevenlabs');
     assert.equal(failedCalls[0]?.usage.operation, 'text_to_speech');
@@ -262,7 +207,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
 
   it('turns 429 system_busy without Retry-After into a plain retryable rate limit', async () => {
     state.next.push({ kind: 'error', status: 429, detailStatus: 'system_busy', message: 'Our services are experiencing high levels of traffic.' });
-    const error = await rejected(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
+    const error = await failed(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
     assert.equal(error.code, 'rate_limited');
     assert.equal(error.retryAfterMs, undefined);
     assert.equal(error.providerReason, 'system_busy');
@@ -271,7 +216,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
   it('fails a 500 as retryable, and the retry succeeds', async () => {
     const speech = synthesizer({ parallel: 1 });
     state.next.push({ kind: 'error', status: 500, detailStatus: 'internal_error', message: 'An internal server error occurred.' });
-    const error = await rejected(speech.synthesize(request(), callOptions));
+    const error = await failed(speech.synthesize(request(), callOptions));
     assert.equal(error.code, 'server_error');
     assert.equal(error.retryable, true);
     assert.equal((toActivityFailure(error) as ApplicationFailure).nonRetryable, false);
@@ -284,7 +229,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
   it('records the characters of pieces spoken before a later piece failed', async () => {
     state.next.push({ kind: 'speak' }, { kind: 'error', status: 503, detailStatus: 'service_unavailable', message: 'Try again later.' });
     const spokenFirst = '첫 장면입니다.';
-    const error = await rejected(synthesizer({ parallel: 1 }).synthesize(request([spokenFirst, '둘째 장면입니다.']), callOptions));
+    const error = await failed(synthesizer({ parallel: 1 }).synthesize(request([spokenFirst, '둘째 장면입니다.']), callOptions));
     assert.equal(error.code, 'server_error');
     assert.equal(failedCalls.length, 1);
     assert.equal(failedCalls[0]?.usage.inputUnits, [...spokenFirst].length, 'the first scene was spoken and paid for');
@@ -292,7 +237,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
   });
 
   it('refuses an invalid key without retrying, with ElevenLabs message', async () => {
-    const error = await rejected(synthesizer({ apiKey: 'sk_wrong_key_123456' }).synthesize(request(), callOptions));
+    const error = await failed(synthesizer({ apiKey: 'sk_wrong_key_123456' }).synthesize(request(), callOptions));
     assert.equal(error.code, 'unauthorized');
     assert.equal(error.retryable, false);
     assert.equal(error.providerReason, 'invalid_api_key');
@@ -303,7 +248,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
 
   it('reports quota_exceeded as non-retryable with ElevenLabs message', async () => {
     state.next.push({ kind: 'error', status: 401, detailStatus: 'quota_exceeded', message: 'This request exceeds your quota of 10000. You have 12 credits remaining.' });
-    const error = await rejected(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
+    const error = await failed(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
     assert.equal(error.code, 'quota_exceeded');
     assert.equal(error.retryable, false);
     assert.equal(error.statusCode, 401);
@@ -315,7 +260,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
 
   it('refuses a 400 without retrying and never shows the key', async () => {
     state.next.push({ kind: 'error', status: 400, detailStatus: 'voice_not_found', message: 'A voice with the voice_id was not found.', echoKey: true });
-    const error = await rejected(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
+    const error = await failed(synthesizer({ parallel: 1 }).synthesize(request(), callOptions));
     assert.equal(error.code, 'bad_request');
     assert.equal(error.retryable, false);
     assert.match(error.message, /voice_not_found.*A voice with the voice_id was not found/);
@@ -327,7 +272,7 @@ describe('ElevenLabsSpeechSynthesizer against the fake ElevenLabs server', () =>
     it(`rejects a malformed answer (${kind}) as invalid_response and cleans up`, async () => {
       state.next.push({ kind });
       const req = request();
-      const error = await rejected(synthesizer({ parallel: 1 }).synthesize(req, callOptions));
+      const error = await failed(synthesizer({ parallel: 1 }).synthesize(req, callOptions));
       assert.equal(error.code, 'invalid_response');
       assert.equal(error.statusCode, 200);
       assert.equal(error.retryable, true);

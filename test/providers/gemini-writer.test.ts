@@ -7,31 +7,21 @@ import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import { ConfigError, loadConfig } from '../../lib/config';
 import { createScriptWriter } from '../../providers';
-import { PlatformError } from '../../providers/platforms/errors';
 import { GeminiScriptWriter } from '../../providers/script/gemini-writer';
 import { LocalScriptWriter } from '../../providers/script/local-writer';
 import type { ScriptRequest } from '../../providers/types';
 import { startFakeGemini, VALID_SCRIPT_ANSWER, type FakeGeminiState } from '../fakes/gemini-server';
 import { minimalEnv } from '../support/env';
+import { failureLog } from '../support/provider-errors';
 
 const REQUEST: ScriptRequest = { language: 'en', vertical: 'senior_health', tone: 'casual', format: 'short', topic: 'Knee health after sixty' };
 const PRICES = { inputPerMTokUsd: 0.3, outputPerMTokUsd: 2.5 };
-
-async function failure(promise: Promise<unknown>): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-    return error;
-  }
-  return assert.fail('the call should have failed');
-}
 
 describe('GeminiScriptWriter against the fake Gemini server', () => {
   let fake: Awaited<ReturnType<typeof startFakeGemini>>;
   let state: FakeGeminiState;
   let writer: GeminiScriptWriter;
-  const errors: PlatformError[] = [];
+  const { failed, assertNoKey } = failureLog();
 
   before(async () => {
     fake = await startFakeGemini();
@@ -41,19 +31,10 @@ describe('GeminiScriptWriter against the fake Gemini server', () => {
 
   after(async () => {
     await fake.close();
-    for (const error of errors) {
-      assert.ok(!error.message.includes(state.apiKey), `the key leaked into: ${error.message}`);
-      assert.ok(!JSON.stringify(error).includes(state.apiKey));
-    }
+    assertNoKey([state.apiKey]);
   });
 
   beforeEach(() => state.reset());
-
-  async function failed(promise: Promise<unknown>): Promise<PlatformError> {
-    const error = await failure(promise);
-    errors.push(error);
-    return error;
-  }
 
   it('writes a valid script with usage, cost and the exchange; sends the schema and the key header', async () => {
     const result = await writer.write(REQUEST);

@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import { PlatformError } from '../../providers/platforms/errors';
 import { fitCaption, InstagramClient, type InstagramCredentials, type InstagramUploadRequest } from '../../providers/platforms/instagram';
 import type { PlatformAccessToken, PlatformClient } from '../../providers/platforms/types';
 import { YouTubeClient, type YouTubeCredentials, type YouTubeUploadRequest } from '../../providers/platforms/youtube';
-import type { ProviderUsage } from '../../providers/types';
 import { startFakeInstagram, type FakeInstagramState } from '../fakes/instagram-server';
+import { assertRateLimited, leakWatch } from '../support/provider-errors';
 
 const DAY_MS = 86_400_000;
 
@@ -36,8 +36,7 @@ describe('InstagramClient against the fake Instagram server', () => {
   let client: InstagramClient;
   let video: Buffer;
   let videoUrl: string;
-  const thrown: unknown[] = [];
-  const records: string[] = [];
+  const { thrown, failure, watched, assertNoSecrets } = leakWatch();
 
   before(async () => {
     fake = await startFakeInstagram();
@@ -59,34 +58,6 @@ describe('InstagramClient against the fake Instagram server', () => {
 
   function uploadRequest(creds: InstagramCredentials, overrides: Partial<InstagramUploadRequest> = {}): InstagramUploadRequest {
     return { credentials: creds, videoUrl, caption: '무릎 건강을 지키는 다섯 가지 습관 #health #shorts', ...overrides };
-  }
-
-  function watched(): { onUsage: (u: ProviderUsage) => void; onFailedCall: (u: ProviderUsage, e: string) => void; usages: ProviderUsage[]; failed: [ProviderUsage, string][] } {
-    const usages: ProviderUsage[] = [];
-    const failed: [ProviderUsage, string][] = [];
-    return {
-      usages,
-      failed,
-      onUsage: (u) => {
-        usages.push(u);
-        records.push(JSON.stringify(u));
-      },
-      onFailedCall: (u, e) => {
-        failed.push([u, e]);
-        records.push(JSON.stringify(u), e);
-      },
-    };
-  }
-
-  async function failure(call: () => Promise<unknown>): Promise<PlatformError> {
-    try {
-      await call();
-    } catch (error) {
-      thrown.push(error);
-      assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-      return error;
-    }
-    assert.fail('the call succeeded');
   }
 
   const requestsTo = (pattern: RegExp) => state.requests.filter((r) => pattern.test(`${r.method} ${r.path}`));
@@ -179,13 +150,7 @@ describe('InstagramClient against the fake Instagram server', () => {
   it('maps rate limits to rate_limited with Retry-After, Meta’s regain-access estimate, or one minute', async () => {
     state.next.push({ on: 'publish', status: 400, code: 4, message: 'Application request limit reached', retryAfterSec: 9 });
     const app = await failure(() => client.upload(uploadRequest(credentials())));
-    assert.equal(app.code, 'rate_limited');
-    assert.equal(app.retryable, true);
-    assert.equal(app.retryAfterMs, 9000);
-    const temporal = toActivityFailure(app);
-    assert.ok(temporal instanceof ApplicationFailure);
-    assert.equal(temporal.nonRetryable, false);
-    assert.ok(Number(temporal.nextRetryDelay) >= 9000);
+    assertRateLimited(app, 9000);
 
     state.next.push({ on: 'media', status: 400, code: 32, message: 'Page request limit reached', regainAccessMinutes: 12 });
     const buc = await failure(() => client.upload(uploadRequest(credentials())));
@@ -341,9 +306,6 @@ describe('InstagramClient against the fake Instagram server', () => {
   it('never puts a token or the video URL in an error or a record', () => {
     assert.ok(thrown.length >= 15);
     const secrets = [...state.issuedTokens, videoUrl];
-    const texts = [...thrown.map((error) => `${String(error)} ${(error as Error).stack ?? ''} ${JSON.stringify(error)}`), ...records];
-    for (const text of texts) {
-      for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into: ${text.slice(0, 200)}`);
-    }
+    assertNoSecrets(secrets);
   });
 });

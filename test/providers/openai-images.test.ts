@@ -1,19 +1,15 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
-import type { ConcurrencyLimiter } from '../../providers/concurrency';
 import { imagePrompt, OpenAiImageProvider, sizeForLook, GPT_IMAGE_SIZES, type OpenAiImageOptions } from '../../providers/images/openai-images';
-import { probe, requireStream } from '../../providers/media/ffmpeg-runner';
-import { PlatformError } from '../../providers/platforms/errors';
-import type { ProviderUsage, SceneImage, SceneImageRequest, TemplateLook } from '../../providers/types';
+import type { ProviderUsage, SceneImageRequest } from '../../providers/types';
 import { startFakeOpenAiImages, type FakeOpenAiImagesState } from '../fakes/openai-images-server';
-
-const LOOK: TemplateLook = { width: 720, height: 1280, colors: { primary: '#1E3A8A', secondary: '#F59E0B' }, font: 'Noto Sans CJK KR' };
+import { countingLimiter } from '../support/limiter';
+import { assertRateLimited, failureLog } from '../support/provider-errors';
+import { assertFitted, distinctPictures, PORTRAIT_LOOK } from '../support/scene-images';
+import { scratchDir } from '../support/scratch-dir';
 
 const SCENES: SceneImageRequest['scenes'] = [
   { index: 0, text: '무릎은 매일 당신을 지탱합니다.', keywords: ['무릎', '건강'] },
@@ -21,69 +17,20 @@ const SCENES: SceneImageRequest['scenes'] = [
   { index: 2, text: 'Strengthen the thigh muscles with slow chair squats.', keywords: [] },
 ];
 
-function countingLimiter(): ConcurrencyLimiter & { acquired: string[]; held: number; maxHeld: number } {
-  const limiter = {
-    acquired: [] as string[],
-    held: 0,
-    maxHeld: 0,
-    acquire(key: string): Promise<() => Promise<void>> {
-      limiter.acquired.push(key);
-      limiter.held += 1;
-      limiter.maxHeld = Math.max(limiter.maxHeld, limiter.held);
-      return Promise.resolve(() => {
-        limiter.held -= 1;
-        return Promise.resolve();
-      });
-    },
-  };
-  return limiter;
-}
-
-async function failure(promise: Promise<unknown>): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-    return error;
-  }
-  return assert.fail('the call should have failed');
-}
-
-async function assertFitted(images: SceneImage[], look: TemplateLook): Promise<void> {
-  for (const image of images) {
-    const info = await probe(image.path);
-    const video = requireStream(info, 'video');
-    assert.equal(info.formatName, 'png_pipe', `${image.path} is a PNG`);
-    assert.equal(video.width, look.width);
-    assert.equal(video.height, look.height);
-  }
-}
-
-async function distinct(images: SceneImage[]): Promise<number> {
-  const all = await Promise.all(images.map(async (image) => createHash('sha256').update(await readFile(image.path)).digest('hex')));
-  return new Set(all).size;
-}
-
 describe('OpenAiImageProvider against the fake Images API', () => {
   let fake: Awaited<ReturnType<typeof startFakeOpenAiImages>>;
   let state: FakeOpenAiImagesState;
-  let root: string;
-  let runs = 0;
-  const errors: PlatformError[] = [];
+  const scratch = scratchDir('autoclip-openai-images-');
+  const { failed, assertNoKey } = failureLog();
 
   before(async () => {
     fake = await startFakeOpenAiImages();
     state = fake.state;
-    root = await mkdtemp(join(tmpdir(), 'autoclip-openai-images-'));
   });
 
   after(async () => {
     await fake.close();
-    await rm(root, { recursive: true, force: true });
-    for (const error of errors) {
-      assert.ok(!error.message.includes(state.apiKey as string), `the key leaked into: ${error.message}`);
-      assert.ok(!JSON.stringify(error).includes(state.apiKey as string));
-    }
+    assertNoKey([state.apiKey as string]);
   });
 
   beforeEach(() => state.reset());
@@ -92,15 +39,8 @@ describe('OpenAiImageProvider against the fake Images API', () => {
     return new OpenAiImageProvider({ apiKey: state.apiKey, baseUrl: fake.baseUrl, model: state.model, timeoutMs: 5000, downloadTimeoutMs: 5000, ...options });
   }
 
-  function request(scenes = SCENES, look = LOOK): SceneImageRequest {
-    runs += 1;
-    return { language: 'ko', look, scenes, outDir: join(root, `run-${runs}`) };
-  }
-
-  async function failed(promise: Promise<unknown>): Promise<PlatformError> {
-    const error = await failure(promise);
-    errors.push(error);
-    return error;
+  function request(scenes = SCENES, look = PORTRAIT_LOOK): SceneImageRequest {
+    return { language: 'ko', look, scenes, outDir: scratch.next() };
   }
 
   it('chooses the size closest to the template aspect and builds the prompt', () => {
@@ -128,8 +68,8 @@ describe('OpenAiImageProvider against the fake Images API', () => {
       [2, 'ai'],
     ]);
     assert.ok(result.images.every((image) => image.credit === undefined));
-    await assertFitted(result.images, LOOK);
-    assert.equal(await distinct(result.images), 3, 'every scene has its own picture');
+    await assertFitted(result.images, PORTRAIT_LOOK);
+    assert.equal(await distinctPictures(result.images), 3, 'every scene has its own picture');
     assert.deepEqual(await readdir(req.outDir), ['scene-00.png', 'scene-01.png', 'scene-02.png'], 'no work files are left');
 
     const generations = state.generations;
@@ -164,7 +104,7 @@ describe('OpenAiImageProvider against the fake Images API', () => {
   });
 
   it('asks a landscape size for a landscape look and fits it exactly', async () => {
-    const look = { ...LOOK, width: 1280, height: 720 };
+    const look = { ...PORTRAIT_LOOK, width: 1280, height: 720 };
     const result = await provider().createSceneImages(request(SCENES.slice(0, 1), look));
     assert.equal((state.generations[0]!.body as { size: string }).size, '1536x1024');
     await assertFitted(result.images, look);
@@ -173,8 +113,8 @@ describe('OpenAiImageProvider against the fake Images API', () => {
   it('downloads answers given as links, without sending the key there', async () => {
     state.answerWith = 'url';
     const result = await provider().createSceneImages(request());
-    await assertFitted(result.images, LOOK);
-    assert.equal(await distinct(result.images), 3);
+    await assertFitted(result.images, PORTRAIT_LOOK);
+    assert.equal(await distinctPictures(result.images), 3);
     const files = state.requests.filter((r) => r.kind === 'file');
     assert.equal(files.length, 3);
     assert.ok(files.every((file) => file.headers.authorization === undefined));
@@ -196,14 +136,8 @@ describe('OpenAiImageProvider against the fake Images API', () => {
     state.next.push({ kind: 'error', status: 429, message: 'Rate limit reached for images per minute.', type: 'requests', code: 'rate_limit_exceeded', retryAfterSec: 12 });
     const recorded: { usage: ProviderUsage; error: string }[] = [];
     const error = await failed(provider({ parallel: 1 }).createSceneImages(request(), { onFailedCall: (usage, message) => void recorded.push({ usage, error: message }) }));
-    assert.equal(error.code, 'rate_limited');
-    assert.equal(error.retryable, true);
-    assert.equal(error.retryAfterMs, 12_000);
+    assertRateLimited(error, 12_000);
     assert.equal(error.providerReason, 'rate_limit_exceeded');
-    const temporal = toActivityFailure(error);
-    assert.ok(temporal instanceof ApplicationFailure);
-    assert.equal(temporal.nonRetryable, false);
-    assert.ok(Number(temporal.nextRetryDelay) >= 12_000);
     assert.equal(recorded.length, 1);
     assert.equal(recorded[0]!.usage.service, 'openai');
     assert.equal(recorded[0]!.usage.operation, 'image_generation');

@@ -5,12 +5,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import { ConfigError, loadConfig } from '../../lib/config';
 import { createScriptWriter } from '../../providers';
-import { PlatformError } from '../../providers/platforms/errors';
 import { OpenAiScriptWriter } from '../../providers/script/openai-writer';
 import type { ScriptRequest } from '../../providers/types';
 import { VALID_SCRIPT_ANSWER } from '../fakes/gemini-server';
 import { startFakeOpenAi, type FakeOpenAiState } from '../fakes/openai-server';
 import { minimalEnv } from '../support/env';
+import { failureLog } from '../support/provider-errors';
 
 const REQUEST: ScriptRequest = {
   language: 'ko',
@@ -26,7 +26,7 @@ describe('OpenAiScriptWriter against the fake Chat Completions server', () => {
   let state: FakeOpenAiState;
   let key: string;
   let writer: OpenAiScriptWriter;
-  const errors: PlatformError[] = [];
+  const { failed, assertNoKey } = failureLog();
 
   before(async () => {
     fake = await startFakeOpenAi();
@@ -37,27 +37,13 @@ describe('OpenAiScriptWriter against the fake Chat Completions server', () => {
 
   after(async () => {
     await fake.close();
-    for (const error of errors) {
-      assert.ok(!error.message.includes(key), `the key leaked into: ${error.message}`);
-      assert.ok(!JSON.stringify(error).includes(key));
-    }
+    assertNoKey([key]);
   });
 
   beforeEach(() => {
     state.reset();
     state.apiKey = key;
   });
-
-  async function failed(promise: Promise<unknown>): Promise<PlatformError> {
-    try {
-      await promise;
-    } catch (error) {
-      assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-      errors.push(error);
-      return error;
-    }
-    return assert.fail('the call should have failed');
-  }
 
   it('writes a valid script with usage and cost; sends the strict json_schema and the Bearer key', async () => {
     const result = await writer.write(REQUEST);

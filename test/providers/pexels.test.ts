@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
-import type { ConcurrencyLimiter } from '../../providers/concurrency';
 import { broaderQuery, PexelsImageProvider, sceneQuery, type PexelsImageOptions } from '../../providers/images/pexels';
-import { probe, requireStream } from '../../providers/media/ffmpeg-runner';
 import { SceneCardImageProvider } from '../../providers/media/scene-cards';
-import { PlatformError } from '../../providers/platforms/errors';
-import type { ProviderUsage, SceneImage, SceneImageRequest, TemplateLook } from '../../providers/types';
+import type { ProviderUsage, SceneImageRequest } from '../../providers/types';
 import { startFakePexels, type FakePexelsState } from '../fakes/pexels-server';
-
-const LOOK: TemplateLook = { width: 720, height: 1280, colors: { primary: '#1E3A8A', secondary: '#F59E0B' }, font: 'Noto Sans CJK KR' };
+import { countingLimiter } from '../support/limiter';
+import { assertRateLimited, failureLog } from '../support/provider-errors';
+import { assertFitted, distinctPictures, PORTRAIT_LOOK } from '../support/scene-images';
+import { scratchDir } from '../support/scratch-dir';
 
 const SCENES: SceneImageRequest['scenes'] = [
   { index: 0, text: 'Your knees carry you every day.', keywords: ['knee', 'health'] },
@@ -23,70 +20,20 @@ const SCENES: SceneImageRequest['scenes'] = [
   { index: 3, text: 'Follow for more simple health tips.', keywords: ['knee', 'health'] },
 ];
 
-/** A limiter that counts the slots taken and the most held at once. */
-function countingLimiter(): ConcurrencyLimiter & { acquired: string[]; held: number; maxHeld: number } {
-  const limiter = {
-    acquired: [] as string[],
-    held: 0,
-    maxHeld: 0,
-    acquire(key: string): Promise<() => Promise<void>> {
-      limiter.acquired.push(key);
-      limiter.held += 1;
-      limiter.maxHeld = Math.max(limiter.maxHeld, limiter.held);
-      return Promise.resolve(() => {
-        limiter.held -= 1;
-        return Promise.resolve();
-      });
-    },
-  };
-  return limiter;
-}
-
-async function failure(promise: Promise<unknown>): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-    return error;
-  }
-  return assert.fail('the call should have failed');
-}
-
-async function assertFitted(images: SceneImage[], look: TemplateLook): Promise<void> {
-  for (const image of images) {
-    const info = await probe(image.path);
-    const video = requireStream(info, 'video');
-    assert.equal(info.formatName, 'png_pipe', `${image.path} is a PNG`);
-    assert.equal(video.width, look.width);
-    assert.equal(video.height, look.height);
-  }
-}
-
-async function hashes(images: SceneImage[]): Promise<Set<string>> {
-  const all = await Promise.all(images.map(async (image) => createHash('sha256').update(await readFile(image.path)).digest('hex')));
-  return new Set(all);
-}
-
 describe('PexelsImageProvider against the fake Pexels server', () => {
   let fake: Awaited<ReturnType<typeof startFakePexels>>;
   let state: FakePexelsState;
-  let root: string;
-  let runs = 0;
-  const errors: PlatformError[] = [];
+  const scratch = scratchDir('autoclip-pexels-');
+  const { failed, assertNoKey } = failureLog();
 
   before(async () => {
     fake = await startFakePexels();
     state = fake.state;
-    root = await mkdtemp(join(tmpdir(), 'autoclip-pexels-'));
   });
 
   after(async () => {
     await fake.close();
-    await rm(root, { recursive: true, force: true });
-    for (const error of errors) {
-      assert.ok(!error.message.includes(state.apiKey), `the key leaked into: ${error.message}`);
-      assert.ok(!JSON.stringify(error).includes(state.apiKey));
-    }
+    assertNoKey([state.apiKey]);
   });
 
   beforeEach(() => state.reset());
@@ -95,15 +42,8 @@ describe('PexelsImageProvider against the fake Pexels server', () => {
     return new PexelsImageProvider({ apiKey: state.apiKey, baseUrl: fake.baseUrl, timeoutMs: 5000, downloadTimeoutMs: 5000, ...options });
   }
 
-  function request(scenes = SCENES, look = LOOK): SceneImageRequest {
-    runs += 1;
-    return { language: 'en', look, scenes, outDir: join(root, `run-${runs}`) };
-  }
-
-  async function failed(promise: Promise<unknown>): Promise<PlatformError> {
-    const error = await failure(promise);
-    errors.push(error);
-    return error;
+  function request(scenes = SCENES, look = PORTRAIT_LOOK): SceneImageRequest {
+    return { language: 'en', look, scenes, outDir: scratch.next() };
   }
 
   it('builds queries from keywords, else from the longest words of the text', () => {
@@ -126,8 +66,8 @@ describe('PexelsImageProvider against the fake Pexels server', () => {
       assert.match(image.credit ?? '', /^Photo by [\w -]+ on Pexels$/);
       assert.equal(image.path, join(req.outDir, `scene-0${image.index}.png`));
     }
-    await assertFitted(result.images, LOOK);
-    assert.equal((await hashes(result.images)).size, 4, 'every scene has its own picture');
+    await assertFitted(result.images, PORTRAIT_LOOK);
+    assert.equal(await distinctPictures(result.images), 4, 'every scene has its own picture');
     assert.deepEqual(await readdir(req.outDir), ['scene-00.png', 'scene-01.png', 'scene-02.png', 'scene-03.png'], 'no work files are left');
 
     const searches = state.searches;
@@ -164,7 +104,7 @@ describe('PexelsImageProvider against the fake Pexels server', () => {
   });
 
   it('costs searches at the price given, searches in Korean for Korean content, and fits the full-HD look', async () => {
-    const look = { ...LOOK, width: 1080, height: 1920 };
+    const look = { ...PORTRAIT_LOOK, width: 1080, height: 1920 };
     const req = { ...request(SCENES.slice(0, 2), look), language: 'ko' as const };
     const result = await provider({ pricePerSearchUsd: 0.0025 }).createSceneImages(req);
     await assertFitted(result.images, look);
@@ -176,7 +116,7 @@ describe('PexelsImageProvider against the fake Pexels server', () => {
   it('takes src.large2x when there is no portrait link and crops the landscape picture', async () => {
     state.omitPortrait = true;
     const result = await provider().createSceneImages(request(SCENES.slice(0, 2)));
-    await assertFitted(result.images, LOOK);
+    await assertFitted(result.images, PORTRAIT_LOOK);
     assert.ok(state.downloads.every((d) => /dpr=2&h=650&w=940/.test(d.path)));
   });
 
@@ -217,8 +157,8 @@ describe('PexelsImageProvider against the fake Pexels server', () => {
       ],
     );
     assert.equal(result.images[0]!.credit, undefined);
-    await assertFitted(result.images, LOOK);
-    assert.equal((await hashes(result.images)).size, 4);
+    await assertFitted(result.images, PORTRAIT_LOOK);
+    assert.equal(await distinctPictures(result.images), 4);
     assert.equal(result.usage.inputUnits, 4);
     assert.equal(result.usage.outputUnits, 3);
   });
@@ -229,7 +169,7 @@ describe('PexelsImageProvider against the fake Pexels server', () => {
     const result = await provider({ fallback: new SceneCardImageProvider() }).createSceneImages(request());
     assert.ok(result.images.every((image) => image.source === 'generated'));
     assert.equal(state.downloads.length, 0);
-    await assertFitted(result.images, LOOK);
+    await assertFitted(result.images, PORTRAIT_LOOK);
     assert.equal(result.usage.outputUnits, 0);
   });
 
@@ -246,14 +186,8 @@ describe('PexelsImageProvider against the fake Pexels server', () => {
     state.next.push({ kind: 'error', status: 429, message: 'Rate limit exceeded', retryAfterSec: 7 });
     const recorded: { usage: ProviderUsage; error: string }[] = [];
     const error = await failed(provider().createSceneImages(request(), { onFailedCall: (usage, message) => void recorded.push({ usage, error: message }) }));
-    assert.equal(error.code, 'rate_limited');
-    assert.equal(error.retryable, true);
+    assertRateLimited(error, 7000);
     assert.equal(error.statusCode, 429);
-    assert.equal(error.retryAfterMs, 7000);
-    const temporal = toActivityFailure(error);
-    assert.ok(temporal instanceof ApplicationFailure);
-    assert.equal(temporal.nonRetryable, false);
-    assert.ok(Number(temporal.nextRetryDelay) >= 7000);
     assert.equal(recorded.length, 1);
     assert.equal(recorded[0]!.usage.service, 'pexels');
     assert.equal(recorded[0]!.usage.operation, 'image_search');

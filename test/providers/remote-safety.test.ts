@@ -4,15 +4,16 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import { loadConfig } from '../../lib/config';
-import { PlatformError } from '../../providers/platforms/errors';
+import type { PlatformError } from '../../providers/platforms/errors';
 import { combineSafety, safetyText, severityForRisk } from '../../providers/safety/combine';
 import { GeminiSafetyChecker } from '../../providers/safety/gemini-checker';
 import { LocalSafetyChecker, passesSafety } from '../../providers/safety/local-checker';
 import { OpenAiModerationChecker } from '../../providers/safety/openai-moderation';
-import type { CallOptions, ProviderUsage, SafetyRequest } from '../../providers/types';
+import type { SafetyChecker, SafetyRequest } from '../../providers/types';
 import { startFakeGemini, type FakeGeminiState } from '../fakes/gemini-server';
 import { startFakeOpenAi, type FakeOpenAiState } from '../fakes/openai-server';
 import { minimalEnv } from '../support/env';
+import { failureLog, type FailedCall, type FailureLog } from '../support/provider-errors';
 
 const THRESHOLD = loadConfig(minimalEnv()).pipeline.safetyThreshold;
 const PRICES = { inputPerMTokUsd: 0.3, outputPerMTokUsd: 2.5 };
@@ -37,33 +38,15 @@ const RISKY: SafetyRequest = {
   script: { hook: 'Guaranteed returns every month.', body: ['Markets moved today.'], cta: 'Follow.', full_text: '' },
 };
 
-interface FailedCall {
-  usage: ProviderUsage;
-  error: string;
-}
-
-function recorder(): { calls: FailedCall[]; options: CallOptions } {
-  const calls: FailedCall[] = [];
-  return { calls, options: { onFailedCall: (usage, error) => void calls.push({ usage, error }) } };
-}
-
-async function failure(promise: Promise<unknown>, seen: PlatformError[]): Promise<PlatformError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-    seen.push(error);
-    return error;
-  }
-  return assert.fail('the call should have failed');
-}
-
-function assertNoSecret(errors: readonly PlatformError[], calls: readonly FailedCall[], secret: string): void {
-  for (const error of errors) {
-    assert.ok(!error.message.includes(secret), `the key leaked into: ${error.message}`);
-    assert.ok(!JSON.stringify(error).includes(secret));
-  }
-  for (const call of calls) assert.ok(!call.error.includes(secret), `the key leaked into a failed call: ${call.error}`);
+/** Runs the suite's checker on benign text expecting a failure whose exchange is reported once; both are kept in `log`. */
+function failedCheck(log: FailureLog, checker: () => SafetyChecker): () => Promise<{ error: PlatformError; call: FailedCall }> {
+  return async () => {
+    const one = failureLog();
+    const error = await log.failed(checker().check(BENIGN, one.callOptions));
+    log.failedCalls.push(...one.failedCalls);
+    assert.equal(one.failedCalls.length, 1, 'the failed exchange is reported once');
+    return { error, call: one.failedCalls[0]! };
+  };
 }
 
 describe('combineSafety', () => {
@@ -90,8 +73,8 @@ describe('OpenAiModerationChecker against the fake moderation endpoint', () => {
   let state: FakeOpenAiState;
   let key: string;
   let checker: OpenAiModerationChecker;
-  const errors: PlatformError[] = [];
-  const failedCalls: FailedCall[] = [];
+  const log = failureLog();
+  const failed = failedCheck(log, () => checker);
 
   before(async () => {
     fake = await startFakeOpenAi();
@@ -102,18 +85,10 @@ describe('OpenAiModerationChecker against the fake moderation endpoint', () => {
 
   after(async () => {
     await fake.close();
-    assertNoSecret(errors, failedCalls, key);
+    log.assertNoKey([key]);
   });
 
   beforeEach(() => state.reset());
-
-  async function failed(): Promise<{ error: PlatformError; call: FailedCall }> {
-    const { calls, options } = recorder();
-    const error = await failure(checker.check(BENIGN, options), errors);
-    failedCalls.push(...calls);
-    assert.equal(calls.length, 1, 'the failed exchange is reported once');
-    return { error, call: calls[0]! };
-  }
 
   it('keeps the local score of benign text, with usage (free by default) and the exchange', async () => {
     const result = await checker.check(BENIGN);
@@ -215,12 +190,12 @@ describe('OpenAiModerationChecker against the fake moderation endpoint', () => {
 
   it('refuses a wrong key without echoing it', async () => {
     const wrongKey = `sk-wrong-${randomBytes(8).toString('hex')}`;
-    const { calls, options } = recorder();
-    const error = await failure(new OpenAiModerationChecker({ apiKey: wrongKey, baseUrl: fake.baseUrl }).check(BENIGN, options), errors);
+    const wrong = failureLog();
+    const error = await log.failed(new OpenAiModerationChecker({ apiKey: wrongKey, baseUrl: fake.baseUrl }).check(BENIGN, wrong.callOptions));
     assert.equal(error.code, 'unauthorized');
     assert.equal(error.retryable, false);
     assert.ok(!error.message.includes(wrongKey));
-    assert.ok(!calls[0]!.error.includes(wrongKey));
+    assert.ok(!wrong.failedCalls[0]!.error.includes(wrongKey));
   });
 
   it('rejects an unreadable answer as a retryable invalid_response', async () => {
@@ -237,8 +212,8 @@ describe('GeminiSafetyChecker against the fake Gemini server', () => {
   let fake: Awaited<ReturnType<typeof startFakeGemini>>;
   let state: FakeGeminiState;
   let checker: GeminiSafetyChecker;
-  const errors: PlatformError[] = [];
-  const failedCalls: FailedCall[] = [];
+  const log = failureLog();
+  const failed = failedCheck(log, () => checker);
 
   before(async () => {
     fake = await startFakeGemini();
@@ -248,18 +223,10 @@ describe('GeminiSafetyChecker against the fake Gemini server', () => {
 
   after(async () => {
     await fake.close();
-    assertNoSecret(errors, failedCalls, state.apiKey);
+    log.assertNoKey([state.apiKey]);
   });
 
   beforeEach(() => state.reset());
-
-  async function failed(): Promise<{ error: PlatformError; call: FailedCall }> {
-    const { calls, options } = recorder();
-    const error = await failure(checker.check(BENIGN, options), errors);
-    failedCalls.push(...calls);
-    assert.equal(calls.length, 1, 'the failed exchange is reported once');
-    return { error, call: calls[0]! };
-  }
 
   it('keeps the local score of benign text, with token usage, cost and the exchange; sends the review schema', async () => {
     const result = await checker.check(BENIGN);

@@ -3,15 +3,14 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import { PermanentProviderError } from '../../providers/errors';
-import { PlatformError } from '../../providers/platforms/errors';
 import { FinanceFetcher } from '../../providers/sources/finance';
 import { createSourceFetcher, type SourceSettings } from '../../providers/sources';
 import { hashedKey, matchesKeywords } from '../../providers/sources/items';
 import { KeywordFetcher } from '../../providers/sources/keyword';
 import { RssFetcher } from '../../providers/sources/rss';
 import { parseIsoDurationSec, YouTubeChannelFetcher } from '../../providers/sources/youtube-channel';
-import type { CallOptions, ProviderUsage } from '../../providers/types';
 import { FAKE_CHANNEL, startFakeFeeds, type FakeFeedsState } from '../fakes/feeds-server';
+import { assertRateLimited, failureLog } from '../support/provider-errors';
 
 const PUBMED_KEY = 'ncbi-fake-key-5d41402abc4b2a76';
 
@@ -19,9 +18,7 @@ describe('data source clients against the fake feeds server', () => {
   let fake: Awaited<ReturnType<typeof startFakeFeeds>>;
   let state: FakeFeedsState;
   let settings: SourceSettings;
-  const errors: PlatformError[] = [];
-  const failedCalls: { usage: ProviderUsage; error: string }[] = [];
-  const recording: CallOptions = { onFailedCall: (usage, error) => void failedCalls.push({ usage, error }) };
+  const { errors, failedCalls, callOptions: recording, failed, assertNoKey } = failureLog('the fetch');
 
   before(async () => {
     fake = await startFakeFeeds();
@@ -37,40 +34,13 @@ describe('data source clients against the fake feeds server', () => {
   after(async () => {
     await fake.close();
     assert.ok(errors.length > 10, 'the failure tests ran');
-    for (const error of errors) {
-      for (const secret of [state.youtubeApiKey, PUBMED_KEY]) {
-        assert.ok(!error.message.includes(secret), `a key leaked into: ${error.message}`);
-        assert.ok(!JSON.stringify(error).includes(secret));
-      }
-    }
-    for (const call of failedCalls) assert.ok(!call.error.includes(state.youtubeApiKey) && !call.error.includes(PUBMED_KEY), `a key leaked into: ${call.error}`);
+    assertNoKey([state.youtubeApiKey, PUBMED_KEY]);
   });
 
   beforeEach(() => {
     state.reset();
     failedCalls.length = 0;
   });
-
-  async function failed(promise: Promise<unknown>): Promise<PlatformError> {
-    try {
-      await promise;
-    } catch (error) {
-      assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-      errors.push(error);
-      return error;
-    }
-    return assert.fail('the fetch should have failed');
-  }
-
-  function assertRetryAfter(error: PlatformError, ms: number): void {
-    assert.equal(error.code, 'rate_limited');
-    assert.equal(error.retryable, true);
-    assert.equal(error.retryAfterMs, ms);
-    const failure = toActivityFailure(error);
-    assert.ok(failure instanceof ApplicationFailure);
-    assert.equal(failure.nonRetryable, false);
-    assert.ok(Number(failure.nextRetryDelay) >= ms, `nextRetryDelay ${String(failure.nextRetryDelay)}`);
-  }
 
   function assertNonRetryable(error: unknown): void {
     const failure = toActivityFailure(error);
@@ -188,7 +158,7 @@ describe('data source clients against the fake feeds server', () => {
     it('maps 429 with Retry-After to rate_limited and the activity next retry delay', async () => {
       state.next.push({ kind: 'error', status: 429, message: 'Slow down', retryAfterSec: 30 });
       const error = await failed(rss().fetch({}, recording));
-      assertRetryAfter(error, 30_000);
+      assertRateLimited(error, 30_000);
       assert.equal(failedCalls[0]!.usage.statusCode, 429);
     });
 
@@ -309,7 +279,7 @@ describe('data source clients against the fake feeds server', () => {
       state.pubmedApiKey = PUBMED_KEY;
       state.next.push({ kind: 'error', status: 429, message: 'API rate limit exceeded', retryAfterSec: 2, echoKey: true, match: 'esearch' });
       const error = await failed(new KeywordFetcher({ keywords: ['seniors'], sources: ['pubmed'] }, settings).fetch({}, recording));
-      assertRetryAfter(error, 2000);
+      assertRateLimited(error, 2000);
       assert.equal(error.platform, 'pubmed');
       assert.match(error.message, /esearch "seniors".*API rate limit exceeded \(key \[redacted\]\)/);
       assert.equal(failedCalls[0]!.usage.service, 'pubmed');
@@ -397,7 +367,7 @@ describe('data source clients against the fake feeds server', () => {
 
     it('maps 429 with Retry-After to rate_limited, 500 to server_error then success, a malformed answer to invalid_response', async () => {
       state.next.push({ kind: 'error', status: 429, message: 'Too Many Requests', retryAfterSec: 5 });
-      assertRetryAfter(await failed(finance().fetch({}, recording)), 5000);
+      assertRateLimited(await failed(finance().fetch({}, recording)), 5000);
       assert.equal(failedCalls[0]!.usage.service, 'yahoo_finance');
 
       state.next.push({ kind: 'error', status: 500, message: 'Internal Server Error', match: '005930' });
@@ -506,7 +476,7 @@ describe('data source clients against the fake feeds server', () => {
 
     it('maps 429 and 500 to retryable errors (the next fetch succeeds), a bad key and an unknown channel to non-retryable ones, never showing the key', async () => {
       state.next.push({ kind: 'error', status: 429, reason: 'rateLimitExceeded', message: 'Too many requests', retryAfterSec: 9, match: 'playlistItems' });
-      assertRetryAfter(await failed(channel().fetch()), 9000);
+      assertRateLimited(await failed(channel().fetch()), 9000);
 
       state.next.push({ kind: 'error', status: 500, reason: 'backendError', message: 'Backend Error', echoKey: true });
       const server = await failed(channel().fetch());

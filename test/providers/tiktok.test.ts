@@ -4,13 +4,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
 import { PlatformError } from '../../providers/platforms/errors';
 import { planChunks, TikTokClient, TIKTOK_MIN_CHUNK_BYTES, type TikTokCredentials, type TikTokUploadRequest } from '../../providers/platforms/tiktok';
 import type { PlatformAccessToken } from '../../providers/platforms/types';
-import type { ProviderUsage } from '../../providers/types';
 import { startFakeTikTok, type FakeTikTokState } from '../fakes/tiktok-server';
+import { assertRateLimited, leakWatch } from '../support/provider-errors';
 
 const MIB = 1024 * 1024;
 
@@ -43,8 +43,7 @@ describe('TikTokClient against the fake TikTok server', () => {
   let smallPath: string;
   let small: Buffer;
   let client: TikTokClient;
-  const thrown: unknown[] = [];
-  const records: string[] = [];
+  const { thrown, failure, watched, assertNoSecrets } = leakWatch();
 
   before(async () => {
     fake = await startFakeTikTok();
@@ -79,35 +78,6 @@ describe('TikTokClient against the fake TikTok server', () => {
       post: { title: '오늘의 시장 요약 #finance #주식', privacyLevel: 'PUBLIC_TO_EVERYONE', aiGenerated: true },
       ...overrides,
     };
-  }
-
-  /** Keeps every usage and failed-call record as text for the leak check. */
-  function watched(): { onUsage: (u: ProviderUsage) => void; onFailedCall: (u: ProviderUsage, e: string) => void; usages: ProviderUsage[]; failed: [ProviderUsage, string][] } {
-    const usages: ProviderUsage[] = [];
-    const failed: [ProviderUsage, string][] = [];
-    return {
-      usages,
-      failed,
-      onUsage: (u) => {
-        usages.push(u);
-        records.push(JSON.stringify(u));
-      },
-      onFailedCall: (u, e) => {
-        failed.push([u, e]);
-        records.push(JSON.stringify(u), e);
-      },
-    };
-  }
-
-  async function failure(call: () => Promise<unknown>): Promise<PlatformError> {
-    try {
-      await call();
-    } catch (error) {
-      thrown.push(error);
-      assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-      return error;
-    }
-    assert.fail('the call succeeded');
   }
 
   const requestsTo = (path: string) => state.requests.filter((r) => r.path.startsWith(path));
@@ -210,14 +180,8 @@ describe('TikTokClient against the fake TikTok server', () => {
     state.next.push({ on: 'init', status: 429, code: 'rate_limit_exceeded', message: 'API rate limit exceeded, please retry later.', retryAfterSec: 7 });
     const watch = watched();
     const error = await failure(() => client.upload(uploadRequest(credentials()), watch));
-    assert.equal(error.code, 'rate_limited');
-    assert.equal(error.retryable, true);
-    assert.equal(error.retryAfterMs, 7000);
+    assertRateLimited(error, 7000);
     assert.equal(error.providerReason, 'rate_limit_exceeded');
-    const temporal = toActivityFailure(error);
-    assert.ok(temporal instanceof ApplicationFailure);
-    assert.equal(temporal.nonRetryable, false);
-    assert.ok(Number(temporal.nextRetryDelay) >= 7000);
     assert.deepEqual(watch.failed.map(([u, e]) => [u.service, u.operation, u.statusCode, e]), [['tiktok', 'upload', 429, error.message]]);
     assert.equal(watch.usages.length, 0);
 
@@ -379,9 +343,6 @@ describe('TikTokClient against the fake TikTok server', () => {
   it('never puts a token, secret or upload token in an error or a record', () => {
     assert.ok(thrown.length >= 15);
     const secrets = [...state.issuedTokens, state.clientSecret, ...[...state.posts.values()].map((p) => p.uploadToken)];
-    const texts = [...thrown.map((error) => `${String(error)} ${(error as Error).stack ?? ''} ${JSON.stringify(error)}`), ...records];
-    for (const text of texts) {
-      for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into: ${text.slice(0, 200)}`);
-    }
+    assertNoSecrets(secrets);
   });
 });

@@ -10,6 +10,7 @@ import { PlatformError } from '../../providers/platforms/errors';
 import { YouTubeClient, type YouTubeCredentials, type YouTubeUploadRequest } from '../../providers/platforms/youtube';
 import type { ProviderUsage } from '../../providers/types';
 import { startFakeYouTube, type FakeYouTubeState } from '../fakes/youtube-server';
+import { leakWatch } from '../support/provider-errors';
 
 const KIB = 1024;
 
@@ -21,7 +22,7 @@ describe('YouTubeClient against the fake YouTube server', () => {
   let video: Buffer;
   let client: YouTubeClient;
   const usages: ProviderUsage[] = [];
-  const thrown: unknown[] = [];
+  const { thrown, failure, assertNoSecrets } = leakWatch();
 
   before(async () => {
     fake = await startFakeYouTube();
@@ -62,18 +63,6 @@ describe('YouTubeClient against the fake YouTube server', () => {
       metadata: { title: '오늘의 시장 요약 <AAPL>', description: 'Daily summary', tags: ['finance', '주식', 'finance'], privacyStatus: 'public', madeForKids: false, language: 'ko' },
       ...overrides,
     };
-  }
-
-  /** Runs a call expected to fail and keeps its error for the token-leak check. */
-  async function failure(call: () => Promise<unknown>): Promise<PlatformError> {
-    try {
-      await call();
-    } catch (error) {
-      thrown.push(error);
-      assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
-      return error;
-    }
-    assert.fail('the call succeeded');
   }
 
   const chunkPuts = (): { range: string; bytes: number }[] =>
@@ -297,12 +286,6 @@ describe('YouTubeClient against the fake YouTube server', () => {
   it('never puts a token or secret in an error or a usage record', () => {
     assert.ok(thrown.length >= 8);
     const secrets = [...state.issuedTokens, state.refreshToken, state.clientSecret];
-    const texts = [
-      ...thrown.map((error) => `${String(error)} ${(error as Error).stack ?? ''} ${JSON.stringify(error)}`),
-      JSON.stringify(usages),
-    ];
-    for (const text of texts) {
-      for (const secret of secrets) assert.ok(!text.includes(secret), `a secret leaked into: ${text.slice(0, 200)}`);
-    }
+    assertNoSecrets(secrets, [JSON.stringify(usages)]);
   });
 });

@@ -4,8 +4,9 @@ import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/cli
 import { TypedSearchAttributes } from '@temporalio/common';
 import { dataSourceScheduleId } from '../../lib/schedules';
 import { DataSourceIdKey, OrganizationIdKey, ProjectIdKey } from '../../workflows/search-attributes';
-import { createApiHarness, type ApiHarness } from '../support/api';
-import { createPeople, type Account, type Actor } from '../support/tenants';
+import type { ApiHarness } from '../support/api';
+import { closeChecked, createProjectApi } from '../support/project-api';
+import type { Account, Actor } from '../support/tenants';
 
 const RSS = { feed_url: 'https://news.example.com/feed.xml', filter_keywords: ['AI'] };
 
@@ -16,18 +17,9 @@ describe('data source schedules in Temporal', () => {
   let projectId: string;
 
   before(async () => {
-    api = await createApiHarness();
-    ({ orgId, as } = await createPeople(api, { plan: 'business' }));
-    const res = await api.request('POST', '/projects', { token: as.owner.token, body: { name: 'Scheduled feeds', vertical: 'tech', organization_id: orgId } });
-    projectId = res.body.project.id;
+    ({ api, orgId, as, projectId } = await createProjectApi('Scheduled feeds'));
   });
-  after(async () => {
-    try {
-      api.assertNoLeaks();
-    } finally {
-      await api.close();
-    }
-  });
+  after(() => closeChecked(api));
 
   const describeSchedule = (sourceId: string): Promise<ScheduleDescription> => api.ctx.temporal.schedule.getHandle(dataSourceScheduleId(sourceId)).describe();
   const assertNoSchedule = async (sourceId: string): Promise<void> => {
