@@ -37,7 +37,7 @@ export function installRuntime(config: AppConfig): void {
  * The process's services for remote engines: one Redis limiter shared by all workers, and render
  * inputs published as short-lived presigned S3 URLs under `render-inputs/`.
  */
-export function providerServices(ctx: AppContext): ProviderServices {
+function providerServices(ctx: AppContext): ProviderServices {
   return {
     limiter: new RedisConcurrencyLimiter(ctx.redis),
     async publish(localPath, contentType) {
@@ -46,6 +46,15 @@ export function providerServices(ctx: AppContext): ProviderServices {
       await ctx.store.put(key, createReadStream(localPath), contentType, size);
       return ctx.store.presignedGetUrl(key, 6 * 3600);
     },
+  };
+}
+
+/** The engines, platform clients and source settings the configuration chooses. */
+export function activityDeps(ctx: AppContext): ActivityDeps {
+  return {
+    providers: createProviders(ctx.config, providerServices(ctx)),
+    platforms: { youtube: createYouTubeClient(ctx.config), tiktok: createTikTokClient(ctx.config), instagram: createInstagramClient(ctx.config) },
+    sources: sourceSettings(ctx.config),
   };
 }
 
@@ -66,11 +75,7 @@ export type WorkerRole = 'orchestration' | 'media';
 export async function startWorkers(
   ctx: AppContext,
   roles: readonly WorkerRole[] = ['orchestration', 'media'],
-  deps: ActivityDeps = {
-    providers: createProviders(ctx.config, providerServices(ctx)),
-    platforms: { youtube: createYouTubeClient(ctx.config), tiktok: createTikTokClient(ctx.config), instagram: createInstagramClient(ctx.config) },
-    sources: sourceSettings(ctx.config),
-  },
+  deps: ActivityDeps = activityDeps(ctx),
 ): Promise<RunningWorkers> {
   const { config } = ctx;
   const connection = await NativeConnection.connect({ address: config.temporal.address });

@@ -6,7 +6,7 @@ import type { Content, ContentStatus, Project } from '../db/models';
 import { WorkflowLogModel } from '../db/mongo/models';
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
-import type { Language, SafetyFlag, ScriptRequest } from '../providers/types';
+import type { SafetyFlag, ScriptRequest } from '../providers/types';
 import { guardContentCost } from './costs';
 import { toActivityFailure } from './failures';
 import { providerCallOptions, recordAiExchange, recordUsage } from './recording';
@@ -40,7 +40,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
       await content.update({ status: 'processing' });
       const { project } = content;
       const request: ScriptRequest = {
-        language: (project.language === 'en' ? 'en' : 'ko') satisfies Language,
+        language: project.mediaLanguage(),
         vertical: project.vertical,
         tone: project.tone,
         format: project.content_format,
@@ -70,7 +70,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
       await guardContentCost(ctx, content.id, 'safety');
       const began = Date.now();
       const result = await providers.safetyChecker.check(
-        { language: content.project.language === 'en' ? 'en' : 'ko', vertical: content.project.vertical, title: content.title, script: content.script },
+        { language: content.project.mediaLanguage(), vertical: content.project.vertical, title: content.title, script: content.script },
         providerCallOptions(),
       ).catch((err: unknown) => {
         throw toActivityFailure(err);

@@ -7,7 +7,7 @@ import { moduleLogger } from '../lib/logger';
 import { startProduction } from '../lib/productions';
 import { createSourceFetcher } from '../providers/sources';
 import type { SourceItem, SourceSettings } from '../providers/sources';
-import type { Language, ProviderUsage } from '../providers/types';
+import type { ProviderUsage } from '../providers/types';
 import { EMPTY_SCRIPT, NOT_PRODUCED_YET } from '../db/models';
 import { toActivityFailure } from './failures';
 import { insertApiUsage } from './recording';
@@ -98,7 +98,7 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
       const result = await Promise.resolve()
         .then(() => createSourceFetcher(source.spec(), settings))
         .then((fetcher) => fetcher.fetch(
-          { since: source.last_fetched_at ? new Date(source.last_fetched_at.getTime() - FETCH_LOOKBACK_MS) : null, language: (source.project.language === 'en' ? 'en' : 'ko') satisfies Language },
+          { since: source.last_fetched_at ? new Date(source.last_fetched_at.getTime() - FETCH_LOOKBACK_MS) : null, language: source.project.mediaLanguage() },
           {
             signal: ActivityContext.current().cancellationSignal,
             onFailedCall: (usage, error) => recordSourceUsage(source.project, usage, error),

@@ -6,7 +6,7 @@ import type { Content, MediaAsset, MediaAssetSource, Project, TemplateData } fro
 import { trackEvent } from '../lib/analytics';
 import type { AppContext } from '../lib/app-context';
 import type { Providers } from '../providers';
-import type { Language, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
+import type { SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
 import { guardContentCost } from './costs';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
@@ -120,7 +120,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
       return withWorkDir(`tts-${content.id}`, async (dir) => {
         const result = await providers.speech.synthesize(
-          { language: (content.project.language === 'en' ? 'en' : 'ko') satisfies Language, segments, outDir: dir, ...voiceOf(content.project) },
+          { language: content.project.mediaLanguage(), segments, outDir: dir, ...voiceOf(content.project) },
           providerCallOptions(),
         );
         await recordUsage(result.usage);
@@ -140,7 +140,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
       return withWorkDir(`images-${content.id}`, async (dir) => {
         const { images, usage } = await providers.images.createSceneImages(
-          { language: content.project.language === 'en' ? 'en' : 'ko', look, scenes, outDir: dir },
+          { language: content.project.mediaLanguage(), look, scenes, outDir: dir },
           providerCallOptions(),
         );
         await recordUsage(usage);

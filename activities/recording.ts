@@ -19,7 +19,7 @@ const log = moduleLogger('recording');
  * `workflow_logs` document, and gives the activity a scope through which its provider calls land in
  * `api_usages` and its progress in the job row and on Redis (for live progress streams).
  */
-export const JOB_TYPE_BY_ACTIVITY: Readonly<Record<string, JobType>> = {
+const JOB_TYPE_BY_ACTIVITY: Readonly<Record<string, JobType>> = {
   writeScript: 'script_generation',
   checkSafety: 'safety_check',
   synthesizeSpeech: 'tts',
@@ -89,7 +89,7 @@ export function reportProgress(percent: number, details?: unknown): void {
  * A remote service accepted a long job (a cloud render): its id goes into `content_jobs.external_job_id`
  * and into every later heartbeat, so the next attempt after a crash resumes it (`resumableExternalJob`).
  */
-export function setExternalJob(externalJobId: string): void {
+function setExternalJob(externalJobId: string): void {
   const store = scopes.getStore();
   if (store) store.externalJobId = externalJobId;
   ActivityContext.current().heartbeat({ progress: 0, externalJobId });
@@ -117,7 +117,6 @@ export async function recordAiExchange(outputType: AiOutputType, exchange: AiExc
   });
 }
 
-/** Records one provider call in `api_usages`, attributed to the running job, content and owner. */
 /**
  * The options a provider call gets inside a recorded activity: the activity's cancellation, its
  * progress as heartbeats, and every failed exchange with the provider recorded in `api_usages`.
@@ -126,6 +125,7 @@ export function providerCallOptions(): CallOptions {
   return { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p), onFailedCall: recordUsage, onExternalJob: setExternalJob };
 }
 
+/** Records one provider call in `api_usages`, attributed to the running job, content and owner. */
 export async function recordUsage(usage: ProviderUsage, error?: string): Promise<void> {
   const store = scopes.getStore();
   if (!store) throw new Error('recordUsage called outside a recorded activity');
@@ -140,7 +140,7 @@ function errorMessage(err: unknown): string {
   return String(err).slice(0, 4000);
 }
 
-export class JobRecorder {
+class JobRecorder {
   constructor(private readonly ctx: AppContext) {}
 
   /** A content's project and owner never change: looked up once per content, kept for a while. */

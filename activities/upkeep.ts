@@ -5,7 +5,7 @@ import { rollOverSubscriptions, type RolloverSummary } from '../db/rollover';
 import type { AppContext } from '../lib/app-context';
 
 /** Months of api_usages partitions kept ready beyond the current one. */
-export const PARTITION_MONTHS_AHEAD = 3;
+const PARTITION_MONTHS_AHEAD = 3;
 
 /**
  * The periodic upkeep, run by Temporal Schedules (lib/upkeep-schedules.ts): credit periods,

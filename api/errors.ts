@@ -21,7 +21,6 @@ export const notFound: RequestHandler = (req, _res, next) => {
 };
 
 /** Turns anything thrown into the JSON error shape; never sends a stack trace. */
-/** Turns anything thrown into the JSON error shape; never sends a stack trace. */
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   let error: HttpError;
   if (err instanceof HttpError) {

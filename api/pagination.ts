@@ -35,7 +35,7 @@ export function encodeCursor(at: string, id: string): string {
 }
 
 /** The cursor `value` names, or undefined when it is not one this API issued. */
-export function decodeCursor(value: string): Cursor | undefined {
+function decodeCursor(value: string): Cursor | undefined {
   try {
     const [at, id] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as unknown[];
     if (typeof at === 'string' && AT_PATTERN.test(at) && typeof id === 'string' && !schemas.id.validate(id).error) return { at, id };

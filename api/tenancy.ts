@@ -25,7 +25,7 @@ export function forbidden(need: Role): HttpError {
 }
 
 /** The user's role in an organization, or undefined when they are not a member. */
-export async function memberRole(models: Models, userId: string, organizationId: string): Promise<Role | undefined> {
+async function memberRole(models: Models, userId: string, organizationId: string): Promise<Role | undefined> {
   const member = await models.OrganizationMember.findOne({ where: { organization_id: organizationId, user_id: userId }, attributes: ['role'] });
   return member?.role as Role | undefined;
 }

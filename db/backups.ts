@@ -27,12 +27,12 @@ import type { ObjectStore } from './s3';
  */
 export type BackupKind = 'postgres' | 'mongo';
 
-export const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'mongo'];
+const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'mongo'];
 
 /** Days each kind is kept (design §7.1: PostgreSQL 30, MongoDB 14). */
 export const BACKUP_RETENTION_DAYS: Readonly<Record<BackupKind, number>> = { postgres: 30, mongo: 14 };
 
-export const DEFAULT_BACKUP_PREFIX = 'backups/';
+const DEFAULT_BACKUP_PREFIX = 'backups/';
 
 const EXTENSIONS: Record<BackupKind, string> = { postgres: 'dump', mongo: 'jsonl.gz' };
 const KEY_PATTERN = /^(postgres|mongo)\/(\d{4})\/(\d{2})\/(\d{2})\/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})\.(\d{3})Z\.(dump|jsonl\.gz)$/;

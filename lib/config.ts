@@ -243,16 +243,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (!keys.has(value.SECRETS_ACTIVE_KEY_ID)) {
     problems.push(`"SECRETS_ACTIVE_KEY_ID" names key "${value.SECRETS_ACTIVE_KEY_ID}", which "SECRETS_ENCRYPTION_KEYS" does not hold`);
   }
-  if (value.SCRIPT_PROVIDER === 'gemini' && !value.GEMINI_API_KEY) problems.push('"GEMINI_API_KEY" is required when "SCRIPT_PROVIDER" is gemini');
-  if (value.SCRIPT_PROVIDER === 'openai' && !value.OPENAI_API_KEY && new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com') {
-    problems.push('"OPENAI_API_KEY" is required when "SCRIPT_PROVIDER" is openai and "OPENAI_BASE_URL" is api.openai.com');
-  }
+  const openaiHosted = new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com';
   const needs: [boolean, string, string][] = [
+    [value.SCRIPT_PROVIDER === 'gemini', 'GEMINI_API_KEY', '"SCRIPT_PROVIDER" is gemini'],
+    [value.SCRIPT_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"SCRIPT_PROVIDER" is openai and "OPENAI_BASE_URL" is api.openai.com'],
     [value.SAFETY_PROVIDER === 'gemini', 'GEMINI_API_KEY', '"SAFETY_PROVIDER" is gemini'],
-    [value.SAFETY_PROVIDER === 'openai' && new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com', 'OPENAI_API_KEY', '"SAFETY_PROVIDER" is openai'],
+    [value.SAFETY_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"SAFETY_PROVIDER" is openai'],
     [value.TTS_PROVIDER === 'elevenlabs', 'ELEVENLABS_API_KEY', '"TTS_PROVIDER" is elevenlabs'],
     [value.IMAGE_PROVIDER === 'pexels', 'PEXELS_API_KEY', '"IMAGE_PROVIDER" is pexels'],
-    [value.IMAGE_PROVIDER === 'openai' && new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com', 'OPENAI_API_KEY', '"IMAGE_PROVIDER" is openai'],
+    [value.IMAGE_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"IMAGE_PROVIDER" is openai'],
     [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_API_KEY', '"RENDER_PROVIDER" is creatomate'],
     [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_TEMPLATE_ID', '"RENDER_PROVIDER" is creatomate'],
   ];

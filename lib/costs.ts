@@ -1,5 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import { creatomateCredits } from '../providers/render/creatomate';
+import { estimateCostUsd } from '../providers/script/prompt';
 import type { AppConfig } from './config';
 
 /**
@@ -29,13 +30,11 @@ export interface StepSize {
 
 /** The estimated USD of one step with the configured engines; 0 for the local ones. */
 export function estimateStepCostUsd(config: AppConfig, step: CostedStep, size: StepSize = {}): number {
-  const tokens = (prices: { inputPerMTokUsd: number; outputPerMTokUsd: number }, used: { input: number; output: number }) =>
-    (used.input * prices.inputPerMTokUsd + used.output * prices.outputPerMTokUsd) / 1_000_000;
   switch (step) {
     case 'script':
-      return config.script.provider === 'local' ? 0 : tokens(config.script[config.script.provider].prices, SCRIPT_TOKENS);
+      return config.script.provider === 'local' ? 0 : estimateCostUsd(SCRIPT_TOKENS.input, SCRIPT_TOKENS.output, config.script[config.script.provider].prices);
     case 'safety':
-      return config.safety.provider === 'gemini' ? tokens(config.script.gemini.prices, SAFETY_TOKENS) : 0;
+      return config.safety.provider === 'gemini' ? estimateCostUsd(SAFETY_TOKENS.input, SAFETY_TOKENS.output, config.script.gemini.prices) : 0;
     case 'speech':
       return config.tts.provider === 'elevenlabs' ? ((size.characters ?? 0) * config.tts.elevenlabs.pricePerThousandCharsUsd) / 1000 : 0;
     case 'images':

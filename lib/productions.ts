@@ -1,9 +1,7 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, TypedSearchAttributes } from '@temporalio/common';
 import type { AppContext } from './app-context';
-import { produceContent } from '../workflows/produce-content';
-import { produceContentWorkflowId, type ProduceContentInput } from '../workflows/produce-content';
+import { produceContent, produceContentWorkflowId, type ProduceContentInput } from '../workflows/produce-content';
 import { ContentIdKey, OrganizationIdKey, OwnerUserIdKey, PipelineStepKey, ProjectIdKey } from '../workflows/search-attributes';
 
 export type ProductionOptions = Pick<ProduceContentInput, 'approvalTimeout' | 'mediaHeartbeatTimeout'>;

@@ -23,7 +23,7 @@ import { isValidTimeZone } from './calendar';
  * source and project, so an operator finds them in the Web UI.
  */
 
-export const DEFAULT_SOURCE_TIMEZONE = 'Asia/Seoul';
+const DEFAULT_SOURCE_TIMEZONE = 'Asia/Seoul';
 
 /** Runs missed while the cluster or the workers were down are caught up within this window. */
 const CATCHUP_WINDOW = '1 hour' as const;
@@ -67,22 +67,11 @@ function ingestAction(ctx: ScheduleContext, source: DataSource, project: Project
   };
 }
 
-async function scheduleExists(handle: ReturnType<AppContext['temporal']['schedule']['getHandle']>): Promise<boolean> {
-  try {
-    await handle.describe();
-    return true;
-  } catch (err) {
-    if (err instanceof ScheduleNotFoundError) return false;
-    throw err;
-  }
-}
-
 /**
  * Makes the source's schedule match the row: absent without a cron, else created or updated with
  * the cron, the zone, the action and `paused = !is_active`. Safe to call any number of times.
  */
 export async function syncDataSourceSchedule(ctx: ScheduleContext, source: DataSource, project: Project): Promise<'none' | 'active' | 'paused'> {
-  const handle = ctx.temporal.schedule.getHandle(dataSourceScheduleId(source.id));
   if (!source.schedule_cron) {
     await deleteDataSourceSchedule(ctx, source.id);
     return 'none';
@@ -92,25 +81,20 @@ export async function syncDataSourceSchedule(ctx: ScheduleContext, source: DataS
   const spec = { cronExpressions: [source.schedule_cron], timezone: await timeZoneOf(ctx, project) };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW };
   const action = ingestAction(ctx, source, project);
-  if (await scheduleExists(handle)) {
-    await handle.update((previous) => ({ ...previous, spec, action, policies, state: { paused, note } }));
-  } else {
-    const options: ScheduleOptions = {
-      scheduleId: dataSourceScheduleId(source.id),
-      spec,
-      action,
-      policies,
-      state: { paused, note },
-      typedSearchAttributes: sourceAttributes(source, project),
-      memo: sourceMemo(source, project),
-    };
-    try {
-      await ctx.temporal.schedule.create(options);
-    } catch (err) {
-      // Created by a concurrent request for the same source a moment ago: bring it to this row.
-      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      await handle.update((previous) => ({ ...previous, spec, action, policies, state: { paused, note } }));
-    }
+  const options: ScheduleOptions = {
+    scheduleId: dataSourceScheduleId(source.id),
+    spec,
+    action,
+    policies,
+    state: { paused, note },
+    typedSearchAttributes: sourceAttributes(source, project),
+    memo: sourceMemo(source, project),
+  };
+  try {
+    await ctx.temporal.schedule.create(options);
+  } catch (err) {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    await ctx.temporal.schedule.getHandle(options.scheduleId).update((previous) => ({ ...previous, spec, action, policies, state: { paused, note } }));
   }
   return paused ? 'paused' : 'active';
 }

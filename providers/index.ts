@@ -56,7 +56,7 @@ function slotFor(services: ProviderServices, key: string, limit: number): { slot
   return services.limiter ? { slot: { limiter: services.limiter, key, limit } } : {};
 }
 
-export function createSafetyChecker(config: AppConfig): SafetyChecker {
+function createSafetyChecker(config: AppConfig): SafetyChecker {
   const { gemini, openai, timeoutMs } = config.script;
   if (config.safety.provider === 'gemini') return new GeminiSafetyChecker({ apiKey: gemini.apiKey ?? '', baseUrl: gemini.baseUrl, model: gemini.model, prices: gemini.prices, timeoutMs });
   if (config.safety.provider === 'openai') {
@@ -65,7 +65,7 @@ export function createSafetyChecker(config: AppConfig): SafetyChecker {
   return new LocalSafetyChecker();
 }
 
-export function createSpeechSynthesizer(config: AppConfig, services: ProviderServices = {}): SpeechSynthesizer {
+function createSpeechSynthesizer(config: AppConfig, services: ProviderServices = {}): SpeechSynthesizer {
   const { provider, elevenlabs } = config.tts;
   if (provider !== 'elevenlabs') return new EspeakSpeechSynthesizer();
   return new ElevenLabsSpeechSynthesizer({
@@ -78,7 +78,7 @@ export function createSpeechSynthesizer(config: AppConfig, services: ProviderSer
   });
 }
 
-export function createImageProvider(config: AppConfig, services: ProviderServices = {}): ImageProvider {
+function createImageProvider(config: AppConfig, services: ProviderServices = {}): ImageProvider {
   const { provider, pexels, openai, concurrency } = config.images;
   if (provider === 'pexels') {
     return new PexelsImageProvider({ apiKey: pexels.apiKey ?? '', baseUrl: pexels.baseUrl, fallback: new SceneCardImageProvider(), ...slotFor(services, 'pexels', concurrency) });
@@ -96,7 +96,7 @@ export function createImageProvider(config: AppConfig, services: ProviderService
   return new SceneCardImageProvider();
 }
 
-export function createRenderer(config: AppConfig, services: ProviderServices = {}): Renderer {
+function createRenderer(config: AppConfig, services: ProviderServices = {}): Renderer {
   const { provider, creatomate } = config.render;
   if (provider !== 'creatomate') return new FfmpegRenderer();
   if (!services.publish) throw new Error('the Creatomate renderer needs a way to publish its inputs (ProviderServices.publish)');

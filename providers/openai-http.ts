@@ -9,7 +9,7 @@ import type { PlatformError } from './platforms/errors';
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com';
 
 /** The rate-limit reset hints read when a 429 gives no Retry-After. */
-export const OPENAI_RESET_HEADERS: readonly string[] = ['x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens'];
+const OPENAI_RESET_HEADERS: readonly string[] = ['x-ratelimit-reset-requests', 'x-ratelimit-reset-tokens'];
 
 interface OpenAiErrorBody {
   error?: { message?: string; type?: string; code?: string | number | null };
@@ -37,7 +37,7 @@ export function openAiError(response: Response, body: unknown): { message: strin
  * The wait an error answer asks for: the longer of Retry-After and retry-after-ms, else on a 429
  * the longest of the rate-limit reset hints, which tell when the window opens again.
  */
-export function openAiRetryAfterMs(response: Response, resetHeaders: readonly string[] = OPENAI_RESET_HEADERS): number | undefined {
+function openAiRetryAfterMs(response: Response, resetHeaders: readonly string[] = OPENAI_RESET_HEADERS): number | undefined {
   const header = (name: string): string | null => response.headers.get(name);
   const retryAfterMsHeader = Number(header('retry-after-ms'));
   const waits = [

@@ -12,7 +12,8 @@ import { ObjectStore } from '../db/s3';
 import { loadConfig } from '../lib/config';
 
 const USAGE = `usage: npm run backup -- <command>
-  postgres | mongo | all                           back up DATABASE_URL's and/or MONGODB_URL's database to S3 now
+  postgres | mongo | all                           back up BACKUP_DATABASE_URL's (else DATABASE_URL's) and/or
+                                                   MONGODB_URL's database to S3 now
   list [postgres|mongo]                            list the stored backups, newest first
   prune                                            delete backups past their retention (PostgreSQL ${BACKUP_RETENTION_DAYS.postgres} days,
                                                    MongoDB ${BACKUP_RETENTION_DAYS.mongo} days), always keeping the newest of each
@@ -88,7 +89,7 @@ async function run(command: Command, signal: AbortSignal): Promise<void> {
       case 'backup':
         await store.ensureBucket();
         if (command.kinds.includes('postgres')) {
-          const done = await backupPostgres({ store, databaseUrl: config.databaseUrl }, signal);
+          const done = await backupPostgres({ store, databaseUrl: config.backupDatabaseUrl }, signal);
           console.log(`postgres backup of ${done.database}: ${done.key} (${size(done.bytes)} in ${seconds(done.durationMs)})`);
         }
         if (command.kinds.includes('mongo')) {

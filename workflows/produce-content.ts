@@ -149,7 +149,8 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
           enter('rejected');
           return;
         }
-        if (decision.args.channelIds) channelIds = channelIds.filter((id) => decision?.approved && decision.args.channelIds?.includes(id));
+        const chosen = decision.args.channelIds;
+        if (chosen) channelIds = channelIds.filter((id) => chosen.includes(id));
         scheduledAt = decision.args.scheduledAt;
       }
       if (channelIds.length === 0) {

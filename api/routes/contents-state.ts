@@ -50,7 +50,7 @@ export async function describeProduction(temporal: Client, contentId: string): P
 const QUERY_DEADLINE_MS = 2000;
 
 /** The run's live progress, or undefined when no worker answers in time (the caller falls back to the rows). */
-export async function queryProgress(temporal: Client, run: ProductionRun): Promise<ProductionProgress | undefined> {
+async function queryProgress(temporal: Client, run: ProductionRun): Promise<ProductionProgress | undefined> {
   if (!run.running || run.waitingForWorker) return undefined;
   try {
     return await temporal.withDeadline(Date.now() + QUERY_DEADLINE_MS, () => temporal.workflow.getHandle(run.workflowId, run.runId).query(progressQuery));

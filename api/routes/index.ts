@@ -14,5 +14,7 @@ import { usageRoutes } from './usage';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  return [...healthRoutes(deps), ...authRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...docsRoutes(() => allRoutes(deps))];
+  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps)];
+  routes.push(...docsRoutes(() => routes));
+  return routes;
 }

@@ -33,6 +33,11 @@ export class Project extends Model<InferAttributes<Project>, InferCreationAttrib
   declare channels?: NonAttribute<Channel[]>;
   declare contents?: NonAttribute<Content[]>;
   declare data_sources?: NonAttribute<DataSource[]>;
+
+  /** The language the project's videos are written and spoken in: English, else Korean. */
+  mediaLanguage(): 'ko' | 'en' {
+    return this.language === 'en' ? 'en' : 'ko';
+  }
 }
 
 export function initProject(sequelize: Sequelize): typeof Project {

@@ -14,10 +14,10 @@ import { PlatformError } from '../platforms/errors';
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_PICTURE_BYTES = 25 * 1024 * 1024;
 
-export type PictureKind = 'jpeg' | 'png' | 'webp';
+type PictureKind = 'jpeg' | 'png' | 'webp';
 
 /** The picture format the first bytes announce, or undefined when they are not a picture ffmpeg reads. */
-export function pictureKind(bytes: Uint8Array): PictureKind | undefined {
+function pictureKind(bytes: Uint8Array): PictureKind | undefined {
   const starts = (signature: number[], offset = 0): boolean => signature.every((byte, i) => bytes[offset + i] === byte);
   if (starts([0xff, 0xd8, 0xff])) return 'jpeg';
   if (starts([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
@@ -31,7 +31,7 @@ export function scenePicturePath(outDir: string, index: number): string {
 }
 
 /** Where a URL points, without its query (signed links carry credentials there). */
-export function describeUrl(url: string): string {
+function describeUrl(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.origin}${parsed.pathname}`;

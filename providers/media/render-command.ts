@@ -82,7 +82,7 @@ export function enableExpression(window: StripWindow, fps: number): string {
  * pixel or two; stepping the crop width by 4 px (the epsilon survives the truncation) keeps the
  * horizontal origin exact and the motion monotonic.
  */
-export function zoomExpressions(zoomEnd: number, frames: number): string {
+function zoomExpressions(zoomEnd: number, frames: number): string {
   const target = `(1+${formatNumber(zoomEnd - 1, 4)}*on/${frames})`;
   return `z='iw/(iw-4*round(iw*(1-1/${target})/4)+0.001)':x='round((iw-iw/zoom)/2)':y='round((ih-ih/zoom)/2)'`;
 }

@@ -15,7 +15,7 @@ export interface SceneCardOptions {
 }
 
 /** The font file to draw with: an explicit one, or the look's family resolved once. */
-export function fontFileFor(look: TemplateLook, options: Pick<SceneCardOptions, 'fontFile' | 'fontStyle'>): Promise<string> {
+function fontFileFor(look: TemplateLook, options: Pick<SceneCardOptions, 'fontFile' | 'fontStyle'>): Promise<string> {
   return options.fontFile ? Promise.resolve(options.fontFile) : hangulFontFile(look.font, options.fontStyle ?? 'Bold');
 }
 

@@ -39,7 +39,7 @@ export function splitSentences(text: string): string[] {
 }
 
 /** Hangul, CJK ideographs, kana and full-width forms: about one em wide in a CJK font. */
-export function isWide(char: string): boolean {
+function isWide(char: string): boolean {
   const code = char.codePointAt(0) ?? 0;
   return (
     (code >= 0x1100 && code <= 0x11ff) ||
@@ -112,7 +112,7 @@ export function wrapLines(text: string, maxEm: number): string[] {
 }
 
 /** Subtitle lines for a short vertical video: about 16 Hangul or 28 Latin characters each. */
-export const SUBTITLE_LINE_EM = 16;
+const SUBTITLE_LINE_EM = 16;
 
 /** One subtitle line per entry: sentences first, then each sentence wrapped. */
 export function subtitleLines(text: string, maxEm = SUBTITLE_LINE_EM): { text: string; endsSentence: boolean }[] {

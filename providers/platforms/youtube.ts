@@ -3,7 +3,8 @@ import { stat } from 'node:fs/promises';
 import { discardBody, isAbortOrTimeout, parseRetryAfterMs, readBody, redactSecrets, requestSignal, sleep } from '../http';
 import type { ProviderUsage } from '../types';
 import { PlatformError, type PlatformErrorCode } from './errors';
-import type { PlatformClient } from './types';
+import { toCount } from './exchange';
+import type { PlatformAccessToken, PlatformClient, PlatformVideoStatistics } from './types';
 import { buildVideoResource, type YouTubeVideoMetadata, type YouTubeVideoResource } from './youtube-resource';
 
 /**
@@ -61,11 +62,6 @@ export interface YouTubeCredentials {
   expiresAt?: Date;
 }
 
-export interface AccessToken {
-  accessToken: string;
-  expiresAt: Date;
-}
-
 export interface YouTubeCallOptions {
   signal?: AbortSignal;
   /** Receives one record per call made, successful or not (for `api_usages`). */
@@ -95,14 +91,7 @@ export interface YouTubeUploadResult {
   url: string;
   raw: unknown;
   /** Set when the client refreshed the access token, so the caller can store it. */
-  refreshedToken?: AccessToken;
-}
-
-export interface VideoStatistics {
-  videoId: string;
-  views: number;
-  likes: number;
-  comments: number;
+  refreshedToken?: PlatformAccessToken;
 }
 
 type UploadStep =
@@ -116,7 +105,7 @@ interface CallState {
   operation: YouTubeOperation;
   credentials: YouTubeCredentials;
   accessToken?: string;
-  refreshed?: AccessToken;
+  refreshed?: PlatformAccessToken;
   refreshedAfter401: boolean;
   statusCode?: number;
   options: YouTubeCallOptions;
@@ -156,11 +145,6 @@ function providerError(body: unknown): { message: string; reason?: string } {
   return { message: 'no details' };
 }
 
-function toCount(value: unknown): number {
-  const number = Number(value);
-  return Number.isFinite(number) && number >= 0 ? number : 0;
-}
-
 export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTubeUploadRequest> {
   private readonly endpoints: YouTubeEndpoints;
   private readonly chunkSize: number;
@@ -188,7 +172,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
   async refreshAccessToken(
     credentials: Pick<YouTubeCredentials, 'clientId' | 'clientSecret' | 'refreshToken'>,
     options: YouTubeCallOptions = {},
-  ): Promise<AccessToken> {
+  ): Promise<PlatformAccessToken> {
     const state = this.state('oauth_refresh', { ...credentials }, options);
     const startedAt = performance.now();
     try {
@@ -242,10 +226,10 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
     credentials: YouTubeCredentials,
     videoIds: readonly string[],
     options: YouTubeCallOptions = {},
-  ): Promise<{ items: VideoStatistics[]; refreshedToken?: AccessToken }> {
+  ): Promise<{ items: PlatformVideoStatistics[]; refreshedToken?: PlatformAccessToken }> {
     const ids = [...new Set(videoIds)];
     const state = this.state('metrics', credentials, options);
-    const items: VideoStatistics[] = [];
+    const items: PlatformVideoStatistics[] = [];
     for (let start = 0; start < ids.length; start += STATISTICS_BATCH) {
       const query = new URLSearchParams({ part: 'statistics', id: ids.slice(start, start + STATISTICS_BATCH).join(',') });
       const startedAt = performance.now();

@@ -202,7 +202,7 @@ export class CreatomateRenderer implements Renderer {
       if (done.status !== 'succeeded') {
         const reason = done.status === 'failed' ? `failed: ${done.errorMessage ?? 'no error message'}` : 'was cancelled';
         const error = new PlatformError('creatomate', 'bad_request', `Creatomate render ${done.id} ${reason}`.slice(0, 1000), { statusCode: 200, providerReason: `render_${done.status}` });
-        throw await recordFailedCall(callOptions, { service: 'creatomate', operation: 'render', model: this.options.templateId, startedAt }, error);
+        throw await this.failedCall(callOptions, startedAt, error);
       }
       return this.collect(done, request, callOptions, startedAt);
     });
@@ -329,7 +329,7 @@ export class CreatomateRenderer implements Renderer {
       if (options.signal?.aborted) throw options.signal.reason;
       const detail = (cause as Error).message.split('\n')[0] ?? '';
       const error = new PlatformError('creatomate', 'invalid_response', `Creatomate render ${id}: the downloaded video is not playable (${detail})`, { statusCode: 200 });
-      throw await recordFailedCall(options, { service: 'creatomate', operation: 'render', model: this.options.templateId, startedAt }, error);
+      throw await this.failedCall(options, startedAt, error);
     }
   }
 
@@ -346,7 +346,7 @@ export class CreatomateRenderer implements Renderer {
       });
     } catch (error) {
       await rm(path, { force: true });
-      throw await recordFailedCall(options, { service: 'creatomate', operation: 'render', model: this.options.templateId, startedAt }, error);
+      throw await this.failedCall(options, startedAt, error);
     }
   }
 
@@ -361,7 +361,7 @@ export class CreatomateRenderer implements Renderer {
       if (!response.ok) throw this.failure(label, response, answer);
       return { status: response.status, answer };
     } catch (error) {
-      throw await recordFailedCall(options, { service: 'creatomate', operation: 'render', model: this.options.templateId, startedAt }, error);
+      throw await this.failedCall(options, startedAt, error);
     }
   }
 
@@ -371,8 +371,13 @@ export class CreatomateRenderer implements Renderer {
     try {
       return check();
     } catch (error) {
-      throw await recordFailedCall(options, { service: 'creatomate', operation: 'render', model: this.options.templateId, startedAt }, error);
+      throw await this.failedCall(options, startedAt, error);
     }
+  }
+
+  /** Records a failed exchange of this render in api_usages and returns the error to throw. */
+  private failedCall(options: CallOptions, startedAt: number, error: unknown): Promise<unknown> {
+    return recordFailedCall(options, { service: 'creatomate', operation: 'render', model: this.options.templateId, startedAt }, error);
   }
 
   private failure(label: ProviderLabel, response: Response, body: unknown): PlatformError {

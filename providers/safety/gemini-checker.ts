@@ -22,7 +22,7 @@ import { LocalSafetyChecker } from './local-checker';
 export const DEFAULT_SAFETY_REVIEW_TIMEOUT_MS = 60_000;
 
 /** What the review may name; anything else is read as `other`. */
-export const REVIEW_CATEGORIES = [
+const REVIEW_CATEGORIES = [
   'medical_claim',
   'financial_claim',
   'misinformation',
@@ -40,7 +40,7 @@ export const REVIEW_CATEGORIES = [
 const SEVERITIES: readonly SafetyFlag['severity'][] = ['low', 'medium', 'high'];
 
 /** The review's shape as a JSON schema (sent in Gemini's dialect). */
-export const SAFETY_REVIEW_SCHEMA = {
+const SAFETY_REVIEW_SCHEMA = {
   type: 'object',
   properties: {
     issues: {
@@ -91,7 +91,7 @@ interface GeminiAnswer {
 }
 
 /** The review prompt: the instructions, then the title and the spoken text. */
-export function buildSafetyReviewPrompt(request: SafetyRequest): ScriptPrompt {
+function buildSafetyReviewPrompt(request: SafetyRequest): ScriptPrompt {
   const language = request.language === 'ko' ? 'Korean' : 'English';
   const system = [
     `You review the scripts of short videos for a ${request.vertical} channel before they are published. The script is in ${language}.`,

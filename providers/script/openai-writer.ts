@@ -22,8 +22,6 @@ import {
  * script twice `bad_request` (providerReason `invalid_script`).
  */
 
-export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
-
 interface ChatAnswer {
   choices?: { message?: { content?: unknown; refusal?: unknown }; finish_reason?: string }[];
   usage?: { prompt_tokens?: number; completion_tokens?: number; total_tokens?: number };

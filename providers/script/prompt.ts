@@ -75,7 +75,7 @@ export interface ScriptPrompt {
 }
 
 /** System instruction and user message for a request; `previousError` is added on the retry. */
-export function buildScriptPrompt(request: ScriptRequest, previousError?: string): ScriptPrompt {
+function buildScriptPrompt(request: ScriptRequest, previousError?: string): ScriptPrompt {
   const plan = FORMAT_PLANS[request.format];
   const language = LANGUAGE_NAMES[request.language];
   const system = [
@@ -108,7 +108,7 @@ export function promptText(prompt: ScriptPrompt): string {
 }
 
 /** Why an answer was not a usable script; the writers retry once with this message. */
-export class ScriptAnswerError extends Error {
+class ScriptAnswerError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ScriptAnswerError';
@@ -124,7 +124,7 @@ function field(value: unknown, name: string, maxChars: number): string {
   return text;
 }
 
-export interface ParsedScriptAnswer {
+interface ParsedScriptAnswer {
   script: Script;
   title: string;
   description: string;
@@ -132,7 +132,7 @@ export interface ParsedScriptAnswer {
 }
 
 /** Parses and checks a model's JSON text; throws `ScriptAnswerError` naming the first problem. */
-export function parseScriptAnswer(text: string, request: ScriptRequest): ParsedScriptAnswer {
+function parseScriptAnswer(text: string, request: ScriptRequest): ParsedScriptAnswer {
   let value: unknown;
   try {
     // Some compatible servers wrap the JSON in a markdown fence despite the schema.

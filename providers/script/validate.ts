@@ -19,7 +19,7 @@ export const SCRIPT_LIMITS = {
 } as const;
 
 /** Separator of the parts in `full_text`: one spoken paragraph per part. */
-export const SCRIPT_PART_SEPARATOR = '\n';
+const SCRIPT_PART_SEPARATOR = '\n';
 
 export class ScriptValidationError extends Error {
   constructor(

@@ -13,8 +13,8 @@ import { resolveSourceSettings, type ResolvedSourceSettings, type SourceFetcher,
  * last finished day of each symbol is new.
  */
 
-export const FINANCE_API_TYPES = ['yahoo_finance'] as const;
-export const FINANCE_DATA_TYPES = ['daily_summary'] as const;
+const FINANCE_API_TYPES = ['yahoo_finance'] as const;
+const FINANCE_DATA_TYPES = ['daily_summary'] as const;
 
 const DAY_SEC = 86_400;
 

@@ -1,4 +1,4 @@
-import { httpFailure, isAbortOrTimeout, parseRetryAfterMs, recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
+import { httpFailure, parseRetryAfterMs, readLimited, recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
 import { PlatformError } from '../platforms/errors';
 import { cleanText } from '../script/text';
 import type { CallOptions, ProviderUsage } from '../types';
@@ -165,29 +165,8 @@ export class FetchSession {
 
   /** The body, at most `maxResponseBytes`, decoded in its charset. */
   private async readText(label: ProviderLabel, response: Response): Promise<string> {
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    try {
-      const reader = response.body?.getReader();
-      while (reader) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        total += value.byteLength;
-        if (total > this.settings.maxResponseBytes) {
-          await reader.cancel();
-          throw new PlatformError(this.service, 'invalid_response', `${label.operation}: the answer is larger than ${this.settings.maxResponseBytes} bytes`, {
-            statusCode: response.status,
-          });
-        }
-        chunks.push(value);
-      }
-    } catch (error) {
-      if (error instanceof PlatformError) throw error;
-      if (this.options.signal?.aborted) throw this.options.signal.reason;
-      const detail = isAbortOrTimeout(error) ? `no complete answer within ${this.settings.timeoutMs} ms` : String((error as Error).message);
-      throw new PlatformError(this.service, 'network_error', redactSecrets(`${label.operation}: reading the answer failed (${detail})`, this.secrets));
-    }
-    return decode(Buffer.concat(chunks), response.headers.get('content-type'));
+    const limits = { maxBytes: this.settings.maxResponseBytes, timeoutMs: this.settings.timeoutMs, signal: this.options.signal };
+    return decode(await readLimited(label, response, limits), response.headers.get('content-type'));
   }
 
   private failure(label: ProviderLabel, response: Response, text: string): PlatformError {

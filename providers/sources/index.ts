@@ -12,10 +12,6 @@ import { YouTubeChannelFetcher } from './youtube-channel';
  * API key) throws `PermanentProviderError`, which activities turn into a non-retryable failure.
  */
 
-export { FinanceFetcher } from './finance';
-export { KeywordFetcher } from './keyword';
-export { RssFetcher, parseFeed } from './rss';
-export { YouTubeChannelFetcher } from './youtube-channel';
 export * from './types';
 
 export function createSourceFetcher(spec: DataSourceSpec, settings: SourceSettings = {}): SourceFetcher {

@@ -6,8 +6,8 @@ import { DEFAULT_MAX_ITEMS, MAX_ITEMS_LIMIT, type SourceFetchRequest, type Sourc
 
 /** Helpers every source client shares: item keys, plain text, the `since` bound and the final selection. */
 
-export const MAX_TITLE_CHARS = 300;
-export const MAX_SUMMARY_CHARS = 2000;
+const MAX_TITLE_CHARS = 300;
+const MAX_SUMMARY_CHARS = 2000;
 
 /** A durable key from a namespace and the provider's own id (a guid, a link): the id's SHA-256, shortened. */
 export function hashedKey(namespace: string, id: string): string {

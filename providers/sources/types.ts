@@ -59,7 +59,7 @@ export interface SourceEndpoints {
   youtubeApiUrl: string;
 }
 
-export const SOURCE_DEFAULT_ENDPOINTS: Readonly<SourceEndpoints> = {
+const SOURCE_DEFAULT_ENDPOINTS: Readonly<SourceEndpoints> = {
   googleNewsUrl: 'https://news.google.com',
   pubmedUrl: 'https://eutils.ncbi.nlm.nih.gov/entrez/eutils',
   yahooFinanceUrl: 'https://query1.finance.yahoo.com',

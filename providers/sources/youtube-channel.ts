@@ -15,7 +15,7 @@ import { resolveSourceSettings, type ResolvedSourceSettings, type SourceFetcher,
  * one quota unit, reported as the usage's `inputUnits`.
  */
 
-export const YOUTUBE_LIST_QUOTA_UNITS = 1;
+const YOUTUBE_LIST_QUOTA_UNITS = 1;
 
 const PAGE_SIZE = 50;
 const DAY_MS = 86_400_000;

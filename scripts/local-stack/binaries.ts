@@ -114,6 +114,8 @@ const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
   { check: () => onPath('espeak-ng') !== undefined, pkg: 'espeak-ng' },
   // pg_dump/pg_restore 15 for the backups (they match the embedded PostgreSQL 15.x).
   { check: () => onPath('pg_dump') !== undefined && onPath('pg_restore') !== undefined, pkg: 'postgresql-client' },
+  // The font check below asks fc-list.
+  { check: () => onPath('fc-list') !== undefined, pkg: 'fontconfig' },
   {
     check: () => spawnSync('fc-list', [':lang=ko', 'family'], { encoding: 'utf8' }).stdout?.includes('Noto Sans CJK') ?? false,
     pkg: 'fonts-noto-cjk',

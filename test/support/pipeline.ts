@@ -4,13 +4,13 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { QueryTypes } from 'sequelize';
 import type { ActivityDeps } from '../../activities';
 import { migrateUp } from '../../db/migrate';
+import { EMPTY_SCRIPT } from '../../db/models';
 import { ensureMongoIndexes } from '../../db/mongo/models';
 import { seedReferenceData } from '../../db/seeds/reference-data';
 import { createAppContext, type AppContext } from '../../lib/app-context';
 import { loadConfig } from '../../lib/config';
 import { SecretBox } from '../../lib/secrets';
-import { createInstagramClient, createProviders, createTikTokClient, createYouTubeClient, sourceSettings } from '../../providers';
-import { providerServices, startWorkers, type RunningWorkers, type WorkerRole } from '../../worker';
+import { activityDeps, startWorkers, type RunningWorkers, type WorkerRole } from '../../worker';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { startFakeYouTube, type FakeYouTubeState } from '../fakes/youtube-server';
 import { createScratchDatabase, type ScratchDatabase } from './database';
@@ -65,15 +65,7 @@ export async function createPipelineHarness(): Promise<PipelineHarness> {
       return { ...ctx, config: { ...config, temporal: { ...config.temporal, taskQueue: `test-${suffix}`, mediaTaskQueue: `test-media-${suffix}` } } };
     },
     async startWorkers(workerCtx, roles = ['orchestration', 'media'], deps = {}) {
-      const workers = await startWorkers(workerCtx, roles, {
-        providers: deps.providers ?? createProviders(workerCtx.config, providerServices(workerCtx)),
-        platforms: deps.platforms ?? {
-          youtube: createYouTubeClient(workerCtx.config),
-          tiktok: createTikTokClient(workerCtx.config),
-          instagram: createInstagramClient(workerCtx.config),
-        },
-        sources: deps.sources ?? sourceSettings(workerCtx.config),
-      });
+      const workers = await startWorkers(workerCtx, roles, { ...activityDeps(workerCtx), ...deps });
       running.push(workers);
       return workers;
     },
@@ -137,7 +129,7 @@ export async function createTopicContent(harness: PipelineHarness, projectId: st
   const content = await harness.ctx.models.Content.create({
     project_id: projectId,
     title: topic,
-    script: { hook: '', body: [], cta: '', full_text: '' },
+    script: EMPTY_SCRIPT,
     source_type: 'manual',
   } as never);
   return content.id;
