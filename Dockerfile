@@ -1,7 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image for the api, the worker and the migrate step (docker-compose.yml picks the command).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24, as package.json's engines; the `node` dev dependency (npm scripts' Node) stays out of the
+# runtime image, which installs with --omit=dev.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Compiles the TypeScript sources to dist/ with the full (dev) dependency set.
 FROM ${NODE_IMAGE} AS build

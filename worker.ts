@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities, createMediaWorkerActivities, type ActivityDeps } from './activities';
 import { recordingInterceptor } from './activities/recording';
 import { loadConfig, type AppConfig } from './lib/config';
-import { createAppContext, type AppContext } from './lib/app-context';
+import { createAppContext, type AppContext } from './control/app-context';
 import { moduleLogger } from './lib/logger';
-import { ensureUpkeepSchedules } from './lib/upkeep-schedules';
+import { ensureUpkeepSchedules } from './control/upkeep-schedules';
 import { createInstagramClient, createProviders, createTikTokClient, createYouTubeClient, sourceSettings, type ProviderServices } from './providers';
-import { RedisConcurrencyLimiter } from './lib/concurrency';
+import { RedisConcurrencyLimiter } from './db/leases';
 
 const log = moduleLogger('worker');
 
@@ -39,12 +37,11 @@ export function installRuntime(config: AppConfig): void {
  */
 function providerServices(ctx: AppContext): ProviderServices {
   return {
-    limiter: new RedisConcurrencyLimiter(ctx.redis),
+    limiter: new RedisConcurrencyLimiter(ctx.db.redis),
     async publish(localPath, contentType) {
       const key = `render-inputs/${randomUUID()}/${basename(localPath)}`;
-      const { size } = await stat(localPath);
-      await ctx.store.put(key, createReadStream(localPath), contentType, size);
-      return ctx.store.presignedGetUrl(key, 6 * 3600);
+      await ctx.db.objects.putFile(key, localPath, contentType);
+      return ctx.db.objects.presignedGetUrl(key, 6 * 3600);
     },
   };
 }
@@ -79,7 +76,7 @@ export async function startWorkers(
 ): Promise<RunningWorkers> {
   const { config } = ctx;
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const interceptors = { activity: [recordingInterceptor(ctx)] };
+  const interceptors = { activity: [recordingInterceptor(ctx.db)] };
   const workers: Worker[] = [];
   if (roles.includes('orchestration')) {
     workers.push(

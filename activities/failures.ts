@@ -1,6 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { PermanentProviderError } from '../providers/errors';
-import { isPlatformError } from '../providers/platforms/errors';
+import { isProviderError, PermanentProviderError } from '../providers/errors';
 
 /**
  * Turns a provider error into the Temporal failure that makes the retry policy do the right thing:
@@ -9,8 +8,8 @@ import { isPlatformError } from '../providers/platforms/errors';
  */
 export function toActivityFailure(err: unknown): unknown {
   if (err instanceof PermanentProviderError) return ApplicationFailure.nonRetryable(err.message, err.name);
-  if (!isPlatformError(err)) return err;
-  const details = [{ platform: err.platform, code: err.code, statusCode: err.statusCode, providerReason: err.providerReason }];
+  if (!isProviderError(err)) return err;
+  const details = [{ provider: err.provider, code: err.code, statusCode: err.statusCode, providerReason: err.providerReason }];
   if (!err.retryable) return ApplicationFailure.nonRetryable(err.message, err.code, ...details);
   return ApplicationFailure.create({
     message: err.message,

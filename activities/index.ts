@@ -1,4 +1,4 @@
-import type { AppContext } from '../lib/app-context';
+import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
 import type { SourceSettings } from '../providers/sources';
 import { createContentActivities } from './content';

@@ -1,16 +1,13 @@
 import { Context as ActivityContext } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { QueryTypes } from 'sequelize';
-import type { ContentSourceType, DataSource, DataSourceType, Project } from '../db/models';
-import type { AppContext } from '../lib/app-context';
+import type { ContentSourceType, DataSourceType, Project } from '../db/models';
+import type { AppContext } from '../control/app-context';
 import { moduleLogger } from '../lib/logger';
-import { startProduction } from '../lib/productions';
+import { startProduction } from '../control/productions';
 import { createSourceFetcher } from '../providers/sources';
-import type { SourceItem, SourceSettings } from '../providers/sources';
+import type { SourceSettings } from '../providers/sources';
 import type { ProviderUsage } from '../providers/types';
-import { EMPTY_SCRIPT, NOT_PRODUCED_YET } from '../db/models';
 import { toActivityFailure } from './failures';
-import { insertApiUsage } from './recording';
 
 const log = moduleLogger('ingest');
 
@@ -41,57 +38,15 @@ export interface AdmitResult {
  * exactly once, then start productions for as many drafts as the owner's credits allow.
  */
 export function createIngestActivities(ctx: AppContext, settings: SourceSettings) {
-  const { DataSource: DataSourceModel, Project: ProjectModel } = ctx.models;
-
-  async function loadSource(id: string): Promise<(DataSource & { project: Project }) | null> {
-    const source = await DataSourceModel.findByPk(id, { include: [{ model: ProjectModel, as: 'project' }] });
-    return source?.project ? (source as DataSource & { project: Project }) : null;
-  }
+  const { db } = ctx;
 
   function recordSourceUsage(project: Project, usage: ProviderUsage, error?: string): Promise<void> {
-    return insertApiUsage(ctx, { user_id: project.user_id, organization_id: project.organization_id, content_id: null, job_id: null }, usage, error);
-  }
-
-  /** Inserts the item's key and its draft content in one transaction; null when the key was taken. */
-  async function createOnce(source: DataSource & { project: Project }, item: SourceItem): Promise<string | null> {
-    return ctx.sequelize.transaction(async (transaction) => {
-      const [claimed] = await ctx.sequelize.query<{ item_key: string }>(
-        `INSERT INTO data_source_items (data_source_id, item_key, title, url, published_at)
-         VALUES (:sourceId, :key, :title, :url, :publishedAt)
-         ON CONFLICT (data_source_id, item_key) DO NOTHING
-         RETURNING item_key`,
-        {
-          replacements: { sourceId: source.id, key: item.key, title: item.title.slice(0, 500), url: item.url ?? null, publishedAt: item.publishedAt ?? null },
-          type: QueryTypes.SELECT,
-          transaction,
-        },
-      );
-      if (!claimed) return null;
-      const content = await ctx.models.Content.create(
-        {
-          project_id: source.project_id,
-          title: (item.title || source.name).slice(0, 200),
-          description: null,
-          tags: null,
-          script: EMPTY_SCRIPT,
-          source_type: CONTENT_SOURCE_TYPE[source.source_type],
-          source_url: item.url ?? null,
-          source_data: { ...item.data, data_source_id: source.id, item_key: item.key },
-          ...NOT_PRODUCED_YET,
-        },
-        { transaction },
-      );
-      await ctx.sequelize.query('UPDATE data_source_items SET content_id = :contentId WHERE data_source_id = :sourceId AND item_key = :key', {
-        replacements: { contentId: content.id, sourceId: source.id, key: item.key },
-        transaction,
-      });
-      return content.id;
-    });
+    return db.usage.insert({ user_id: project.user_id, organization_id: project.organization_id, content_id: null, job_id: null }, usage, error);
   }
 
   return {
     async collectSourceItems(input: { dataSourceId: string }): Promise<CollectResult> {
-      const source = await loadSource(input.dataSourceId);
+      const source = await db.sources.withProject(input.dataSourceId);
       if (!source) return { status: 'missing', fetched: 0, created: [] };
       if (!source.is_active) return { status: 'inactive', fetched: 0, created: [] };
       const startedAt = new Date();
@@ -110,7 +65,7 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
       for (const usage of result.usage) await recordSourceUsage(source.project, usage);
       const created: string[] = [];
       for (const item of [...result.items].reverse()) {
-        const contentId = await createOnce(source, item);
+        const contentId = await db.sources.createDraftOnce(source, item, CONTENT_SOURCE_TYPE[source.source_type]);
         if (contentId) created.push(contentId);
       }
       await source.update({ last_fetched_at: startedAt });
@@ -124,32 +79,19 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
      * running for a draft is left as it is.
      */
     async startSourceProductions(input: { dataSourceId: string }): Promise<AdmitResult> {
-      const drafts = await ctx.sequelize.query<{ id: string }>(
-        `SELECT c.id FROM data_source_items i JOIN contents c ON c.id = i.content_id
-          WHERE i.data_source_id = :sourceId AND c.status = 'draft'
-          ORDER BY c.created_at, c.id`,
-        { replacements: { sourceId: input.dataSourceId }, type: QueryTypes.SELECT },
-      );
+      const drafts = await db.sources.drafts(input.dataSourceId);
       if (drafts.length === 0) return { started: [], waiting: [] };
-      const [balance] = await ctx.sequelize.query<{ credits_remaining: number }>(
-        `SELECT s.credits_remaining FROM data_sources d
-           JOIN projects p ON p.id = d.project_id
-           JOIN subscriptions s ON (s.user_id = p.user_id OR s.organization_id = p.organization_id)
-          WHERE d.id = :sourceId AND s.status = 'active' AND (s.current_period_end IS NULL OR s.current_period_end > NOW())
-          ORDER BY s.created_at DESC LIMIT 1`,
-        { replacements: { sourceId: input.dataSourceId }, type: QueryTypes.SELECT },
-      );
-      const allowed = Math.max(0, balance?.credits_remaining ?? 0);
+      const allowed = await db.ledger.creditsForSource(input.dataSourceId);
       const started: string[] = [];
       for (const draft of drafts.slice(0, allowed)) {
         try {
-          await startProduction(ctx, draft.id);
+          await startProduction(ctx, draft);
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         }
-        started.push(draft.id);
+        started.push(draft);
       }
-      return { started, waiting: drafts.slice(allowed).map((d) => d.id) };
+      return { started, waiting: drafts.slice(allowed) };
     },
   };
 }

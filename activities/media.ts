@@ -1,13 +1,12 @@
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Content, MediaAsset, MediaAssetSource, Project, TemplateData } from '../db/models';
-import { trackEvent } from '../lib/analytics';
-import type { AppContext } from '../lib/app-context';
+import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
 import type { SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
 import { guardContentCost } from './costs';
+import { loadContent } from './scope';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
 import { currentJob, providerCallOptions, recordUsage, resumableExternalJob } from './recording';
@@ -55,13 +54,8 @@ function parseResolution(resolution: string): { width: number; height: number } 
  * S3 keys; each activity works in a private temporary folder that it removes when done.
  */
 export function createMediaActivities(ctx: AppContext, providers: Providers, workRoot: string) {
-  const { Content: ContentModel, Project: ProjectModel, Template } = ctx.models;
-
-  async function loadContent(contentId: string): Promise<Content & { project: Project }> {
-    const content = await ContentModel.findByPk(contentId, { include: [{ model: ProjectModel, as: 'project' }] });
-    if (!content?.project) throw ApplicationFailure.nonRetryable(`content ${contentId} does not exist`, 'ContentNotFound');
-    return content as Content & { project: Project };
-  }
+  const { db } = ctx;
+  const { Template } = db.models;
 
   /** The project's chosen template (style_preset.template_id), else the system template for its format and vertical. */
   async function templateFor(project: Project): Promise<TemplateData> {
@@ -102,19 +96,14 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
     }
   }
 
-  async function upload(key: string, path: string, contentType: string): Promise<void> {
-    const { size } = await stat(path);
-    await ctx.store.put(key, createReadStream(path), contentType, size);
-  }
-
   async function download(key: string, path: string): Promise<string> {
-    await writeFile(path, await ctx.store.getBuffer(key));
+    await db.objects.getToFile(key, path);
     return path;
   }
 
   return {
     async synthesizeSpeech(input: { contentId: string }): Promise<SpeechOutput> {
-      const content = await loadContent(input.contentId);
+      const content = await loadContent(db, input.contentId);
       const keys = keysFor(content.id);
       const segments = scriptScenes(content.script);
       await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
@@ -124,16 +113,16 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
           providerCallOptions(),
         );
         await recordUsage(result.usage);
-        await upload(keys.audio, result.audioPath, 'audio/mp4');
+        await db.objects.putFile(keys.audio, result.audioPath, 'audio/mp4');
         const manifest: SpeechManifest = { durationSec: result.durationSec, segments: result.segments, cues: result.cues };
-        await ctx.store.put(keys.speechManifest, JSON.stringify(manifest), 'application/json');
-        await content.update({ audio_url: ctx.store.urlFor(keys.audio), audio_duration: Math.round(result.durationSec * 100) / 100 });
+        await db.objects.put(keys.speechManifest, JSON.stringify(manifest), 'application/json');
+        await content.update({ audio_url: db.objects.urlFor(keys.audio), audio_duration: Math.round(result.durationSec * 100) / 100 });
         return { audioKey: keys.audio, manifestKey: keys.speechManifest, durationSec: result.durationSec };
       });
     },
 
     async createSceneImages(input: { contentId: string }): Promise<ImagesOutput> {
-      const content = await loadContent(input.contentId);
+      const content = await loadContent(db, input.contentId);
       const keys = keysFor(content.id);
       const look = await lookFor(content.project);
       const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
@@ -148,7 +137,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
         const imageKeys: string[] = [];
         for (const image of ordered) {
           const key = keys.scene(image.index);
-          await upload(key, image.path, 'image/png');
+          await db.objects.putFile(key, image.path, 'image/png');
           imageKeys.push(key);
         }
         const credits = [...new Set(ordered.map((image) => image.credit).filter((credit): credit is string => Boolean(credit)))];
@@ -160,13 +149,13 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
     },
 
     async renderVideo(input: { contentId: string; speech: SpeechOutput; images: ImagesOutput }): Promise<{ videoKey: string; thumbnailKey: string; durationSec: number }> {
-      const content = await loadContent(input.contentId);
+      const content = await loadContent(db, input.contentId);
       const keys = keysFor(content.id);
       const template = await templateFor(content.project);
       const look = lookOf(template);
       await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
       return withWorkDir(`render-${content.id}`, async (dir) => {
-        const manifest = JSON.parse((await ctx.store.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
+        const manifest = JSON.parse((await db.objects.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
         if (manifest.segments.length !== input.images.imageKeys.length) {
           throw ApplicationFailure.nonRetryable(
             `speech has ${manifest.segments.length} scenes but ${input.images.imageKeys.length} images were made`,
@@ -196,24 +185,24 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
           providerCallOptions(),
         );
         await recordUsage(result.usage);
-        await upload(keys.video, result.videoPath, 'video/mp4');
-        await upload(keys.thumbnail, result.thumbnailPath, 'image/jpeg');
+        await db.objects.putFile(keys.video, result.videoPath, 'video/mp4');
+        await db.objects.putFile(keys.thumbnail, result.thumbnailPath, 'image/jpeg');
         const mediaAssets: MediaAsset[] = scenes.map((s, i) => ({
           type: 'image',
-          url: ctx.store.urlFor(input.images.imageKeys[i]!),
+          url: db.objects.urlFor(input.images.imageKeys[i]!),
           source: MEDIA_SOURCE[input.images.sources?.[i] ?? 'generated'],
           timestamp: Math.round(s.startSec * 100) / 100,
           duration: Math.round((s.endSec - s.startSec) * 100) / 100,
         }));
         await content.update({
-          video_url: ctx.store.urlFor(keys.video),
-          thumbnail_url: ctx.store.urlFor(keys.thumbnail),
+          video_url: db.objects.urlFor(keys.video),
+          thumbnail_url: db.objects.urlFor(keys.thumbnail),
           video_duration: Math.round(result.durationSec * 100) / 100,
           video_resolution: `${result.width}x${result.height}`,
           media_assets: mediaAssets,
         });
         const scope = currentJob();
-        await trackEvent(
+        await db.analytics.track(
           'video_rendered',
           { userId: scope?.userId, organizationId: scope?.organizationId, projectId: content.project_id, contentId: content.id },
           { vertical: content.project.vertical, duration: result.durationSec, resolution: `${result.width}x${result.height}`, renderer: providers.renderer.name },

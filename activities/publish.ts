@@ -1,19 +1,15 @@
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { Op, QueryTypes } from 'sequelize';
+import { Op } from 'sequelize';
+import type { DueUpload } from '../db/repositories/uploads';
 import type { Channel, Content, Platform, Project, TargetPlatform, UploadMetrics, UploadSettings, Visibility } from '../db/models';
-import { trackEvent } from '../lib/analytics';
-import type { AppContext } from '../lib/app-context';
+import type { AppContext } from '../control/app-context';
 import { nextLocalTime } from '../lib/calendar';
 import { moduleLogger } from '../lib/logger';
 import { SecretBox } from '../lib/secrets';
-import { isPlatformError, PlatformError } from '../providers/platforms/errors';
+import { isProviderError, ProviderError } from '../providers/errors';
 import type { InstagramClient, InstagramCredentials } from '../providers/platforms/instagram';
 import type { TikTokClient, TikTokCredentials, TikTokPrivacyLevel } from '../providers/platforms/tiktok';
 import type { PlatformAccessToken, PlatformCallOptions, PlatformUploadOptions, PlatformUploadResult, PlatformVideoStatistics } from '../providers/platforms/types';
@@ -21,7 +17,8 @@ import type { YouTubeClient, YouTubeCredentials, YouTubePrivacyStatus } from '..
 import type { ProviderUsage } from '../providers/types';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
-import { currentJob, insertApiUsage, recordUsage, reportProgress } from './recording';
+import { currentJob, recordUsage, reportProgress } from './recording';
+import { loadContent } from './scope';
 
 const log = moduleLogger('publish');
 
@@ -68,17 +65,6 @@ export function metricsRefreshInterval(ageMs: number): number {
   return METRICS_REFRESH_STEPS.find(([youngerThan]) => ageMs < youngerThan)?.[1] ?? METRICS_REFRESH_OLDEST_MS;
 }
 
-/** A published upload whose counters are due, with its channel's owner. */
-interface DueUpload {
-  id: string;
-  channel_id: string;
-  content_id: string;
-  platform_video_id: string;
-  metrics: UploadMetrics | null;
-  user_id: string | null;
-  organization_id: string | null;
-}
-
 /** Where provider calls are recorded: the running job's scope, or the channel owner's rows. */
 type UsageSink = (usage: ProviderUsage, error?: string) => Promise<void>;
 
@@ -119,7 +105,8 @@ function expiringWithin(channel: Channel, now: number, marginMs: number): boolea
 
 /** Publishing: the upload rows, the channels' tokens and calendars, the platform uploads and their metrics. */
 export function createPublishActivities(ctx: AppContext, clients: PlatformClients) {
-  const { Content: ContentModel, Project: ProjectModel, Channel: ChannelModel, ContentUpload } = ctx.models;
+  const { db } = ctx;
+  const { Channel: ChannelModel, ContentUpload } = db.models;
   const box = SecretBox.fromConfig(ctx.config.secrets);
 
   async function loadChannel(channelId: string): Promise<Channel> {
@@ -130,8 +117,8 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
   }
 
   /** A channel without the token its platform needs must be reconnected, like one whose authorization was revoked. */
-  function missingToken(channel: Channel, which: string): PlatformError {
-    return new PlatformError(channel.platform, 'auth_revoked', `the channel has no ${which} token: reconnect it`);
+  function missingToken(channel: Channel, which: string): ProviderError {
+    return new ProviderError(channel.platform, 'auth_revoked', `the channel has no ${which} token: reconnect it`);
   }
 
   function refreshTokenOf(channel: Channel): string {
@@ -214,7 +201,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
         return clients.instagram.upload(
           {
             credentials: instagramCredentials(channel),
-            videoUrl: await ctx.store.presignedGetUrl(videoKey, INSTAGRAM_VIDEO_URL_TTL_SEC),
+            videoUrl: await db.objects.presignedGetUrl(videoKey, INSTAGRAM_VIDEO_URL_TTL_SEC),
             caption: captionOf(content),
             ...(session ? { session } : {}),
           },
@@ -256,7 +243,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     try {
       return await call({ signal: ActivityContext.current().cancellationSignal, onUsage: (usage) => usages.push(usage), onFailedCall: sink, onTokenRefreshed: keep });
     } catch (err) {
-      if (isPlatformError(err) && err.requiresReconnect) await channel.update({ status: 'error' });
+      if (isProviderError(err) && err.requiresReconnect) await channel.update({ status: 'error' });
       throw toActivityFailure(err);
     } finally {
       for (const usage of usages) await sink(usage);
@@ -265,22 +252,20 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
 
   async function downloadVideo(videoKey: string, dir: string): Promise<string> {
     const filePath = join(dir, 'video.mp4');
-    const object = await ctx.store.client.send(new GetObjectCommand({ Bucket: ctx.store.bucket, Key: videoKey }));
-    await pipeline(object.Body as Readable, createWriteStream(filePath));
+    await db.objects.getToFile(videoKey, filePath, ActivityContext.current().cancellationSignal);
     return filePath;
   }
 
   /** Records a metrics call against the channel's owner; it names the content when it read one video. */
   function ownerSink(owner: { user_id: string | null; organization_id: string | null }, contentId: string | null): UsageSink {
-    return (usage, error) => insertApiUsage(ctx, { user_id: owner.user_id, organization_id: owner.organization_id, content_id: contentId, job_id: null }, usage, error);
+    return (usage, error) => db.usage.insert({ user_id: owner.user_id, organization_id: owner.organization_id, content_id: contentId, job_id: null }, usage, error);
   }
 
   return {
     /** The video exists: the content becomes ready, and the channels it may go out on are listed. */
     async markReadyForPublishing(input: { contentId: string }): Promise<{ autoPublish: boolean; channels: { channelId: string; platform: Platform }[] }> {
-      const content = await ContentModel.findByPk(input.contentId, { include: [{ model: ProjectModel, as: 'project' }] });
-      const project = content?.project;
-      if (!content || !project) throw ApplicationFailure.nonRetryable(`content ${input.contentId} does not exist`, 'ContentNotFound');
+      const content = await loadContent(db, input.contentId);
+      const { project } = content;
       await content.update({ status: 'ready' });
       const platforms = [...new Set(project.target_platforms.map((t) => PLATFORM_OF_TARGET[t]).filter(Boolean))];
       const channels = await ChannelModel.findAll({
@@ -338,10 +323,10 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     async uploadToChannel(input: { contentId: string; channelId: string; uploadId: string }): Promise<{ uploadId: string; platformVideoId: string; url: string }> {
       const activity = ActivityContext.current();
       const channel = await loadChannel(input.channelId);
-      const content = await ContentModel.findByPk(input.contentId, { include: [{ model: ProjectModel, as: 'project' }] });
+      const content = await loadContent(db, input.contentId);
+      const { project } = content;
       const upload = await ContentUpload.findByPk(input.uploadId);
-      const project = content?.project;
-      if (!content || !project || !upload) throw ApplicationFailure.nonRetryable('the content or its upload row is gone', 'ContentNotFound');
+      if (!upload) throw ApplicationFailure.nonRetryable('the upload row is gone', 'ContentNotFound');
       await upload.update({ status: 'uploading', error_message: null });
 
       const scope = currentJob();
@@ -379,7 +364,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
         await upload.update({ status: 'published', platform_video_id: result.videoId, platform_url: result.url, published_at: now, error_message: null });
         await content.update({ status: 'published', published_at: content.published_at ?? now });
         await channel.update({ last_sync_at: now });
-        await trackEvent(
+        await db.analytics.track(
           'upload_completed',
           { userId: project.user_id, organizationId: project.organization_id, projectId: content.project_id, contentId: content.id },
           { platform: channel.platform, vertical: project.vertical, duration: content.video_duration, platform_video_id: result.videoId },
@@ -402,29 +387,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     async refreshDueMetrics(input: { limit: number }): Promise<{ refreshed: number; failedChannels: number }> {
       const activity = ActivityContext.current();
       const now = new Date();
-      const replacements: Record<string, unknown> = { now: now.toISOString(), limit: input.limit, oldest: METRICS_REFRESH_OLDEST_MS };
-      const steps = METRICS_REFRESH_STEPS.map(([youngerThan, every], i) => {
-        replacements[`age${i}`] = youngerThan;
-        replacements[`every${i}`] = every;
-        return `WHEN age_ms < :age${i} THEN :every${i}`;
-      });
-      const due = await ctx.sequelize.query<DueUpload>(
-        `WITH published AS (
-           SELECT u.id, u.channel_id, u.content_id, u.platform_video_id, u.metrics, p.user_id, p.organization_id,
-                  EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - u.published_at)) * 1000 AS age_ms,
-                  EXTRACT(EPOCH FROM (CAST(:now AS timestamptz) - CAST(u.metrics->>'last_updated' AS timestamptz))) * 1000 AS since_ms
-             FROM content_uploads u
-             JOIN channels c ON c.id = u.channel_id
-             JOIN projects p ON p.id = c.project_id
-            WHERE u.status = 'published' AND u.platform_video_id IS NOT NULL AND u.published_at IS NOT NULL AND c.status = 'connected'
-         )
-         SELECT id, channel_id, content_id, platform_video_id, metrics, user_id, organization_id
-           FROM published
-          WHERE since_ms IS NULL OR since_ms >= CASE ${steps.join(' ')} ELSE :oldest END
-          ORDER BY since_ms DESC NULLS FIRST, id
-          LIMIT :limit`,
-        { replacements, type: QueryTypes.SELECT },
-      );
+      const due = await db.uploads.dueForMetrics(now, input.limit, { steps: METRICS_REFRESH_STEPS, oldestEveryMs: METRICS_REFRESH_OLDEST_MS });
       if (due.length === 0) return { refreshed: 0, failedChannels: 0 };
       const byChannel = new Map<string, DueUpload[]>();
       for (const row of due) byChannel.set(row.channel_id, [...(byChannel.get(row.channel_id) ?? []), row]);

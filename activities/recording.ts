@@ -2,13 +2,14 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { QueryTypes } from 'sequelize';
 import type { JobType } from '../db/models';
-import { AiOutputModel, WorkflowLogModel, type AiOutputType } from '../db/mongo/models';
-import type { AppContext } from '../lib/app-context';
-import { progressChannel } from '../lib/progress';
+import type { AiOutputType } from '../db/mongo/models';
+import type { AttemptRecord, Execution } from '../db/repositories/jobs';
+import type { UsageOwner } from '../db/repositories/usage';
+import type { Stores } from '../db/stores';
 import { moduleLogger } from '../lib/logger';
 import type { AiExchange, CallOptions, ProviderUsage } from '../providers/types';
+import { jobTypeOfActivity } from '../workflows/steps';
 
 const log = moduleLogger('recording');
 
@@ -19,46 +20,16 @@ const log = moduleLogger('recording');
  * `workflow_logs` document, and gives the activity a scope through which its provider calls land in
  * `api_usages` and its progress in the job row and on Redis (for live progress streams).
  */
-const JOB_TYPE_BY_ACTIVITY: Readonly<Record<string, JobType>> = {
-  writeScript: 'script_generation',
-  checkSafety: 'safety_check',
-  synthesizeSpeech: 'tts',
-  createSceneImages: 'image_gen',
-  renderVideo: 'render',
-  uploadToChannel: 'upload',
-};
-
 export interface JobScope {
   contentId: string;
   projectId: string;
   userId: string | null;
   organizationId: string | null;
-  /** Present for activities that are a job of the content (see JOB_TYPE_BY_ACTIVITY). */
+  /** Present for activities that are a job of the content (workflows/steps.ts). */
   jobId?: string;
   jobType?: JobType;
   execution: Execution;
   attempt: number;
-}
-
-interface Execution {
-  workflowId: string;
-  runId: string;
-}
-
-interface Owner {
-  project_id: string;
-  user_id: string | null;
-  organization_id: string | null;
-}
-
-const OWNER_CACHE_SIZE = 1000;
-
-interface AttemptRecord {
-  attempt: number;
-  status: 'completed' | 'failed' | 'cancelled';
-  started_at: string;
-  ended_at: string;
-  error?: string;
 }
 
 const scopes = new AsyncLocalStorage<{ scope: JobScope; recorder: JobRecorder; lastProgressWrite: number; externalJobId?: string }>();
@@ -107,13 +78,15 @@ export function resumableExternalJob(): string | undefined {
 export async function recordAiExchange(outputType: AiOutputType, exchange: AiExchange, usage: ProviderUsage, parsed: unknown, processingTimeMs: number): Promise<void> {
   const store = scopes.getStore();
   if (!store) throw new Error('recordAiExchange called outside a recorded activity');
-  await AiOutputModel.create({
-    content_id: store.scope.contentId,
-    job_id: store.scope.jobId,
-    output_type: outputType,
+  await store.recorder.db.jobs.recordAiOutput({
+    contentId: store.scope.contentId,
+    jobId: store.scope.jobId,
+    type: outputType,
     request: { model: exchange.model, prompt: exchange.prompt, parameters: exchange.parameters },
-    response: { raw_output: exchange.rawOutput, parsed_output: parsed, tokens_used: { input: usage.inputUnits, output: usage.outputUnits } },
-    processing_time_ms: processingTimeMs,
+    rawOutput: exchange.rawOutput,
+    parsed,
+    tokens: { input: usage.inputUnits, output: usage.outputUnits },
+    processingTimeMs,
   });
 }
 
@@ -141,81 +114,29 @@ function errorMessage(err: unknown): string {
 }
 
 class JobRecorder {
-  constructor(private readonly ctx: AppContext) {}
-
-  /** A content's project and owner never change: looked up once per content, kept for a while. */
-  private readonly owners = new Map<string, Owner>();
-
-  private async ownerOf(contentId: string): Promise<Owner> {
-    const cached = this.owners.get(contentId);
-    if (cached) return cached;
-    const [owner] = await this.ctx.sequelize.query<Owner>(
-      `SELECT p.id AS project_id, p.user_id, p.organization_id FROM contents c JOIN projects p ON p.id = c.project_id WHERE c.id = :contentId`,
-      { replacements: { contentId }, type: QueryTypes.SELECT },
-    );
-    if (!owner) throw new Error(`content ${contentId} does not exist`);
-    if (this.owners.size >= OWNER_CACHE_SIZE) this.owners.delete(this.owners.keys().next().value as string);
-    this.owners.set(contentId, owner);
-    return owner;
-  }
+  constructor(readonly db: Pick<Stores, 'contents' | 'jobs' | 'usage' | 'progress'>) {}
 
   async begin(activityType: string, contentId: string, execution: Execution, attempt: number): Promise<JobScope> {
-    const owner = await this.ownerOf(contentId);
-    const scope: JobScope = {
-      contentId,
-      projectId: owner.project_id,
-      userId: owner.user_id,
-      organizationId: owner.organization_id,
-      execution,
-      attempt,
-    };
-    const jobType = JOB_TYPE_BY_ACTIVITY[activityType];
+    const owner = await this.db.contents.owner(contentId);
+    const scope: JobScope = { contentId, projectId: owner.projectId, userId: owner.userId, organizationId: owner.organizationId, execution, attempt };
+    const jobType = jobTypeOfActivity(activityType);
     if (jobType) {
       scope.jobType = jobType;
-      scope.jobId = await this.openJob(contentId, jobType, execution.runId, attempt);
+      scope.jobId = await this.db.jobs.open(contentId, jobType, execution.runId, attempt);
     }
     return scope;
   }
 
-  /** One row per job of a workflow run: a retry (attempt > 1) updates the row its first attempt opened. */
-  private async openJob(contentId: string, jobType: JobType, runId: string, attempt: number): Promise<string> {
-    const { ContentJob } = this.ctx.models;
-    const existing = await ContentJob.findOne({
-      where: { content_id: contentId, job_type: jobType, 'result.run_id': runId } as never,
-      order: [['created_at', 'DESC']],
-    });
-    if (existing) {
-      await existing.update({ status: 'running', retry_count: attempt - 1, completed_at: null });
-      return existing.id;
-    }
-    const created = await ContentJob.create({
-      content_id: contentId,
-      job_type: jobType,
-      status: 'running',
-      progress: 0,
-      retry_count: attempt - 1,
-      started_at: new Date(),
-      completed_at: null,
-      result: { run_id: runId },
-      error_message: null,
-      external_job_id: null,
-    });
-    return created.id;
-  }
-
   async writeExternalJob(scope: JobScope, externalJobId: string): Promise<void> {
-    await this.ctx.models.ContentJob.update({ external_job_id: externalJobId }, { where: { id: scope.jobId! } });
+    await this.db.jobs.writeExternalJob(scope.jobId!, externalJobId);
   }
 
   async writeProgress(scope: JobScope, progress: number): Promise<void> {
-    await this.ctx.models.ContentJob.update({ progress }, { where: { id: scope.jobId!, status: 'running' } });
-    await this.ctx.redis.publish(progressChannel(scope.contentId), JSON.stringify({ jobType: scope.jobType, progress, at: new Date().toISOString() }));
+    await this.db.jobs.writeProgress(scope.jobId!, progress);
+    await this.db.progress.publish(scope.contentId, { jobType: scope.jobType, progress, at: new Date().toISOString() });
   }
 
-  /**
-   * Closes the attempt: the job row gets its outcome and the attempt is appended to
-   * `result.attempts` in one UPDATE; the progress event and the workflow log are written alongside.
-   */
+  /** Closes the attempt: the job row and its attempt list, the progress notice, and the run's workflow log. */
   async finish(scope: JobScope, activityType: string, startedAt: Date, outcome: { status: AttemptRecord['status']; output?: unknown; error?: string }): Promise<void> {
     const endedAt = new Date();
     const writes: Promise<unknown>[] = [];
@@ -228,83 +149,31 @@ class JobRecorder {
         ...(outcome.error ? { error: outcome.error } : {}),
       };
       writes.push(
-        this.ctx.sequelize.query(
-          `UPDATE content_jobs
-              SET status = :status,
-                  progress = CASE WHEN :status = 'completed' THEN 100 ELSE progress END,
-                  completed_at = :endedAt,
-                  error_message = :error,
-                  result = COALESCE(result, '{}'::jsonb)
-                           || jsonb_build_object('run_id', CAST(:runId AS text), 'attempts', COALESCE(result->'attempts', '[]'::jsonb) || CAST(:attempt AS jsonb))
-                           || CAST(:output AS jsonb)
-            WHERE id = :id`,
-          {
-            replacements: {
-              id: scope.jobId,
-              status: outcome.status,
-              endedAt,
-              error: outcome.error ?? null,
-              runId: scope.execution.runId,
-              attempt: JSON.stringify([attempt]),
-              output: JSON.stringify(outcome.output !== undefined ? { output: outcome.output } : {}),
-            },
-            type: QueryTypes.UPDATE,
-          },
-        ),
-        this.ctx.redis.publish(
-          progressChannel(scope.contentId),
-          JSON.stringify({ jobType: scope.jobType, status: outcome.status, progress: outcome.status === 'completed' ? 100 : undefined, error: outcome.error }),
-        ),
+        this.db.jobs.finishAttempt(scope.jobId, scope.execution.runId, attempt, outcome.output),
+        this.db.progress.publish(scope.contentId, {
+          jobType: scope.jobType,
+          status: outcome.status,
+          progress: outcome.status === 'completed' ? 100 : undefined,
+          error: outcome.error,
+        }),
       );
     }
     writes.push(
-      WorkflowLogModel.updateOne(
-        { workflow_id: scope.execution.workflowId, execution_id: scope.execution.runId },
-        {
-          $setOnInsert: { project_id: scope.projectId, content_id: scope.contentId, status: 'running', started_at: startedAt },
-          $push: {
-            nodes_executed: {
-              node_name: `${activityType}#${scope.attempt}`,
-              status: outcome.status === 'completed' ? 'success' : outcome.status,
-              started_at: startedAt,
-              completed_at: endedAt,
-              output_summary: outcome.error ?? summarize(outcome.output),
-            },
-          },
-        },
-        { upsert: true },
-      ),
+      this.db.jobs.logNode(scope.execution, { projectId: scope.projectId, contentId: scope.contentId }, {
+        name: `${activityType}#${scope.attempt}`,
+        status: outcome.status,
+        startedAt,
+        endedAt,
+        summary: outcome.error ?? summarize(outcome.output),
+      }),
     );
     await Promise.all(writes);
   }
 
   async insertUsage(scope: JobScope, usage: ProviderUsage, error?: string): Promise<void> {
-    const owner = { user_id: scope.userId, organization_id: scope.organizationId, content_id: scope.contentId, job_id: scope.jobId ?? null };
-    await insertApiUsage(this.ctx, owner, usage, error);
+    const owner: UsageOwner = { user_id: scope.userId, organization_id: scope.organizationId, content_id: scope.contentId, job_id: scope.jobId ?? null };
+    await this.db.usage.insert(owner, usage, error);
   }
-}
-
-/** Who an `api_usages` row is charged to, and the content and job it belongs to, if any. */
-export interface UsageOwner {
-  user_id: string | null;
-  organization_id: string | null;
-  content_id: string | null;
-  job_id: string | null;
-}
-
-/** One `api_usages` row of a provider call: its units, time, cost and status, and its error when it failed. */
-export async function insertApiUsage(ctx: AppContext, owner: UsageOwner, usage: ProviderUsage, error?: string): Promise<void> {
-  await ctx.models.ApiUsage.create({
-    ...owner,
-    service: usage.service,
-    operation: usage.operation,
-    input_units: Math.round(usage.inputUnits),
-    output_units: Math.round(usage.outputUnits),
-    duration_ms: Math.round(usage.durationMs),
-    estimated_cost: usage.estimatedCostUsd,
-    status_code: usage.statusCode ?? null,
-    error_message: error ?? null,
-  });
 }
 
 function summarize(output: unknown): string | undefined {
@@ -320,8 +189,8 @@ function contentIdOf(args: unknown[]): string | undefined {
 }
 
 /** The worker-level interceptor: every attempt of an activity whose input names a `contentId`. */
-export function recordingInterceptor(ctx: AppContext): ActivityInterceptorsFactory {
-  const recorder = new JobRecorder(ctx);
+export function recordingInterceptor(db: Pick<Stores, 'contents' | 'jobs' | 'usage' | 'progress'>): ActivityInterceptorsFactory {
+  const recorder = new JobRecorder(db);
   return (activityContext) => ({
     inbound: {
       async execute(input, next) {

@@ -2,38 +2,38 @@ import { Context as ActivityContext } from '@temporalio/activity';
 import { backupMongo, backupPostgres, pruneBackups, type BackupSummary, type MongoBackupSummary, type PruneResult } from '../db/backups';
 import { ensureApiUsagePartitions } from '../db/partitions';
 import { rollOverSubscriptions, type RolloverSummary } from '../db/rollover';
-import type { AppContext } from '../lib/app-context';
+import type { AppContext } from '../control/app-context';
 
 /** Months of api_usages partitions kept ready beyond the current one. */
 const PARTITION_MONTHS_AHEAD = 3;
 
 /**
- * The periodic upkeep, run by Temporal Schedules (lib/upkeep-schedules.ts): credit periods,
+ * The periodic upkeep, run by Temporal Schedules (control/upkeep-schedules.ts): credit periods,
  * api_usages partitions and backups. Each is idempotent, so a retried or doubled run is harmless.
  */
 export function createUpkeepActivities(ctx: AppContext) {
   const heartbeatBytes = (bytes: number): void => ActivityContext.current().heartbeat({ bytes });
   return {
     async rollOverSubscriptions(): Promise<RolloverSummary> {
-      return rollOverSubscriptions(ctx.sequelize);
+      return rollOverSubscriptions(ctx.db.sequelize);
     },
 
     async ensureApiUsagePartitions(): Promise<{ created: string[] }> {
-      return { created: await ensureApiUsagePartitions(ctx.sequelize, PARTITION_MONTHS_AHEAD) };
+      return { created: await ensureApiUsagePartitions(ctx.db.sequelize, PARTITION_MONTHS_AHEAD) };
     },
 
     async backupPostgres(): Promise<BackupSummary> {
       const { cancellationSignal } = ActivityContext.current();
-      return backupPostgres({ store: ctx.store, databaseUrl: ctx.config.backupDatabaseUrl, onProgress: heartbeatBytes }, cancellationSignal);
+      return backupPostgres({ store: ctx.db.objects, databaseUrl: ctx.config.backupDatabaseUrl, onProgress: heartbeatBytes }, cancellationSignal);
     },
 
     async backupMongo(): Promise<MongoBackupSummary> {
       const { cancellationSignal } = ActivityContext.current();
-      return backupMongo({ store: ctx.store, mongodbUrl: ctx.config.mongodbUrl, onProgress: heartbeatBytes }, cancellationSignal);
+      return backupMongo({ store: ctx.db.objects, mongodbUrl: ctx.config.mongodbUrl, onProgress: heartbeatBytes }, cancellationSignal);
     },
 
     async pruneBackups(): Promise<PruneResult> {
-      return pruneBackups({ store: ctx.store }, undefined, ActivityContext.current().cancellationSignal);
+      return pruneBackups({ store: ctx.db.objects }, undefined, ActivityContext.current().cancellationSignal);
     },
   };
 }

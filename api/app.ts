@@ -1,5 +1,5 @@
 import express from 'express';
-import type { AppContext } from '../lib/app-context';
+import type { AppContext } from '../control/app-context';
 import { SecretBox } from '../lib/secrets';
 import { RefreshTokens } from './auth/tokens';
 import type { ApiDeps } from './deps';
@@ -16,7 +16,7 @@ export function createApp(ctx: AppContext): express.Express {
   const { config } = ctx;
   const deps: ApiDeps = {
     ctx,
-    refreshTokens: new RefreshTokens(ctx.redis, config.auth.refreshTokenTtlSec),
+    refreshTokens: new RefreshTokens(ctx.db.redis, config.auth.refreshTokenTtlSec),
     box: SecretBox.fromConfig(config.secrets),
   };
   const app = express();
@@ -28,12 +28,12 @@ export function createApp(ctx: AppContext): express.Express {
   // ever rendered as HTML by mistake.
   app.set('json escape', true);
   app.use(requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
-  app.use(rateLimit(ctx.redis, 'ip', config.api.rateLimitPerIp, (req) => req.ip));
+  app.use(rateLimit(ctx.db.redis, 'ip', config.api.rateLimitPerIp, (req) => req.ip));
   app.use(express.json({ limit: config.api.bodyLimit }));
 
   const router = express.Router({ strict: true });
   mountRoutes(router, allRoutes(deps), {
-    authenticate: [authenticate(config.auth), rateLimit(ctx.redis, 'user', config.api.rateLimitPerUser, (req) => req.auth?.userId)],
+    authenticate: [authenticate(config.auth), rateLimit(ctx.db.redis, 'user', config.api.rateLimitPerUser, (req) => req.auth?.userId)],
   });
   app.use(router);
   app.use(notFound);

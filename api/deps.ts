@@ -1,4 +1,4 @@
-import type { AppContext } from '../lib/app-context';
+import type { AppContext } from '../control/app-context';
 import type { SecretBox } from '../lib/secrets';
 import type { RefreshTokens } from './auth/tokens';
 

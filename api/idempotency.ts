@@ -1,21 +1,24 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createHash } from 'node:crypto';
 import type { Request } from 'express';
-import type { Redis } from 'ioredis';
-import { moduleLogger } from '../lib/logger';
+import { ClaimConflictError } from '../db/claims';
 import { HttpError } from './errors';
 
-const log = moduleLogger('api');
-
 /**
- * Exactly-once handling of requests that start work, kept in Redis so it holds across API
- * processes: an `Idempotency-Key` remembers the response of the first request made with it, and a
- * short lock serialises the check-then-act of a start.
+ * Exactly-once handling of requests that start work: an `Idempotency-Key` remembers the response
+ * of the first request made with it, and a short lock serialises the check-then-act of a start
+ * (both held in Redis by db/claims.ts, so they hold across API processes).
  */
 
-export interface RecordedResponse {
-  status: number;
-  body: unknown;
+export type { RecordedResponse } from '../db/claims';
+
+/** Runs `work`, answering a claim held by another request as 409 with its code. */
+export async function answeringConflicts<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof ClaimConflictError) throw new HttpError(409, err.code, err.message);
+    throw err;
+  }
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,100}$/;
@@ -44,90 +47,3 @@ export function requestFingerprint(...parts: unknown[]): string {
   return createHash('sha256').update(JSON.stringify(canonical(parts))).digest('hex');
 }
 
-// A claim may be replaced or released only by its holder, whose claim may have expired meanwhile.
-const REPLACE_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) return 1 end return 0`;
-const DELETE_IF_HELD = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-
-function release(redis: Redis, key: string, held: string): Promise<void> {
-  return redis.eval(DELETE_IF_HELD, 1, key, held).then(
-    () => undefined,
-    (err: unknown) => log.warn({ err, key }, 'could not release a Redis claim; it expires on its own'),
-  );
-}
-
-export interface IdempotencyOptions {
-  /** How long a response is remembered. */
-  ttlSec: number;
-  /** How long an unfinished first request holds its key (a crashed process frees it after this). */
-  claimTtlSec: number;
-  /** How long a repeat waits for the first request to finish before a 409. */
-  waitMs: number;
-  pollMs: number;
-}
-
-const DEFAULT_OPTIONS: IdempotencyOptions = { ttlSec: 24 * 3600, claimTtlSec: 60, waitMs: 10_000, pollMs: 25 };
-
-interface StoredRecord {
-  fingerprint: string;
-  claim?: string;
-  response?: RecordedResponse;
-}
-
-export class IdempotencyStore {
-  constructor(
-    private readonly redis: Redis,
-    private readonly options: IdempotencyOptions = DEFAULT_OPTIONS,
-  ) {}
-
-  /**
-   * Runs `work` once per (scope, key). A repeat with the same fingerprint gets the first response
-   * (waiting while the first is still running); a different fingerprint is a 409. When `work`
-   * fails, the key is released so that the client may try again with it.
-   */
-  async run(scope: string, key: string, fingerprint: string, work: () => Promise<RecordedResponse>): Promise<RecordedResponse & { replayed: boolean }> {
-    const redisKey = `idempotency:${scope}:${createHash('sha256').update(key).digest('hex')}`;
-    const deadline = Date.now() + this.options.waitMs;
-    for (;;) {
-      const claim = JSON.stringify({ fingerprint, claim: randomUUID() } satisfies StoredRecord);
-      if ((await this.redis.set(redisKey, claim, 'EX', this.options.claimTtlSec, 'NX')) === 'OK') {
-        let response: RecordedResponse;
-        try {
-          response = await work();
-        } catch (err) {
-          await release(this.redis, redisKey, claim);
-          throw err;
-        }
-        const record: StoredRecord = { fingerprint, response };
-        await this.redis.eval(REPLACE_IF_HELD, 1, redisKey, claim, JSON.stringify(record), this.options.ttlSec);
-        return { ...response, replayed: false };
-      }
-      const stored = await this.redis.get(redisKey);
-      // Released by a first request that failed: claim it again.
-      if (stored === null) continue;
-      const record = JSON.parse(stored) as StoredRecord;
-      if (record.fingerprint !== fingerprint) throw new HttpError(409, 'idempotency_key_reused', 'this Idempotency-Key was already used with a different request');
-      if (record.response) return { ...record.response, replayed: true };
-      if (Date.now() >= deadline) throw new HttpError(409, 'idempotency_in_progress', 'a request with this Idempotency-Key is still in progress; retry later');
-      await sleep(this.options.pollMs);
-    }
-  }
-}
-
-/**
- * Runs `work` holding the Redis lock `name`, so that concurrent requests (in any API process) take
- * turns. The lock expires after `ttlMs` should its holder die.
- */
-export async function withRedisLock<T>(redis: Redis, name: string, work: () => Promise<T>, ttlMs = 15_000, waitMs = 15_000): Promise<T> {
-  const key = `lock:${name}`;
-  const token = randomUUID();
-  const deadline = Date.now() + waitMs;
-  while ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') {
-    if (Date.now() >= deadline) throw new HttpError(409, 'busy', 'another request is changing this resource; retry');
-    await sleep(DEFAULT_OPTIONS.pollMs);
-  }
-  try {
-    return await work();
-  } finally {
-    await release(redis, key, token);
-  }
-}

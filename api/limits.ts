@@ -1,7 +1,8 @@
 import type { Transaction, WhereOptions } from 'sequelize';
 import type { Models, Project, SubscriptionPlan } from '../db/models';
-import type { AppContext } from '../lib/app-context';
+import type { AppContext } from '../control/app-context';
 import { HttpError } from './errors';
+import { lockForTransaction } from '../db/locks';
 
 /**
  * Plan limits (subscription_plans.max_projects, max_channels) of the owner of a project: a user
@@ -49,7 +50,7 @@ async function countUsed(models: Models, owner: OwnerColumns, limit: PlanLimit, 
 export async function createWithinPlanLimit<T>(ctx: AppContext, owner: OwnerColumns, limit: PlanLimit, create: (transaction: Transaction) => Promise<T>): Promise<T> {
   const ownerKey = owner.organization_id ? `organization:${owner.organization_id}` : `user:${owner.user_id}`;
   return ctx.sequelize.transaction(async (transaction) => {
-    await ctx.sequelize.query('SELECT pg_advisory_xact_lock(hashtext(:key))', { replacements: { key: `plan-limits:${ownerKey}` }, transaction });
+    await lockForTransaction(ctx.sequelize, `plan-limits:${ownerKey}`, transaction);
     const plan = await planFor(ctx.models, owner, transaction);
     if (!plan) throw new HttpError(403, 'plan_limit', `no active subscription: ${WHAT[limit]} cannot be added`, { limit });
     const allowed = plan[limit];

@@ -1,89 +1,13 @@
 import type { Request, Response } from 'express';
-import type { Redis } from 'ioredis';
 import { moduleLogger } from '../lib/logger';
 
 const log = moduleLogger('api');
 
-type Listener = (message: string) => void;
-
-interface ChannelEntry {
-  listeners: Set<Listener>;
-  /** Settles when Redis confirmed the SUBSCRIBE; a listener waits for it before it counts on messages. */
-  subscribed: Promise<unknown>;
-}
-
-/**
- * Fans Redis pub/sub messages out to the clients of this process: one subscriber connection for all
- * channels, one SUBSCRIBE per channel however many clients follow it, an UNSUBSCRIBE when its last
- * client leaves, and the connection closed when no channel is left.
- */
-export class ProgressHub {
-  private subscriber: Redis | undefined;
-  private readonly channels = new Map<string, ChannelEntry>();
-
-  constructor(private readonly redis: Redis) {}
-
-  /** Calls `listener` with every message on `channel` until the returned function is called. */
-  async subscribe(channel: string, listener: Listener): Promise<() => void> {
-    let entry = this.channels.get(channel);
-    if (!entry) {
-      entry = { listeners: new Set(), subscribed: this.connection().subscribe(channel) };
-      this.channels.set(channel, entry);
-    }
-    entry.listeners.add(listener);
-    const leave = () => this.leave(channel, listener);
-    try {
-      await entry.subscribed;
-    } catch (err) {
-      leave();
-      throw err;
-    }
-    return leave;
-  }
-
-  private leave(channel: string, listener: Listener): void {
-    const entry = this.channels.get(channel);
-    if (!entry?.listeners.delete(listener) || entry.listeners.size > 0) return;
-    this.channels.delete(channel);
-    const subscriber = this.subscriber;
-    if (!subscriber) return;
-    if (this.channels.size === 0) {
-      this.subscriber = undefined;
-      subscriber.quit().catch((err: unknown) => log.warn({ err }, 'closing the progress subscriber failed'));
-    } else {
-      subscriber.unsubscribe(channel).catch((err: unknown) => log.warn({ err, channel }, 'unsubscribe failed'));
-    }
-  }
-
-  private connection(): Redis {
-    if (this.subscriber) return this.subscriber;
-    const subscriber = this.redis.duplicate();
-    subscriber.on('message', (channel: string, message: string) => {
-      // A connection being closed may still deliver; its channels now belong to the next one.
-      if (subscriber !== this.subscriber) return;
-      for (const listener of this.channels.get(channel)?.listeners ?? []) listener(message);
-    });
-    subscriber.on('error', (err: unknown) => log.warn({ err }, 'progress subscriber error'));
-    this.subscriber = subscriber;
-    return subscriber;
-  }
-}
-
-const hubs = new WeakMap<Redis, ProgressHub>();
-
-/** The hub of a Redis client: one per process, whatever number of apps share the client. */
-export function progressHubFor(redis: Redis): ProgressHub {
-  let hub = hubs.get(redis);
-  if (!hub) {
-    hub = new ProgressHub(redis);
-    hubs.set(redis, hub);
-  }
-  return hub;
-}
-
 export interface ProgressStreamSource<S> {
-  hub: ProgressHub;
-  channel: string;
+  /** Subscribes to the run's notices; the returned function unsubscribes. */
+  follow(listener: (message: string) => void): Promise<() => void>;
+  /** Names the stream in logs. */
+  label: string;
   /** The current state, sent first as a `progress` event and again, final, when the run ends. */
   current(): Promise<S>;
   /** Whether a state is of a production still going on; otherwise the stream ends after the first event. */
@@ -122,7 +46,7 @@ export async function serveProgressStream<S>(req: Request, res: Response, source
     const data = source.toEvent(message);
     if (data !== undefined) writeEvent(res, 'job', data);
   };
-  const unsubscribe = await source.hub.subscribe(source.channel, (message) => (open ? forward(message) : held.push(message)));
+  const unsubscribe = await source.follow((message) => (open ? forward(message) : held.push(message)));
   let initial: S;
   try {
     initial = await source.current();
@@ -174,7 +98,7 @@ export async function serveProgressStream<S>(req: Request, res: Response, source
       writeEvent(res, 'end', { reason: 'finished' });
     })
     .catch((err: unknown) => {
-      if (!closed) log.warn({ err, channel: source.channel }, 'progress stream stopped following the run');
+      if (!closed) log.warn({ err, stream: source.label }, 'progress stream stopped following the run');
     })
     .finally(close);
 }

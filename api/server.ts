@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { once } from 'node:events';
 import { createApp } from './app';
 import { loadConfig } from '../lib/config';
-import { createAppContext, type AppContext } from '../lib/app-context';
+import { createAppContext, type AppContext } from '../control/app-context';
 import { moduleLogger } from '../lib/logger';
 
 const log = moduleLogger('api');

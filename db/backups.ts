@@ -13,7 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { mongo } from 'mongoose';
 import { redactSecrets } from '../providers/http';
-import type { ObjectStore } from './s3';
+import type { ObjectStore } from './objects';
 
 /**
  * Backups of PostgreSQL and MongoDB to the object store (design §7.1): a dump per run, streamed

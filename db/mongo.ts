@@ -1,11 +1,24 @@
 import mongoose from 'mongoose';
 import type { AppConfig } from '../lib/config';
+import { createMongoModels, type MongoModels } from './mongo/models';
 
-/** Connects the process-wide mongoose connection; models in db/mongo/ are bound to it. */
-export async function connectMongo(config: Pick<AppConfig, 'mongodbUrl'>): Promise<typeof mongoose> {
-  return mongoose.connect(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000, autoIndex: true });
+/** A connection to the MongoDB-compatible store with its models bound to it. */
+export interface MongoStore {
+  connection: mongoose.Connection;
+  models: MongoModels;
+  ping(): Promise<void>;
+  close(): Promise<void>;
 }
 
-export async function disconnectMongo(): Promise<void> {
-  await mongoose.disconnect();
+export async function connectMongo(config: Pick<AppConfig, 'mongodbUrl'>): Promise<MongoStore> {
+  const connection = await mongoose.createConnection(config.mongodbUrl, { serverSelectionTimeoutMS: 10_000, autoIndex: true }).asPromise();
+  return {
+    connection,
+    models: createMongoModels(connection),
+    async ping() {
+      if (!connection.db) throw new Error('not connected');
+      await connection.db.admin().ping();
+    },
+    close: () => connection.close(),
+  };
 }

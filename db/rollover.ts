@@ -3,7 +3,7 @@ import type { BillingCycle, SubscriptionStatus } from './models';
 
 /**
  * The rollover of subscription periods, run every hour. Each subscription is changed in its own
- * transaction under the row lock the ledger takes (db/ledger.ts), and writes one `reset` row to
+ * transaction under the row lock the ledger takes (db/repositories/ledger.ts), and writes one `reset` row to
  * `credit_transactions` with the balance after it:
  *
  * - an active subscription whose period has ended is renewed: the period moves on by whole billing

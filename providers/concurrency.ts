@@ -1,7 +1,7 @@
 /**
  * A limit on concurrent jobs at one provider, shared by every worker process: TTS and render
  * services cap the jobs an account may run at once and answer 429 past it. Clients take a slot
- * before each job and free it after; the Redis implementation lives in `lib/concurrency.ts`.
+ * before each job and free it after; the Redis implementation lives in `db/leases.ts`.
  */
 export interface ConcurrencyLimiter {
   /**

@@ -1,4 +1,4 @@
-import { PlatformError, type PlatformErrorCode } from './platforms/errors';
+import { ProviderError, type ProviderErrorCode } from './errors';
 import type { CallOptions, ProviderUsage } from './types';
 
 /**
@@ -60,8 +60,8 @@ export interface ReadLimits {
  */
 export async function readLimited(label: ProviderLabel, response: Response, limits: ReadLimits): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? 0);
-  const tooLarge = (): PlatformError =>
-    new PlatformError(label.platform, 'invalid_response', `${label.operation}: the answer is larger than ${limits.maxBytes} bytes`, { statusCode: response.status });
+  const tooLarge = (): ProviderError =>
+    new ProviderError(label.provider, 'invalid_response', `${label.operation}: the answer is larger than ${limits.maxBytes} bytes`, { statusCode: response.status });
   if (declared > limits.maxBytes) {
     await discardBody(response);
     throw tooLarge();
@@ -82,10 +82,10 @@ export async function readLimited(label: ProviderLabel, response: Response, limi
       parts.push(value);
     }
   } catch (error) {
-    if (error instanceof PlatformError) throw error;
+    if (error instanceof ProviderError) throw error;
     if (limits.signal?.aborted) throw limits.signal.reason;
     const detail = isAbortOrTimeout(error) ? `no complete answer within ${limits.timeoutMs} ms` : 'the connection broke off';
-    throw new PlatformError(label.platform, 'network_error', `${label.operation}: ${detail}`, { statusCode: response.status });
+    throw new ProviderError(label.provider, 'network_error', `${label.operation}: ${detail}`, { statusCode: response.status });
   }
   return Buffer.concat(parts, total);
 }
@@ -130,8 +130,8 @@ export function parseDurationMs(value: string | null | undefined): number | unde
 }
 
 export interface ProviderLabel {
-  /** `PlatformError.platform` and `ProviderUsage.service`, e.g. 'gemini', 'elevenlabs', 'tiktok'. */
-  platform: string;
+  /** `ProviderError.provider` and `ProviderUsage.service`, e.g. 'gemini', 'elevenlabs', 'tiktok'. */
+  provider: string;
   /** Human name used in messages, e.g. "Gemini generateContent". */
   operation: string;
 }
@@ -144,12 +144,12 @@ export async function sendRequest(label: ProviderLabel, url: string, init: Reque
     if (signal?.aborted) throw signal.reason;
     const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
     const detail = isAbortOrTimeout(error) ? `no answer within ${timeoutMs} ms` : String(cause?.code ?? cause?.message ?? (error as Error).message);
-    throw new PlatformError(label.platform, 'network_error', redactSecrets(`${label.operation}: request failed (${detail})`, secrets));
+    throw new ProviderError(label.provider, 'network_error', redactSecrets(`${label.operation}: request failed (${detail})`, secrets));
   }
 }
 
 /** The error code of a non-2xx HTTP status. */
-export function codeForStatus(status: number): PlatformErrorCode {
+export function codeForStatus(status: number): ProviderErrorCode {
   if (status === 429) return 'rate_limited';
   if (status >= 500 || status === 408) return 'server_error';
   if (status === 401) return 'unauthorized';
@@ -159,7 +159,7 @@ export function codeForStatus(status: number): PlatformErrorCode {
 }
 
 /**
- * The `PlatformError` of a failed answer, with the provider's message and the key redacted; its
+ * The `ProviderError` of a failed answer, with the provider's message and the key redacted; its
  * code is the status's unless the provider's own error code says more.
  */
 export function httpFailure(
@@ -171,13 +171,13 @@ export function httpFailure(
     providerReason?: string;
     /** How the reason reads in the message; the reason itself by default. */
     shownReason?: string;
-    code?: PlatformErrorCode;
+    code?: ProviderErrorCode;
     secrets: readonly (string | undefined)[];
   },
-): PlatformError {
+): ProviderError {
   const shown = options.shownReason ?? options.providerReason;
   const text = `${label.operation} failed with HTTP ${status}${shown ? ` (${shown})` : ''}: ${message || 'no message'}`;
-  return new PlatformError(label.platform, options.code ?? codeForStatus(status), redactSecrets(text, options.secrets).slice(0, 1000), {
+  return new ProviderError(label.provider, options.code ?? codeForStatus(status), redactSecrets(text, options.secrets).slice(0, 1000), {
     statusCode: status,
     ...(options.retryAfterMs !== undefined ? { retryAfterMs: options.retryAfterMs } : {}),
     ...(options.providerReason ? { providerReason: options.providerReason } : {}),
@@ -196,7 +196,7 @@ export async function recordFailedCall(
 ): Promise<unknown> {
   if (!options?.onFailedCall) return error;
   const { startedAt, ...rest } = usage;
-  const statusCode = rest.statusCode ?? (error instanceof PlatformError ? error.statusCode : undefined);
+  const statusCode = rest.statusCode ?? (error instanceof ProviderError ? error.statusCode : undefined);
   await options.onFailedCall(
     {
       inputUnits: 0,

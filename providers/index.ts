@@ -2,14 +2,12 @@ import type { AppConfig } from '../lib/config';
 import type { ConcurrencyLimiter, ConcurrencySlot } from './concurrency';
 import { OpenAiImageProvider } from './images/openai-images';
 import { PexelsImageProvider } from './images/pexels';
-import { ElevenLabsSpeechSynthesizer } from './media/elevenlabs-tts';
-import { EspeakSpeechSynthesizer } from './media/espeak-tts';
-import { FfmpegRenderer } from './media/ffmpeg-renderer';
-import { SceneCardImageProvider } from './media/scene-cards';
+import { SceneCardImageProvider } from './images/scene-cards';
 import { InstagramClient } from './platforms/instagram';
 import { TikTokClient } from './platforms/tiktok';
 import { YouTubeClient } from './platforms/youtube';
 import { CreatomateRenderer } from './render/creatomate';
+import { FfmpegRenderer } from './render/ffmpeg-renderer';
 import { GeminiSafetyChecker } from './safety/gemini-checker';
 import { LocalSafetyChecker } from './safety/local-checker';
 import { OpenAiModerationChecker } from './safety/openai-moderation';
@@ -17,6 +15,8 @@ import { GeminiScriptWriter } from './script/gemini-writer';
 import { LocalScriptWriter } from './script/local-writer';
 import { OpenAiScriptWriter } from './script/openai-writer';
 import type { SourceSettings } from './sources';
+import { ElevenLabsSpeechSynthesizer } from './speech/elevenlabs-tts';
+import { EspeakSpeechSynthesizer } from './speech/espeak-tts';
 import type { ImageProvider, Renderer, SafetyChecker, ScriptWriter, SpeechSynthesizer } from './types';
 
 /** The engines a worker uses, chosen once from the configuration. */

@@ -8,7 +8,7 @@ import {
   restorePostgres,
   type BackupKind,
 } from '../db/backups';
-import { ObjectStore } from '../db/s3';
+import { ObjectStore } from '../db/objects';
 import { loadConfig } from '../lib/config';
 
 const USAGE = `usage: npm run backup -- <command>

@@ -12,7 +12,7 @@ import { startApi } from '../api/server';
 import { migrateUp } from '../db/migrate';
 import { ensureDemoTenant } from '../db/seeds/demo';
 import { seedReferenceData } from '../db/seeds/reference-data';
-import { createAppContext } from '../lib/app-context';
+import { createAppContext } from '../control/app-context';
 import { loadConfig } from '../lib/config';
 import { startStack } from './local-stack';
 

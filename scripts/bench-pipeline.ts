@@ -4,9 +4,9 @@ import { QueryTypes } from 'sequelize';
 import { migrateUp } from '../db/migrate';
 import { createDemoContent, ensureDemoTenant } from '../db/seeds/demo';
 import { seedReferenceData } from '../db/seeds/reference-data';
-import { createAppContext, type AppContext } from '../lib/app-context';
+import { createAppContext, type AppContext } from '../control/app-context';
 import { loadConfig } from '../lib/config';
-import { startProduction } from '../lib/productions';
+import { startProduction } from '../control/productions';
 import { installRuntime, startWorkers } from '../worker';
 import { startStack } from './local-stack';
 

@@ -4,8 +4,10 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { FfmpegRenderer, runFfmpeg, SceneCardImageProvider } from '../providers/media';
-import type { X264Preset } from '../providers/media/render-command';
+import { runFfmpeg } from '../providers/ffmpeg/runner';
+import { SceneCardImageProvider } from '../providers/images/scene-cards';
+import { FfmpegRenderer } from '../providers/render/ffmpeg-renderer';
+import type { X264Preset } from '../providers/render/render-command';
 import type { RenderRequest, SubtitleCue, TemplateLook } from '../providers/types';
 
 /**

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startApi } from '../api/server';
 import { contentMediaKeys } from '../activities/media-keys';
@@ -8,11 +8,10 @@ import { ensureMongoIndexes } from '../db/mongo/models';
 import { ensureApiUsagePartitions } from '../db/partitions';
 import { createDemoContent, ensureDemoTenant } from '../db/seeds/demo';
 import { seedReferenceData } from '../db/seeds/reference-data';
-import { trackEvent } from '../lib/analytics';
-import { createAppContext } from '../lib/app-context';
+import { createAppContext } from '../control/app-context';
 import { loadConfig } from '../lib/config';
-import { startProduction } from '../lib/productions';
-import { ensureUpkeepSchedules } from '../lib/upkeep-schedules';
+import { startProduction } from '../control/productions';
+import { ensureUpkeepSchedules } from '../control/upkeep-schedules';
 import { installRuntime, startWorkers } from '../worker';
 import { systemCheck } from '../workflows';
 import { stackContext, startStack } from './local-stack';
@@ -35,8 +34,8 @@ async function main(): Promise<void> {
   const ctx = await createAppContext(config);
   await seedReferenceData(ctx.sequelize);
   await ensureApiUsagePartitions(ctx.sequelize, 3);
-  await ensureMongoIndexes();
-  await ctx.store.ensureBucket();
+  await ensureMongoIndexes(ctx.db.mongo.models);
+  await ctx.db.objects.ensureBucket();
 
   const schedules = await ensureUpkeepSchedules(ctx);
   const workers = await startWorkers(ctx);
@@ -48,6 +47,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     workflowId: `system-check-${new Date().toISOString().replace(/[:.]/g, '-')}`,
   });
+  console.log(`Node.js:         ${process.version} (${process.execPath})`);
   console.log(`schedules:       ${schedules.join(', ')} (Web UI → Schedules)`);
   console.log(`stores: ${checks.map((c) => `${c.store} ${c.latencyMs}ms`).join(', ')}`);
   console.log(`API:             ${api.url}  (GET /healthz, GET /readyz)`);
@@ -55,7 +55,7 @@ async function main(): Promise<void> {
 
   const tenant = await ensureDemoTenant(ctx.models);
   const contentId = await createDemoContent(ctx.models, tenant.projectId);
-  await trackEvent('content_created', { organizationId: tenant.organizationId, projectId: tenant.projectId, contentId }, { source: 'demo' });
+  await ctx.db.analytics.track('content_created', { organizationId: tenant.organizationId, projectId: tenant.projectId, contentId }, { source: 'demo' });
   const handle = await startProduction(ctx, contentId);
   console.log(`producing content ${contentId}`);
   if (uiUrl) console.log(`  workflow:      ${workflowUrl(handle.workflowId)}`);
@@ -66,10 +66,10 @@ async function main(): Promise<void> {
   const key = contentMediaKeys({ ...tenant, userId: null }, contentId).video;
   const localPath = join(stackContext('dev').dataDir, 'videos', `${contentId}.mp4`);
   await mkdir(join(localPath, '..'), { recursive: true });
-  await writeFile(localPath, await ctx.store.getBuffer(key));
+  await ctx.db.objects.getToFile(key, localPath);
   console.log(`video ready in ${((Date.now() - began) / 1000).toFixed(1)}s: "${content.title}"`);
   console.log(`  ${content.video_resolution}, ${content.video_duration}s, safety score ${content.safety_score}`);
-  console.log(`  watch (link valid 24h): ${await ctx.store.presignedGetUrl(key, 24 * 3600)}`);
+  console.log(`  watch (link valid 24h): ${await ctx.db.objects.presignedGetUrl(key, 24 * 3600)}`);
 
   if (!exitWhenDone) {
     console.log(`local file: ${localPath}`);

@@ -1,6 +1,7 @@
 import {
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   defineQuery,
   defineSignal,
@@ -16,19 +17,9 @@ import type { ContentActivities } from '../activities/content';
 import type { MediaActivities } from '../activities/media';
 import type { PublishActivities } from '../activities/publish';
 import { publishToChannel } from './publish-to-channel';
+import { failureMessage, rootMessage } from './failures';
 import { PipelineStepKey } from './search-attributes';
-
-/** The steps of a production, in order; the query and the PipelineStep search attribute report them. */
-export const PRODUCTION_STEPS = [
-  'queued', 'charging', 'script', 'safety', 'media', 'render', 'awaiting_approval', 'publishing',
-  'ready', 'published', 'rejected', 'failed', 'cancelled',
-] as const;
-export type ProductionStep = (typeof PRODUCTION_STEPS)[number];
-
-const STEP_PERCENT: Record<ProductionStep, number> = {
-  queued: 0, charging: 2, script: 10, safety: 20, media: 35, render: 60, awaiting_approval: 95, publishing: 97,
-  ready: 100, published: 100, rejected: 100, failed: 100, cancelled: 100,
-};
+import { STEP_PERCENT, type ProductionStep } from './steps';
 
 export interface ProduceContentInput {
   contentId: string;
@@ -168,8 +159,10 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       );
       progress.published = outcomes.map((o, i) => ({
         channelId: channelIds[i]!,
-        ...(o.status === 'fulfilled' ? { url: o.value.url } : { error: String(o.reason?.cause?.message ?? o.reason?.message ?? o.reason) }),
+        ...(o.status === 'fulfilled' ? { url: o.value.url } : { error: rootMessage(o.reason) }),
       }));
+      // A cancel that arrived while the children ran, before anything went out, ends the run as cancelled (and refunded).
+      if (CancellationScope.current().consideredCancelled && !progress.published.some((p) => p.url)) throw new CancelledFailure('cancelled while publishing');
       enter(progress.published.some((p) => p.url) ? 'published' : 'ready');
     });
   } catch (err) {
@@ -190,12 +183,4 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
   }
   await CancellationScope.nonCancellable(() => cleanup.finishRun({ contentId, outcome: 'completed', keepReady: true }));
   return { contentId, ...progress };
-}
-
-function failureMessage(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? err.cause.message : undefined;
-    return cause && !err.message.includes(cause) ? `${err.message}: ${cause}` : err.message;
-  }
-  return String(err);
 }

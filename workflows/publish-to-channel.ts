@@ -1,5 +1,6 @@
 import { CancellationScope, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { PublishActivities } from '../activities/publish';
+import { rootMessage } from './failures';
 
 export interface PublishToChannelInput {
   contentId: string;
@@ -38,8 +39,7 @@ export async function publishToChannel(input: PublishToChannelInput): Promise<Pu
     await light.refreshChannelToken({ contentId: input.contentId, channelId: input.channelId });
     return await transfer.uploadToChannel({ contentId: input.contentId, channelId: input.channelId, uploadId: upload.uploadId });
   } catch (err) {
-    const message = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-    await CancellationScope.nonCancellable(() => light.markUploadFailed({ uploadId: upload.uploadId, error: message }));
+    await CancellationScope.nonCancellable(() => light.markUploadFailed({ uploadId: upload.uploadId, error: rootMessage(err) }));
     throw err;
   }
 }

@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { StoreCheck } from '../activities/system';
+import type { StoreCheck } from '../db/stores';
 
 const { checkStores } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

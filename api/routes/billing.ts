@@ -115,7 +115,7 @@ export function billingRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         const subscription = await sequelize.transaction(async (transaction) => {
           await lockOwner(owner, transaction);
           const now = new Date();
-          // An 'active' row whose period has ended no longer grants credits (db/ledger.ts skips it).
+          // An 'active' row whose period has ended no longer grants credits (db/repositories/ledger.ts skips it).
           await Subscription.update({ status: 'expired' }, { where: { ...ownerWhere, status: 'active', current_period_end: { [Op.lte]: now } }, transaction });
           if (await Subscription.findOne({ where: { ...ownerWhere, status: 'active' }, attributes: ['id'], transaction })) {
             throw new HttpError(409, 'conflict', 'there is an active subscription already: cancel it first');

@@ -1,5 +1,6 @@
 import Joi from 'joi';
-import type { Content, Models, Project, Role } from '../../db/models';
+import type { Models, Role } from '../../db/models';
+import type { ContentWithProject } from '../../db/repositories/contents';
 import { requireInProject } from '../tenancy';
 
 /**
@@ -7,7 +8,7 @@ import { requireInProject } from '../tenancy';
  * the text it accepts.
  */
 
-export type ContentWithProject = Content & { project: Project };
+export type { ContentWithProject };
 
 /** Loads a content and its project, checking `need`: 404 when the caller may not see it, 403 when the role is too low. */
 export async function loadContent(models: Models, userId: string, contentId: string, need: Role): Promise<{ content: ContentWithProject; role: Role }> {

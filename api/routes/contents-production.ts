@@ -2,15 +2,15 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@te
 import type { Request, Response } from 'express';
 import Joi from 'joi';
 import type { ContentStatus } from '../../db/models';
-import { startProduction, type ProductionOptions } from '../../lib/productions';
+import { startProduction, type ProductionOptions } from '../../control/productions';
 import { approveSignal, rejectSignal, type ApproveArgs } from '../../workflows/produce-content';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { IdempotencyStore, idempotencyKeyOf, requestFingerprint, withRedisLock, type RecordedResponse } from '../idempotency';
+import { answeringConflicts, idempotencyKeyOf, requestFingerprint, type RecordedResponse } from '../idempotency';
 import { route, schemas, type AnyRouteSpec, type Validated } from '../registry';
 import { notFound } from '../tenancy';
-import { loadContent, text } from './contents-common';
-import { currentStep, describeProduction, type ProductionRun } from './contents-state';
+import { loadContent, text, type ContentWithProject } from './contents-common';
+import { currentStep, describeProduction, type ProductionRun } from '../../control/production-state';
 
 /**
  * Production control: start (generate, retry), approve, reject and cancel a content's
@@ -42,8 +42,7 @@ function notRunning(): HttpError {
 }
 
 export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
-  const { models, temporal, redis } = ctx;
-  const idempotency = new IdempotencyStore(redis);
+  const { models, temporal, db } = ctx;
 
   /**
    * Starts the content's production, or answers with the run already going on. The lock makes the
@@ -51,8 +50,9 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
    * arriving just after a quick run ended) start one workflow; the workflow id, derived from the
    * content id, refuses a second concurrent run anyway.
    */
-  function startOrJoin(contentId: string, from: ContentStatus, options: ProductionOptions): Promise<RecordedResponse> {
-    return withRedisLock(redis, `production:${contentId}`, async () => {
+  function startOrJoin(loaded: ContentWithProject, from: ContentStatus, options: ProductionOptions): Promise<RecordedResponse> {
+    const contentId = loaded.id;
+    return answeringConflicts(() => db.locks.withLock(`production:${contentId}`, async () => {
       const run = await describeProduction(temporal, contentId);
       // Joining a run that is being cancelled would hand back a production about to stop.
       if (run?.running && run.cancelRequested) throw new HttpError(409, 'cancelling', 'the running production is being cancelled; start it again once it has stopped');
@@ -64,7 +64,7 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         throw new HttpError(409, 'invalid_state', `${hint} (this one is ${content.status})`);
       }
       try {
-        const handle = await startProduction(ctx, contentId, options);
+        const handle = await startProduction(ctx, loaded, options);
         return { status: 202, body: runBody(handle.workflowId, handle.firstExecutionRunId, true) };
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
@@ -72,7 +72,7 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         if (!current?.running) throw err;
         return { status: 200, body: runBody(current.workflowId, current.runId, false) };
       }
-    });
+    }));
   }
 
   /** generate and retry: the same start, from a different status, idempotent with an Idempotency-Key. */
@@ -82,9 +82,9 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       const userId = req.auth!.userId;
       const { content } = await loadContent(models, userId, params.id, 'editor');
       const options: ProductionOptions = body.approval_timeout_hours ? { approvalTimeout: body.approval_timeout_hours * 3600_000 } : {};
-      const start = () => startOrJoin(content.id, from, options);
+      const start = () => startOrJoin(content, from, options);
       const outcome = key
-        ? await idempotency.run(`user:${userId}`, key, requestFingerprint(action, content.id, body), start)
+        ? await answeringConflicts(() => db.idempotency.run(`user:${userId}`, key, requestFingerprint(action, content.id, body), start))
         : { ...(await start()), replayed: false };
       if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
       res.status(outcome.status).json(outcome.body);

@@ -1,11 +1,11 @@
 import { WorkflowFailedError } from '@temporalio/client';
-import { progressChannel } from '../../lib/progress';
 import type { ApiDeps } from '../deps';
-import { progressHubFor, serveProgressStream } from '../progress-stream';
+import { serveProgressStream } from '../progress-stream';
 import { route, schemas, type AnyRouteSpec } from '../registry';
+import { notFound } from '../tenancy';
 import { serializeContentJob, serializeContentUpload } from '../serializers/contents';
 import { loadContent } from './contents-common';
-import { progressView, type ProgressView } from './contents-state';
+import { progressView, type ProgressView } from '../../control/production-state';
 
 /** A comment line every 15 s keeps proxies and load balancers from closing an idle stream. */
 const HEARTBEAT_MS = 15_000;
@@ -38,7 +38,13 @@ function jobEvent(message: string) {
 /** What a content's production did and does: its jobs, its uploads, its progress, live. */
 export function contentProgressRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
   const { models, temporal } = ctx;
-  const hub = progressHubFor(ctx.redis);
+
+  /** The content's progress view; a content deleted meanwhile answers 404. */
+  async function currentProgress(contentId: string): Promise<ProgressView> {
+    const view = await progressView(temporal, ctx.db, contentId);
+    if (!view) throw notFound('content');
+    return view;
+  }
 
   /** Waits for the run to end; a failed, cancelled or terminated run has ended too. */
   async function runEnded(state: ProgressView, signal: AbortSignal): Promise<boolean> {
@@ -95,7 +101,7 @@ export function contentProgressRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       responses: { 200: '{ progress }' },
       handler: async (req, res, { params }) => {
         const { content } = await loadContent(models, req.auth!.userId, params.id, 'viewer');
-        res.json({ progress: await progressView(temporal, models, content.id) });
+        res.json({ progress: await currentProgress(content.id) });
       },
     }),
     route({
@@ -111,9 +117,9 @@ export function contentProgressRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { params }) => {
         const { content } = await loadContent(models, req.auth!.userId, params.id, 'viewer');
         await serveProgressStream(req, res, {
-          hub,
-          channel: progressChannel(content.id),
-          current: () => progressView(temporal, models, content.id),
+          follow: (listener) => ctx.db.progress.follow(content.id, listener),
+          label: `content ${content.id}`,
+          current: () => currentProgress(content.id),
           running: (state) => state.running,
           ended: runEnded,
           toEvent: jobEvent,

@@ -1,19 +1,17 @@
 import Joi from 'joi';
-import { QueryTypes } from 'sequelize';
 import { CONTENT_SOURCE_TYPES, CONTENT_STATUSES, EMPTY_SCRIPT, NOT_PRODUCED_YET, type Content, type ContentScript, type ContentSourceType, type ContentStatus, type JsonObject } from '../../db/models';
-import { trackEvent } from '../../lib/analytics';
 import { moduleLogger } from '../../lib/logger';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { withRedisLock } from '../idempotency';
-import { cursorAt, cursorParam, encodeCursor, olderThan, pageOf, type Cursor } from '../pagination';
+import { answeringConflicts } from '../idempotency';
+import { cursorParam, encodeCursor, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeContent, serializeContentSummary } from '../serializers/contents';
 import { requireProject } from '../tenancy';
 import { contentFields, jsonObject, loadContent, text } from './contents-common';
 import { productionRoutes } from './contents-production';
 import { contentProgressRoutes } from './contents-progress';
-import { describeProduction } from './contents-state';
+import { describeProduction } from '../../control/production-state';
 
 const log = moduleLogger('api');
 
@@ -74,11 +72,6 @@ const listQuery = Joi.object<ListQuery>({
   cursor: cursorParam,
 });
 
-const SUMMARY_COLUMNS = [
-  'id', 'project_id', 'title', 'description', 'tags', 'status', 'thumbnail_url', 'video_url', 'video_duration', 'video_resolution',
-  'safety_score', 'source_type', 'source_url', 'created_at', 'updated_at', 'published_at',
-].map((column) => `c.${column}`).join(', ');
-
 /** The title of a content made from a source: the one given, the source's own, its URL, or a placeholder the pipeline replaces. */
 function titleFor(body: CreateBody, source: SourceInput): string {
   const data = source.data ?? {};
@@ -89,7 +82,7 @@ function titleFor(body: CreateBody, source: SourceInput): string {
 
 export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
   const { ctx } = deps;
-  const { models, temporal, redis, sequelize } = ctx;
+  const { models, temporal, db } = ctx;
 
   /** Refuses a change while a production runs; the caller holds the production lock, so none starts meanwhile. */
   async function assertNotProducing(content: Content, action: string): Promise<void> {
@@ -125,7 +118,7 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
           ...NOT_PRODUCED_YET,
         });
         // The content exists whatever happens to the event: a lost analytics write must not fail the request.
-        await trackEvent(
+        await db.analytics.track(
           'content_created',
           { userId, organizationId: project.organization_id, projectId: project.id, contentId: content.id, userAgent: req.header('user-agent'), ipAddress: req.ip },
           { source_type: content.source_type },
@@ -144,31 +137,13 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { query }) => {
         const userId = req.auth!.userId;
         if (query.project_id) await requireProject(models, userId, query.project_id, 'viewer');
-        const where = [`(p.user_id = :userId OR p.organization_id IN (SELECT organization_id FROM organization_members WHERE user_id = :userId))`];
-        const replacements: Record<string, unknown> = { userId, limit: query.limit + 1 };
-        const filters: [unknown, string, string][] = [
-          [query.project_id, 'projectId', 'c.project_id = :projectId'],
-          [query.status, 'status', 'c.status = :status'],
-          [query.created_from, 'createdFrom', 'c.created_at >= :createdFrom'],
-          [query.created_to, 'createdTo', 'c.created_at < :createdTo'],
-        ];
-        for (const [value, name, condition] of filters) {
-          if (value === undefined) continue;
-          where.push(condition);
-          replacements[name] = value;
-        }
-        if (query.cursor) where.push(olderThan(sequelize, query.cursor, 'c'));
-        const rows = await sequelize.query<Content & { cursor_at: string }>(
-          `SELECT ${SUMMARY_COLUMNS}, ${cursorAt('c')} AS cursor_at
-             FROM contents c JOIN projects p ON p.id = c.project_id
-            WHERE ${where.join(' AND ')}
-            ORDER BY c.created_at DESC, c.id DESC
-            LIMIT :limit`,
-          { replacements, type: QueryTypes.SELECT },
+        const rows = await db.contents.listVisible(
+          userId,
+          { projectId: query.project_id, status: query.status, createdFrom: query.created_from, createdTo: query.created_to, cursor: query.cursor },
+          query.limit + 1,
         );
-        const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(last.cursor_at, last.id));
-        const items = models.Content.bulkBuild(page, { raw: true, isNewRecord: false });
-        res.json({ items: items.map(serializeContentSummary), next_cursor: nextCursor });
+        const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(last.cursorAt, last.content.id));
+        res.json({ items: page.map((row) => serializeContentSummary(row.content)), next_cursor: nextCursor });
       },
     }),
     route({
@@ -195,11 +170,11 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
       responses: { 200: '{ content }' },
       handler: async (req, res, { params, body }) => {
         const { content } = await loadContent(models, req.auth!.userId, params.id, 'editor');
-        await withRedisLock(redis, `production:${content.id}`, async () => {
+        await answeringConflicts(() => db.locks.withLock(`production:${content.id}`, async () => {
           await content.reload();
           await assertNotProducing(content, 'edit it');
           await content.update(body);
-        });
+        }));
         res.json({ content: serializeContent(content) });
       },
     }),
@@ -215,27 +190,11 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
       responses: { 204: 'deleted' },
       handler: async (req, res, { params }) => {
         const { content } = await loadContent(models, req.auth!.userId, params.id, 'editor');
-        await withRedisLock(redis, `production:${content.id}`, async () => {
+        await answeringConflicts(() => db.locks.withLock(`production:${content.id}`, async () => {
           await content.reload();
           await assertNotProducing(content, 'delete it');
-          // credit_transactions and api_usages reference contents (and content_jobs) without ON DELETE
-          // rules: billing history is kept, unlinked, in the same transaction as the delete.
-          await sequelize.transaction(async (transaction) => {
-            const replacements = { contentId: content.id };
-            await sequelize.query(
-              `UPDATE credit_transactions
-                  SET content_id = NULL, description = concat_ws(' ', description, format('(content %s deleted)', CAST(:contentId AS text)))
-                WHERE content_id = :contentId`,
-              { replacements, transaction, type: QueryTypes.UPDATE },
-            );
-            await sequelize.query(
-              `UPDATE api_usages SET content_id = NULL, job_id = NULL
-                WHERE content_id = :contentId OR job_id IN (SELECT id FROM content_jobs WHERE content_id = :contentId)`,
-              { replacements, transaction, type: QueryTypes.UPDATE },
-            );
-            await models.Content.destroy({ where: { id: content.id }, transaction });
-          });
-        });
+          await db.contents.deleteKeepingLedger(content.id);
+        }));
         res.status(204).end();
       },
     }),

@@ -1,7 +1,7 @@
 import Joi from 'joi';
 import { DATA_SOURCE_TYPES, type DataSource, type DataSourceConfig, type DataSourceType, type Project, type Role } from '../../db/models';
 import { moduleLogger } from '../../lib/logger';
-import { deleteDataSourceSchedule, runDataSourceNow, syncDataSourceSchedule } from '../../lib/schedules';
+import { deleteDataSourceSchedule, runDataSourceNow, syncDataSourceSchedule } from '../../control/data-source-schedules';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { route, schemas, type AnyRouteSpec } from '../registry';

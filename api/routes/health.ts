@@ -1,4 +1,3 @@
-import { probeStores } from '../../activities/system';
 import type { ApiDeps } from '../deps';
 import { route, type AnyRouteSpec } from '../registry';
 
@@ -23,7 +22,7 @@ export function healthRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       auth: 'public',
       responses: { 200: 'every dependency answers', 503: 'at least one does not' },
       handler: async (_req, res) => {
-        const checks = await probeStores(ctx);
+        const checks = await ctx.probe();
         const ready = checks.every((c) => c.ok);
         res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks: checks.map(({ store, ok, latencyMs }) => ({ store, ok, latencyMs })) });
       },

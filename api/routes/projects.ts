@@ -3,11 +3,12 @@ import { Op, type WhereOptions } from 'sequelize';
 import { CONTENT_FORMATS, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
 import type { JsonObject, Models } from '../../db/models';
 import { isValidTimeZone } from '../../lib/calendar';
-import { deleteDataSourceSchedule, syncDataSourceSchedule } from '../../lib/schedules';
+import { deleteDataSourceSchedule, syncDataSourceSchedule } from '../../control/data-source-schedules';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { createWithinPlanLimit, type OwnerColumns } from '../limits';
-import { cursorAt, cursorParam, encodeCursor, NEWEST_FIRST, olderThan, pageOf, type Cursor } from '../pagination';
+import { cursorAt, olderThan } from '../../db/keyset';
+import { cursorParam, encodeCursor, NEWEST_FIRST, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeProject } from '../serializers/projects';
 import { withScheduler } from './data-sources';
@@ -18,7 +19,7 @@ const STYLE_PRESET_MAX_CHARS = 4000;
 /** Free-form presentation settings; `template_id` is the one key the pipeline reads (activities/media.ts). */
 const stylePreset = Joi.object({
   template_id: schemas.id,
-  /** The zone data source crons are read in (lib/schedules.ts). */
+  /** The zone data source crons are read in (control/data-source-schedules.ts). */
   timezone: Joi.string()
     .max(50)
     .custom((value: string, helpers) => (isValidTimeZone(value) ? value : helpers.message({ custom: '{{#label}} must be an IANA time zone such as Asia/Seoul' }))),

@@ -54,8 +54,7 @@ export type ContentStatus = (typeof CONTENT_STATUSES)[number];
 export const CONTENT_SOURCE_TYPES = ['api', 'rss', 'manual', 'url'] as const;
 export type ContentSourceType = (typeof CONTENT_SOURCE_TYPES)[number];
 
-export const JOB_TYPES = ['script_generation', 'safety_check', 'tts', 'image_gen', 'render', 'upload'] as const;
-export type JobType = (typeof JOB_TYPES)[number];
+export { JOB_TYPES, type JobType } from '../../workflows/steps';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

@@ -26,7 +26,7 @@ export interface PlanFeatures {
   analytics_pro: boolean;
   custom_voices: boolean;
   team_seats: number;
-  /** A cap on the estimated provider cost of one content, below the deployment's (lib/costs.ts). */
+  /** A cap on the estimated provider cost of one content, below the deployment's (activities/costs.ts). */
   max_cost_per_content_usd?: number;
 }
 

@@ -1,11 +1,11 @@
-import { Schema, model, type InferSchemaType } from 'mongoose';
+import { Schema, type InferSchemaType } from 'mongoose';
 import { requiredUuidField, uuidField } from './fields';
 
 export const AI_OUTPUT_TYPES = ['script', 'safety_check', 'metadata'] as const;
 export type AiOutputType = (typeof AI_OUTPUT_TYPES)[number];
 
 /** One model call and its answer, kept whole for audit and prompt tuning (seed §4.1). */
-const aiOutputSchema = new Schema(
+export const aiOutputSchema = new Schema(
   {
     content_id: requiredUuidField,
     // Absent when a call happens outside a recorded content_jobs attempt (e.g. a preview).
@@ -39,5 +39,3 @@ aiOutputSchema.index({ job_id: 1 }, { name: 'idx_ai_outputs_job' });
 aiOutputSchema.index({ created_at: -1 }, { name: 'idx_ai_outputs_created' });
 
 export type AiOutput = InferSchemaType<typeof aiOutputSchema>;
-
-export const AiOutputModel = model('AiOutput', aiOutputSchema);

@@ -1,4 +1,4 @@
-import { Schema, model, type InferSchemaType } from 'mongoose';
+import { Schema, type InferSchemaType } from 'mongoose';
 import { uuidField } from './fields';
 
 /** Known event types; append new ones here (stored values are never renamed). */
@@ -6,7 +6,7 @@ export const ANALYTICS_EVENT_TYPES = ['content_created', 'video_rendered', 'uplo
 export type AnalyticsEventType = (typeof ANALYTICS_EVENT_TYPES)[number];
 
 /** A product event for dashboards (seed §4.2). Insert-only; reporting reads by type, tenant and time. */
-const analyticsEventSchema = new Schema(
+export const analyticsEventSchema = new Schema(
   {
     event_type: { type: String, enum: ANALYTICS_EVENT_TYPES, required: true },
     user_id: uuidField,
@@ -32,5 +32,3 @@ analyticsEventSchema.index({ content_id: 1, created_at: -1 }, { name: 'idx_analy
 analyticsEventSchema.index({ created_at: -1 }, { name: 'idx_analytics_events_created' });
 
 export type AnalyticsEvent = InferSchemaType<typeof analyticsEventSchema>;
-
-export const AnalyticsEventModel = model('AnalyticsEvent', analyticsEventSchema);

@@ -1,12 +1,22 @@
-import { AiOutputModel } from './aiOutput';
-import { AnalyticsEventModel } from './analyticsEvent';
-import { WorkflowLogModel } from './workflowLog';
+import type { Connection } from 'mongoose';
+import { aiOutputSchema } from './aiOutput';
+import { analyticsEventSchema } from './analyticsEvent';
+import { workflowLogSchema } from './workflowLog';
 
 export * from './aiOutput';
 export * from './analyticsEvent';
 export * from './workflowLog';
 
-export const mongoModels = [AiOutputModel, AnalyticsEventModel, WorkflowLogModel] as const;
+/** The collections' models, compiled on one connection (no process-wide mongoose state). */
+export function createMongoModels(connection: Connection) {
+  return {
+    AiOutput: connection.model('AiOutput', aiOutputSchema),
+    AnalyticsEvent: connection.model('AnalyticsEvent', analyticsEventSchema),
+    WorkflowLog: connection.model('WorkflowLog', workflowLogSchema),
+  };
+}
+
+export type MongoModels = ReturnType<typeof createMongoModels>;
 
 /**
  * Brings every collection's indexes in line with the schemas (creates missing ones, drops ones no
@@ -15,11 +25,11 @@ export const mongoModels = [AiOutputModel, AnalyticsEventModel, WorkflowLogModel
  *
  * The schemas declare plain and unique indexes only: FerretDB 1.24 (development and tests) refuses
  * TTL, partial, collation and hidden indexes, and accepts `sparse` but drops it, which would make
- * every sync rebuild that index. Retention is therefore a scheduled delete by `created_at`.
+ * every sync rebuild that index.
  */
-export async function ensureMongoIndexes(): Promise<Record<string, string[]>> {
+export async function ensureMongoIndexes(models: MongoModels): Promise<Record<string, string[]>> {
   const dropped: Record<string, string[]> = {};
-  for (const model of mongoModels) {
+  for (const model of Object.values(models)) {
     dropped[model.collection.collectionName] = await model.syncIndexes();
   }
   return dropped;

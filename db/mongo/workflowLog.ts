@@ -1,4 +1,4 @@
-import { Schema, model, type InferSchemaType } from 'mongoose';
+import { Schema, type InferSchemaType } from 'mongoose';
 import { uuidField } from './fields';
 
 export const WORKFLOW_LOG_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
@@ -31,7 +31,7 @@ const workflowErrorSchema = new Schema(
  * One Temporal workflow run as a readable log (seed §4.3, written for n8n there): workflow_id is
  * the Temporal workflow id, execution_id its run id. Steps are appended with `$push` as they end.
  */
-const workflowLogSchema = new Schema(
+export const workflowLogSchema = new Schema(
   {
     workflow_id: { type: String, required: true },
     execution_id: { type: String, required: true },
@@ -58,5 +58,3 @@ workflowLogSchema.index({ started_at: -1 }, { name: 'idx_workflow_logs_started' 
 
 export type WorkflowLog = InferSchemaType<typeof workflowLogSchema>;
 export type WorkflowExecutedNode = InferSchemaType<typeof executedNodeSchema>;
-
-export const WorkflowLogModel = model('WorkflowLog', workflowLogSchema);

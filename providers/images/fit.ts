@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ProviderError } from '../errors';
+import { commandArgs, type FfmpegCommand } from '../ffmpeg/command';
+import { runFfmpeg } from '../ffmpeg/runner';
 import { httpFailure, parseRetryAfterMs, readBody, readLimited, redactSecrets, sendRequest, type ProviderLabel } from '../http';
-import { commandArgs, type FfmpegCommand } from '../media/ffmpeg-command';
-import { runFfmpeg } from '../media/ffmpeg-runner';
-import { PlatformError } from '../platforms/errors';
 
 /**
  * What the remote image providers share: bounded, timed downloads of pictures, a check that the
@@ -59,7 +59,7 @@ export async function savePicture(label: ProviderLabel, bytes: Uint8Array, pathW
   const kind = pictureKind(bytes);
   if (!kind) {
     const message = `${label.operation}: ${source} is not a JPEG, PNG or WebP picture (${bytes.byteLength} bytes)`;
-    throw new PlatformError(label.platform, 'invalid_response', message, statusCode === undefined ? {} : { statusCode });
+    throw new ProviderError(label.provider, 'invalid_response', message, statusCode === undefined ? {} : { statusCode });
   }
   const path = `${pathWithoutExtension}.${kind === 'jpeg' ? 'jpg' : kind}`;
   await writeFile(path, bytes);
@@ -76,7 +76,7 @@ export interface DownloadOptions {
 
 /**
  * Downloads one picture (no credentials are sent: picture links are public or signed) and saves
- * it. Failures are `PlatformError`s of the label's platform: HTTP errors by status (429 with its
+ * it. Failures are `ProviderError`s of the label's platform: HTTP errors by status (429 with its
  * Retry-After), a body too large or not a picture `invalid_response`, no answer in time `network_error`.
  */
 export async function downloadPicture(label: ProviderLabel, url: string, pathWithoutExtension: string, options: DownloadOptions): Promise<string> {

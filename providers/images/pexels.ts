@@ -1,8 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runLimited, withSlot, type ConcurrencySlot } from '../concurrency';
+import { ProviderError } from '../errors';
 import { httpFailure, parseRetryAfterMs, readBody, recordFailedCall, sendRequest, type ProviderLabel } from '../http';
-import { PlatformError } from '../platforms/errors';
 import type { CallOptions, ImageProvider, Language, ProviderUsage, SceneImage, SceneImageRequest } from '../types';
 import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_PICTURE_BYTES, downloadPicture, fitPictures, isHttpUrl, scenePicturePath } from './fit';
 
@@ -10,8 +10,8 @@ import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_PICTURE_BYTES, downloadPicture
  * Scene images from Pexels stock photos: one portrait search per scene (its keywords, else the
  * longest words of its text), a photo no other scene of the content uses, downloaded and fitted
  * to the template's frame. A scene nothing is found for gets one broader search, then the
- * fallback provider's image (the local scene cards in production). Failures are `PlatformError`s
- * of platform 'pexels': 429 `rate_limited` (Retry-After, else X-Ratelimit-Reset), 5xx
+ * fallback provider's image (the local scene cards in production). Failures are `ProviderError`s
+ * of provider 'pexels': 429 `rate_limited` (Retry-After, else X-Ratelimit-Reset), 5xx
  * `server_error`, other 4xx non-retryable with Pexels' message, an unreadable answer or a
  * download that is no picture `invalid_response`.
  */
@@ -107,7 +107,7 @@ export function broaderQuery(query: string, scenes: readonly { keywords: string[
 
 /** The usable photos of a search answer; an answer without a photo list, or with photos none of which is usable, is `invalid_response`. */
 function readPhotos(body: unknown, statusCode: number): PexelsPhoto[] {
-  const invalid = (why: string): PlatformError => new PlatformError('pexels', 'invalid_response', `Pexels photo search: ${why}`, { statusCode });
+  const invalid = (why: string): ProviderError => new ProviderError('pexels', 'invalid_response', `Pexels photo search: ${why}`, { statusCode });
   if (!body || typeof body !== 'object') throw invalid('the answer is not a JSON object');
   const { photos } = body as SearchAnswer;
   if (!Array.isArray(photos)) throw invalid('the answer has no photos list');
@@ -144,8 +144,8 @@ export class PexelsImageProvider implements ImageProvider {
   private readonly maxDownloadBytes: number;
   private readonly parallelDownloads: number;
   private readonly pricePerSearchUsd: number;
-  private readonly search: ProviderLabel = { platform: 'pexels', operation: 'Pexels photo search' };
-  private readonly download: ProviderLabel = { platform: 'pexels', operation: 'Pexels photo download' };
+  private readonly search: ProviderLabel = { provider: 'pexels', operation: 'Pexels photo search' };
+  private readonly download: ProviderLabel = { provider: 'pexels', operation: 'Pexels photo download' };
 
   constructor(private readonly options: PexelsImageOptions) {
     if (!options.apiKey) throw new Error('PexelsImageProvider needs an API key (PEXELS_API_KEY)');
@@ -194,7 +194,7 @@ export class PexelsImageProvider implements ImageProvider {
         options.onProgress?.(Math.floor(((position + 1) / scenes.length) * 40));
       }
       if (missing.length > 0 && !this.options.fallback) {
-        throw new PlatformError('pexels', 'not_found', `Pexels found no photo for scene(s) ${missing.map((scene) => scene.index).join(', ')} and no fallback is configured`);
+        throw new ProviderError('pexels', 'not_found', `Pexels found no photo for scene(s) ${missing.map((scene) => scene.index).join(', ')} and no fallback is configured`);
       }
 
       let downloaded = 0;
@@ -283,7 +283,7 @@ export class PexelsImageProvider implements ImageProvider {
     }
   }
 
-  private failure(response: Response, body: unknown): PlatformError {
+  private failure(response: Response, body: unknown): ProviderError {
     const error = (body as { error?: unknown } | undefined)?.error;
     const message = typeof error === 'string' ? error : typeof body === 'string' ? body.slice(0, 500) : response.statusText;
     const retryAfterMs =

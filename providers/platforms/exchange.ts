@@ -1,6 +1,6 @@
+import { ProviderError } from '../errors';
 import { recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
 import type { ProviderUsage } from '../types';
-import { PlatformError } from './errors';
 import type { PlatformAccessToken, PlatformCallOptions } from './types';
 
 /**
@@ -9,7 +9,7 @@ import type { PlatformAccessToken, PlatformCallOptions } from './types';
  * they fail, its usage, and the reading of loosely typed JSON answers.
  */
 
-/** The platform as `PlatformError.platform` and `ProviderUsage.service`, and as named in messages. */
+/** The platform as `ProviderError.provider` and `ProviderUsage.service`, and as named in messages. */
 export interface PlatformService {
   platform: string;
   name: string;
@@ -42,7 +42,7 @@ export function refreshedTokenOf(state: PlatformCallState): { refreshedToken?: P
 
 /** The label of the call's requests, e.g. "TikTok upload". */
 export function callLabel(service: PlatformService, state: PlatformCallState): ProviderLabel {
-  return { platform: service.platform, operation: `${service.name} ${state.operation}` };
+  return { provider: service.platform, operation: `${service.name} ${state.operation}` };
 }
 
 /** The value as an object (a JSON object of an answer), else an empty one. */
@@ -73,7 +73,7 @@ export function parseAnswer(text: string, whenEmpty: unknown): unknown {
 /**
  * One request of a call and its answer's text (at most 1 MB), read by `read`. The request is
  * counted and its status kept in the state; any failure (network, a body that breaks off, what
- * `read` throws) is recorded as a failed call and thrown as a `PlatformError`.
+ * `read` throws) is recorded as a failed call and thrown as a `ProviderError`.
  */
 export async function platformExchange<T>(
   service: PlatformService,
@@ -96,9 +96,9 @@ export async function platformExchange<T>(
     if (state.options.signal?.aborted) throw error;
     // A body cut off by the deadline or the network surfaces as a plain error.
     const reported =
-      error instanceof PlatformError
+      error instanceof ProviderError
         ? error
-        : new PlatformError(service.platform, 'network_error', redactSecrets(`${label.operation}: the answer broke off (${(error as Error).message})`, state.secrets));
+        : new ProviderError(service.platform, 'network_error', redactSecrets(`${label.operation}: the answer broke off (${(error as Error).message})`, state.secrets));
     throw await recordFailedCall(state.options, { service: service.platform, operation: state.operation, startedAt, statusCode: state.statusCode }, reported);
   }
 }

@@ -1,6 +1,6 @@
+import { ProviderError, type ProviderErrorCode } from '../errors';
 import { codeForStatus, httpFailure, parseRetryAfterMs, redactSecrets, sleep } from '../http';
 import type { ProviderUsage } from '../types';
-import { PlatformError, type PlatformErrorCode } from './errors';
 import { adoptToken, callLabel, optionalString, parseAnswer, platformExchange, platformUsage, record, refreshedTokenOf, toCount, type PlatformCallState, type PlatformService, type StatisticsResult } from './exchange';
 import type {
   PlatformAccessToken,
@@ -24,7 +24,7 @@ import type {
  * `GET /refresh_access_token?grant_type=ig_refresh_token`, which only accepts a token that has not
  * expired yet, so the client refreshes ahead of `expiresAt` (`refreshWithinMs`) and once when a
  * call answers code 190. Tokens of Facebook Login for Business (graph.facebook.com) cannot be
- * refreshed this way and are not supported. Failures are `PlatformError`s of platform
+ * refreshed this way and are not supported. Failures are `ProviderError`s of provider
  * 'instagram': code 190 `auth_revoked` once the refresh did not help, codes 4, 17, 32, 613 and 80002
  * `rate_limited` (Retry-After or the Business Use Case header's estimated time to regain access,
  * else one minute), the 24-hour publishing cap (code 9, subcode 2207042) `quota_exceeded`, a
@@ -139,11 +139,11 @@ export function fitCaption(caption: string): string {
 
 function parseSession(session: string): Session {
   const match = /^(container|media):(.+)$/.exec(session);
-  if (!match || !isGraphId(match[2])) throw new PlatformError('instagram', 'bad_request', 'Instagram upload: the session to continue from is not one this client handed out');
+  if (!match || !isGraphId(match[2])) throw new ProviderError('instagram', 'bad_request', 'Instagram upload: the session to continue from is not one this client handed out');
   return { kind: match[1] as Session['kind'], id: match[2] };
 }
 
-function classify(httpStatus: number, code: number | undefined, subcode: number | undefined, transient: boolean): PlatformErrorCode {
+function classify(httpStatus: number, code: number | undefined, subcode: number | undefined, transient: boolean): ProviderErrorCode {
   if (code === 190) return 'auth_revoked';
   if (code === 9 && subcode === PUBLISH_LIMIT_SUBCODE) return 'quota_exceeded';
   // Code 4 also flags a publication as spam, which waiting does not lift.
@@ -197,15 +197,15 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
     const query = new URLSearchParams({ grant_type: 'ig_refresh_token', access_token: credentials.accessToken });
     const token = await this.exchange(state, 'GET', `${this.graphUrl}/refresh_access_token?${query.toString()}`, undefined, ({ body, status }) => {
       const accessToken = optionalString(body.access_token);
-      if (!accessToken) throw new PlatformError('instagram', 'invalid_response', 'Instagram oauth_refresh: the answer has no access_token', { statusCode: status });
+      if (!accessToken) throw new ProviderError('instagram', 'invalid_response', 'Instagram oauth_refresh: the answer has no access_token', { statusCode: status });
       return { accessToken, expiresAt: new Date(Date.now() + (toCount(body.expires_in) || 60 * 86_400) * 1000) };
     });
     return { ...token, usage: this.succeeded(state, startedAt, 1) };
   }
 
   async upload(request: InstagramUploadRequest, options: PlatformUploadOptions = {}): Promise<InstagramUploadResult> {
-    if (!/^https?:\/\//i.test(request.videoUrl)) throw new PlatformError('instagram', 'bad_request', 'Instagram upload: the video URL must be an http(s) URL Instagram can fetch');
-    if (!isGraphId(request.credentials.userId)) throw new PlatformError('instagram', 'bad_request', 'Instagram upload: the account has no valid Instagram user id');
+    if (!/^https?:\/\//i.test(request.videoUrl)) throw new ProviderError('instagram', 'bad_request', 'Instagram upload: the video URL must be an http(s) URL Instagram can fetch');
+    if (!isGraphId(request.credentials.userId)) throw new ProviderError('instagram', 'bad_request', 'Instagram upload: the account has no valid Instagram user id');
     const session = request.session ? parseSession(request.session) : undefined;
     const state = this.state('upload', request.credentials, options);
     state.secrets.push(request.videoUrl);
@@ -260,7 +260,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       const query = new URLSearchParams({ metric: INSIGHT_METRICS.join(',') });
       const counts = await this.authorized(state, () =>
         this.exchange(state, 'GET', `${this.apiUrl}/${id}/insights?${query.toString()}`, undefined, ({ body, status }) => {
-          if (!Array.isArray(body.data)) throw new PlatformError('instagram', 'invalid_response', 'Instagram metrics: the insights answer has no data list', { statusCode: status });
+          if (!Array.isArray(body.data)) throw new ProviderError('instagram', 'invalid_response', 'Instagram metrics: the insights answer has no data list', { statusCode: status });
           const values: Record<string, number> = {};
           for (const entry of body.data.map(record)) {
             const name = optionalString(entry.name);
@@ -270,7 +270,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
           return values;
         }),
       ).catch((error: unknown) => {
-        if (error instanceof PlatformError && error.code === 'not_found') return undefined;
+        if (error instanceof ProviderError && error.code === 'not_found') return undefined;
         throw error;
       });
       if (counts) items.push({ videoId: id, views: counts.views ?? 0, likes: counts.likes ?? 0, comments: counts.comments ?? 0, shares: counts.shares ?? 0 });
@@ -290,7 +290,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
     return this.authorized(state, () =>
       this.exchange(state, 'POST', `${this.apiUrl}/${request.credentials.userId}/media`, body, ({ body: answer, status }) => {
         const id = optionalString(answer.id);
-        if (!isGraphId(id)) throw new PlatformError('instagram', 'invalid_response', 'Instagram upload: the container answer has no id', { statusCode: status });
+        if (!isGraphId(id)) throw new ProviderError('instagram', 'invalid_response', 'Instagram upload: the container answer has no id', { statusCode: status });
         return id;
       }),
     );
@@ -304,20 +304,20 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       const container = await this.authorized(state, () =>
         this.exchange(state, 'GET', `${this.apiUrl}/${containerId}?${query.toString()}`, undefined, ({ body, status }): Container => {
           const statusCode = optionalString(body.status_code);
-          if (!statusCode) throw new PlatformError('instagram', 'invalid_response', 'Instagram upload: the container answer has no status_code', { statusCode: status });
+          if (!statusCode) throw new ProviderError('instagram', 'invalid_response', 'Instagram upload: the container answer has no status_code', { statusCode: status });
           const text = optionalString(body.status);
           return { statusCode, ...(text ? { status: text } : {}) };
         }),
       );
       options.onProgress?.(1, UPLOAD_STEPS);
       if (container.statusCode === 'PUBLISHED' && inherited) {
-        throw new PlatformError('instagram', 'bad_request', `Instagram upload: container ${containerId} was already published by an earlier attempt, whose media id was not kept`, {
+        throw new ProviderError('instagram', 'bad_request', `Instagram upload: container ${containerId} was already published by an earlier attempt, whose media id was not kept`, {
           providerReason: 'PUBLISHED',
         });
       }
       if (container.statusCode !== 'IN_PROGRESS') return container;
       if (Date.now() + this.pollIntervalMs > deadline) {
-        throw new PlatformError('instagram', 'server_error', `Instagram upload: container ${containerId} is still IN_PROGRESS after ${Math.round(this.maxWaitMs / 1000)} s`, {
+        throw new ProviderError('instagram', 'server_error', `Instagram upload: container ${containerId} is still IN_PROGRESS after ${Math.round(this.maxWaitMs / 1000)} s`, {
           providerReason: 'processing_timeout',
         });
       }
@@ -326,15 +326,15 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
   }
 
   /** ERROR is final unless Instagram's subcode says to try again with a new container; EXPIRED needs a new one too. */
-  private containerFailure(state: CallState, containerId: string, container: Container): PlatformError {
+  private containerFailure(state: CallState, containerId: string, container: Container): ProviderError {
     const detail = container.status ?? 'no status';
     if (container.statusCode === 'EXPIRED') {
-      return new PlatformError('instagram', 'session_expired', `Instagram upload: container ${containerId} expired before it was published`, { providerReason: 'EXPIRED' });
+      return new ProviderError('instagram', 'session_expired', `Instagram upload: container ${containerId} expired before it was published`, { providerReason: 'EXPIRED' });
     }
     const subcode = Number(/\b(2207\d{3})\b/.exec(detail)?.[1]);
-    const code: PlatformErrorCode = TRANSIENT_SUBCODES.has(subcode) ? 'server_error' : container.statusCode === 'ERROR' ? 'bad_request' : 'invalid_response';
+    const code: ProviderErrorCode = TRANSIENT_SUBCODES.has(subcode) ? 'server_error' : container.statusCode === 'ERROR' ? 'bad_request' : 'invalid_response';
     const text = `Instagram upload: container ${containerId} ended ${container.statusCode}: ${detail}`;
-    return new PlatformError('instagram', code, redactSecrets(text, state.secrets).slice(0, 1000), {
+    return new ProviderError('instagram', code, redactSecrets(text, state.secrets).slice(0, 1000), {
       providerReason: Number.isNaN(subcode) ? container.statusCode : String(subcode),
     });
   }
@@ -344,7 +344,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
     return this.authorized(state, () =>
       this.exchange(state, 'POST', `${this.apiUrl}/${userId}/media_publish`, { creation_id: containerId }, ({ body, status }) => {
         const id = optionalString(body.id);
-        if (!isGraphId(id)) throw new PlatformError('instagram', 'invalid_response', 'Instagram upload: the publish answer has no media id', { statusCode: status });
+        if (!isGraphId(id)) throw new ProviderError('instagram', 'invalid_response', 'Instagram upload: the publish answer has no media id', { statusCode: status });
         return id;
       }),
     );
@@ -356,7 +356,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       this.exchange(state, 'GET', `${this.apiUrl}/${mediaId}?${query.toString()}`, undefined, ({ body, status }) => {
         const permalink = optionalString(body.permalink);
         if (!permalink || !/^https:\/\//i.test(permalink)) {
-          throw new PlatformError('instagram', 'invalid_response', 'Instagram upload: the media has no permalink', { statusCode: status });
+          throw new ProviderError('instagram', 'invalid_response', 'Instagram upload: the media has no permalink', { statusCode: status });
         }
         return permalink;
       }),
@@ -373,7 +373,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
     try {
       return await send();
     } catch (error) {
-      if (!(error instanceof PlatformError) || !error.providerReason?.startsWith('190') || state.refreshedAfterReject) throw error;
+      if (!(error instanceof ProviderError) || !error.providerReason?.startsWith('190') || state.refreshedAfterReject) throw error;
       state.refreshedAfterReject = true;
       await this.refreshInto(state);
       return send();
@@ -392,7 +392,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
   /**
    * One request with the current token (as a Bearer header; the refresh endpoint takes it in the
    * query) and its answer, read by `read`; any failure is recorded as a failed call and thrown as
-   * a `PlatformError`.
+   * a `ProviderError`.
    */
   private async exchange<T>(
     state: CallState,
@@ -409,14 +409,14 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       const parsed = parseAnswer(text, undefined);
       if (!response.ok || record(parsed).error !== undefined) throw this.failure(state, response, parsed, text);
       if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-        throw new PlatformError('instagram', 'invalid_response', `Instagram ${state.operation}: the answer is not a JSON object`, { statusCode: response.status });
+        throw new ProviderError('instagram', 'invalid_response', `Instagram ${state.operation}: the answer is not a JSON object`, { statusCode: response.status });
       }
       return read({ status: response.status, body: parsed as Record<string, unknown> });
     });
   }
 
   /** Graph errors are `{error: {message, type, code, error_subcode, is_transient, error_user_msg, fbtrace_id}}`; gateways answer text. */
-  private failure(state: CallState, response: Response, body: unknown, text: string): PlatformError {
+  private failure(state: CallState, response: Response, body: unknown, text: string): ProviderError {
     const error = record(record(body).error);
     const code = optionalInteger(error.code);
     const subcode = optionalInteger(error.error_subcode);

@@ -1,8 +1,8 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { ProviderError, type ProviderErrorCode } from '../errors';
 import { codeForStatus, httpFailure, parseRetryAfterMs, sleep } from '../http';
 import type { ProviderUsage } from '../types';
-import { PlatformError, type PlatformErrorCode } from './errors';
 import { adoptToken, callLabel, optionalString, parseAnswer, platformExchange, platformUsage, record, refreshedTokenOf, toCount, type PlatformCallState, type PlatformService, type StatisticsResult } from './exchange';
 import type {
   PlatformAccessToken,
@@ -18,7 +18,7 @@ import type {
  * video query. An upload reads the creator's posting options, initialises a FILE_UPLOAD post with
  * TikTok's chunk rules, PUTs the chunks in order, then polls the post's status until TikTok
  * finishes or fails it. The publish id is handed to `onSession` once every byte is sent, and an
- * attempt given it back as `session` only polls. Failures are `PlatformError`s of platform
+ * attempt given it back as `session` only polls. Failures are `ProviderError`s of provider
  * 'tiktok': `access_token_invalid` refreshes the token once per call and sends again (then
  * `unauthorized`), `rate_limit_exceeded` is `rate_limited` (Retry-After, else TikTok's one-minute
  * window), daily posting caps `quota_exceeded`, a refresh answered `invalid_grant` `auth_revoked`,
@@ -153,7 +153,7 @@ interface CallState extends PlatformCallState<TikTokOperation> {
 const TIKTOK: PlatformService = { platform: 'tiktok', name: 'TikTok' };
 
 /** TikTok's error codes that are not read from the HTTP status alone. */
-const CODE_OF_REASON: Readonly<Record<string, PlatformErrorCode>> = {
+const CODE_OF_REASON: Readonly<Record<string, ProviderErrorCode>> = {
   access_token_invalid: 'unauthorized',
   rate_limit_exceeded: 'rate_limited',
   spam_risk_too_many_posts: 'quota_exceeded',
@@ -169,7 +169,7 @@ const CODE_OF_REASON: Readonly<Record<string, PlatformErrorCode>> = {
 };
 
 /** `fail_reason`s of a FAILED post that mean more than a bad video. */
-const CODE_OF_FAIL_REASON: Readonly<Record<string, PlatformErrorCode>> = {
+const CODE_OF_FAIL_REASON: Readonly<Record<string, ProviderErrorCode>> = {
   auth_removed: 'auth_revoked',
   spam_risk_too_many_posts: 'quota_exceeded',
   spam_risk_user_banned_from_posting: 'forbidden',
@@ -231,7 +231,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
       this.requestTimeoutMs,
       ({ body, status }) => {
         const accessToken = optionalString(body.access_token);
-        if (!accessToken) throw new PlatformError('tiktok', 'invalid_response', 'TikTok oauth_refresh: the answer has no access_token', { statusCode: status });
+        if (!accessToken) throw new ProviderError('tiktok', 'invalid_response', 'TikTok oauth_refresh: the answer has no access_token', { statusCode: status });
         const refreshToken = optionalString(body.refresh_token);
         const refreshLifetimeSec = toCount(body.refresh_expires_in);
         return {
@@ -248,18 +248,18 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
   async upload(request: TikTokUploadRequest, options: PlatformUploadOptions = {}): Promise<TikTokUploadResult> {
     const title = cutTitle(request.post.title);
     const size = (await stat(request.filePath)).size;
-    if (size === 0) throw new PlatformError('tiktok', 'bad_request', 'TikTok upload: the video file is empty');
+    if (size === 0) throw new ProviderError('tiktok', 'bad_request', 'TikTok upload: the video file is empty');
     const state = this.state('upload', request.credentials, options);
     const startedAt = performance.now();
     const creator = await this.creatorInfo(state);
     const { privacyLevel } = request.post;
     if (!creator.privacyLevels.includes(privacyLevel)) {
-      throw new PlatformError('tiktok', 'bad_request', `TikTok upload: privacy level ${privacyLevel} is not offered to this creator (${creator.privacyLevels.join(', ') || 'none'})`, {
+      throw new ProviderError('tiktok', 'bad_request', `TikTok upload: privacy level ${privacyLevel} is not offered to this creator (${creator.privacyLevels.join(', ') || 'none'})`, {
         providerReason: 'privacy_level_option_mismatch',
       });
     }
     if (request.durationSec !== undefined && creator.maxDurationSec !== undefined && request.durationSec > creator.maxDurationSec) {
-      throw new PlatformError('tiktok', 'bad_request', `TikTok upload: the video lasts ${request.durationSec} s, this creator may post at most ${creator.maxDurationSec} s`);
+      throw new ProviderError('tiktok', 'bad_request', `TikTok upload: the video lasts ${request.durationSec} s, this creator may post at most ${creator.maxDurationSec} s`);
     }
     let publishId = request.session;
     let sentBytes = 0;
@@ -302,7 +302,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
       const videos = await this.authorized(state, (token) =>
         this.exchange(state, url, { method: 'POST', headers: this.jsonHeaders(token), body }, this.requestTimeoutMs, (answer) => {
           const list = record(answer.body.data).videos;
-          if (!Array.isArray(list)) throw new PlatformError('tiktok', 'invalid_response', 'TikTok metrics: the answer has no data.videos list', { statusCode: answer.status });
+          if (!Array.isArray(list)) throw new ProviderError('tiktok', 'invalid_response', 'TikTok metrics: the answer has no data.videos list', { statusCode: answer.status });
           return list.map(record);
         }),
       );
@@ -323,7 +323,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
         const username = optionalString(data.creator_username);
         const levels = data.privacy_level_options;
         if (!username || !Array.isArray(levels)) {
-          throw new PlatformError('tiktok', 'invalid_response', 'TikTok upload: the creator info has no username or privacy options', { statusCode: answer.status });
+          throw new ProviderError('tiktok', 'invalid_response', 'TikTok upload: the creator info has no username or privacy options', { statusCode: answer.status });
         }
         const maxDuration = toCount(data.max_video_post_duration_sec);
         return {
@@ -365,7 +365,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
         const publishId = optionalString(data.publish_id);
         const uploadUrl = optionalString(data.upload_url);
         if (!publishId || !uploadUrl || !/^https?:\/\//i.test(uploadUrl)) {
-          throw new PlatformError('tiktok', 'invalid_response', 'TikTok upload: the init answer has no publish_id or upload_url', { statusCode: answer.status });
+          throw new ProviderError('tiktok', 'invalid_response', 'TikTok upload: the init answer has no publish_id or upload_url', { statusCode: answer.status });
         }
         return { publishId, uploadUrl };
       }),
@@ -422,7 +422,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
         this.exchange(state, url, { method: 'POST', headers: this.jsonHeaders(token), body }, this.requestTimeoutMs, (answer): PostStatus => {
           const data = record(answer.body.data);
           const status = optionalString(data.status);
-          if (!status) throw new PlatformError('tiktok', 'invalid_response', 'TikTok upload: the status answer has no data.status', { statusCode: answer.status });
+          if (!status) throw new ProviderError('tiktok', 'invalid_response', 'TikTok upload: the status answer has no data.status', { statusCode: answer.status });
           const failReason = optionalString(data.fail_reason);
           const postId = postIds(answer.text)[0];
           return { status, ...(failReason ? { failReason } : {}), ...(postId ? { postId } : {}) };
@@ -432,13 +432,13 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
       if (post.status === 'PUBLISH_COMPLETE' || post.status === 'SEND_TO_USER_INBOX') return post;
       if (post.status === 'FAILED') {
         const reason = post.failReason ?? 'unknown';
-        throw new PlatformError('tiktok', CODE_OF_FAIL_REASON[reason] ?? 'bad_request', `TikTok upload: the post ${publishId} failed (${reason})`, {
+        throw new ProviderError('tiktok', CODE_OF_FAIL_REASON[reason] ?? 'bad_request', `TikTok upload: the post ${publishId} failed (${reason})`, {
           statusCode: state.statusCode,
           providerReason: reason,
         });
       }
       if (Date.now() + this.pollIntervalMs > deadline) {
-        throw new PlatformError('tiktok', 'server_error', `TikTok upload: the post ${publishId} is still ${post.status} after ${Math.round(this.maxWaitMs / 1000)} s`, {
+        throw new ProviderError('tiktok', 'server_error', `TikTok upload: the post ${publishId} is still ${post.status} after ${Math.round(this.maxWaitMs / 1000)} s`, {
           providerReason: 'processing_timeout',
         });
       }
@@ -453,7 +453,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
     try {
       return await send(state.accessToken as string);
     } catch (error) {
-      if (!(error instanceof PlatformError) || error.providerReason !== 'access_token_invalid' || state.refreshedAfterReject) throw error;
+      if (!(error instanceof ProviderError) || error.providerReason !== 'access_token_invalid' || state.refreshedAfterReject) throw error;
       state.refreshedAfterReject = true;
       await this.refreshInto(state);
       return send(state.accessToken as string);
@@ -485,7 +485,7 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
 
   /**
    * One request and its answer, read by `read`; any failure (network, HTTP error, TikTok error
-   * code, unreadable answer) is recorded as a failed call and thrown as a `PlatformError`.
+   * code, unreadable answer) is recorded as a failed call and thrown as a `ProviderError`.
    */
   private exchange<T>(state: CallState, url: string, init: RequestInit, timeoutMs: number, read: (answer: Answer) => T, json = true): Promise<T> {
     return platformExchange(TIKTOK, state, url, init, timeoutMs, (response, text) => {
@@ -493,14 +493,14 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
       const failure = this.failure(state, response, parsed, text);
       if (failure) throw failure;
       if (json && (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))) {
-        throw new PlatformError('tiktok', 'invalid_response', `TikTok ${state.operation}: the answer is not a JSON object`, { statusCode: response.status });
+        throw new ProviderError('tiktok', 'invalid_response', `TikTok ${state.operation}: the answer is not a JSON object`, { statusCode: response.status });
       }
       return read({ status: response.status, text, body: record(parsed) });
     });
   }
 
   /** The error of an answer: an HTTP error, `error.code` other than "ok", or an OAuth `error`. */
-  private failure(state: CallState, response: Response, body: unknown, text: string): PlatformError | undefined {
+  private failure(state: CallState, response: Response, body: unknown, text: string): ProviderError | undefined {
     const fields = record(body);
     const apiError = record(fields.error);
     const oauthError = optionalString(fields.error);

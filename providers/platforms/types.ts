@@ -3,7 +3,7 @@ import type { CallOptions, ProviderUsage } from '../types';
 /**
  * What the publishing activities need from every platform client (YouTube, TikTok, Instagram):
  * refresh a channel's token, publish a video and read its counters. Credentials and upload requests
- * differ per platform; the options, results and `PlatformError`s are the same, so one activity
+ * differ per platform; the options, results and `ProviderError`s are the same, so one activity
  * drives the three.
  */
 

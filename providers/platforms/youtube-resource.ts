@@ -1,4 +1,4 @@
-import { PlatformError } from './errors';
+import { ProviderError } from '../errors';
 
 /**
  * The `snippet` and `status` parts of a YouTube video resource, cleaned to YouTube's published
@@ -81,14 +81,14 @@ function fitTags(tags: readonly string[]): string[] {
 
 export function buildVideoResource(metadata: YouTubeVideoMetadata): YouTubeVideoResource {
   const title = truncateCodePoints(clean(metadata.title).replace(/\s+/g, ' ').trim(), TITLE_MAX_CHARS).trim();
-  if (title === '') throw new PlatformError('youtube', 'bad_request', 'YouTube upload: the title is empty');
+  if (title === '') throw new ProviderError('youtube', 'bad_request', 'YouTube upload: the title is empty');
   let publishAt: string | undefined;
   if (metadata.publishAt !== undefined) {
     if (metadata.privacyStatus !== 'private') {
-      throw new PlatformError('youtube', 'bad_request', 'YouTube upload: publishAt requires privacyStatus "private"');
+      throw new ProviderError('youtube', 'bad_request', 'YouTube upload: publishAt requires privacyStatus "private"');
     }
     const at = new Date(metadata.publishAt);
-    if (Number.isNaN(at.getTime())) throw new PlatformError('youtube', 'bad_request', 'YouTube upload: publishAt is not a valid date');
+    if (Number.isNaN(at.getTime())) throw new ProviderError('youtube', 'bad_request', 'YouTube upload: publishAt is not a valid date');
     publishAt = at.toISOString();
   }
   const snippet: YouTubeVideoResource['snippet'] = {

@@ -1,8 +1,8 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { ProviderError, type ProviderErrorCode } from '../errors';
 import { discardBody, isAbortOrTimeout, parseRetryAfterMs, readBody, redactSecrets, requestSignal, sleep } from '../http';
 import type { ProviderUsage } from '../types';
-import { PlatformError, type PlatformErrorCode } from './errors';
 import { toCount } from './exchange';
 import type { PlatformAccessToken, PlatformClient, PlatformVideoStatistics } from './types';
 import { buildVideoResource, type YouTubeVideoMetadata, type YouTubeVideoResource } from './youtube-resource';
@@ -98,7 +98,7 @@ type UploadStep =
   | { kind: 'progress'; offset: number }
   | { kind: 'done'; video: Record<string, unknown> }
   | { kind: 'expired' }
-  | { kind: 'transient'; error: PlatformError };
+  | { kind: 'transient'; error: ProviderError };
 
 /** What one public call carries through its requests: the token in use and what to redact. */
 interface CallState {
@@ -117,7 +117,7 @@ const STATISTICS_BATCH = 50;
 const QUOTA_REASONS = new Set(['quotaExceeded', 'uploadLimitExceeded', 'dailyLimitExceeded']);
 const RATE_REASONS = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
 
-function classify(status: number, reason: string | undefined): PlatformErrorCode {
+function classify(status: number, reason: string | undefined): ProviderErrorCode {
   if (reason === 'invalid_grant') return 'auth_revoked';
   if (status === 401) return 'unauthorized';
   if (status === 403 && reason && QUOTA_REASONS.has(reason)) return 'quota_exceeded';
@@ -190,7 +190,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
       if (!response.ok) throw await this.failure(state, response);
       const body = (await readBody(response)) as { access_token?: unknown; expires_in?: unknown } | undefined;
       if (typeof body?.access_token !== 'string' || body.access_token === '') {
-        throw new PlatformError('youtube', 'invalid_response', 'YouTube oauth_refresh: the answer has no access_token', {
+        throw new ProviderError('youtube', 'invalid_response', 'YouTube oauth_refresh: the answer has no access_token', {
           statusCode: response.status,
         });
       }
@@ -204,7 +204,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
   async upload(request: YouTubeUploadRequest, options: YouTubeUploadOptions = {}): Promise<YouTubeUploadResult> {
     const resource = buildVideoResource(request.metadata);
     const total = (await stat(request.filePath)).size;
-    if (total === 0) throw new PlatformError('youtube', 'bad_request', 'YouTube upload: the video file is empty');
+    if (total === 0) throw new ProviderError('youtube', 'bad_request', 'YouTube upload: the video file is empty');
     const state = this.state('upload', request.credentials, options);
     const startedAt = performance.now();
     let video: Record<string, unknown> | undefined;
@@ -215,7 +215,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
     }
     const videoId = video.id;
     if (typeof videoId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(videoId)) {
-      throw new PlatformError('youtube', 'invalid_response', 'YouTube upload: the answer has no valid video id');
+      throw new ProviderError('youtube', 'invalid_response', 'YouTube upload: the answer has no valid video id');
     }
     const url = request.urlStyle === 'shorts' ? `https://www.youtube.com/shorts/${videoId}` : `https://www.youtube.com/watch?v=${videoId}`;
     return { videoId, url, raw: video, ...(state.refreshed ? { refreshedToken: state.refreshed } : {}) };
@@ -275,7 +275,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
           return step.video;
         case 'expired':
           if (session !== undefined && ++restarts > MAX_SESSION_RESTARTS) {
-            throw new PlatformError('youtube', 'session_expired', 'YouTube upload: the upload session keeps expiring', { statusCode: state.statusCode });
+            throw new ProviderError('youtube', 'session_expired', 'YouTube upload: the upload session keeps expiring', { statusCode: state.statusCode });
           }
           session = await this.startSession(state, request, resource, total);
           options.onSession?.(session);
@@ -317,7 +317,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
     const location = response.headers.get('location');
     await discardBody(response);
     if (!location) {
-      throw new PlatformError('youtube', 'invalid_response', 'YouTube upload: the session answer has no Location header', { statusCode: response.status });
+      throw new ProviderError('youtube', 'invalid_response', 'YouTube upload: the session answer has no Location header', { statusCode: response.status });
     }
     return new URL(location, url).toString();
   }
@@ -367,14 +367,14 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
     try {
       response = await this.authorized(state, (token) => this.send(state, session, timeoutMs, init(token)));
     } catch (error) {
-      if (error instanceof PlatformError && error.code === 'network_error') return { kind: 'transient', error };
+      if (error instanceof ProviderError && error.code === 'network_error') return { kind: 'transient', error };
       throw error;
     }
     const status = response.status;
     if (status === 200 || status === 201) {
       const video = await readBody(response);
       if (!video || typeof video !== 'object') {
-        throw new PlatformError('youtube', 'invalid_response', 'YouTube upload: the final answer is not a video resource', { statusCode: status });
+        throw new ProviderError('youtube', 'invalid_response', 'YouTube upload: the final answer is not a video resource', { statusCode: status });
       }
       return { kind: 'done', video: video as Record<string, unknown> };
     }
@@ -383,7 +383,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
       const range = /bytes=(\d+)-(\d+)/.exec(response.headers.get('range') ?? '');
       await discardBody(response);
       const offset = range ? Number(range[2]) + 1 : 0;
-      if (offset > total) throw new PlatformError('youtube', 'invalid_response', 'YouTube upload: the server claims more bytes than the file has');
+      if (offset > total) throw new ProviderError('youtube', 'invalid_response', 'YouTube upload: the server claims more bytes than the file has');
       return { kind: 'progress', offset };
     }
     if (status === 404 || status === 410) {
@@ -435,15 +435,15 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
       const detail = isAbortOrTimeout(error)
         ? `no answer within ${timeoutMs} ms`
         : String(cause?.code ?? cause?.message ?? (error as Error).message);
-      throw new PlatformError('youtube', 'network_error', this.redact(state, `YouTube ${state.operation}: request failed (${detail})`));
+      throw new ProviderError('youtube', 'network_error', this.redact(state, `YouTube ${state.operation}: request failed (${detail})`));
     }
   }
 
-  private async failure(state: CallState, response: Response): Promise<PlatformError> {
+  private async failure(state: CallState, response: Response): Promise<ProviderError> {
     const { message, reason } = providerError(await readBody(response));
     const code = classify(response.status, reason);
     const text = `YouTube ${state.operation} failed with HTTP ${response.status}${reason ? ` (${reason})` : ''}: ${message}`;
-    return new PlatformError('youtube', code, this.redact(state, text).slice(0, 1000), {
+    return new ProviderError('youtube', code, this.redact(state, text).slice(0, 1000), {
       statusCode: response.status,
       retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after')),
       providerReason: reason,

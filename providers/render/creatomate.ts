@@ -5,10 +5,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { withSlot, type ConcurrencySlot } from '../concurrency';
-import { PermanentProviderError } from '../errors';
+import { PermanentProviderError, ProviderError } from '../errors';
+import { probe, requireStream, runFfmpeg, type MediaInfo } from '../ffmpeg/runner';
 import { httpFailure, parseRetryAfterMs, readBody, recordFailedCall, sendRequest, sleep, type ProviderLabel } from '../http';
-import { probe, requireStream, runFfmpeg, type MediaInfo } from '../media/ffmpeg-runner';
-import { PlatformError } from '../platforms/errors';
 import type { CallOptions, RenderRequest, RenderResult, Renderer, SubtitleCue } from '../types';
 
 /**
@@ -20,7 +19,7 @@ import type { CallOptions, RenderRequest, RenderResult, Renderer, SubtitleCue } 
  *
  * The render id is handed to `onExternalJob` as soon as Creatomate accepts the render; an attempt
  * given `resumeExternalJobId` awaits that render instead of paying for a new one. Failures are
- * `PlatformError`s of platform 'creatomate': 429 `rate_limited` (Retry-After, else Creatomate's
+ * `ProviderError`s of provider 'creatomate': 429 `rate_limited` (Retry-After, else Creatomate's
  * 10-second rate window), 5xx `server_error`, other 4xx non-retryable with Creatomate's `hint`, a
  * render that ends `failed` or `cancelled` non-retryable with its `error_message`, an unreadable
  * render object or output `invalid_response`.
@@ -190,7 +189,7 @@ export class CreatomateRenderer implements Renderer {
       if (request.resumeExternalJobId) {
         render = await this.fetchRender(request.resumeExternalJobId, callOptions).catch((error: unknown) => {
           // A render Creatomate no longer knows is started again; anything else fails this attempt.
-          if (error instanceof PlatformError && error.code === 'not_found') return undefined;
+          if (error instanceof ProviderError && error.code === 'not_found') return undefined;
           throw error;
         });
       }
@@ -201,7 +200,7 @@ export class CreatomateRenderer implements Renderer {
       const done = await this.awaitRender(render, callOptions);
       if (done.status !== 'succeeded') {
         const reason = done.status === 'failed' ? `failed: ${done.errorMessage ?? 'no error message'}` : 'was cancelled';
-        const error = new PlatformError('creatomate', 'bad_request', `Creatomate render ${done.id} ${reason}`.slice(0, 1000), { statusCode: 200, providerReason: `render_${done.status}` });
+        const error = new ProviderError('creatomate', 'bad_request', `Creatomate render ${done.id} ${reason}`.slice(0, 1000), { statusCode: 200, providerReason: `render_${done.status}` });
         throw await this.failedCall(callOptions, startedAt, error);
       }
       return this.collect(done, request, callOptions, startedAt);
@@ -246,7 +245,7 @@ export class CreatomateRenderer implements Renderer {
   }
 
   private async createRender(body: Record<string, unknown>, options: CallOptions): Promise<CreatomateRender> {
-    const label = { platform: 'creatomate', operation: 'Creatomate create render' };
+    const label = { provider: 'creatomate', operation: 'Creatomate create render' };
     const { status, answer } = await this.api(label, 'POST', '/v2/renders', body, options);
     // v2 answers one render object; v1 answered an array of them.
     const first = Array.isArray(answer) ? (answer[0] as unknown) : answer;
@@ -254,7 +253,7 @@ export class CreatomateRenderer implements Renderer {
   }
 
   private async fetchRender(id: string, options: CallOptions): Promise<CreatomateRender> {
-    const label = { platform: 'creatomate', operation: 'Creatomate get render' };
+    const label = { provider: 'creatomate', operation: 'Creatomate get render' };
     const { status, answer } = await this.api(label, 'GET', `/v2/renders/${encodeURIComponent(id)}`, undefined, options);
     return this.reported(options, () => this.parseRender(label, answer, status, id));
   }
@@ -266,7 +265,7 @@ export class CreatomateRenderer implements Renderer {
     let renderingPolls = 0;
     while (!FINAL_STATUSES.has(render.status)) {
       if (Date.now() - waitStartedAt > this.maxWaitMs) {
-        throw new PlatformError('creatomate', 'server_error', `Creatomate render ${render.id} is still ${render.status} after ${this.maxWaitMs} ms`);
+        throw new ProviderError('creatomate', 'server_error', `Creatomate render ${render.id} is still ${render.status} after ${this.maxWaitMs} ms`);
       }
       await sleep(this.pollIntervalMs, options.signal);
       render = await this.fetchRender(render.id, options);
@@ -328,21 +327,21 @@ export class CreatomateRenderer implements Renderer {
     } catch (cause) {
       if (options.signal?.aborted) throw options.signal.reason;
       const detail = (cause as Error).message.split('\n')[0] ?? '';
-      const error = new PlatformError('creatomate', 'invalid_response', `Creatomate render ${id}: the downloaded video is not playable (${detail})`, { statusCode: 200 });
+      const error = new ProviderError('creatomate', 'invalid_response', `Creatomate render ${id}: the downloaded video is not playable (${detail})`, { statusCode: 200 });
       throw await this.failedCall(options, startedAt, error);
     }
   }
 
   /** Streams an output file to disk; the API key is never sent to the file host. */
   private async download(url: string, path: string, what: 'video' | 'snapshot', options: CallOptions): Promise<void> {
-    const label = { platform: 'creatomate', operation: `Creatomate ${what} download` };
+    const label = { provider: 'creatomate', operation: `Creatomate ${what} download` };
     const startedAt = performance.now();
     try {
       const response = await sendRequest(label, url, { method: 'GET' }, this.downloadTimeoutMs, [this.apiKey], options.signal);
       if (!response.ok || !response.body) throw this.failure(label, response, await readBody(response, 2000));
       await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), createWriteStream(path)).catch((error: unknown) => {
         if (options.signal?.aborted) throw options.signal.reason;
-        throw new PlatformError('creatomate', 'network_error', `${label.operation}: the transfer broke off (${(error as Error).message})`, { statusCode: response.status });
+        throw new ProviderError('creatomate', 'network_error', `${label.operation}: the transfer broke off (${(error as Error).message})`, { statusCode: response.status });
       });
     } catch (error) {
       await rm(path, { force: true });
@@ -380,13 +379,13 @@ export class CreatomateRenderer implements Renderer {
     return recordFailedCall(options, { service: 'creatomate', operation: 'render', model: this.options.templateId, startedAt }, error);
   }
 
-  private failure(label: ProviderLabel, response: Response, body: unknown): PlatformError {
+  private failure(label: ProviderLabel, response: Response, body: unknown): ProviderError {
     const retryAfterMs = parseRetryAfterMs(response.headers.get('retry-after')) ?? (response.status === 429 ? RATE_WINDOW_MS : undefined);
     return httpFailure(label, response.status, providerMessage(body, response.statusText), { retryAfterMs, secrets: [this.apiKey] });
   }
 
   private parseRender(label: ProviderLabel, value: unknown, statusCode: number, expectedId?: string): CreatomateRender {
-    const malformed = (why: string): PlatformError => new PlatformError('creatomate', 'invalid_response', `${label.operation}: ${why}`, { statusCode });
+    const malformed = (why: string): ProviderError => new ProviderError('creatomate', 'invalid_response', `${label.operation}: ${why}`, { statusCode });
     if (!value || typeof value !== 'object' || Array.isArray(value)) throw malformed('the answer is not a render object');
     const raw = value as Record<string, unknown>;
     const id = optionalString(raw.id);

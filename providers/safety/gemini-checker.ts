@@ -1,8 +1,7 @@
-import { generateJson, geminiEndpoint, type GeminiEndpoint } from '../gemini-http';
+import { ProviderError } from '../errors';
 import { recordFailedCall, redactSecrets, type ProviderLabel } from '../http';
-import { PlatformError } from '../platforms/errors';
-import { DEFAULT_GEMINI_BASE_URL, DEFAULT_GEMINI_MODEL } from '../script/gemini-writer';
-import { estimateCostUsd, promptText, toGeminiSchema, type ScriptPrompt, type TokenPrices } from '../script/prompt';
+import { estimateCostUsd, promptText, type LlmPrompt, type TokenPrices } from '../llm/exchange';
+import { DEFAULT_GEMINI_BASE_URL, DEFAULT_GEMINI_MODEL, generateJson, geminiEndpoint, toGeminiSchema, type GeminiEndpoint } from '../llm/gemini';
 import { truncate } from '../script/text';
 import type { CallOptions, SafetyChecker, SafetyFlag, SafetyRequest, SafetyResult } from '../types';
 import { combineSafety, safetyText, type RemoteSafetyFindings } from './combine';
@@ -15,7 +14,7 @@ import { LocalSafetyChecker } from './local-checker';
  * MEDIUM or HIGH safety rating (of the prompt or of the answer) a medium or high flag; a blocked
  * prompt or an answer withheld for safety is a high-severity flag with the score 0 — a rejection,
  * not an error. The flags are folded into the local result by ./combine.ts. Failures are
- * `PlatformError`s of platform 'gemini', mapped like the Gemini script writer's; an unreadable
+ * `ProviderError`s of provider 'gemini', mapped like the Gemini script writer's; an unreadable
  * review is a retryable `invalid_response`.
  */
 
@@ -91,7 +90,7 @@ interface GeminiAnswer {
 }
 
 /** The review prompt: the instructions, then the title and the spoken text. */
-function buildSafetyReviewPrompt(request: SafetyRequest): ScriptPrompt {
+function buildSafetyReviewPrompt(request: SafetyRequest): LlmPrompt {
   const language = request.language === 'ko' ? 'Korean' : 'English';
   const system = [
     `You review the scripts of short videos for a ${request.vertical} channel before they are published. The script is in ${language}.`,
@@ -109,7 +108,7 @@ export class GeminiSafetyChecker implements SafetyChecker {
   private readonly endpoint: GeminiEndpoint;
   private readonly prices: TokenPrices;
   private readonly local: SafetyChecker;
-  private readonly label: ProviderLabel = { platform: 'gemini', operation: 'Gemini safety review' };
+  private readonly label: ProviderLabel = { provider: 'gemini', operation: 'Gemini safety review' };
 
   constructor(options: GeminiSafetyCheckerOptions) {
     this.endpoint = geminiEndpoint('GeminiSafetyChecker', {
@@ -220,9 +219,9 @@ function flagsOfRatings(ratings: readonly SafetyRating[]): SafetyFlag[] {
   return flags;
 }
 
-function invalidReview(problem: string, finishReason: string | undefined, statusCode: number): PlatformError {
+function invalidReview(problem: string, finishReason: string | undefined, statusCode: number): ProviderError {
   const finish = finishReason && finishReason !== 'STOP' ? ` (finishReason ${finishReason})` : '';
-  return new PlatformError('gemini', 'invalid_response', `Gemini safety review: ${problem}${finish}`, { statusCode });
+  return new ProviderError('gemini', 'invalid_response', `Gemini safety review: ${problem}${finish}`, { statusCode });
 }
 
 /** One flag per reviewed category, at the highest severity found, quoting the first excerpt. */

@@ -1,6 +1,6 @@
+import { ProviderError } from '../errors';
 import { readBody, recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
-import { openAiBaseUrl, openAiFailure, openAiHeaders } from '../openai-http';
-import { PlatformError } from '../platforms/errors';
+import { openAiBaseUrl, openAiFailure, openAiHeaders } from '../llm/openai';
 import type { CallOptions, SafetyChecker, SafetyFlag, SafetyRequest, SafetyResult } from '../types';
 import { combineSafety, safetyText, severityForRisk, type RiskThresholds } from './combine';
 import { LocalSafetyChecker } from './local-checker';
@@ -10,7 +10,7 @@ import { LocalSafetyChecker } from './local-checker';
  * rules. Each category whose weighted score reaches a threshold becomes a flag of the severity of
  * that score; a category OpenAI marks as flagged is a high-severity flag, and an answer flagged as
  * a whole always carries one. The flags are folded into the local result by ./combine.ts.
- * Failures are `PlatformError`s of platform 'openai', mapped like the OpenAI script writer's.
+ * Failures are `ProviderError`s of provider 'openai', mapped like the OpenAI script writer's.
  */
 
 export const DEFAULT_MODERATION_MODEL = 'omni-moderation-latest';
@@ -67,7 +67,7 @@ export class OpenAiModerationChecker implements SafetyChecker {
   private readonly weights: Readonly<Record<string, number>>;
   private readonly pricePerMUnitsUsd: number;
   private readonly local: SafetyChecker;
-  private readonly label: ProviderLabel = { platform: 'openai', operation: 'OpenAI moderations' };
+  private readonly label: ProviderLabel = { provider: 'openai', operation: 'OpenAI moderations' };
 
   constructor(options: OpenAiModerationOptions = {}) {
     this.apiKey = options.apiKey || undefined;
@@ -140,7 +140,7 @@ export class OpenAiModerationChecker implements SafetyChecker {
       scores !== null && typeof scores === 'object' &&
       Object.values(scores).every((score) => typeof score === 'number' && score >= 0 && score <= 1);
     if (!readable) {
-      throw new PlatformError('openai', 'invalid_response', 'OpenAI moderations: the answer has no readable results[0] (flagged, category_scores)', { statusCode: response.status });
+      throw new ProviderError('openai', 'invalid_response', 'OpenAI moderations: the answer has no readable results[0] (flagged, category_scores)', { statusCode: response.status });
     }
     return { answer: answer as ModerationAnswer, statusCode: response.status };
   }

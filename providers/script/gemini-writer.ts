@@ -1,29 +1,19 @@
-import { generateJson, geminiEndpoint, type GeminiEndpoint } from '../gemini-http';
+import { ProviderError } from '../errors';
 import type { ProviderLabel } from '../http';
-import { PlatformError } from '../platforms/errors';
+import type { LlmAnswer, LlmPrompt, TokenPrices } from '../llm/exchange';
+import { generateJson, geminiEndpoint, toGeminiSchema, type GeminiEndpoint } from '../llm/gemini';
 import type { CallOptions, ScriptRequest, ScriptResult, ScriptWriter } from '../types';
-import {
-  DEFAULT_SCRIPT_TEMPERATURE,
-  DEFAULT_SCRIPT_TIMEOUT_MS,
-  toGeminiSchema,
-  writeWithOneRetry,
-  type AttemptAnswer,
-  type RemoteWriterOptions,
-  type ScriptPrompt,
-  type TokenPrices,
-} from './prompt';
+import { SCRIPT_JSON_SCHEMA } from './prompt';
+import { askForScript, DEFAULT_SCRIPT_TEMPERATURE, DEFAULT_SCRIPT_TIMEOUT_MS, type RemoteWriterOptions } from './remote-writer';
 
 /**
  * Script writing with Google Gemini `generateContent` and structured JSON output
- * (`responseMimeType: application/json` + `responseSchema`). Failures are `PlatformError`s of
- * platform 'gemini': 429 `rate_limited` (Retry-After or the RetryInfo `retryDelay`), 5xx
+ * (`responseMimeType: application/json` + `responseSchema`). Failures are `ProviderError`s of
+ * provider 'gemini': 429 `rate_limited` (Retry-After or the RetryInfo `retryDelay`), 5xx
  * `server_error`, other 4xx non-retryable with Gemini's message, a safety block `forbidden`
  * (non-retryable, providerReason = the block or finish reason), an invalid script twice
  * `bad_request` (providerReason `invalid_script`).
  */
-
-export const DEFAULT_GEMINI_BASE_URL = 'https://generativelanguage.googleapis.com';
-export const DEFAULT_GEMINI_MODEL = 'gemini-2.5-flash';
 
 /** Finish reasons meaning the answer was withheld for its content; no retry changes that. */
 const BLOCKING_FINISH_REASONS = new Set(['SAFETY', 'PROHIBITED_CONTENT', 'BLOCKLIST', 'SPII', 'RECITATION', 'IMAGE_SAFETY']);
@@ -44,7 +34,7 @@ export class GeminiScriptWriter implements ScriptWriter {
   private readonly endpoint: GeminiEndpoint;
   private readonly prices: TokenPrices;
   private readonly temperature: number;
-  private readonly label: ProviderLabel = { platform: 'gemini', operation: 'Gemini generateContent' };
+  private readonly label: ProviderLabel = { provider: 'gemini', operation: 'Gemini generateContent' };
 
   constructor(options: RemoteWriterOptions) {
     const { apiKey, baseUrl, model } = options;
@@ -61,16 +51,16 @@ export class GeminiScriptWriter implements ScriptWriter {
       secrets: [this.endpoint.apiKey],
       parameters: { provider: 'gemini', temperature: this.temperature, responseMimeType: 'application/json', responseSchema: 'autoclip_script' },
     };
-    return writeWithOneRetry(this.label, writer, request, options, (prompt) => this.generate(prompt, options.signal));
+    return askForScript(this.label, writer, request, options, (prompt) => this.generate(prompt, options.signal));
   }
 
-  private async generate(prompt: ScriptPrompt, signal?: AbortSignal): Promise<AttemptAnswer> {
-    const generation = { temperature: this.temperature, responseSchema: toGeminiSchema() };
+  private async generate(prompt: LlmPrompt, signal?: AbortSignal): Promise<LlmAnswer> {
+    const generation = { temperature: this.temperature, responseSchema: toGeminiSchema(SCRIPT_JSON_SCHEMA) };
     const { answer, statusCode } = await generateJson<GeminiAnswer>(this.label, this.endpoint, prompt, generation, signal);
     const { candidates, promptFeedback, usageMetadata } = answer;
     if (promptFeedback?.blockReason) {
       const detail = promptFeedback.blockReasonMessage ? `: ${promptFeedback.blockReasonMessage}` : '';
-      throw new PlatformError('gemini', 'forbidden', `Gemini blocked the prompt (${promptFeedback.blockReason})${detail}`, {
+      throw new ProviderError('gemini', 'forbidden', `Gemini blocked the prompt (${promptFeedback.blockReason})${detail}`, {
         statusCode,
         providerReason: promptFeedback.blockReason,
       });
@@ -80,7 +70,7 @@ export class GeminiScriptWriter implements ScriptWriter {
     if (finishReason && BLOCKING_FINISH_REASONS.has(finishReason)) {
       const blocked = (candidate?.safetyRatings ?? []).filter((r) => r.blocked || r.probability === 'HIGH' || r.probability === 'MEDIUM');
       const categories = blocked.map((r) => `${r.category ?? '?'}=${r.probability ?? '?'}`).join(', ');
-      throw new PlatformError('gemini', 'forbidden', `Gemini withheld the answer (finishReason ${finishReason}${categories ? `: ${categories}` : ''})`, {
+      throw new ProviderError('gemini', 'forbidden', `Gemini withheld the answer (finishReason ${finishReason}${categories ? `: ${categories}` : ''})`, {
         statusCode,
         providerReason: finishReason,
       });

@@ -1,22 +1,15 @@
+import { ProviderError } from '../errors';
 import { readBody, sendRequest, type ProviderLabel } from '../http';
-import { openAiBaseUrl, openAiFailure, openAiHeaders } from '../openai-http';
-import { PlatformError } from '../platforms/errors';
+import type { LlmAnswer, LlmPrompt, TokenPrices } from '../llm/exchange';
+import { openAiBaseUrl, openAiFailure, openAiHeaders } from '../llm/openai';
 import type { CallOptions, ScriptRequest, ScriptResult, ScriptWriter } from '../types';
-import {
-  DEFAULT_SCRIPT_TEMPERATURE,
-  DEFAULT_SCRIPT_TIMEOUT_MS,
-  SCRIPT_JSON_SCHEMA,
-  writeWithOneRetry,
-  type AttemptAnswer,
-  type RemoteWriterOptions,
-  type ScriptPrompt,
-  type TokenPrices,
-} from './prompt';
+import { SCRIPT_JSON_SCHEMA } from './prompt';
+import { askForScript, DEFAULT_SCRIPT_TEMPERATURE, DEFAULT_SCRIPT_TIMEOUT_MS, type RemoteWriterOptions } from './remote-writer';
 
 /**
  * Script writing with an OpenAI-compatible Chat Completions server (OpenAI, Ollama, vLLM,
  * gateways: the base URL is configurable, the key optional) and `response_format: json_schema`
- * in strict mode. Failures are `PlatformError`s of platform 'openai': 429 `rate_limited`
+ * in strict mode. Failures are `ProviderError`s of provider 'openai': 429 `rate_limited`
  * (retry-after, retry-after-ms or x-ratelimit-reset-*), 5xx `server_error`, other 4xx
  * non-retryable with the server's message, a refusal or content filter `forbidden`, an invalid
  * script twice `bad_request` (providerReason `invalid_script`).
@@ -35,7 +28,7 @@ export class OpenAiScriptWriter implements ScriptWriter {
   private readonly prices: TokenPrices;
   private readonly timeoutMs: number;
   private readonly temperature: number;
-  private readonly label: ProviderLabel = { platform: 'openai', operation: 'OpenAI chat.completions' };
+  private readonly label: ProviderLabel = { provider: 'openai', operation: 'OpenAI chat.completions' };
 
   constructor(options: RemoteWriterOptions) {
     this.apiKey = options.apiKey || undefined;
@@ -53,10 +46,10 @@ export class OpenAiScriptWriter implements ScriptWriter {
       secrets: [this.apiKey],
       parameters: { provider: 'openai', baseUrl: this.baseUrl, temperature: this.temperature, response_format: 'json_schema:autoclip_script (strict)' },
     };
-    return writeWithOneRetry(this.label, writer, request, options, (prompt) => this.complete(prompt, options.signal));
+    return askForScript(this.label, writer, request, options, (prompt) => this.complete(prompt, options.signal));
   }
 
-  private async complete(prompt: ScriptPrompt, signal?: AbortSignal): Promise<AttemptAnswer> {
+  private async complete(prompt: LlmPrompt, signal?: AbortSignal): Promise<LlmAnswer> {
     const body = {
       model: this.model,
       messages: [
@@ -72,19 +65,19 @@ export class OpenAiScriptWriter implements ScriptWriter {
     const answer = await readBody(response, 1_000_000);
     if (!response.ok) throw openAiFailure(this.label, response, answer, secrets);
     if (!answer || typeof answer !== 'object') {
-      throw new PlatformError('openai', 'invalid_response', 'OpenAI chat.completions: the answer is not a JSON object', { statusCode: response.status });
+      throw new ProviderError('openai', 'invalid_response', 'OpenAI chat.completions: the answer is not a JSON object', { statusCode: response.status });
     }
     const { choices, usage } = answer as ChatAnswer;
     const choice = choices?.[0];
     const refusal = choice?.message?.refusal;
     if (typeof refusal === 'string' && refusal !== '') {
-      throw new PlatformError('openai', 'forbidden', `OpenAI chat.completions: the model refused (${refusal.slice(0, 500)})`, {
+      throw new ProviderError('openai', 'forbidden', `OpenAI chat.completions: the model refused (${refusal.slice(0, 500)})`, {
         statusCode: response.status,
         providerReason: 'refusal',
       });
     }
     if (choice?.finish_reason === 'content_filter') {
-      throw new PlatformError('openai', 'forbidden', 'OpenAI chat.completions: the answer was withheld by the content filter (finish_reason content_filter)', {
+      throw new ProviderError('openai', 'forbidden', 'OpenAI chat.completions: the answer was withheld by the content filter (finish_reason content_filter)', {
         statusCode: response.status,
         providerReason: 'content_filter',
       });

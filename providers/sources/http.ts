@@ -1,5 +1,5 @@
+import { ProviderError } from '../errors';
 import { httpFailure, parseRetryAfterMs, readLimited, recordFailedCall, redactSecrets, sendRequest, type ProviderLabel } from '../http';
-import { PlatformError } from '../platforms/errors';
 import { cleanText } from '../script/text';
 import type { CallOptions, ProviderUsage } from '../types';
 import type { ResolvedSourceSettings } from './types';
@@ -7,7 +7,7 @@ import type { ResolvedSourceSettings } from './types';
 /**
  * The requests one fetch makes to one outside service: deadline and cancellation, a size cap,
  * the answer decoded in its declared charset (Korean feeds still come in EUC-KR), errors mapped
- * to `PlatformError`s with the keys redacted, each failed exchange reported to `onFailedCall`,
+ * to `ProviderError`s with the keys redacted, each failed exchange reported to `onFailedCall`,
  * and the usage of all of them added up into one `ProviderUsage`.
  */
 
@@ -87,7 +87,7 @@ export class FetchSession {
     private readonly options: CallOptions,
     secrets: readonly (string | undefined)[] = [],
   ) {
-    this.label = { platform: service, operation };
+    this.label = { provider: service, operation };
     this.secrets = secrets;
   }
 
@@ -124,8 +124,8 @@ export class FetchSession {
   }
 
   /** A non-retryable error about an answer that was readable but refused the request (HTTP 200 with an error inside). */
-  refused(message: string, reason?: string): PlatformError {
-    return new PlatformError(this.service, 'bad_request', redactSecrets(`${this.label.operation}: ${message}`, this.secrets).slice(0, 1000), {
+  refused(message: string, reason?: string): ProviderError {
+    return new ProviderError(this.service, 'bad_request', redactSecrets(`${this.label.operation}: ${message}`, this.secrets).slice(0, 1000), {
       ...(reason ? { providerReason: reason } : {}),
       ...(this.statusCode !== undefined ? { statusCode: this.statusCode } : {}),
     });
@@ -150,9 +150,9 @@ export class FetchSession {
       try {
         return read(text, response);
       } catch (error) {
-        if (error instanceof PlatformError) throw error;
+        if (error instanceof ProviderError) throw error;
         const detail = error instanceof Error ? error.message : String(error);
-        throw new PlatformError(this.service, 'invalid_response', redactSecrets(`${label.operation}: ${detail}`, this.secrets).slice(0, 1000), {
+        throw new ProviderError(this.service, 'invalid_response', redactSecrets(`${label.operation}: ${detail}`, this.secrets).slice(0, 1000), {
           statusCode: response.status,
         });
       }
@@ -169,7 +169,7 @@ export class FetchSession {
     return decode(await readLimited(label, response, limits), response.headers.get('content-type'));
   }
 
-  private failure(label: ProviderLabel, response: Response, text: string): PlatformError {
+  private failure(label: ProviderLabel, response: Response, text: string): ProviderError {
     const { message, reason } = providerError(text);
     const error = httpFailure(label, response.status, message || response.statusText, {
       retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after')),
@@ -177,7 +177,7 @@ export class FetchSession {
       secrets: this.secrets,
     });
     if (response.status !== 403 || !reason || !(QUOTA_REASONS.has(reason) || RATE_REASONS.has(reason))) return error;
-    return new PlatformError(this.service, QUOTA_REASONS.has(reason) ? 'quota_exceeded' : 'rate_limited', error.message, {
+    return new ProviderError(this.service, QUOTA_REASONS.has(reason) ? 'quota_exceeded' : 'rate_limited', error.message, {
       statusCode: response.status,
       providerReason: reason,
       ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),

@@ -1,6 +1,5 @@
 import type { YoutubeChannelSourceConfig } from '../../db/models/json';
-import { PermanentProviderError } from '../errors';
-import { PlatformError } from '../platforms/errors';
+import { PermanentProviderError, ProviderError } from '../errors';
 import type { CallOptions } from '../types';
 import { FetchSession } from './http';
 import { compactJson, isAfter, maxItemsOf, newestFirst, parseDate, plainLine, plainText, sinceOf } from './items';
@@ -105,7 +104,7 @@ export class YouTubeChannelFetcher implements SourceFetcher {
       `${this.api}/channels?${query}`,
       (body, response) => {
         const found = records(body.items)[0];
-        if (!found) throw new PlatformError('youtube', 'not_found', `YouTube Data API: channel ${channel} was not found`, { statusCode: response.status });
+        if (!found) throw new ProviderError('youtube', 'not_found', `YouTube Data API: channel ${channel} was not found`, { statusCode: response.status });
         const details = isRecord(found.contentDetails) && isRecord(found.contentDetails.relatedPlaylists) ? found.contentDetails.relatedPlaylists : {};
         const uploads = text(details.uploads);
         if (uploads === '') throw new Error(`channel ${channel} has no uploads playlist in contentDetails.relatedPlaylists`);

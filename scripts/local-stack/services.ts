@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Connection as TemporalConnection } from '@temporalio/client';
-import { ObjectStore } from '../../db/s3';
+import { ObjectStore } from '../../db/objects';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ferretdbBinary, minioBinary, onPath, postgresBinaries, temporalBinary } from './binaries';
 import { startDetached, type ManagedProcess } from './process';

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryTypes, type WhereOptions } from 'sequelize';
-import { chargeContent, NoCreditsError } from '../../db/ledger';
+import { chargeContent, NoCreditsError } from '../../db/repositories/ledger';
 import { ROLES, type Subscription } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
 import { createAccount, type Account, type Actor as TenantActor } from '../support/tenants';
@@ -61,7 +61,7 @@ describe('billing routes', () => {
     return row?.ok === true;
   }
 
-  /** A content of a new project of `owner`, for charging credits through db/ledger.ts. */
+  /** A content of a new project of `owner`, for charging credits through db/repositories/ledger.ts. */
   async function contentOf(owner: { user_id: string } | { organization_id: string }): Promise<string> {
     const project = await api.ctx.models.Project.create({ ...owner, name: 'P', vertical: 'finance' });
     const content = await api.ctx.models.Content.create({ project_id: project.id, title: 'C', script: { hook: '', body: [], cta: '', full_text: '' } });

@@ -3,7 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
 import { EMPTY_SCRIPT } from '../../db/models';
-import { AnalyticsEventModel } from '../../db/mongo/models';
 import { produceContentWorkflowId } from '../../workflows/produce-content';
 import { createApiHarness, type ApiHarness, type ApiResponse } from '../support/api';
 import { createPeople, createProject, rawRow, type Actor, type People } from '../support/tenants';
@@ -65,7 +64,7 @@ describe('content routes', () => {
     assert.deepEqual(content.tags, ['경제']);
     assert.equal(content.project_id, t.projectId);
 
-    const event = await AnalyticsEventModel.findOne({ content_id: content.id, event_type: 'content_created' }).lean();
+    const event = await api.ctx.db.mongo.models.AnalyticsEvent.findOne({ content_id: content.id, event_type: 'content_created' }).lean();
     assert.ok(event, 'content_created recorded');
     assert.equal(event.project_id, t.projectId);
 

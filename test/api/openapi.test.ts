@@ -33,7 +33,7 @@ describe('OpenAPI document and docs page', () => {
   before(async () => {
     api = await createApiHarness();
     const { config } = api.ctx;
-    routes = allRoutes({ ctx: api.ctx, refreshTokens: new RefreshTokens(api.ctx.redis, config.auth.refreshTokenTtlSec), box: SecretBox.fromConfig(config.secrets) });
+    routes = allRoutes({ ctx: api.ctx, refreshTokens: new RefreshTokens(api.ctx.db.redis, config.auth.refreshTokenTtlSec), box: SecretBox.fromConfig(config.secrets) });
     const res = await api.request('GET', '/openapi.json');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);

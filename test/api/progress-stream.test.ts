@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { progressChannel } from '../../lib/progress';
+import { progressChannel } from '../../db/progress';
 import { issueAccessToken } from '../../api/auth/tokens';
 import { startWorkers } from '../../worker';
 import { produceContentWorkflowId } from '../../workflows/produce-content';
@@ -113,7 +113,7 @@ describe('content progress stream (SSE)', () => {
   }
 
   async function subscribers(contentId: string): Promise<number> {
-    const [, count] = (await api.ctx.redis.pubsub('NUMSUB', progressChannel(contentId))) as [string, number];
+    const [, count] = (await api.ctx.db.redis.pubsub('NUMSUB', progressChannel(contentId))) as [string, number];
     return Number(count);
   }
 
@@ -166,10 +166,10 @@ describe('content progress stream (SSE)', () => {
     assert.equal(await subscribers(id), 1, 'two clients, one Redis subscription');
 
     const channel = progressChannel(id);
-    await api.ctx.redis.publish(channel, JSON.stringify({ jobType: 'render', progress: 42, at: '2026-01-01T00:00:00.000Z' }));
-    await api.ctx.redis.publish(channel, 'not json');
-    await api.ctx.redis.publish(channel, JSON.stringify({ unrelated: true }));
-    await api.ctx.redis.publish(channel, JSON.stringify({ jobType: 'render', status: 'failed', error: '<img src=x onerror=alert(1)>' }));
+    await api.ctx.db.redis.publish(channel, JSON.stringify({ jobType: 'render', progress: 42, at: '2026-01-01T00:00:00.000Z' }));
+    await api.ctx.db.redis.publish(channel, 'not json');
+    await api.ctx.db.redis.publish(channel, JSON.stringify({ unrelated: true }));
+    await api.ctx.db.redis.publish(channel, JSON.stringify({ jobType: 'render', status: 'failed', error: '<img src=x onerror=alert(1)>' }));
     for (const s of [a, b]) {
       assert.deepEqual(await s.next(), { event: 'job', data: { job_type: 'render', status: 'running', progress: 42, error: null, at: '2026-01-01T00:00:00.000Z' } });
       const failed = await s.next();
@@ -178,7 +178,7 @@ describe('content progress stream (SSE)', () => {
     }
     assert.ok(!a.raw().includes('<img'), 'markup is escaped on the wire');
     const other = await newContent();
-    await api.ctx.redis.publish(progressChannel(other), JSON.stringify({ jobType: 'tts', progress: 5 }));
+    await api.ctx.db.redis.publish(progressChannel(other), JSON.stringify({ jobType: 'tts', progress: 5 }));
 
     a.close();
     await sleep(100);

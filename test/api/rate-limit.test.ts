@@ -55,9 +55,9 @@ describe('rate limits', () => {
 
   it('holds across two API instances sharing Redis: requests alternating between them are limited in sum', async (t) => {
     // The count lives only in Redis, so the second instance differs from the first where it matters:
-    // its own app, server and Redis connection (the mongoose connection is process-wide, so shared).
+    // its own app, server and Redis connection.
     const redis = createRedis(api.ctx.config);
-    const server = createApp({ ...api.ctx, redis }).listen(0, '127.0.0.1');
+    const server = createApp({ ...api.ctx, db: { ...api.ctx.db, redis } }).listen(0, '127.0.0.1');
     try {
       await once(server, 'listening');
       const other = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

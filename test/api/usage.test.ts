@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
 import { issueAccessToken } from '../../api/auth/tokens';
-import { usageQuery } from '../../api/routes/usage';
+import { usageQuery } from '../../db/repositories/usage';
 import { EMPTY_SCRIPT } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
 

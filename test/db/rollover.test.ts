@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { QueryTypes, type Sequelize } from 'sequelize';
-import { chargeContent, NoCreditsError } from '../../db/ledger';
+import { chargeContent, NoCreditsError } from '../../db/repositories/ledger';
 import { migrateUp } from '../../db/migrate';
 import { initModels, type BillingCycle, type Models, type SubscriptionStatus } from '../../db/models';
 import { addUtcMonths, rollOverSubscriptions } from '../../db/rollover';

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
-import { runFfmpeg } from '../../providers/media/ffmpeg-runner';
+import { runFfmpeg } from '../../providers/ffmpeg/runner';
 import { readAll, sendJson, serveLocally } from './http';
 
 /**

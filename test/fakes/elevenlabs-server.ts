@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runFfmpeg } from '../../providers/media/ffmpeg-runner';
+import { runFfmpeg } from '../../providers/ffmpeg/runner';
 import { readAll, sendJson, serveLocally } from './http';
 
 /**

@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runFfmpeg } from '../../providers/media/ffmpeg-runner';
+import { runFfmpeg } from '../../providers/ffmpeg/runner';
 
 /**
  * A loopback Pexels: `GET /v1/search` (checks the `Authorization` key, answers real photo objects

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { createApp } from '../../api/app';
 import { migrateUp } from '../../db/migrate';
 import { seedReferenceData } from '../../db/seeds/reference-data';
-import { createAppContext, type AppContext } from '../../lib/app-context';
+import { createAppContext, type AppContext } from '../../control/app-context';
 import { loadConfig } from '../../lib/config';
 import { createScratchDatabase, type ScratchDatabase } from './database';
 

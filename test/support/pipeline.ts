@@ -7,7 +7,7 @@ import { migrateUp } from '../../db/migrate';
 import { EMPTY_SCRIPT } from '../../db/models';
 import { ensureMongoIndexes } from '../../db/mongo/models';
 import { seedReferenceData } from '../../db/seeds/reference-data';
-import { createAppContext, type AppContext } from '../../lib/app-context';
+import { createAppContext, type AppContext } from '../../control/app-context';
 import { loadConfig } from '../../lib/config';
 import { SecretBox } from '../../lib/secrets';
 import { activityDeps, startWorkers, type RunningWorkers, type WorkerRole } from '../../worker';
@@ -53,7 +53,7 @@ export async function createPipelineHarness(): Promise<PipelineHarness> {
   });
   const ctx = await createAppContext(config);
   await seedReferenceData(ctx.sequelize);
-  await ensureMongoIndexes();
+  await ensureMongoIndexes(ctx.db.mongo.models);
   const running: RunningWorkers[] = [];
   return {
     env,

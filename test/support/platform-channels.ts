@@ -1,6 +1,6 @@
 import pino from 'pino';
 import type { Platform, UploadSettings } from '../../db/models';
-import type { AppContext } from '../../lib/app-context';
+import type { AppContext } from '../../control/app-context';
 import { rootLogger } from '../../lib/logger';
 import { startFakeInstagram } from '../fakes/instagram-server';
 import { startFakeTikTok } from '../fakes/tiktok-server';

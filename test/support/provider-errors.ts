@@ -1,21 +1,21 @@
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../activities/failures';
-import { PlatformError } from '../../providers/platforms/errors';
+import { ProviderError } from '../../providers/errors';
 import type { CallOptions, ProviderUsage } from '../../providers/types';
 
 /**
- * What the suites of remote clients share about failures: the `PlatformError` a call must fail
+ * What the suites of remote clients share about failures: the `ProviderError` a call must fail
  * with, and what the failures of a suite showed, kept so its end can check that no key, token or
  * secret got into any error, failed-call report or usage record.
  */
 
-/** The `PlatformError` a promise rejects with; fails the test when it resolves or rejects with anything else. */
-export async function platformFailure(promise: Promise<unknown>, what = 'the call'): Promise<PlatformError> {
+/** The `ProviderError` a promise rejects with; fails the test when it resolves or rejects with anything else. */
+export async function providerFailure(promise: Promise<unknown>, what = 'the call'): Promise<ProviderError> {
   try {
     await promise;
   } catch (error) {
-    assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
+    assert.ok(error instanceof ProviderError, `expected a ProviderError, got ${String(error)}`);
     return error;
   }
   return assert.fail(`${what} should have failed`);
@@ -28,26 +28,26 @@ export interface FailedCall {
 }
 
 export interface FailureLog {
-  errors: PlatformError[];
+  errors: ProviderError[];
   failedCalls: FailedCall[];
   /** Reports failed exchanges into `failedCalls`. */
   callOptions: CallOptions;
-  /** The `PlatformError` of a call expected to fail, kept for the key check. */
-  failed(promise: Promise<unknown>): Promise<PlatformError>;
+  /** The `ProviderError` of a call expected to fail, kept for the key check. */
+  failed(promise: Promise<unknown>): Promise<ProviderError>;
   /** Asserts that no key is in a kept error or failed-call report. */
   assertNoKey(keys: readonly string[]): void;
 }
 
 /** The errors and failed-call reports of a provider client's suite; `what` names the call in the message when it succeeds. */
 export function failureLog(what?: string): FailureLog {
-  const errors: PlatformError[] = [];
+  const errors: ProviderError[] = [];
   const failedCalls: FailedCall[] = [];
   return {
     errors,
     failedCalls,
     callOptions: { onFailedCall: (usage, error) => void failedCalls.push({ usage, error }) },
     async failed(promise) {
-      const error = await platformFailure(promise, what);
+      const error = await providerFailure(promise, what);
       errors.push(error);
       return error;
     },
@@ -74,8 +74,8 @@ export interface WatchedCall {
 export interface LeakWatch {
   /** Everything a failing call threw. */
   thrown: unknown[];
-  /** Runs a call expected to fail with a `PlatformError` and keeps what it threw. */
-  failure(call: () => Promise<unknown>): Promise<PlatformError>;
+  /** Runs a call expected to fail with a `ProviderError` and keeps what it threw. */
+  failure(call: () => Promise<unknown>): Promise<ProviderError>;
   /** Call options keeping every usage and failed-call record, also as text for the leak check. */
   watched(): WatchedCall;
   /** Asserts that no secret is in anything thrown (message, stack, fields), any watched record or `texts`. */
@@ -93,7 +93,7 @@ export function leakWatch(): LeakWatch {
         await call();
       } catch (error) {
         thrown.push(error);
-        assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
+        assert.ok(error instanceof ProviderError, `expected a ProviderError, got ${String(error)}`);
         return error;
       }
       assert.fail('the call succeeded');
@@ -127,7 +127,7 @@ export function leakWatch(): LeakWatch {
  * Asserts a retryable `rate_limited` error asking to wait `retryAfterMs`, whose Temporal failure
  * is retryable and delays the next attempt at least that long.
  */
-export function assertRateLimited(error: PlatformError, retryAfterMs: number): void {
+export function assertRateLimited(error: ProviderError, retryAfterMs: number): void {
   assert.equal(error.code, 'rate_limited');
   assert.equal(error.retryable, true);
   assert.equal(error.retryAfterMs, retryAfterMs);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { probe, requireStream } from '../../providers/media/ffmpeg-runner';
+import { probe, requireStream } from '../../providers/ffmpeg/runner';
 import type { SceneImage, TemplateLook } from '../../providers/types';
 
 /** The look the image provider suites fit pictures to: a 720×1280 portrait frame. */

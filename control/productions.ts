@@ -1,0 +1,40 @@
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { ContentWithProject } from '../db/repositories/contents';
+import type { AppContext } from './app-context';
+import { produceContent, produceContentWorkflowId, type ProduceContentInput } from '../workflows/produce-content';
+import { ContentIdKey, OrganizationIdKey, OwnerUserIdKey, PipelineStepKey, ProjectIdKey } from '../workflows/search-attributes';
+
+export type ProductionOptions = Pick<ProduceContentInput, 'approvalTimeout' | 'mediaHeartbeatTimeout'>;
+
+/**
+ * Starts `produceContent` for a content. The workflow id is derived from the content id, so a
+ * second start while a production runs is refused by the server (WorkflowExecutionAlreadyStartedError);
+ * a content whose production ended may be produced again. A caller that has already loaded the
+ * content with its project passes it, saving a read. Search attributes and memo let an operator
+ * find the run in the Web UI by content, project, organization or owner.
+ */
+export async function startProduction(
+  ctx: Pick<AppContext, 'config' | 'db' | 'temporal'>,
+  target: string | ContentWithProject,
+  options: ProductionOptions = {},
+): Promise<WorkflowHandleWithFirstExecutionRunId<typeof produceContent>> {
+  const content = typeof target === 'string' ? await ctx.db.contents.withProject(target) : target;
+  const { project } = content;
+  const contentId = content.id;
+  return ctx.temporal.workflow.start(produceContent, {
+    taskQueue: ctx.config.temporal.taskQueue,
+    workflowId: produceContentWorkflowId(contentId),
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+    args: [{ contentId, mediaTaskQueue: ctx.config.temporal.mediaTaskQueue, ...options }],
+    typedSearchAttributes: new TypedSearchAttributes([
+      { key: ContentIdKey, value: contentId },
+      { key: ProjectIdKey, value: project.id },
+      ...(project.organization_id ? [{ key: OrganizationIdKey, value: project.organization_id }] : []),
+      ...(project.user_id ? [{ key: OwnerUserIdKey, value: project.user_id }] : []),
+      { key: PipelineStepKey, value: 'queued' },
+    ]),
+    memo: { title: content.title, project: project.name },
+  });
+}

@@ -1,0 +1,109 @@
+import type { Redis } from 'ioredis';
+import type { Sequelize } from 'sequelize';
+import type { AppConfig } from '../lib/config';
+import { AnalyticsRepository } from './analytics';
+import { IdempotencyStore, RedisLocks } from './claims';
+import { initModels, type Models } from './models';
+import { connectMongo, type MongoStore } from './mongo';
+import { ObjectStore } from './objects';
+import { ProgressEvents } from './progress';
+import { createRedis } from './redis';
+import { ContentRepository } from './repositories/contents';
+import { JobRepository } from './repositories/jobs';
+import { LedgerRepository } from './repositories/ledger';
+import { SourceRepository } from './repositories/sources';
+import { UploadRepository } from './repositories/uploads';
+import { UsageRepository } from './repositories/usage';
+import { createSequelize } from './sequelize';
+
+export type StoreName = 'postgresql' | 'redis' | 'mongodb' | 's3' | 'temporal';
+
+export interface StoreCheck {
+  store: StoreName;
+  ok: boolean;
+  latencyMs: number;
+  error?: string;
+}
+
+/** How long one store may take to answer a probe before it counts as down. */
+const PROBE_DEADLINE_MS = 3000;
+
+async function timed(store: StoreName, probe: () => Promise<unknown>): Promise<StoreCheck> {
+  const began = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${PROBE_DEADLINE_MS} ms`)), PROBE_DEADLINE_MS);
+  });
+  try {
+    await Promise.race([probe(), deadline]);
+    return { store, ok: true, latencyMs: Math.round(performance.now() - began) };
+  } catch (err) {
+    return { store, ok: false, latencyMs: Math.round(performance.now() - began), error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Every store the platform speaks to, and one repository per aggregate over them, built once per
+ * process and handed to routes and activities. Nothing outside db/ holds a connection of its own.
+ */
+export interface Stores {
+  sequelize: Sequelize;
+  models: Models;
+  redis: Redis;
+  mongo: MongoStore;
+  objects: ObjectStore;
+  contents: ContentRepository;
+  jobs: JobRepository;
+  usage: UsageRepository;
+  ledger: LedgerRepository;
+  sources: SourceRepository;
+  uploads: UploadRepository;
+  progress: ProgressEvents;
+  analytics: AnalyticsRepository;
+  idempotency: IdempotencyStore;
+  locks: RedisLocks;
+  /** Probes each store (and `extra` ones, e.g. Temporal), each within a short deadline. */
+  probe(extra?: Partial<Record<StoreName, () => Promise<unknown>>>): Promise<StoreCheck[]>;
+  close(): Promise<void>;
+}
+
+export async function openStores(config: AppConfig): Promise<Stores> {
+  const sequelize = createSequelize(config);
+  const models = initModels(sequelize);
+  const redis = createRedis(config);
+  const objects = new ObjectStore(config.s3);
+  const mongo = await connectMongo(config);
+  return {
+    sequelize,
+    models,
+    redis,
+    mongo,
+    objects,
+    contents: new ContentRepository(sequelize, models),
+    jobs: new JobRepository(sequelize, models, mongo.models),
+    usage: new UsageRepository(sequelize, models),
+    ledger: new LedgerRepository(sequelize),
+    sources: new SourceRepository(sequelize, models),
+    uploads: new UploadRepository(sequelize),
+    progress: new ProgressEvents(redis),
+    analytics: new AnalyticsRepository(mongo.models),
+    idempotency: new IdempotencyStore(redis),
+    locks: new RedisLocks(redis),
+    async probe(extra = {}) {
+      const probes: [StoreName, () => Promise<unknown>][] = [
+        ...Object.entries(extra).map(([store, probe]) => [store as StoreName, probe] as [StoreName, () => Promise<unknown>]),
+        ['postgresql', () => sequelize.authenticate({ logging: false })],
+        ['redis', () => redis.ping()],
+        ['mongodb', () => mongo.ping()],
+        ['s3', () => objects.probe()],
+      ];
+      return Promise.all(probes.map(([store, probe]) => timed(store, probe)));
+    },
+    async close() {
+      await Promise.allSettled([sequelize.close(), redis.quit(), mongo.close()]);
+      objects.destroy();
+    },
+  };
+}

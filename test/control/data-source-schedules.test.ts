@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { dataSourceScheduleId } from '../../control/data-source-schedules';
+import { DataSourceIdKey, OrganizationIdKey, ProjectIdKey } from '../../workflows/search-attributes';
+import type { ApiHarness } from '../support/api';
+import { closeChecked, createProjectApi } from '../support/project-api';
+import type { Account, Actor } from '../support/tenants';
+
+const RSS = { feed_url: 'https://news.example.com/feed.xml', filter_keywords: ['AI'] };
+
+describe('data source schedules in Temporal', () => {
+  let api: ApiHarness;
+  let orgId: string;
+  let as: Record<Actor, Account>;
+  let projectId: string;
+
+  before(async () => {
+    ({ api, orgId, as, projectId } = await createProjectApi('Scheduled feeds'));
+  });
+  after(() => closeChecked(api));
+
+  const describeSchedule = (sourceId: string): Promise<ScheduleDescription> => api.ctx.temporal.schedule.getHandle(dataSourceScheduleId(sourceId)).describe();
+  const assertNoSchedule = async (sourceId: string): Promise<void> => {
+    await assert.rejects(describeSchedule(sourceId), ScheduleNotFoundError);
+  };
+
+  it('creates, updates, pauses and deletes the schedule with the row', async () => {
+    const created = await api.request('POST', `/projects/${projectId}/data-sources`, {
+      token: as.admin.token,
+      body: { name: 'Tech feed', source_type: 'rss', config: RSS, schedule_cron: '0 9 * * *' },
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.data_source.schedule, 'active');
+    const id: string = created.body.data_source.id;
+
+    let schedule = await describeSchedule(id);
+    assert.equal(schedule.spec.timezone, 'Asia/Seoul');
+    assert.equal(schedule.spec.calendars?.[0]?.hour?.[0]?.start, 9);
+    assert.equal(schedule.state.paused, false);
+    assert.equal(schedule.policies.overlap, 'SKIP');
+    assert.equal(schedule.action.type, 'startWorkflow');
+    assert.equal(schedule.action.type === 'startWorkflow' && schedule.action.workflowType, 'ingestDataSource');
+    assert.deepEqual(schedule.action.type === 'startWorkflow' && schedule.action.args, [{ dataSourceId: id }]);
+    assert.equal(schedule.typedSearchAttributes.get(DataSourceIdKey), id);
+    assert.equal(schedule.typedSearchAttributes.get(ProjectIdKey), projectId);
+    assert.equal(schedule.typedSearchAttributes.get(OrganizationIdKey), orgId);
+    assert.equal(schedule.memo?.dataSource, 'Tech feed');
+    const runAttributes = schedule.action.type === 'startWorkflow' ? schedule.action.typedSearchAttributes : undefined;
+    assert.ok(runAttributes instanceof TypedSearchAttributes, 'each run carries search attributes');
+    assert.equal(runAttributes.get(DataSourceIdKey), id, 'each run carries the data source');
+    assert.equal(runAttributes.get(ProjectIdKey), projectId);
+
+    const changed = await api.request('PATCH', `/data-sources/${id}`, { token: as.admin.token, body: { schedule_cron: '30 18 * * MON-FRI' } });
+    assert.equal(changed.status, 200, changed.text);
+    schedule = await describeSchedule(id);
+    assert.equal(schedule.spec.calendars?.[0]?.hour?.[0]?.start, 18);
+    assert.equal(schedule.spec.calendars?.[0]?.minute?.[0]?.start, 30);
+    assert.deepEqual(schedule.spec.calendars?.[0]?.dayOfWeek?.[0], { start: 'MONDAY', end: 'FRIDAY', step: 1 });
+
+    const paused = await api.request('PATCH', `/data-sources/${id}`, { token: as.admin.token, body: { is_active: false } });
+    assert.equal(paused.body.data_source.schedule, 'paused');
+    schedule = await describeSchedule(id);
+    assert.equal(schedule.state.paused, true);
+    assert.match(schedule.state.note ?? '', /paused/);
+
+    const resumed = await api.request('PATCH', `/data-sources/${id}`, { token: as.admin.token, body: { is_active: true } });
+    assert.equal(resumed.body.data_source.schedule, 'active');
+    assert.equal((await describeSchedule(id)).state.paused, false);
+
+    const unscheduled = await api.request('PATCH', `/data-sources/${id}`, { token: as.admin.token, body: { schedule_cron: null } });
+    assert.equal(unscheduled.body.data_source.schedule, 'none');
+    await assertNoSchedule(id);
+
+    await api.request('PATCH', `/data-sources/${id}`, { token: as.admin.token, body: { schedule_cron: '0 7 * * *' } });
+    assert.equal((await describeSchedule(id)).spec.calendars?.[0]?.hour?.[0]?.start, 7);
+
+    const deleted = await api.request('DELETE', `/data-sources/${id}`, { token: as.admin.token });
+    assert.equal(deleted.status, 204);
+    await assertNoSchedule(id);
+  });
+
+  it('reads the cron in the time zone of the project', async () => {
+    const project = await api.request('POST', '/projects', {
+      token: as.owner.token,
+      body: { name: 'New York desk', vertical: 'finance', organization_id: orgId, style_preset: { timezone: 'America/New_York' } },
+    });
+    assert.equal(project.status, 201, project.text);
+    const created = await api.request('POST', `/projects/${project.body.project.id}/data-sources`, {
+      token: as.admin.token,
+      body: { name: 'Quotes', source_type: 'api', config: { api_type: 'yahoo_finance', symbols: ['AAPL'], data_type: 'daily_summary' }, schedule_cron: '0 17 * * 1-5' },
+    });
+    assert.equal(created.status, 201, created.text);
+    assert.equal((await describeSchedule(created.body.data_source.id)).spec.timezone, 'America/New_York');
+
+    const moved = await api.request('PATCH', `/projects/${project.body.project.id}`, { token: as.owner.token, body: { style_preset: { timezone: 'Europe/London', voice: 'en-gb' } } });
+    assert.equal(moved.status, 200, moved.text);
+    assert.equal((await describeSchedule(created.body.data_source.id)).spec.timezone, 'Europe/London', 'the schedule follows the project');
+
+    const bad = await api.request('PATCH', `/projects/${project.body.project.id}`, { token: as.owner.token, body: { style_preset: { timezone: 'Mars/Olympus_Mons', voice: 'a voice; rm -rf' } } });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(Object.keys(bad.body.error.details).sort(), ['body.style_preset.timezone', 'body.style_preset.voice']);
+  });
+
+  it('makes no schedule for a source without a cron, and runs any source now', async () => {
+    const created = await api.request('POST', `/projects/${projectId}/data-sources`, { token: as.admin.token, body: { name: 'Manual feed', source_type: 'rss', config: RSS } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.data_source.schedule, 'none');
+    const id: string = created.body.data_source.id;
+    await assertNoSchedule(id);
+
+    assert.equal((await api.request('POST', `/data-sources/${id}/run`, { token: as.viewer.token })).status, 403);
+    const run = await api.request('POST', `/data-sources/${id}/run`, { token: as.editor.token });
+    assert.equal(run.status, 202, run.text);
+    assert.match(run.body.workflow_id, new RegExp(`^ingest-${id}-manual-\\d+$`));
+    const handle = api.ctx.temporal.workflow.getHandle(run.body.workflow_id);
+    const described = await handle.describe();
+    assert.equal(described.typedSearchAttributes.get(DataSourceIdKey), id);
+    assert.equal(described.typedSearchAttributes.get(ProjectIdKey), projectId);
+    await handle.terminate('no worker polls this test queue');
+
+    await api.request('PATCH', `/data-sources/${id}`, { token: as.admin.token, body: { is_active: false } });
+    const refused = await api.request('POST', `/data-sources/${id}/run`, { token: as.editor.token });
+    assert.equal(refused.status, 409);
+    assert.match(refused.body.error.message, /paused/);
+  });
+
+  it('deletes the schedules of a deleted project', async () => {
+    const project = await api.request('POST', '/projects', { token: as.owner.token, body: { name: 'Short-lived', vertical: 'tech', organization_id: orgId } });
+    const ids: string[] = [];
+    for (const name of ['One', 'Two']) {
+      const res = await api.request('POST', `/projects/${project.body.project.id}/data-sources`, {
+        token: as.admin.token,
+        body: { name, source_type: 'rss', config: RSS, schedule_cron: '0 6 * * *' },
+      });
+      ids.push(res.body.data_source.id);
+      await describeSchedule(res.body.data_source.id);
+    }
+    assert.equal((await api.request('DELETE', `/projects/${project.body.project.id}`, { token: as.owner.token })).status, 204);
+    for (const id of ids) await assertNoSchedule(id);
+  });
+});

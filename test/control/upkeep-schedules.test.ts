@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { ScheduleHandle } from '@temporalio/client';
+import { QueryTypes } from 'sequelize';
+import type { BackupRun } from '../../workflows/back-up-databases';
+import type { RolloverSummary } from '../../db/rollover';
+import type { AppContext } from '../../control/app-context';
+import { ensureUpkeepSchedules, UPKEEP_SCHEDULES, UPKEEP_TIMEZONE } from '../../control/upkeep-schedules';
+import { createPipelineHarness, createTenant, waitFor, type PipelineHarness } from '../support/pipeline';
+
+describe('upkeep schedules', () => {
+  let h: PipelineHarness;
+  let ctx: AppContext;
+
+  before(async () => {
+    h = await createPipelineHarness();
+    ctx = h.isolated('upkeep');
+    await h.startWorkers(ctx, ['orchestration']);
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  /** Triggers the schedule now and returns the result of the run it started. */
+  async function runNow<T>(handle: ScheduleHandle): Promise<T> {
+    const before = (await handle.describe()).info.recentActions.length;
+    await handle.trigger();
+    const action = await waitFor('the triggered run', async () => {
+      const { recentActions } = (await handle.describe()).info;
+      return recentActions.length > before ? recentActions.at(-1) : undefined;
+    });
+    return ctx.temporal.workflow.getHandle(action.action.workflow.workflowId).result() as Promise<T>;
+  }
+
+  it('creates every upkeep schedule once, and a second call only updates them', async () => {
+    const ids = await ensureUpkeepSchedules(ctx);
+    assert.deepEqual(await ensureUpkeepSchedules(ctx), ids);
+    assert.deepEqual(ids, UPKEEP_SCHEDULES.map((s) => s.id));
+    for (const schedule of UPKEEP_SCHEDULES) {
+      const described = await ctx.temporal.schedule.getHandle(schedule.id).describe();
+      assert.equal(described.spec.timezone, UPKEEP_TIMEZONE);
+      assert.equal(described.policies.overlap, 'SKIP');
+      assert.equal(described.state.paused, false);
+      assert.equal(described.action.type === 'startWorkflow' && described.action.workflowType, schedule.workflow.name);
+      assert.equal(described.action.type === 'startWorkflow' && described.action.taskQueue, ctx.config.temporal.taskQueue);
+    }
+    const listed: string[] = [];
+    for await (const summary of ctx.temporal.schedule.list()) listed.push(summary.scheduleId);
+    for (const id of ids) assert.ok(listed.includes(id), `${id} is listed`);
+  });
+
+  it('renews an ended subscription period once, however often the schedule runs', async () => {
+    const tenant = await createTenant(h, { credits: 3 });
+    const ended = new Date(Date.now() - 3600_000);
+    await ctx.models.Subscription.update(
+      { billing_cycle: 'monthly', started_at: new Date(ended.getTime() - 30 * 86_400_000), current_period_start: new Date(ended.getTime() - 30 * 86_400_000), current_period_end: ended },
+      { where: { id: tenant.subscriptionId } },
+    );
+    const handle = ctx.temporal.schedule.getHandle('upkeep-renew-subscriptions');
+    const first = await runNow<RolloverSummary>(handle);
+    assert.ok(first.renewedIds.includes(tenant.subscriptionId));
+    const second = await runNow<RolloverSummary>(handle);
+    assert.ok(!second.renewedIds.includes(tenant.subscriptionId));
+    const resets = await ctx.sequelize.query<{ credits_balance: number }>(
+      "SELECT credits_balance FROM credit_transactions WHERE subscription_id = :id AND transaction_type = 'reset'",
+      { replacements: { id: tenant.subscriptionId }, type: QueryTypes.SELECT },
+    );
+    const plan = await ctx.models.SubscriptionPlan.findOne({ where: { code: 'pro' }, rejectOnEmpty: true });
+    assert.deepEqual(resets.map((r) => r.credits_balance), [plan.monthly_credits]);
+    const subscription = await ctx.models.Subscription.findByPk(tenant.subscriptionId, { rejectOnEmpty: true });
+    assert.ok(subscription.current_period_end! > new Date());
+  });
+
+  it("creates next months' api_usages partitions", async () => {
+    const { created } = await runNow<{ created: string[] }>(ctx.temporal.schedule.getHandle('upkeep-api-usage-partitions'));
+    const [row] = await ctx.sequelize.query<{ n: string }>(
+      "SELECT COUNT(*) AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'api_usages'::regclass AND c.relname ~ '^api_usages_\\d{4}_\\d{2}$'",
+      { type: QueryTypes.SELECT },
+    );
+    assert.ok(Number(row!.n) >= 4, `the current month and three ahead exist (created now: ${created.join(', ') || 'none'})`);
+  });
+
+  it('backs up PostgreSQL and MongoDB to S3', async () => {
+    const run = await runNow<BackupRun>(ctx.temporal.schedule.getHandle('upkeep-backups'));
+    assert.match(run.postgres.key, /^backups\/postgres\/\d{4}\/\d{2}\/\d{2}\/.+\.dump$/);
+    assert.match(run.mongo.key, /^backups\/mongo\/\d{4}\/\d{2}\/\d{2}\/.+\.jsonl\.gz$/);
+    assert.ok(run.postgres.bytes > 0 && run.mongo.bytes > 0);
+    const stored = await ctx.db.objects.getBuffer(run.postgres.key);
+    assert.equal(stored.subarray(0, 5).toString('latin1'), 'PGDMP', 'a pg_dump custom-format archive');
+  });
+});

@@ -1,0 +1,180 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import {
+  DeleteBucketCommand,
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetBucketPolicyCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
+import { ObjectStore } from '../../db/objects';
+import { loadConfig } from '../../lib/config';
+
+/** Whether the bucket policy lets anyone read objects, i.e. whether `urlFor` links work without credentials. */
+async function bucketIsPublic(store: ObjectStore): Promise<boolean> {
+  let policy: string | undefined;
+  try {
+    ({ Policy: policy } = await store.client.send(new GetBucketPolicyCommand({ Bucket: store.bucket })));
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchBucketPolicy') return false;
+    throw error;
+  }
+  const statements = (JSON.parse(policy ?? '{}') as { Statement?: { Effect?: string; Principal?: unknown; Action?: string | string[] }[] }).Statement ?? [];
+  return statements.some((statement) => {
+    const principal = statement.Principal;
+    const anyone = principal === '*' || JSON.stringify(principal) === '{"AWS":"*"}' || JSON.stringify(principal) === '{"AWS":["*"]}';
+    const actions = ([] as string[]).concat(statement.Action ?? []);
+    return statement.Effect === 'Allow' && anyone && actions.some((action) => action === 's3:GetObject' || action === 's3:*');
+  });
+}
+
+async function listAll(store: ObjectStore, prefix: string, pageSize: number): Promise<{ keys: string[]; pages: number }> {
+  const keys: string[] = [];
+  let pages = 0;
+  let token: string | undefined;
+  do {
+    const page: ListObjectsV2CommandOutput = await store.client.send(
+      new ListObjectsV2Command({ Bucket: store.bucket, Prefix: prefix, MaxKeys: pageSize, ContinuationToken: token }),
+    );
+    pages += 1;
+    keys.push(...(page.Contents ?? []).map((object) => object.Key ?? ''));
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return { keys, pages };
+}
+
+describe('ObjectStore (against the MinIO of the test stack)', () => {
+  const config = loadConfig();
+  const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  const prefix = `test/storage-${runId}/`;
+  const store = new ObjectStore(config.s3);
+
+  before(async () => {
+    await store.ensureBucket();
+  });
+
+  after(async () => {
+    const { keys } = await listAll(store, prefix, 1000);
+    if (keys.length > 0) {
+      await store.client.send(new DeleteObjectsCommand({ Bucket: store.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
+    }
+    store.destroy();
+  });
+
+  it('puts a buffer and gets the same bytes back, with its content type and length', async () => {
+    const key = `${prefix}buffer/장면 1.png`;
+    const body = randomBytes(256 * 1024);
+    await store.put(key, body, 'image/png');
+
+    assert.deepEqual(await store.getBuffer(key), body);
+    const head = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: key }));
+    assert.equal(head.ContentType, 'image/png');
+    assert.equal(head.ContentLength, body.length);
+  });
+
+  it('puts a stream of known length', async () => {
+    const key = `${prefix}stream/narration.wav`;
+    const chunks = Array.from({ length: 8 }, () => randomBytes(100_000));
+    const body = Buffer.concat(chunks);
+    await store.put(key, Readable.from(chunks), 'audio/wav', body.length);
+
+    assert.deepEqual(await store.getBuffer(key), body);
+  });
+
+  it('fails to get a missing object', async () => {
+    await assert.rejects(store.getBuffer(`${prefix}missing.mp4`), (error: unknown) => (error as { name?: string }).name === 'NoSuchKey');
+  });
+
+  it('urlFor gives an HTTP URL of the object under the public base', async () => {
+    const key = `${prefix}url/최종 영상 #1.mp4`;
+    const body = randomBytes(4096);
+    await store.put(key, body, 'video/mp4');
+
+    const url = new URL(store.urlFor(key));
+    assert.match(url.protocol, /^https?:$/);
+    const base = config.s3.publicUrl ?? `${config.s3.endpoint?.replace(/\/$/, '')}/${config.s3.bucket}`;
+    assert.ok(url.href.startsWith(`${base}/`), `${url.href} starts with ${base}/`);
+    // Each path segment is escaped: '#' and spaces must not end or break the path.
+    assert.equal(decodeURIComponent(url.pathname.slice(new URL(base).pathname.length + 1)), key);
+    assert.equal(url.hash, '');
+
+    const response = await fetch(url);
+    if (await bucketIsPublic(store)) {
+      assert.equal(response.status, 200);
+      assert.deepEqual(Buffer.from(await response.arrayBuffer()), body);
+    } else {
+      assert.equal(response.status, 403, 'a private bucket refuses anonymous reads');
+      assert.deepEqual(await store.getBuffer(key), body);
+    }
+  });
+
+  it('urlFor links serve the object once the bucket allows anonymous reads', async () => {
+    const scratch = new ObjectStore({ ...config.s3, bucket: `autoclip-test-public-${runId}` });
+    const key = 'renders/최종 영상 #1.mp4';
+    const body = randomBytes(4096);
+    try {
+      await scratch.ensureBucket();
+      await scratch.client.send(
+        new PutBucketPolicyCommand({
+          Bucket: scratch.bucket,
+          Policy: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Principal: { AWS: ['*'] }, Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${scratch.bucket}/*`] }],
+          }),
+        }),
+      );
+      assert.equal(await bucketIsPublic(scratch), true);
+      await scratch.put(key, body, 'video/mp4');
+
+      const response = await fetch(scratch.urlFor(key));
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('content-type'), 'video/mp4');
+      assert.deepEqual(Buffer.from(await response.arrayBuffer()), body);
+    } finally {
+      await scratch.client.send(new DeleteObjectCommand({ Bucket: scratch.bucket, Key: key }));
+      await scratch.client.send(new DeleteBucketCommand({ Bucket: scratch.bucket }));
+      scratch.destroy();
+    }
+  });
+
+  it('lists the objects under a prefix, page by page and by folder', async () => {
+    const listed = `${prefix}list/`;
+    const names = ['a/1.png', 'a/2.png', 'a/3.png', 'b/1.png'];
+    for (const name of names) await store.put(`${listed}${name}`, Buffer.from(name), 'image/png');
+
+    const underA = await listAll(store, `${listed}a/`, 2);
+    assert.deepEqual(underA.keys, ['a/1.png', 'a/2.png', 'a/3.png'].map((name) => `${listed}${name}`));
+    assert.equal(underA.pages, 2);
+
+    const folders = await store.client.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: listed, Delimiter: '/' }));
+    assert.deepEqual(
+      (folders.CommonPrefixes ?? []).map((folder) => folder.Prefix),
+      [`${listed}a/`, `${listed}b/`],
+    );
+    assert.equal(folders.Contents, undefined);
+  });
+
+  it('ensureBucket creates a missing bucket and is idempotent', async () => {
+    const scratch = new ObjectStore({ ...config.s3, bucket: `autoclip-test-${runId}` });
+    try {
+      await assert.rejects(scratch.client.send(new HeadBucketCommand({ Bucket: scratch.bucket })));
+      await scratch.ensureBucket();
+      await scratch.ensureBucket();
+      await scratch.client.send(new HeadBucketCommand({ Bucket: scratch.bucket }));
+      await store.ensureBucket();
+      await store.client.send(new HeadBucketCommand({ Bucket: store.bucket }));
+    } finally {
+      // The bucket is missing only when the test failed before creating it.
+      await scratch.client.send(new DeleteBucketCommand({ Bucket: scratch.bucket })).catch((error: unknown) => {
+        if ((error as { name?: string }).name !== 'NoSuchBucket') throw error;
+      });
+      scratch.destroy();
+    }
+  });
+});

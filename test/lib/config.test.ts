@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig, REQUIRED_ENV_VARS } from '../../lib/config';
+import { createProviders } from '../../providers';
+import { minimalEnv } from '../support/env';
+
+const VALID = minimalEnv();
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return assert.fail('the configuration should have been refused');
+}
+
+describe('configuration', () => {
+  it('reads a valid environment into typed values with defaults', () => {
+    const config = loadConfig({ ...VALID, API_PORT: '8080', S3_FORCE_PATH_STYLE: '1', API_CORS_ORIGINS: 'https://a.example, https://b.example' });
+    assert.equal(config.api.port, 8080);
+    assert.equal(config.s3.forcePathStyle, true);
+    assert.deepEqual(config.api.corsOrigins, ['https://a.example', 'https://b.example']);
+    assert.equal(config.temporal.namespace, 'default');
+    assert.equal(config.pipeline.safetyThreshold, 0.7);
+    assert.equal(config.secrets.keys.get('k1')?.length, 32);
+  });
+
+  it('names every missing variable at once', () => {
+    const problems = problemsOf({});
+    for (const name of REQUIRED_ENV_VARS) assert.ok(problems.some((p) => p.includes(`"${name}"`)), `${name} named in ${problems.join('; ')}`);
+  });
+
+  it('names malformed values', () => {
+    const problems = problemsOf({ ...VALID, DATABASE_URL: 'mysql://x', API_PORT: 'eighty', SAFETY_THRESHOLD: '2', SECRETS_ACTIVE_KEY_ID: 'nope' });
+    assert.equal(problems.length, 3, problems.join('; '));
+    assert.ok(problems.some((p) => p.includes('"DATABASE_URL"')));
+    assert.ok(problems.some((p) => p.includes('"API_PORT"')));
+    assert.ok(problems.some((p) => p.includes('"SAFETY_THRESHOLD"')));
+    const keyProblems = problemsOf({ ...VALID, SECRETS_ENCRYPTION_KEYS: `k1:${randomBytes(16).toString('base64')}` });
+    assert.match(keyProblems.join(';'), /must decode to 32 bytes/);
+  });
+  it('names the key each remote engine needs, and chooses the engines the variables name', () => {
+    const problems = problemsOf({ ...VALID, SAFETY_PROVIDER: 'gemini', TTS_PROVIDER: 'elevenlabs', IMAGE_PROVIDER: 'pexels', RENDER_PROVIDER: 'creatomate' });
+    for (const name of ['GEMINI_API_KEY', 'ELEVENLABS_API_KEY', 'PEXELS_API_KEY', 'CREATOMATE_API_KEY', 'CREATOMATE_TEMPLATE_ID']) {
+      assert.ok(problems.some((p) => p.includes(`"${name}"`)), `${name} named in ${problems.join('; ')}`);
+    }
+    const config = loadConfig({
+      ...VALID,
+      SAFETY_PROVIDER: 'openai',
+      OPENAI_BASE_URL: 'http://127.0.0.1:11434',
+      TTS_PROVIDER: 'elevenlabs',
+      ELEVENLABS_API_KEY: 'xi-test',
+      IMAGE_PROVIDER: 'openai',
+      RENDER_PROVIDER: 'creatomate',
+      CREATOMATE_API_KEY: 'ck-test',
+      CREATOMATE_TEMPLATE_ID: 'tpl',
+      MAX_COST_PER_CONTENT_USD: '0.5',
+    });
+    const providers = createProviders(config, { publish: async () => 'http://127.0.0.1/file' });
+    assert.deepEqual(
+      [providers.safetyChecker.name, providers.speech.name, providers.images.name, providers.renderer.name],
+      ['openai-moderation', 'elevenlabs', 'openai-images', 'creatomate'],
+    );
+    assert.equal(config.costs.maxPerContentUsd, 0.5);
+    assert.equal(config.backupDatabaseUrl, VALID.DATABASE_URL, 'backups use DATABASE_URL unless BACKUP_DATABASE_URL is set');
+  });
+});

@@ -1,0 +1,291 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { ProviderError } from '../../../providers/errors';
+import { YouTubeClient, type YouTubeCredentials, type YouTubeUploadRequest } from '../../../providers/platforms/youtube';
+import type { ProviderUsage } from '../../../providers/types';
+import { startFakeYouTube, type FakeYouTubeState } from '../../fakes/youtube-server';
+import { leakWatch } from '../../support/provider-errors';
+
+const KIB = 1024;
+
+describe('YouTubeClient against the fake YouTube server', () => {
+  let fake: Awaited<ReturnType<typeof startFakeYouTube>>;
+  let state: FakeYouTubeState;
+  let dir: string;
+  let videoPath: string;
+  let video: Buffer;
+  let client: YouTubeClient;
+  const usages: ProviderUsage[] = [];
+  const { thrown, failure, assertNoSecrets } = leakWatch();
+
+  before(async () => {
+    fake = await startFakeYouTube();
+    dir = await mkdtemp(join(tmpdir(), 'autoclip-youtube-'));
+    video = randomBytes(700 * KIB);
+    videoPath = join(dir, 'video.mp4');
+    await writeFile(videoPath, video);
+    client = new YouTubeClient({
+      endpoints: { oauthUrl: fake.baseUrl, uploadUrl: fake.baseUrl, apiUrl: fake.baseUrl },
+      chunkSizeBytes: 256 * KIB,
+      requestTimeoutMs: 5000,
+      chunkTimeoutMs: 5000,
+      resumeBackoffMs: 5,
+      maxResumeAttempts: 3,
+    });
+  });
+
+  after(async () => {
+    await fake.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(() => {
+    state = fake.state;
+    state.refreshRevoked = false;
+    state.requests.length = 0;
+  });
+
+  function credentials(withAccessToken = false): YouTubeCredentials {
+    const base = { clientId: state.clientId, clientSecret: state.clientSecret, refreshToken: state.refreshToken };
+    return withAccessToken ? { ...base, accessToken: state.issueAccessToken(), expiresAt: new Date(Date.now() + 3600_000) } : base;
+  }
+
+  function uploadRequest(creds: YouTubeCredentials, overrides: Partial<YouTubeUploadRequest> = {}): YouTubeUploadRequest {
+    return {
+      credentials: creds,
+      filePath: videoPath,
+      metadata: { title: '오늘의 시장 요약 <AAPL>', description: 'Daily summary', tags: ['finance', '주식', 'finance'], privacyStatus: 'public', madeForKids: false, language: 'ko' },
+      ...overrides,
+    };
+  }
+
+  const chunkPuts = (): { range: string; bytes: number }[] =>
+    state.requests.filter((r) => r.method === 'PUT').map((r) => ({ range: String(r.headers['content-range']), bytes: r.bodyBytes }));
+
+  it('refreshes an access token', async () => {
+    const token = await client.refreshAccessToken(credentials(), { onUsage: (u) => usages.push(u) });
+    assert.ok(state.accessTokens.has(token.accessToken));
+    assert.ok(token.expiresAt.getTime() > Date.now() + 3000_000);
+    const form = state.requests.find((r) => r.path === '/token')?.body as Record<string, string>;
+    assert.equal(form.grant_type, 'refresh_token');
+  });
+
+  it('uploads a 700 KiB file in 256 KiB chunks and the bytes arrive identical', async () => {
+    const progress: [number, number][] = [];
+    const sessions: string[] = [];
+    const result = await client.upload(uploadRequest(credentials()), {
+      onUsage: (u) => usages.push(u),
+      onProgress: (sent, total) => progress.push([sent, total]),
+      onSession: (uri) => sessions.push(uri),
+    });
+    assert.deepEqual(state.uploadedBytes(result.videoId), video);
+    assert.equal(result.url, `https://www.youtube.com/watch?v=${result.videoId}`);
+    assert.ok(result.refreshedToken, 'no access token was given, so the client refreshed one');
+    assert.deepEqual(chunkPuts(), [
+      { range: `bytes 0-262143/${video.length}`, bytes: 262144 },
+      { range: `bytes 262144-524287/${video.length}`, bytes: 262144 },
+      { range: `bytes 524288-716799/${video.length}`, bytes: 192512 },
+    ]);
+    const sizes = state.requests.filter((r) => r.method === 'PUT').map((r) => [r.headers['content-length'], r.headers['transfer-encoding']]);
+    assert.deepEqual(sizes, [['262144', undefined], ['262144', undefined], ['192512', undefined]]);
+    assert.deepEqual(progress.map(([sent]) => sent), [0, 262144, 524288, 716800]);
+    assert.equal(sessions.length, 1);
+
+    const init = state.requests.find((r) => r.method === 'POST' && r.path.startsWith('/upload/'));
+    assert.equal(init?.headers['x-upload-content-length'], String(video.length));
+    assert.equal(init?.headers['x-upload-content-type'], 'video/mp4');
+    const resource = init?.body as { snippet: Record<string, unknown>; status: Record<string, unknown> };
+    assert.equal(resource.snippet.title, '오늘의 시장 요약 AAPL');
+    assert.deepEqual(resource.snippet.tags, ['finance', '주식']);
+    assert.equal(resource.snippet.categoryId, '22');
+    assert.deepEqual(resource.status, { privacyStatus: 'public', selfDeclaredMadeForKids: false });
+
+    const upload = usages.filter((u) => u.operation === 'upload').at(-1);
+    assert.deepEqual({ ...upload, durationMs: 0 }, {
+      service: 'youtube', operation: 'upload', inputUnits: 1600, outputUnits: 1, durationMs: 0, estimatedCostUsd: 0, statusCode: 200,
+    });
+  });
+
+  it('sends publishAt only on a private video, and refuses it on a public one before any request', async () => {
+    const publishAt = '2030-01-02T03:04:05.000Z';
+    const result = await client.upload(uploadRequest(credentials(true), {
+      metadata: { title: 'Scheduled', privacyStatus: 'private', publishAt, madeForKids: true },
+      urlStyle: 'shorts',
+    }));
+    assert.equal(result.url, `https://www.youtube.com/shorts/${result.videoId}`);
+    const init = state.requests.find((r) => r.method === 'POST' && r.path.startsWith('/upload/'));
+    assert.deepEqual((init?.body as { status: unknown }).status, { privacyStatus: 'private', selfDeclaredMadeForKids: true, publishAt });
+
+    state.requests.length = 0;
+    const error = await failure(() => client.upload(uploadRequest(credentials(true), {
+      metadata: { title: 'Scheduled', privacyStatus: 'public', publishAt, madeForKids: false },
+    })));
+    assert.equal(error.code, 'bad_request');
+    assert.equal(error.retryable, false);
+    assert.equal(state.requests.length, 0);
+  });
+
+  it('resumes after a 500 in the middle of the upload from the Range the server reports', async () => {
+    const result = await client.upload(uploadRequest(credentials(true)), {
+      onProgress: () => {
+        // Fail the second chunk, after the server kept 100 KiB of it.
+        if (chunkPuts().length === 1 && state.chunkFailures.length === 0) state.failNextChunks(1, 500, 100 * KIB);
+      },
+    });
+    assert.deepEqual(state.uploadedBytes(result.videoId), video);
+    const puts = chunkPuts();
+    assert.equal(puts[2]?.range, `bytes */${video.length}`, 'a status query follows the failure');
+    assert.equal(puts[3]?.range, `bytes ${256 * KIB + 100 * KIB}-${256 * KIB + 100 * KIB + 256 * KIB - 1}/${video.length}`);
+  });
+
+  it('resumes after the connection drops mid-chunk and after a 503', async () => {
+    state.dropNextChunks(1, 64 * KIB);
+    state.failNextChunks(1, 503);
+    const result = await client.upload(uploadRequest(credentials(true)));
+    assert.deepEqual(state.uploadedBytes(result.videoId), video);
+  });
+
+  it('gives up with a retryable error after too many consecutive 5xx', async () => {
+    state.failNextChunks(10, 503);
+    const error = await failure(() => client.upload(uploadRequest(credentials(true))));
+    state.chunkFailures.length = 0;
+    assert.equal(error.code, 'server_error');
+    assert.equal(error.retryable, true);
+    assert.equal(error.statusCode, 503);
+  });
+
+  it('continues a session started by an earlier attempt', async () => {
+    let session = '';
+    state.failNextChunks(10, 500);
+    await failure(() => client.upload(uploadRequest(credentials(true)), { onSession: (uri) => (session = uri) }));
+    state.chunkFailures.length = 0;
+    const before = state.sessions.size;
+    const result = await client.upload(uploadRequest(credentials(true), { sessionUri: session }));
+    assert.equal(state.sessions.size, before, 'no new session was started');
+    assert.deepEqual(state.uploadedBytes(result.videoId), video);
+  });
+
+  it('starts over when the session is gone (404)', async () => {
+    let expired = false;
+    const result = await client.upload(uploadRequest(credentials(true)), {
+      onProgress: (sent) => {
+        if (sent === 256 * KIB && !expired) {
+          expired = true;
+          state.expireSessions();
+        }
+      },
+    });
+    assert.deepEqual(state.uploadedBytes(result.videoId), video);
+    assert.equal(chunkPuts().filter((p) => p.range.startsWith('bytes 0-')).length, 2);
+  });
+
+  it('on a 401 refreshes the token once and succeeds', async () => {
+    const local: ProviderUsage[] = [];
+    state.rejectNextInitAsExpired();
+    const result = await client.upload(uploadRequest(credentials(true)), { onUsage: (u) => local.push(u) });
+    usages.push(...local);
+    assert.deepEqual(state.uploadedBytes(result.videoId), video);
+    assert.ok(result.refreshedToken && state.accessTokens.has(result.refreshedToken.accessToken));
+    assert.deepEqual(local.map((u) => u.operation), ['oauth_refresh', 'upload']);
+    assert.equal(state.requests.filter((r) => r.path === '/token').length, 1);
+  });
+
+  it('fails without retry when the token is refused after the refresh', async () => {
+    state.rejectNextInitAsExpired();
+    state.rejectNextInitAsExpired();
+    const error = await failure(() => client.upload(uploadRequest(credentials(true))));
+    assert.equal(error.code, 'unauthorized');
+    assert.equal(error.retryable, false);
+    assert.equal(state.requests.filter((r) => r.path === '/token').length, 1);
+  });
+
+  it('reports invalid_grant as a non-retryable auth_revoked error', async () => {
+    const creds = credentials(true);
+    state.revokeRefreshToken();
+    const local: ProviderUsage[] = [];
+    const error = await failure(() => client.upload(uploadRequest(creds), { onUsage: (u) => local.push(u) }));
+    usages.push(...local);
+    assert.equal(error.code, 'auth_revoked');
+    assert.equal(error.retryable, false);
+    assert.equal(error.requiresReconnect, true);
+    assert.equal(error.providerReason, 'invalid_grant');
+    assert.equal(error.statusCode, 400);
+    assert.deepEqual(local.map((u) => [u.operation, u.statusCode]), [['oauth_refresh', 400], ['upload', 401]]);
+    const direct = await failure(() => client.refreshAccessToken(creds));
+    assert.equal(direct.code, 'auth_revoked');
+  });
+
+  it('reports quotaExceeded as non-retryable with the provider message', async () => {
+    state.exceedQuota();
+    const error = await failure(() => client.upload(uploadRequest(credentials(true))));
+    assert.equal(error.code, 'quota_exceeded');
+    assert.equal(error.retryable, false);
+    assert.equal(error.statusCode, 403);
+    assert.match(error.message, /exceeded your <a href=.*quota/);
+    state.exceedQuota('uploadLimitExceeded');
+    const limit = await failure(() => client.upload(uploadRequest(credentials(true))));
+    assert.equal(limit.code, 'quota_exceeded');
+    assert.match(limit.message, /number of videos/);
+  });
+
+  it('reports a 429 as retryable with the Retry-After delay', async () => {
+    state.rateLimitNextInit(120);
+    const error = await failure(() => client.upload(uploadRequest(credentials(true))));
+    assert.equal(error.code, 'rate_limited');
+    assert.equal(error.retryable, true);
+    assert.equal(error.retryAfterMs, 120_000);
+  });
+
+  it('reports an unreachable server as a retryable network error', async () => {
+    const offline = new YouTubeClient({ endpoints: { oauthUrl: 'http://127.0.0.1:1' }, requestTimeoutMs: 2000 });
+    const error = await failure(() => offline.refreshAccessToken(credentials()));
+    assert.equal(error.code, 'network_error');
+    assert.equal(error.retryable, true);
+  });
+
+  it('times out a request that gets no answer, and stops at once when the caller cancels', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const slow = new YouTubeClient({ endpoints: { oauthUrl: url }, requestTimeoutMs: 200 });
+      const error = await failure(() => slow.refreshAccessToken(credentials()));
+      assert.equal(error.code, 'network_error');
+      assert.match(error.message, /no answer within 200 ms/);
+      const patient = new YouTubeClient({ endpoints: { oauthUrl: url }, requestTimeoutMs: 10_000 });
+      const cancelled = patient.refreshAccessToken(credentials(), { signal: AbortSignal.timeout(100) });
+      await assert.rejects(cancelled, (reason: unknown) => !(reason instanceof ProviderError) && (reason as Error).name === 'TimeoutError');
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('fetches statistics as numbers', async () => {
+    const first = await client.upload(uploadRequest(credentials(true)));
+    const second = await client.upload(uploadRequest(credentials(true)));
+    state.setStatistics(first.videoId, { viewCount: 1234, likeCount: 56, commentCount: 7 });
+    const local: ProviderUsage[] = [];
+    const { items } = await client.fetchStatistics(credentials(true), [first.videoId, second.videoId, 'missing0001', first.videoId], {
+      onUsage: (u) => local.push(u),
+    });
+    usages.push(...local);
+    assert.deepEqual(items, [
+      { videoId: first.videoId, views: 1234, likes: 56, comments: 7 },
+      { videoId: second.videoId, views: 0, likes: 0, comments: 0 },
+    ]);
+    assert.deepEqual(local.map((u) => [u.operation, u.inputUnits, u.outputUnits]), [['metrics', 1, 2]]);
+  });
+
+  it('never puts a token or secret in an error or a usage record', () => {
+    assert.ok(thrown.length >= 8);
+    const secrets = [...state.issuedTokens, state.refreshToken, state.clientSecret];
+    assertNoSecrets(secrets, [JSON.stringify(usages)]);
+  });
+});
