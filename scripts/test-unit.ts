@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative, resolve, sep } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { temporalBinary } from './local-stack/binaries';
+import { testFiles } from './test-files';
 
 /**
  * `npm run test:unit`: the tests that need no stack (no PostgreSQL, Redis, MongoDB or MinIO), in a
@@ -31,21 +31,6 @@ const STACK_VARIABLES = [
 ];
 
 const REPO_ROOT = resolve(__dirname, '..');
-
-/** The test files of a file or folder (recursively), relative to the repository. */
-function testFiles(path: string): string[] {
-  const full = resolve(REPO_ROOT, path);
-  if (!existsSync(full)) {
-    console.error(`[test:unit] ${path} does not exist: update UNIT_TESTS in scripts/test-unit.ts if it moved`);
-    return [];
-  }
-  if (!statSync(full).isDirectory()) return [relative(REPO_ROOT, full)];
-  return readdirSync(full, { withFileTypes: true }).flatMap((entry) => {
-    const child = join(full, entry.name);
-    if (entry.isDirectory()) return testFiles(child);
-    return entry.name.endsWith('.test.ts') ? [relative(REPO_ROOT, child)] : [];
-  });
-}
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { startStack } from './local-stack';
+import { testFiles } from './test-files';
 
 /**
  * `npm test`: starts the test stack (its own ports and data folder), runs every test file under
@@ -11,19 +11,11 @@ import { startStack } from './local-stack';
  */
 const REPO_ROOT = resolve(__dirname, '..');
 
-function findTests(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) return findTests(path);
-    return entry.name.endsWith('.test.ts') ? [relative(REPO_ROOT, path)] : [];
-  });
-}
-
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   const flags = args.filter((a) => a.startsWith('--'));
   const requested = args.filter((a) => !a.startsWith('--'));
-  const files = requested.length > 0 ? requested : findTests(join(REPO_ROOT, 'test')).sort();
+  const files = requested.length > 0 ? requested : testFiles('test').sort();
   const stack = await startStack('test');
   try {
     const child = spawn(

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { contentMediaKeys } from '../../activities/media-keys';
 import { startProduction } from '../../control/productions';
@@ -14,6 +14,7 @@ import { probe } from '../../providers/ffmpeg/runner';
 import type { ScriptWriter, SpeechSynthesizer } from '../../providers/types';
 import { approveSignal, progressQuery } from '../../workflows/produce-content';
 import { createPipelineHarness, createTenant, createTopicContent, creditRows, jobRows, waitFor, type PipelineHarness } from '../support/pipeline';
+import { workflowFailure } from '../support/wait';
 
 const HISTORY_DIR = resolve(__dirname, '..', 'workflows', 'histories');
 const execFileAsync = promisify(execFile);
@@ -44,15 +45,6 @@ describe('produceContent on a real worker', () => {
       ], { maxBuffer: 64 * 1024 * 1024 });
       await writeFile(join(HISTORY_DIR, `${name}.json`), stdout);
     }
-  }
-
-  async function failureOf(handle: WorkflowHandle): Promise<WorkflowFailedError> {
-    const err = await handle.result().then(
-      () => assert.fail('the workflow should have failed'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    return err;
   }
 
   it('produces an MP4 with voice and subtitles, records every job and cost, and publishes after approval at the scheduled time', async () => {
@@ -157,7 +149,7 @@ describe('produceContent on a real worker', () => {
     assert.match(attempts[0]!.error ?? '', /script service unavailable/);
 
     await handle.cancel();
-    await failureOf(handle);
+    await workflowFailure(handle);
     await waitFor('refund', async () => (await creditRows(h, contentId)).length === 2);
     assert.deepEqual((await creditRows(h, contentId)).map((r) => [r.transaction_type, r.credits_amount, r.credits_balance]), [['usage', -1, 1], ['refund', 1, 2]]);
     const content = await h.ctx.models.Content.findByPk(contentId);
@@ -180,7 +172,7 @@ describe('produceContent on a real worker', () => {
     const contentId = await createTopicContent(h, tenant.projectId, TOPIC);
     const handle = await startProduction(ctx, contentId);
     finished.push({ name: 'non-retryable-tts', handle });
-    const err = await failureOf(handle);
+    const err = await workflowFailure(handle);
     assert.match(String((err.cause?.cause as Error | undefined)?.message ?? err.cause?.message), /not available on this account/);
 
     const content = await h.ctx.models.Content.findByPk(contentId);
@@ -204,7 +196,7 @@ describe('produceContent on a real worker', () => {
     const contentId = await createTopicContent(h, tenant.projectId, '원금 보장! 무조건 오르는 종목, 수익 보장 100% 확실한 투자 비법');
     const handle = await startProduction(ctx, contentId);
     finished.push({ name: 'safety-rejected', handle });
-    const err = await failureOf(handle);
+    const err = await workflowFailure(handle);
     assert.match(String(err.cause?.message), /safety check failed/);
     const content = await h.ctx.models.Content.findByPk(contentId);
     assert.equal(content?.status, 'failed');
@@ -221,7 +213,7 @@ describe('produceContent on a real worker', () => {
     const contentId = await createTopicContent(h, tenant.projectId, TOPIC);
     const handle = await startProduction(ctx, contentId);
     finished.push({ name: 'no-credits', handle });
-    const err = await failureOf(handle);
+    const err = await workflowFailure(handle);
     const cause = err.cause?.cause;
     assert.ok(cause instanceof ApplicationFailure);
     assert.equal(cause.type, 'NoCredits');
@@ -242,10 +234,10 @@ describe('produceContent on a real worker', () => {
     });
     const winner = charged.findIndex((r) => r.length > 0);
     const loser = 1 - winner;
-    const err = await failureOf(handles[loser]!);
+    const err = await workflowFailure(handles[loser]!);
     assert.equal((err.cause?.cause as ApplicationFailure).type, 'NoCredits');
     await handles[winner]!.cancel();
-    await failureOf(handles[winner]!);
+    await workflowFailure(handles[winner]!);
     const subscription = await h.ctx.models.Subscription.findByPk(tenant.subscriptionId);
     assert.equal(subscription?.credits_remaining, 1, 'the winner was refunded on cancel, the loser never charged');
     const all = await h.ctx.models.CreditTransaction.findAll({ where: { subscription_id: tenant.subscriptionId }, order: [['created_at', 'ASC']] });
@@ -261,7 +253,7 @@ describe('produceContent on a real worker', () => {
     finished.push({ name: 'cancel-during-render', handle });
     await waitFor('render running', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'running'));
     await handle.cancel();
-    await failureOf(handle);
+    await workflowFailure(handle);
     const render = await waitFor('render cancelled', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'cancelled'), 30_000);
     assert.equal(render.status, 'cancelled');
     assert.deepEqual((await creditRows(h, contentId)).map((r) => r.transaction_type), ['usage', 'refund']);

@@ -10,6 +10,7 @@ import type { MediaActivities } from '../../activities/media';
 import type { PublishActivities } from '../../activities/publish';
 import { GO_SERVERS, onPath } from '../../scripts/local-stack/binaries';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
+import { waitFor } from './wait';
 
 /**
  * Workflow logic tests without the stack: the real workflows (`workflows/`) run on real workers
@@ -248,13 +249,7 @@ export async function startWorkflowTestEnv(label: string): Promise<WorkflowTestE
   };
 }
 
-/** Polls `probe` until it returns something truthy. */
-export async function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Polls `probe` every 25 ms until it returns something truthy (the stubs answer at once). */
+export function eventually<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
+  return waitFor(what, probe, timeoutMs, 25);
 }

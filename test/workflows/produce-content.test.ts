@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Context } from '@temporalio/activity';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure, type Duration } from '@temporalio/common';
 import { produceContent } from '../../workflows';
 import {
@@ -15,6 +15,7 @@ import {
 } from '../../workflows/produce-content';
 import { PipelineStepKey } from '../../workflows/search-attributes';
 import { eventually, Gate, startWorkflowTestEnv, videoUrl, type Scenario, type WorkflowTestEnv } from '../support/workflow-env';
+import { workflowFailure } from '../support/wait';
 
 /**
  * produceContent's logic with stub activities on real workers (no stack): the credit refund on
@@ -46,15 +47,6 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
       // A short heartbeat timeout so a cancellation reaches a running media stub within a second.
       args: [{ contentId, mediaTaskQueue: t.mediaTaskQueue, mediaHeartbeatTimeout: '1 second', ...extra }],
     });
-  }
-
-  async function failureOf(handle: WorkflowHandle): Promise<WorkflowFailedError> {
-    const err = await handle.result().then(
-      () => assert.fail('the workflow should have failed'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    return err;
   }
 
   async function waitForStep(handle: WorkflowHandle, step: ProductionProgress['step']): Promise<ProductionProgress> {
@@ -105,7 +97,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
           },
         },
       });
-      const err = await failureOf(handle);
+      const err = await workflowFailure(handle);
       assert.ok(err.cause instanceof ActivityFailure);
       assert.equal((err.cause.cause as ApplicationFailure).type, 'NoCredits');
       assert.deepEqual(names(contentId), ['chargeCredit', 'finishRun']);
@@ -124,7 +116,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
           },
         },
       });
-      await failureOf(handle);
+      await workflowFailure(handle);
       assert.equal(t.stubs.count(contentId, 'writeScript'), 1, 'non-retryable: one attempt');
       assert.deepEqual(names(contentId), ['chargeCredit', 'writeScript', 'refundCredit', 'finishRun']);
       assertSettled(contentId, { refunds: 1, refundReason: /the model refused the topic/, outcome: 'failed', keepReady: false, error: /the model refused the topic/ });
@@ -152,7 +144,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
       const contentId = newContentId('unsafe');
       const flags = [{ code: 'medical_claim', severity: 'high' as const, message: 'promises a cure' }];
       const handle = await start(contentId, { overrides: { checkSafety: async () => ({ passed: false, score: 0.91, flags }) } });
-      const err = await failureOf(handle);
+      const err = await workflowFailure(handle);
       assert.ok(err.cause instanceof ApplicationFailure);
       assert.equal(err.cause.type, 'SafetyRejected');
       assert.equal(err.cause.nonRetryable, true);
@@ -171,7 +163,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
           },
         },
       });
-      await failureOf(handle);
+      await workflowFailure(handle);
       assert.equal(t.stubs.count(contentId, 'renderVideo'), 0);
       assert.equal(t.stubs.count(contentId, 'synthesizeSpeech'), 1);
       assertSettled(contentId, { refunds: 1, refundReason: /voice not available/, outcome: 'failed', keepReady: false, error: /voice not available/ });
@@ -186,7 +178,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
           },
         },
       });
-      await failureOf(handle);
+      await workflowFailure(handle);
       assert.equal(t.stubs.count(contentId, 'markReadyForPublishing'), 0);
       const render = t.stubs.inputs(contentId, 'renderVideo')[0]!;
       assert.equal(render.speech.audioKey, `${contentId}/voice.m4a`, 'the render gets the speech and images outputs');
@@ -220,7 +212,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
       const handle = await start(contentId, { overrides: { renderVideo: gated(gate, { videoKey: 'v', thumbnailKey: 't', durationSec: 1 }) } });
       await t.stubs.called(contentId, 'renderVideo');
       await handle.cancel();
-      const err = await failureOf(handle);
+      const err = await workflowFailure(handle);
       assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
       assert.equal((await handle.describe()).status.name, 'CANCELLED');
       assertSettled(contentId, { refunds: 1, refundReason: /^cancelled$/, outcome: 'cancelled', keepReady: false, error: /^cancelled$/ });

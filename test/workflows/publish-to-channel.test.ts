@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { publishToChannel } from '../../workflows';
 import { Gate, startWorkflowTestEnv, videoUrl, type Scenario, type WorkflowTestEnv } from '../support/workflow-env';
+import { workflowFailure } from '../support/wait';
 
 /**
  * publishToChannel on its own (produceContent starts it as a child): the wait for the scheduled
@@ -31,15 +32,6 @@ describe('publishToChannel workflow (stub activities)', { concurrency: true }, (
       args: [{ contentId, channelId, scheduledAt }],
     });
     return { contentId, channelId, handle };
-  }
-
-  async function failureOf(handle: WorkflowHandle): Promise<WorkflowFailedError> {
-    const err = await handle.result().then(
-      () => assert.fail('the workflow should have failed'),
-      (e: unknown) => e,
-    );
-    assert.ok(err instanceof WorkflowFailedError, String(err));
-    return err;
   }
 
   async function timersOf(handle: WorkflowHandle): Promise<number[]> {
@@ -102,7 +94,7 @@ describe('publishToChannel workflow (stub activities)', { concurrency: true }, (
         },
       },
     });
-    const err = await failureOf(handle);
+    const err = await workflowFailure(handle);
     assert.ok(err.cause instanceof ActivityFailure);
     assert.equal((err.cause.cause as ApplicationFailure).type, 'UploadRejected');
     assert.deepEqual(t.stubs.inputs(contentId, 'markUploadFailed'), [{ uploadId: `upload:${contentId}:${channelId}`, error: 'video rejected: duplicate content' }]);
@@ -116,7 +108,7 @@ describe('publishToChannel workflow (stub activities)', { concurrency: true }, (
         },
       },
     });
-    await failureOf(handle);
+    await workflowFailure(handle);
     assert.equal(t.stubs.count(contentId, 'uploadToChannel'), 0);
     assert.deepEqual(t.stubs.inputs(contentId, 'markUploadFailed').map((i) => i.error), ['refresh token revoked by the user']);
   });
@@ -135,7 +127,7 @@ describe('publishToChannel workflow (stub activities)', { concurrency: true }, (
     try {
       await t.stubs.called(contentId, 'uploadToChannel');
       await handle.cancel();
-      const err = await failureOf(handle);
+      const err = await workflowFailure(handle);
       assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
       return t.stubs.inputs(contentId, 'markUploadFailed');
     } finally {
