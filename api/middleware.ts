@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { AppConfig } from '../lib/config';
 import { moduleLogger } from '../lib/logger';
@@ -68,28 +68,122 @@ const RATE_HIT_SCRIPT = `local count = redis.call('INCR', KEYS[1])
 if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return count`;
 
-type RateLimitRedis = Redis & { rateHit(key: string, ttlSec: number): Promise<number> };
+/**
+ * Two counters in one round trip: the first (the address) is always counted; the second (the
+ * user) only when the first is within ARGV[2], as when the two are counted one after the other
+ * and a refusal by the first stops the request. Returns both counts (0 for one not counted).
+ */
+const RATE_HIT_PAIR_SCRIPT = `local first = redis.call('INCR', KEYS[1])
+if first == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+if first > tonumber(ARGV[2]) then return {first, 0} end
+local second = redis.call('INCR', KEYS[2])
+if second == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
+return {first, second}`;
+
+const WINDOW_MS = 60_000;
+/** A key outlives its window by a second, so a late hit of the window still finds it. */
+const WINDOW_TTL_SEC = 61;
+
+type RateLimitRedis = Redis & {
+  rateHit(key: string, ttlSec: number): Promise<number>;
+  rateHitPair(first: string, second: string, ttlSec: number, firstLimit: number): Promise<[number, number]>;
+};
+
+function rateLimitRedis(redis: Redis): RateLimitRedis {
+  if (!('rateHit' in redis)) redis.defineCommand('rateHit', { numberOfKeys: 1, lua: RATE_HIT_SCRIPT });
+  if (!('rateHitPair' in redis)) redis.defineCommand('rateHitPair', { numberOfKeys: 2, lua: RATE_HIT_PAIR_SCRIPT });
+  return redis as RateLimitRedis;
+}
+
+/** The 429 of a counter over its limit, with Retry-After (seconds to the next window) set on the response. */
+function rateLimited(res: Response, limitPerMinute: number, window: number, now: number): HttpError {
+  const retryAfter = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
+  res.setHeader('Retry-After', String(retryAfter));
+  return new HttpError(429, 'rate_limited', `too many requests: at most ${limitPerMinute} a minute`);
+}
 
 /**
  * A fixed one-minute window per key, counted in Redis so the limit holds across API processes.
  * Over the limit: 429 with Retry-After (seconds to the next window).
  */
-export function rateLimit(redis: Redis, name: string, limitPerMinute: number, keyOf: (req: Parameters<RequestHandler>[0]) => string | undefined): RequestHandler {
-  if (!('rateHit' in redis)) redis.defineCommand('rateHit', { numberOfKeys: 1, lua: RATE_HIT_SCRIPT });
-  const client = redis as RateLimitRedis;
+export function rateLimit(redis: Redis, name: string, limitPerMinute: number, keyOf: (req: Request) => string | undefined): RequestHandler {
+  const client = rateLimitRedis(redis);
   return (req, res, next) => {
     const key = keyOf(req);
     if (!key) return next();
     const now = Date.now();
-    const window = Math.floor(now / 60_000);
-    client.rateHit(`rl:${name}:${key}:${window}`, 61).then((count) => {
-      if (count > limitPerMinute) {
-        const retryAfter = Math.max(1, Math.ceil(((window + 1) * 60_000 - now) / 1000));
-        res.setHeader('Retry-After', String(retryAfter));
-        return next(new HttpError(429, 'rate_limited', `too many requests: at most ${limitPerMinute} a minute`));
-      }
+    const window = Math.floor(now / WINDOW_MS);
+    client.rateHit(`rl:${name}:${key}:${window}`, WINDOW_TTL_SEC).then((count) => {
+      if (count > limitPerMinute) return next(rateLimited(res, limitPerMinute, window, now));
       next();
     }, next);
+  };
+}
+
+export interface RequestRateLimits {
+  /** Global, first of the limits: counts the client address (or leaves the count to `user`, see below). */
+  ip: RequestHandler;
+  /** After `authenticate` on user routes: counts the user (and the address, when its count was left here). */
+  user: RequestHandler;
+  /** First of a public route's handlers: counts the address if its count was left for a user route. */
+  ipBeforePublic: RequestHandler;
+  /** Error handler before the last: counts the address if its count was left for a user route and the request failed first. */
+  ipOnError: ErrorRequestHandler;
+}
+
+/**
+ * The per-address and per-user limits, counted as `rateLimit` counts (keys `rl:ip:<address>:<window>`
+ * and `rl:user:<id>:<window>`), in one Redis round trip for a request to a user route: a request
+ * that carries a bearer token and no body (a read) has its address counted together with its
+ * user, once `authenticate` has accepted the token. Until then nothing about the request has been
+ * read but its headers, so what a refused request sees is unchanged: wherever it ends first (401,
+ * 404, a public route, an error), its address is counted there, and a 429 for the address wins as
+ * before. A request with a body is counted at once, so an address over its limit gets no body parsed.
+ */
+export function requestRateLimits(redis: Redis, perIp: number, perUser: number): RequestRateLimits {
+  const client = rateLimitRedis(redis);
+  /** Requests whose address is not counted yet: its count waits for the user's. */
+  const pending = new WeakSet<Request>();
+
+  const countIp = (req: Request, res: Response, next: NextFunction) => {
+    pending.delete(req);
+    const ip = req.ip;
+    if (!ip) return next();
+    const now = Date.now();
+    const window = Math.floor(now / WINDOW_MS);
+    client.rateHit(`rl:ip:${ip}:${window}`, WINDOW_TTL_SEC).then((count) => {
+      if (count > perIp) return next(rateLimited(res, perIp, window, now));
+      next();
+    }, next);
+  };
+  const countUser = rateLimit(redis, 'user', perUser, (req) => req.auth?.userId);
+
+  return {
+    ip: (req, res, next) => {
+      const header = req.headers.authorization;
+      const bodiless = req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined;
+      if (bodiless && req.method !== 'OPTIONS' && header?.startsWith('Bearer ')) {
+        pending.add(req);
+        return next();
+      }
+      countIp(req, res, next);
+    },
+    user: (req, res, next) => {
+      const userId = req.auth?.userId;
+      const ip = req.ip;
+      if (!pending.has(req)) return countUser(req, res, next);
+      if (!userId || !ip) return countIp(req, res, (err?: unknown) => (err ? next(err) : countUser(req, res, next)));
+      pending.delete(req);
+      const now = Date.now();
+      const window = Math.floor(now / WINDOW_MS);
+      client.rateHitPair(`rl:ip:${ip}:${window}`, `rl:user:${userId}:${window}`, WINDOW_TTL_SEC, perIp).then(([ipCount, userCount]) => {
+        if (ipCount > perIp) return next(rateLimited(res, perIp, window, now));
+        if (userCount > perUser) return next(rateLimited(res, perUser, window, now));
+        next();
+      }, next);
+    },
+    ipBeforePublic: (req, res, next) => (pending.has(req) ? countIp(req, res, next) : next()),
+    ipOnError: (err: unknown, req, res, next) => (pending.has(req) ? countIp(req, res, (limitErr?: unknown) => next(limitErr ?? err)) : next(err)),
   };
 }
 

@@ -24,6 +24,16 @@ export function forbidden(need: Role): HttpError {
   return new HttpError(403, 'forbidden', `this action needs the ${need} role or higher`);
 }
 
+/**
+ * Checks the role the caller holds over a row: 404 named after the row (`what`) without one, as
+ * when the row does not exist; 403 when it is below `need`.
+ */
+export function requireRole(role: Role | undefined, need: Role, what: string): Role {
+  if (!role) throw notFound(what);
+  if (!roleAtLeast(role, need)) throw forbidden(need);
+  return role;
+}
+
 /** The user's role in an organization, or undefined when they are not a member. */
 async function memberRole(models: Models, userId: string, organizationId: string): Promise<Role | undefined> {
   const member = await models.OrganizationMember.findOne({ where: { organization_id: organizationId, user_id: userId }, attributes: ['role'] });
@@ -78,9 +88,7 @@ export async function requireInProject<T extends Model & { project?: Project }>(
   });
   const project = row?.project;
   const role = !project ? undefined : project.user_id ? (project.user_id === userId ? 'owner' : undefined) : ((project.get('member_role') as Role | null) ?? undefined);
-  if (!row || !role) throw notFound(what);
-  if (!roleAtLeast(role, need)) throw forbidden(need);
-  return { row: row as T & { project: Project }, role };
+  return { row: row as T & { project: Project }, role: requireRole(row ? role : undefined, need, what) };
 }
 
 /** The owner a new resource gets: the organization named in the request (checked), else the user. */

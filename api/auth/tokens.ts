@@ -25,8 +25,28 @@ export function issueAccessToken(userId: string, secret: Buffer, ttlSec: number,
   return { token: `${HEADER}.${payload}.${sign(`${HEADER}.${payload}`, secret)}`, expiresAt: new Date(claims.exp * 1000) };
 }
 
+/**
+ * Tokens whose signature was checked, per secret, with their claims: a client sends the same token
+ * on every request until it expires, and its signature, once checked, stays valid. Expiry is still
+ * checked on each use. Bounded: the oldest entry makes room for a new one.
+ */
+const VERIFIED_MAX = 10_000;
+const verifiedBySecret = new WeakMap<Buffer, Map<string, Readonly<AccessClaims>>>();
+
 /** The claims of a valid, unexpired token, or undefined. Never throws on malformed input. */
 export function verifyAccessToken(token: string, secret: Buffer, now = Date.now()): AccessClaims | undefined {
+  let verified = verifiedBySecret.get(secret);
+  const known = verified?.get(token);
+  if (known) return known.exp * 1000 > now ? known : undefined;
+  const claims = checkAccessToken(token, secret, now);
+  if (!claims) return undefined;
+  if (!verified) verifiedBySecret.set(secret, (verified = new Map()));
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+  verified.set(token, Object.freeze(claims));
+  return claims;
+}
+
+function checkAccessToken(token: string, secret: Buffer, now: number): AccessClaims | undefined {
   const parts = token.split('.');
   if (parts.length !== 3 || parts[0] !== HEADER) return undefined;
   const expected = Buffer.from(sign(`${parts[0]}.${parts[1]}`, secret));

@@ -1,7 +1,9 @@
 import Joi from 'joi';
+import type { Sequelize } from 'sequelize';
 import type { Models, Role } from '../../db/models';
+import { contentWithCallerRole, type ContentRow } from '../../db/repositories/content-reads';
 import type { ContentWithProject } from '../../db/repositories/contents';
-import { requireInProject } from '../tenancy';
+import { requireInProject, requireRole } from '../tenancy';
 
 /**
  * What every content route shares: loading a content the caller may act on, and the schemas of
@@ -14,6 +16,16 @@ export type { ContentWithProject };
 export async function loadContent(models: Models, userId: string, contentId: string, need: Role): Promise<{ content: ContentWithProject; role: Role }> {
   const { row, role } = await requireInProject(models, models.Content, 'content', userId, contentId, need);
   return { content: row, role };
+}
+
+/**
+ * Reads a content to show it, checking `need` exactly as `loadContent` does (404 when the caller
+ * may not see it, 403 when the role is too low), in one query and without a model instance.
+ */
+export async function readContent(sequelize: Sequelize, userId: string, contentId: string, need: Role): Promise<ContentRow> {
+  const found = await contentWithCallerRole(sequelize, contentId, userId);
+  requireRole(found?.role, need, 'content');
+  return found!.content;
 }
 
 // PostgreSQL refuses NUL in TEXT and JSONB, and a lone surrogate cannot be encoded as UTF-8: both

@@ -8,7 +8,7 @@ import { cursorParam, encodeCursor, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeContent, serializeContentSummary } from '../serializers/contents';
 import { requireProject } from '../tenancy';
-import { contentFields, jsonObject, loadContent, text } from './contents-common';
+import { contentFields, jsonObject, loadContent, readContent, text } from './contents-common';
 import { productionRoutes } from './contents-production';
 import { contentProgressRoutes } from './contents-progress';
 import { describeProduction } from '../../control/production-state';
@@ -155,7 +155,7 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
       params: schemas.idParams,
       responses: { 200: '{ content }' },
       handler: async (req, res, { params }) => {
-        const { content } = await loadContent(models, req.auth!.userId, params.id, 'viewer');
+        const content = await readContent(ctx.sequelize, req.auth!.userId, params.id, 'viewer');
         res.json({ content: serializeContent(content) });
       },
     }),

@@ -1,10 +1,12 @@
-import type { Content, ContentJob, ContentUpload } from '../../db/models';
+import type { ContentJob, ContentUpload } from '../../db/models';
+import type { ContentRow } from '../../db/repositories/content-reads';
 
 /**
  * What the API shows of contents, their jobs and their uploads: explicit field lists, so a column
- * added later (or a channel's sealed tokens, through an include) is never exposed by accident.
+ * added later (or a channel's sealed tokens, through an include) is never exposed by accident. A
+ * content is a model instance or a plain row of the same columns (db/repositories/content-reads.ts).
  */
-export function serializeContent(content: Content) {
+export function serializeContent(content: ContentRow) {
   return {
     ...serializeContentSummary(content),
     script: content.script,
@@ -16,8 +18,11 @@ export function serializeContent(content: Content) {
   };
 }
 
+/** The columns of a content the list view shows. */
+type ContentSummaryRow = Omit<ContentRow, 'script' | 'media_assets' | 'audio_url' | 'audio_duration' | 'safety_flags' | 'source_data'>;
+
 /** The list view: everything but the large JSON columns (script, media, source data). */
-export function serializeContentSummary(content: Content) {
+export function serializeContentSummary(content: ContentSummaryRow) {
   return {
     id: content.id,
     project_id: content.project_id,
