@@ -4,8 +4,8 @@ import { SecretBox } from '../lib/secrets';
 import { RefreshTokens } from './auth/tokens';
 import type { ApiDeps } from './deps';
 import { errorHandler, notFound } from './errors';
-import { authenticate, cors, rateLimit, requestId, requestLog, securityHeaders } from './middleware';
-import { mountRoutes } from './registry';
+import { authenticate, cors, requestId, requestLog, requestRateLimits, securityHeaders } from './middleware';
+import { limitBodyDepth, mountRoutes } from './registry';
 import { allRoutes } from './routes';
 
 /**
@@ -22,21 +22,29 @@ export function createApp(ctx: AppContext): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('trust proxy', 'loopback');
+  // The client's address (per-IP rate limits) comes from X-Forwarded-For when a proxy on this host or
+  // a private network sends it: Caddy in front in docker-compose.yml, which sets the header itself.
+  app.set('trust proxy', ['loopback', 'uniquelocal']);
   app.set('query parser', 'simple');
   // <, > and & inside JSON strings are escaped, so a stored "<script>" cannot run if a response is
   // ever rendered as HTML by mistake.
   app.set('json escape', true);
+  const limits = requestRateLimits(ctx.db.redis, config.api.rateLimitPerIp, config.api.rateLimitPerUser);
   app.use(requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
-  app.use(rateLimit(ctx.db.redis, 'ip', config.api.rateLimitPerIp, (req) => req.ip));
-  app.use(express.json({ limit: config.api.bodyLimit }));
+  app.use(limits.ip);
+  // The depth cap runs before anything walks the body (a few KB of '[' would overflow a recursive walk).
+  // Stripe signs the raw bytes of its webhook: that path keeps them (a Buffer), and express.json skips it.
+  app.use('/billing/stripe/webhook', express.raw({ type: 'application/json', limit: config.api.bodyLimit }));
+  app.use(express.json({ limit: config.api.bodyLimit }), limitBodyDepth);
 
   const router = express.Router({ strict: true });
-  mountRoutes(router, allRoutes(deps), {
-    authenticate: [authenticate(config.auth), rateLimit(ctx.db.redis, 'user', config.api.rateLimitPerUser, (req) => req.auth?.userId)],
-  });
+  // A read with a token has its address counted with its user, in one Redis round trip (see
+  // requestRateLimits); a public route, or an error before that, counts the address first.
+  const routes = allRoutes(deps).map((spec) => (spec.auth === 'public' ? { ...spec, before: [limits.ipBeforePublic, ...(spec.before ?? [])] } : spec));
+  mountRoutes(router, routes, { authenticate: [authenticate(config.auth), limits.user] });
   app.use(router);
   app.use(notFound);
+  app.use(limits.ipOnError);
   app.use(errorHandler);
   return app;
 }

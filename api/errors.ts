@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { moduleLogger } from '../lib/logger';
 
@@ -23,16 +24,21 @@ export const notFound: RequestHandler = (req, _res, next) => {
 /** Turns anything thrown into the JSON error shape; never sends a stack trace. */
 export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next) => {
   let error: HttpError;
+  const clientStatus = clientStatusOf(err);
   if (err instanceof HttpError) {
     error = err;
-  } else if (isClientHttpError(err)) {
-    // body-parser's errors (http-errors): malformed JSON, a body over the limit, an unsupported charset.
+  } else if (clientStatus !== undefined) {
+    // body-parser's errors (http-errors): malformed JSON, a body over the limit, an unsupported charset;
+    // the router's: a path parameter that is not valid percent-encoding (`/contents/%ZZ`, a URIError).
+    const { type, expose, message } = err as { type?: unknown; expose?: unknown; message?: unknown };
     error =
-      err.status === 413
+      clientStatus === 413
         ? new HttpError(413, 'payload_too_large', 'request body is too large')
-        : err.type === 'entity.parse.failed'
+        : type === 'entity.parse.failed'
           ? new HttpError(400, 'malformed_body', 'request body is not valid JSON')
-          : new HttpError(err.status, 'bad_request', err.message);
+          : err instanceof URIError
+            ? new HttpError(400, 'malformed_path', 'the request path holds a malformed percent-escape')
+            : new HttpError(clientStatus, 'bad_request', expose === true && typeof message === 'string' ? message : (STATUS_CODES[clientStatus] ?? 'bad request'));
   } else {
     log.error({ err, requestId: res.getHeader('x-request-id'), method: req.method, path: req.path }, 'unhandled error');
     error = new HttpError(500, 'internal_error', 'internal error');
@@ -41,8 +47,10 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   res.status(error.status).json({ error: { status: error.status, code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
 };
 
-function isClientHttpError(err: unknown): err is { status: number; type?: string; message: string } {
-  if (typeof err !== 'object' || err === null) return false;
-  const { status, expose } = err as { status?: unknown; expose?: unknown };
-  return typeof status === 'number' && status >= 400 && status < 500 && expose === true;
+/** The 4xx `status` (or `statusCode`) express, its router or its body parser put on an error; only an `expose`d one's message is shown. */
+function clientStatusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { status, statusCode } = err as { status?: unknown; statusCode?: unknown };
+  const code = typeof status === 'number' ? status : statusCode;
+  return typeof code === 'number' && Number.isInteger(code) && code >= 400 && code < 500 ? code : undefined;
 }

@@ -64,11 +64,58 @@ function check<T>(schema: Joi.Schema<T> | undefined, value: unknown, where: 'par
   return out as T;
 }
 
-/** PostgreSQL cannot store U+0000 in text or JSONB: refused for every route, before any write. */
+/**
+ * How deeply a request body may nest arrays and objects. Every walk of a body (the NUL check below,
+ * Joi, JSON.stringify, PostgreSQL's JSONB parser) is bounded by it; the deepest legitimate input is
+ * free-form JSON data (contents-common.ts `jsonObject`, 20 levels) inside a body.
+ */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether `value` nests arrays and objects more than `max` levels deep; iterative, so any depth is safe to ask about. */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/**
+ * Refuses a parsed JSON body nested deeper than MAX_BODY_DEPTH with 400 body_too_deep; mounted
+ * right after the body parser, before any route, authentication or validation walks the body.
+ */
+export const limitBodyDepth: RequestHandler = (req, _res, next) => {
+  if (nestsDeeperThan(req.body, MAX_BODY_DEPTH)) {
+    return next(
+      new HttpError(400, 'body_too_deep', `request body nests arrays and objects more than ${MAX_BODY_DEPTH} levels deep`, {
+        body: `must nest at most ${MAX_BODY_DEPTH} levels of arrays and objects`,
+      }),
+    );
+  }
+  next();
+};
+
+/** PostgreSQL cannot store U+0000 in text or JSONB: refused for every route, before any write. Iterative: no depth can overflow the stack. */
 function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === 'object') return Object.entries(value).some(([k, v]) => k.includes('\u0000') || containsNul(v));
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (typeof item === 'string') {
+      if (item.includes('\u0000')) return true;
+    } else if (Array.isArray(item)) {
+      for (const v of item) stack.push(v);
+    } else if (item !== null && typeof item === 'object') {
+      for (const [k, v] of Object.entries(item)) {
+        if (k.includes('\u0000')) return true;
+        stack.push(v);
+      }
+    }
+  }
   return false;
 }
 

@@ -1,3 +1,4 @@
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -148,4 +149,93 @@ export async function migrationStatus(databaseUrl: string): Promise<{ applied: A
     const pending = (await umzug.pending()).map((m) => m.name);
     return { applied: rows.map((row) => ({ name: row.name, runAt: row.run_at })), pending };
   });
+}
+
+/** Serializes login-role updates of concurrent starts (two test runs on one stack). */
+const LOGIN_ROLES_LOCK_KEY = 7_412_905_114;
+
+/** A LOGIN role the platform connects as, and the group role of 005 whose privileges it uses. */
+export interface LoginRole {
+  name: string;
+  password: string;
+  memberOf: 'app_readwrite' | 'app_readonly';
+}
+
+const SCRAM_ITERATIONS = 4096;
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for `password`, computed here so the password
+ * itself is never sent to the server (nor lands in its logs or pg_stat_activity). SASLprep leaves
+ * printable ASCII unchanged; other passwords are refused rather than hashed differently.
+ */
+export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
+  if (!/^[\x20-\x7e]+$/.test(password)) throw new Error('a database password must be printable ASCII (e.g. openssl rand -hex 24)');
+  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/**
+ * Creates or updates the LOGIN roles the application and the backups connect as (seed §8.2),
+ * connected as the database owner (MIGRATION_DATABASE_URL): each gets its password and becomes a
+ * member of its group role. Migration 008 creates the standard ones (autoclip_app,
+ * autoclip_backup) without a password; this sets it, and creates a role of another name. A
+ * group role that does not exist yet (a cluster never migrated) is granted by migration 008.
+ * Refuses a role that is the owner itself or holds a cluster-wide privilege (superuser, CREATEDB,
+ * CREATEROLE, REPLICATION, BYPASSRLS): the platform must not log in as one.
+ */
+export async function ensureLoginRoles(ownerUrl: string, logins: LoginRole[]): Promise<void> {
+  const client = new Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    try {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [LOGIN_ROLES_LOCK_KEY]);
+      for (const login of logins) {
+        if (!/^[a-z_][a-z0-9_]{0,62}$/.test(login.name)) throw new Error(`"${login.name}" is not a plain role name (a-z, 0-9, _)`);
+        const { rows } = await client.query<{ privileged: boolean; is_owner: boolean }>(
+          `SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls AS privileged, rolname = current_user AS is_owner
+             FROM pg_roles WHERE rolname = $1`,
+          [login.name],
+        );
+        const existing = rows[0];
+        if (existing?.is_owner) throw new Error(`${login.name} is the owner the migrations run as: the application needs a login role of its own`);
+        if (existing?.privileged) throw new Error(`${login.name} has cluster-wide privileges (superuser, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS): refusing to use it as a login role`);
+        const role = client.escapeIdentifier(login.name);
+        if (!existing) {
+          // Migration 008 of another database may create it at the same moment.
+          await client.query('SAVEPOINT create_login_role');
+          try {
+            await client.query(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT`);
+          } catch (error) {
+            if (!['42710', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
+            await client.query('ROLLBACK TO SAVEPOINT create_login_role');
+          }
+        }
+        await client.query(`ALTER ROLE ${role} WITH LOGIN INHERIT PASSWORD ${client.escapeLiteral(scramVerifier(login.password))}`);
+        const group = await client.query(
+          "SELECT pg_has_role($2, oid, 'MEMBER') AS member FROM pg_roles WHERE rolname = $1",
+          [login.memberOf, login.name],
+        );
+        if (group.rows[0]?.member === false) {
+          await client.query('SAVEPOINT grant_group_role');
+          try {
+            await client.query(`GRANT ${client.escapeIdentifier(login.memberOf)} TO ${role}`);
+          } catch (error) {
+            // Migration 008 granted it at the same moment.
+            if ((error as { code?: string }).code !== '23505') throw error;
+            await client.query('ROLLBACK TO SAVEPOINT grant_group_role');
+          }
+        }
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK');
+      throw error;
+    }
+  } finally {
+    await client.end();
+  }
 }

@@ -6,6 +6,8 @@ import type { Sequelize } from 'sequelize';
  * months after it (create_api_usages_partitions of migration 004; it skips existing ones).
  * Returns the names of the partitions it created. Rows never fail for want of a partition
  * (api_usages_default takes them), but only monthly partitions keep months cheap to scan and drop.
+ * The application's role may call it although it can create no table: the function runs as its
+ * owner (SECURITY DEFINER, migration 008), so the partitions are the owner's like every table.
  */
 export async function ensureApiUsagePartitions(sequelize: Sequelize, monthsAhead: number): Promise<string[]> {
   if (!Number.isInteger(monthsAhead) || monthsAhead < 0) throw new RangeError(`monthsAhead must be a whole number ≥ 0, got ${monthsAhead}`);

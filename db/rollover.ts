@@ -8,9 +8,11 @@ import type { BillingCycle, SubscriptionStatus } from './models';
  *
  * - an active subscription whose period has ended is renewed: the period moves on by whole billing
  *   cycles until it contains `now` (a run after a long outage grants one period's credits, not one
- *   per missed period) and the balance becomes the plan's monthly credits, `credits_used` 0;
+ *   per missed period) and the balance becomes the plan's monthly credits, `credits_used` 0. Only
+ *   free plans (no `stripe_subscription_id`) are renewed here: a paid plan's next period comes from
+ *   Stripe's paid invoice (control/billing.ts), and until it comes the ledger charges nothing;
  * - an active yearly subscription gets its plan's monthly credits again at each month boundary
- *   inside its year (see `dueAction`);
+ *   inside its year (see `dueAction`), paid ones too: their year is paid;
  * - a cancelled subscription whose period has ended becomes expired with no credits left.
  *
  * Periods and month boundaries are counted in UTC calendar months from `started_at`, the billing
@@ -45,6 +47,7 @@ interface SubscriptionRow {
   current_period_start: Date | null;
   current_period_end: Date;
   credits_remaining: number;
+  stripe_subscription_id: string | null;
   plan_name: string;
   monthly_credits: number;
 }
@@ -59,7 +62,7 @@ type Outcome = 'renewed' | 'refilled' | 'expired' | 'skipped' | 'unchanged';
 const CYCLE_MONTHS: Record<BillingCycle, number> = { monthly: 1, yearly: 12 };
 
 const SUBSCRIPTION_COLUMNS = `s.id, s.status, s.billing_cycle, s.started_at, s.current_period_start, s.current_period_end,
-       s.credits_remaining, p.name AS plan_name, p.monthly_credits`;
+       s.credits_remaining, s.stripe_subscription_id, p.name AS plan_name, p.monthly_credits`;
 
 /** `months` calendar months after `date` in UTC, on the same day or the month's last day (Jan 31 → Feb 28). */
 export function addUtcMonths(date: Date, months: number): Date {
@@ -92,6 +95,7 @@ function dueAction(subscription: SubscriptionRow, lastResetAt: Date | null, now:
   const anchor = subscription.started_at;
   const elapsed = monthsElapsed(anchor, now);
   if (end <= now) {
+    if (subscription.stripe_subscription_id) return undefined; // Stripe renews it with a paid invoice
     const cycle = CYCLE_MONTHS[subscription.billing_cycle];
     const periods = Math.floor(elapsed / cycle);
     const boundary = addUtcMonths(anchor, periods * cycle);
@@ -198,7 +202,7 @@ export async function rollOverSubscriptions(sequelize: Sequelize, now: Date = ne
             (SELECT MAX(t.created_at) FROM credit_transactions t WHERE t.subscription_id = s.id AND t.transaction_type = 'reset') AS last_reset_at
        FROM subscriptions s JOIN subscription_plans p ON p.id = s.plan_id
       WHERE s.current_period_end IS NOT NULL
-        AND ((s.status = 'active' AND (s.current_period_end <= :now OR s.billing_cycle = 'yearly'))
+        AND ((s.status = 'active' AND ((s.current_period_end <= :now AND s.stripe_subscription_id IS NULL) OR s.billing_cycle = 'yearly'))
           OR (s.status = 'cancelled' AND s.current_period_end <= :now))
       ORDER BY s.current_period_end, s.id`,
     { replacements: { now }, type: QueryTypes.SELECT },

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../lib/config';
 import { AnalyticsRepository } from './analytics';
+import { BillingRepository } from './repositories/billing';
 import { IdempotencyStore, RedisLocks } from './claims';
 import { initModels, type Models } from './models';
 import { connectMongo, type MongoStore } from './mongo';
@@ -58,6 +59,8 @@ export interface Stores {
   jobs: JobRepository;
   usage: UsageRepository;
   ledger: LedgerRepository;
+  /** Stripe customers, webhook events and the subscription changes they bring. */
+  billing: BillingRepository;
   sources: SourceRepository;
   uploads: UploadRepository;
   progress: ProgressEvents;
@@ -85,6 +88,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     jobs: new JobRepository(sequelize, models, mongo.models),
     usage: new UsageRepository(sequelize, models),
     ledger: new LedgerRepository(sequelize),
+    billing: new BillingRepository(sequelize),
     sources: new SourceRepository(sequelize, models),
     uploads: new UploadRepository(sequelize),
     progress: new ProgressEvents(redis),

@@ -1,3 +1,4 @@
+import { accessSync, constants as fsConstants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Joi from 'joi';
@@ -10,10 +11,13 @@ import Joi from 'joi';
 export interface AppConfig {
   nodeEnv: 'development' | 'test' | 'production';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** The api's and workers' connection: a login role of app_readwrite (seed §8.2), not the owner. */
   databaseUrl: string;
   databasePoolMax: number;
-  /** Where pg_dump connects for backups: the database itself, not a transaction-pooling proxy. */
+  /** Where pg_dump connects for backups: the database itself, not a transaction-pooling proxy; a login role of app_readonly. */
   backupDatabaseUrl: string;
+  /** Where migrations and seeds run: the database owner, straight to PostgreSQL. */
+  migrationDatabaseUrl: string;
   redisUrl: string;
   mongodbUrl: string;
   s3: {
@@ -43,6 +47,8 @@ export interface AppConfig {
     rateLimitPerIp: number;
     /** Sign-ups and logins per minute per client IP (password guessing). */
     authRateLimitPerIp: number;
+    /** PEM files of the API's own HTTPS (TLS 1.3 only); absent, it serves plain HTTP (behind a TLS proxy). */
+    tls: { certFile: string; keyFile: string } | undefined;
   };
   auth: {
     /** HMAC key of the access tokens (≥ 32 bytes). */
@@ -107,6 +113,8 @@ export interface AppConfig {
   };
   tiktok: { clientKey: string | undefined; clientSecret: string | undefined; apiUrl: string | undefined };
   instagram: { graphUrl: string | undefined; apiVersion: string | undefined };
+  /** Paid plans through Stripe; without a secret key, plans with a price answer "payments are not configured". */
+  stripe: StripeConfig;
   secrets: {
     /** key id → 32-byte key */
     keys: Map<string, Buffer>;
@@ -120,6 +128,40 @@ export interface RemoteModelConfig {
   baseUrl: string;
   model: string;
   prices: { inputPerMTokUsd: number; outputPerMTokUsd: number };
+}
+
+export interface StripeConfig {
+  secretKey: string | undefined;
+  webhookSecret: string | undefined;
+  /** stripe-mock or a proxy instead of api.stripe.com: host, port and protocol of this URL. */
+  apiUrl: string | undefined;
+  /** Plan code → billing cycle → Stripe price id (STRIPE_PRICES JSON and STRIPE_PRICE_<CODE>_<CYCLE>). */
+  prices: Record<string, { monthly?: string; yearly?: string }>;
+  successUrl: string;
+  cancelUrl: string;
+  portalReturnUrl: string;
+}
+
+/** STRIPE_PRICES (JSON) merged with STRIPE_PRICE_<PLAN_CODE>_<MONTHLY|YEARLY> variables, the latter winning. */
+function stripePrices(env: NodeJS.ProcessEnv, json: string | undefined, problems: string[]): StripeConfig['prices'] {
+  const prices: StripeConfig['prices'] = {};
+  if (json) {
+    try {
+      for (const [code, cycles] of Object.entries(JSON.parse(json) as Record<string, Record<string, unknown>>)) {
+        for (const [cycle, price] of Object.entries(cycles ?? {})) {
+          if ((cycle !== 'monthly' && cycle !== 'yearly') || typeof price !== 'string') throw new Error(`${code}.${cycle}`);
+          (prices[code] ??= {})[cycle] = price;
+        }
+      }
+    } catch {
+      problems.push('"STRIPE_PRICES" must be JSON like {"pro":{"monthly":"price_…","yearly":"price_…"}}');
+    }
+  }
+  for (const [name, value] of Object.entries(env)) {
+    const match = /^STRIPE_PRICE_([A-Z0-9_]+)_(MONTHLY|YEARLY)$/.exec(name);
+    if (match && value) (prices[match[1]!.toLowerCase()] ??= {})[match[2]!.toLowerCase() as 'monthly' | 'yearly'] = value;
+  }
+  return prices;
 }
 
 export class ConfigError extends Error {
@@ -137,6 +179,7 @@ const schema = Joi.object({
   DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }).required(),
   DATABASE_POOL_MAX: Joi.number().integer().min(1).max(200).default(10),
   BACKUP_DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
+  MIGRATION_DATABASE_URL: Joi.string().uri({ scheme: ['postgres', 'postgresql'] }),
   REDIS_URL: Joi.string().uri({ scheme: ['redis', 'rediss'] }).required(),
   MONGODB_URL: Joi.string().uri({ scheme: ['mongodb', 'mongodb+srv'] }).required(),
   S3_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
@@ -213,6 +256,8 @@ const schema = Joi.object({
   API_RATE_LIMIT_PER_USER: Joi.number().integer().min(1).default(600),
   API_RATE_LIMIT_PER_IP: Joi.number().integer().min(1).default(1200),
   API_AUTH_RATE_LIMIT_PER_IP: Joi.number().integer().min(1).default(20),
+  API_TLS_CERT_FILE: Joi.string(),
+  API_TLS_KEY_FILE: Joi.string(),
   AUTH_TOKEN_SECRET: Joi.string().min(32).required(),
   AUTH_ACCESS_TOKEN_TTL_SEC: Joi.number().integer().min(30).max(86_400).default(900),
   AUTH_REFRESH_TOKEN_TTL_SEC: Joi.number().integer().min(300).default(30 * 86_400),
@@ -221,6 +266,13 @@ const schema = Joi.object({
     .required()
     .messages({ 'string.pattern.base': '"SECRETS_ENCRYPTION_KEYS" must be a comma-separated list of keyId:base64Key' }),
   SECRETS_ACTIVE_KEY_ID: Joi.string().required(),
+  STRIPE_SECRET_KEY: Joi.string().pattern(/^(sk|rk)_(test|live)_\w+$/).messages({ 'string.pattern.base': '"STRIPE_SECRET_KEY" must be a Stripe secret key (sk_test_…, sk_live_…)' }),
+  STRIPE_WEBHOOK_SECRET: Joi.string().pattern(/^whsec_\w+$/).messages({ 'string.pattern.base': '"STRIPE_WEBHOOK_SECRET" must be a webhook signing secret (whsec_…)' }),
+  STRIPE_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  STRIPE_PRICES: Joi.string(),
+  BILLING_SUCCESS_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('http://localhost:3000/billing/success?session_id={CHECKOUT_SESSION_ID}'),
+  BILLING_CANCEL_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('http://localhost:3000/billing/cancelled'),
+  BILLING_PORTAL_RETURN_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('http://localhost:3000/billing'),
 }).unknown(true);
 
 function parseKeys(list: string, problems: string[]): Map<string, Buffer> {
@@ -233,6 +285,22 @@ function parseKeys(list: string, problems: string[]): Map<string, Buffer> {
     keys.set(id, key);
   }
   return keys;
+}
+
+/** The API's HTTPS needs both PEM files or neither, and each must be readable. */
+function tlsProblems(certFile: string | undefined, keyFile: string | undefined): string[] {
+  if (!certFile && !keyFile) return [];
+  if (!certFile || !keyFile) {
+    return ['"API_TLS_CERT_FILE" and "API_TLS_KEY_FILE" go together: set both (the API serves HTTPS) or neither (plain HTTP)'];
+  }
+  return Object.entries({ API_TLS_CERT_FILE: certFile, API_TLS_KEY_FILE: keyFile }).flatMap(([name, file]) => {
+    try {
+      accessSync(file, fsConstants.R_OK);
+      return [];
+    } catch {
+      return [`"${name}" names ${file}, which cannot be read`];
+    }
+  });
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -254,8 +322,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     [value.IMAGE_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"IMAGE_PROVIDER" is openai'],
     [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_API_KEY', '"RENDER_PROVIDER" is creatomate'],
     [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_TEMPLATE_ID', '"RENDER_PROVIDER" is creatomate'],
+    [Boolean(value.STRIPE_SECRET_KEY), 'STRIPE_WEBHOOK_SECRET', '"STRIPE_SECRET_KEY" is set (paid plans are activated by signed webhooks)'],
   ];
   for (const [needed, name, because] of needs) if (needed && !value[name]) problems.push(`"${name}" is required when ${because}`);
+  problems.push(...tlsProblems(value.API_TLS_CERT_FILE, value.API_TLS_KEY_FILE));
+  const prices = stripePrices(env, value.STRIPE_PRICES, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     nodeEnv: value.NODE_ENV,
@@ -263,6 +334,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: value.DATABASE_URL,
     databasePoolMax: value.DATABASE_POOL_MAX,
     backupDatabaseUrl: value.BACKUP_DATABASE_URL ?? value.DATABASE_URL,
+    migrationDatabaseUrl: value.MIGRATION_DATABASE_URL ?? value.DATABASE_URL,
     redisUrl: value.REDIS_URL,
     mongodbUrl: value.MONGODB_URL,
     s3: {
@@ -289,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimitPerUser: value.API_RATE_LIMIT_PER_USER,
       rateLimitPerIp: value.API_RATE_LIMIT_PER_IP,
       authRateLimitPerIp: value.API_AUTH_RATE_LIMIT_PER_IP,
+      tls: value.API_TLS_CERT_FILE ? { certFile: value.API_TLS_CERT_FILE, keyFile: value.API_TLS_KEY_FILE } : undefined,
     },
     auth: {
       tokenSecret: Buffer.from(value.AUTH_TOKEN_SECRET, 'utf8'),
@@ -352,6 +425,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     tiktok: { clientKey: value.TIKTOK_CLIENT_KEY, clientSecret: value.TIKTOK_CLIENT_SECRET, apiUrl: value.TIKTOK_API_URL },
     instagram: { graphUrl: value.INSTAGRAM_GRAPH_URL, apiVersion: value.INSTAGRAM_API_VERSION },
+    stripe: {
+      secretKey: value.STRIPE_SECRET_KEY,
+      webhookSecret: value.STRIPE_WEBHOOK_SECRET,
+      apiUrl: value.STRIPE_API_URL,
+      prices,
+      successUrl: value.BILLING_SUCCESS_URL,
+      cancelUrl: value.BILLING_CANCEL_URL,
+      portalReturnUrl: value.BILLING_PORTAL_RETURN_URL,
+    },
     sources: {
       googleNewsUrl: value.SOURCES_GOOGLE_NEWS_URL,
       pubmedUrl: value.SOURCES_PUBMED_URL,

@@ -4,6 +4,7 @@ import { QueryTypes } from 'sequelize';
 import { migrateUp } from '../db/migrate';
 import { createDemoContent, ensureDemoTenant } from '../db/seeds/demo';
 import { seedReferenceData } from '../db/seeds/reference-data';
+import { createSequelize } from '../db/sequelize';
 import { createAppContext, type AppContext } from '../control/app-context';
 import { loadConfig } from '../lib/config';
 import { startProduction } from '../control/productions';
@@ -59,26 +60,30 @@ async function main(): Promise<void> {
   const runs = arg('runs', 3);
   const parallel = arg('parallel', 2);
   const stack = await startStack('test', () => undefined);
-  const admin = new PgClient({ connectionString: stack.env.DATABASE_URL });
+  // The owner creates, migrates and seeds the scratch database; the workers use the app's login role.
+  const ownerUrl = stack.env.MIGRATION_DATABASE_URL ?? stack.env.DATABASE_URL!;
+  const admin = new PgClient({ connectionString: ownerUrl });
   await admin.connect();
   const database = `bench_pipeline_${randomBytes(4).toString('hex')}`;
   await admin.query(`CREATE DATABASE ${database}`);
-  const url = new URL(stack.env.DATABASE_URL!);
-  url.pathname = `/${database}`;
+  const inBench = (base: string) => Object.assign(new URL(base), { pathname: `/${database}` }).toString();
   const suffix = randomBytes(3).toString('hex');
   const config = loadConfig({
     ...process.env,
     ...stack.env,
     LOG_LEVEL: 'warn',
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: inBench(stack.env.DATABASE_URL!),
+    MIGRATION_DATABASE_URL: inBench(ownerUrl),
+    BACKUP_DATABASE_URL: inBench(stack.env.BACKUP_DATABASE_URL ?? stack.env.DATABASE_URL!),
     TEMPORAL_TASK_QUEUE: `bench-${suffix}`,
     TEMPORAL_MEDIA_TASK_QUEUE: `bench-media-${suffix}`,
   });
   installRuntime(config);
-  await migrateUp(config.databaseUrl);
+  await migrateUp(config.migrationDatabaseUrl);
+  const owner = createSequelize({ databaseUrl: config.migrationDatabaseUrl, databasePoolMax: 1 });
+  await seedReferenceData(owner).finally(() => owner.close());
   const ctx = await createAppContext(config);
   try {
-    await seedReferenceData(ctx.sequelize);
     const workers = await startWorkers(ctx);
     const { projectId } = await ensureDemoTenant(ctx.models);
     await produce(ctx, projectId);

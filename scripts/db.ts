@@ -1,25 +1,52 @@
-import { migrateDown, migrateUp, migrationStatus } from '../db/migrate';
+import { ensureLoginRoles, migrateDown, migrateUp, migrationStatus, type LoginRole } from '../db/migrate';
 import { seedReferenceData } from '../db/seeds/reference-data';
 import { createSequelize } from '../db/sequelize';
 
 const USAGE = `usage: tsx scripts/db.ts <command>
   migrate                       apply every pending migration
+  migrate --login-roles         then create or update the login roles of DATABASE_URL (a member of
+                                app_readwrite) and BACKUP_DATABASE_URL (of app_readonly) with the
+                                passwords of those URLs
   rollback                      revert the last migration
   rollback --step N             revert the last N migrations
   rollback --to NAME            revert down to and including NAME
   rollback --all                revert every migration
   status                        list applied and pending migrations
   seed                          load the reference data (plans, system templates); safe to repeat
-Reads DATABASE_URL only.`;
+Connects as MIGRATION_DATABASE_URL (the database owner), else DATABASE_URL.`;
 
 class UsageError extends Error {}
 
-/** Only the database URL is needed here, so the full configuration is not demanded. */
+function postgresUrl(name: string): string | undefined {
+  const url = process.env[name];
+  if (url && !/^postgres(ql)?:\/\//.test(url)) throw new UsageError(`${name} must be a postgres:// or postgresql:// URL`);
+  return url || undefined;
+}
+
+/** Only the database URLs are needed here, so the full configuration is not demanded. */
 function databaseUrl(): string {
-  const url = process.env.DATABASE_URL;
-  if (!url) throw new UsageError('DATABASE_URL is not set: it must name the PostgreSQL database, e.g. postgres://user:pass@host:5432/autoclip');
-  if (!/^postgres(ql)?:\/\//.test(url)) throw new UsageError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  const url = postgresUrl('MIGRATION_DATABASE_URL') ?? postgresUrl('DATABASE_URL');
+  if (!url) throw new UsageError('MIGRATION_DATABASE_URL (or DATABASE_URL) is not set: it must name the PostgreSQL database as its owner, e.g. postgres://user:pass@host:5432/autoclip');
   return url;
+}
+
+/** The login roles that DATABASE_URL and BACKUP_DATABASE_URL name, except the owner's own user. */
+function loginRoles(ownerUrl: string): LoginRole[] {
+  const owner = decodeURIComponent(new URL(ownerUrl).username);
+  const logins: LoginRole[] = [];
+  for (const [name, memberOf] of [['DATABASE_URL', 'app_readwrite'], ['BACKUP_DATABASE_URL', 'app_readonly']] as const) {
+    const value = postgresUrl(name);
+    if (!value) continue;
+    const url = new URL(value);
+    const user = decodeURIComponent(url.username);
+    if (user === owner) {
+      console.log(`${name} names the owner (${user}): no login role to set for it`);
+      continue;
+    }
+    if (!url.password) throw new UsageError(`${name} has no password for ${user}`);
+    logins.push({ name: user, password: decodeURIComponent(url.password), memberOf });
+  }
+  return logins;
 }
 
 function parseRollbackOptions(args: string[]): { to?: string | 0; step?: number } {
@@ -51,10 +78,17 @@ function list(title: string, names: string[]): void {
 async function main(argv: string[]): Promise<void> {
   const [command, ...args] = argv;
   switch (command) {
-    case 'migrate':
-      if (args.length > 0) throw new UsageError(`migrate takes no arguments, got ${args.join(' ')}`);
+    case 'migrate': {
+      const withLogins = args[0] === '--login-roles';
+      if (args.length > (withLogins ? 1 : 0)) throw new UsageError(`migrate takes only --login-roles, got ${args.join(' ')}`);
       list('applied', await migrateUp(databaseUrl()));
+      if (withLogins) {
+        const logins = loginRoles(databaseUrl());
+        await ensureLoginRoles(databaseUrl(), logins);
+        list('login roles', logins.map((login) => `${login.name} (${login.memberOf})`));
+      }
       return;
+    }
     case 'rollback':
       list('reverted', await migrateDown(databaseUrl(), parseRollbackOptions(args)));
       return;

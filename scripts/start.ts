@@ -8,6 +8,7 @@ import { ensureMongoIndexes } from '../db/mongo/models';
 import { ensureApiUsagePartitions } from '../db/partitions';
 import { createDemoContent, ensureDemoTenant } from '../db/seeds/demo';
 import { seedReferenceData } from '../db/seeds/reference-data';
+import { createSequelize } from '../db/sequelize';
 import { createAppContext } from '../control/app-context';
 import { loadConfig } from '../lib/config';
 import { startProduction } from '../control/productions';
@@ -29,11 +30,17 @@ async function main(): Promise<void> {
   const config = loadConfig();
   installRuntime(config);
 
-  const applied = await migrateUp(config.databaseUrl);
+  // Schema, reference data and partitions as the database owner; everything after as the app's login role.
+  const applied = await migrateUp(config.migrationDatabaseUrl);
   console.log(applied.length > 0 ? `migrations applied: ${applied.join(', ')}` : 'database schema is up to date');
+  const owner = createSequelize({ databaseUrl: config.migrationDatabaseUrl, databasePoolMax: 1 });
+  try {
+    await seedReferenceData(owner);
+    await ensureApiUsagePartitions(owner, 3);
+  } finally {
+    await owner.close();
+  }
   const ctx = await createAppContext(config);
-  await seedReferenceData(ctx.sequelize);
-  await ensureApiUsagePartitions(ctx.sequelize, 3);
   await ensureMongoIndexes(ctx.db.mongo.models);
   await ctx.db.objects.ensureBucket();
 

@@ -26,6 +26,11 @@ export function associate(m: Models): void {
   Subscription.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
   Organization.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('organization_id', 'CASCADE') });
   Subscription.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+  // stripe_customers (migration 009): one Stripe customer per user or organization.
+  User.hasMany(m.StripeCustomer, { as: 'stripe_customers', ...foreignKey('user_id', 'CASCADE') });
+  m.StripeCustomer.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
+  Organization.hasMany(m.StripeCustomer, { as: 'stripe_customers', ...foreignKey('organization_id', 'CASCADE') });
+  m.StripeCustomer.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
   SubscriptionPlan.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('plan_id', 'NO ACTION') });
   Subscription.belongsTo(SubscriptionPlan, { as: 'plan', ...foreignKey('plan_id', 'NO ACTION') });
 

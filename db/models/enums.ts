@@ -20,7 +20,8 @@ export type PlanType = (typeof PLAN_TYPES)[number];
 export const ROLES = ['owner', 'admin', 'editor', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
 
-export const SUBSCRIPTION_STATUSES = ['active', 'paused', 'cancelled', 'expired'] as const;
+/** 'incomplete': a paid plan whose Stripe checkout is not paid yet (migration 009); it grants nothing. */
+export const SUBSCRIPTION_STATUSES = ['active', 'paused', 'cancelled', 'expired', 'incomplete'] as const;
 export type SubscriptionStatus = (typeof SUBSCRIPTION_STATUSES)[number];
 
 export const BILLING_CYCLES = ['monthly', 'yearly'] as const;

@@ -11,13 +11,14 @@ import { DataSourceItem, initDataSourceItem } from './data-source-item';
 import { Organization, initOrganization } from './organization';
 import { OrganizationMember, initOrganizationMember } from './organization-member';
 import { Project, initProject } from './project';
+import { StripeCustomer, initStripeCustomer } from './stripe-customer';
 import { Subscription, initSubscription } from './subscription';
 import { SubscriptionPlan, initSubscriptionPlan } from './subscription-plan';
 import { Template, initTemplate } from './template';
 import { User, initUser } from './user';
 
 export { ApiUsage, Channel, Content, ContentJob, ContentUpload, CreditTransaction, DataSource, DataSourceItem };
-export { Organization, OrganizationMember, Project, Subscription, SubscriptionPlan, Template, User };
+export { Organization, OrganizationMember, Project, StripeCustomer, Subscription, SubscriptionPlan, Template, User };
 export type { ChannelTokens } from './channel';
 export * from './enums';
 export type * from './json';
@@ -40,6 +41,7 @@ export interface Models {
   DataSourceItem: typeof DataSourceItem;
   ApiUsage: typeof ApiUsage;
   CreditTransaction: typeof CreditTransaction;
+  StripeCustomer: typeof StripeCustomer;
 }
 
 const bound = new WeakMap<Sequelize, Models>();
@@ -70,6 +72,7 @@ export function initModels(sequelize: Sequelize): Models {
     DataSourceItem: initDataSourceItem(sequelize),
     ApiUsage: initApiUsage(sequelize),
     CreditTransaction: initCreditTransaction(sequelize),
+    StripeCustomer: initStripeCustomer(sequelize),
   };
   associate(models);
   bound.set(sequelize, models);

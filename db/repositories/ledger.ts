@@ -127,6 +127,118 @@ export async function refundContent(sequelize: Sequelize, contentId: string, des
   });
 }
 
+/** What a paid Stripe invoice grants: its subscription's plan credits for the period it pays. */
+export interface InvoiceGrant {
+  subscriptionId: string;
+  invoiceId: string;
+  periodStart: Date;
+  periodEnd: Date;
+  /** The plan the invoice pays for (its price), when known; else the subscription's plan. */
+  planId?: string;
+}
+
+export interface GrantOutcome {
+  /** False when nothing was written: this invoice was granted already, or the subscription is over. */
+  applied: boolean;
+  reason?: 'already_granted' | 'not_billable';
+  balance: number;
+}
+
+/** The description of an invoice's grant; its first part (up to the first ':') is unique (migration 009). */
+export function invoiceReference(invoiceId: string): string {
+  return `Stripe invoice ${invoiceId}`;
+}
+
+interface LockedForGrant {
+  id: string;
+  status: string;
+  billing_cycle: string;
+  credits_remaining: number;
+  plan_id: string;
+}
+
+/**
+ * Grants the credits of a paid Stripe invoice, exactly once per invoice, inside `t` (the webhook's
+ * transaction): under the subscription's row lock, when no `reset` row names the invoice yet, the
+ * subscription becomes active for the invoice's period (on the invoice's plan) and its balance the
+ * plan's monthly credits, with one `reset` row "Stripe invoice <id>: …". A cancelled or expired
+ * subscription is granted nothing.
+ */
+export async function grantInvoiceCredits(sequelize: Sequelize, t: Transaction, grant: InvoiceGrant): Promise<GrantOutcome> {
+  const [locked] = await sequelize.query<LockedForGrant>(
+    'SELECT id, status, billing_cycle, credits_remaining, plan_id FROM subscriptions WHERE id = :id FOR UPDATE',
+    { replacements: { id: grant.subscriptionId }, type: QueryTypes.SELECT, transaction: t },
+  );
+  if (!locked) throw new Error(`subscription ${grant.subscriptionId} does not exist`);
+  const reference = invoiceReference(grant.invoiceId);
+  const [done] = await sequelize.query<{ id: string }>(
+    `SELECT id FROM credit_transactions
+      WHERE transaction_type = 'reset' AND description LIKE 'Stripe invoice %' AND split_part(description, ':', 1) = :reference`,
+    { replacements: { reference }, type: QueryTypes.SELECT, transaction: t },
+  );
+  if (done) return { applied: false, reason: 'already_granted', balance: locked.credits_remaining };
+  if (locked.status === 'cancelled' || locked.status === 'expired') return { applied: false, reason: 'not_billable', balance: locked.credits_remaining };
+  const planId = grant.planId ?? locked.plan_id;
+  const [plan] = await sequelize.query<{ name: string; monthly_credits: number }>('SELECT name, monthly_credits FROM subscription_plans WHERE id = :planId', {
+    replacements: { planId },
+    type: QueryTypes.SELECT,
+    transaction: t,
+  });
+  if (!plan) throw new Error(`plan ${planId} does not exist`);
+  await sequelize.query(
+    `UPDATE subscriptions
+        SET status = 'active', plan_id = :planId, current_period_start = :start, current_period_end = :end,
+            credits_remaining = :credits, credits_used = 0
+      WHERE id = :id`,
+    { replacements: { id: locked.id, planId, start: grant.periodStart, end: grant.periodEnd, credits: plan.monthly_credits }, type: QueryTypes.UPDATE, transaction: t },
+  );
+  const period = `period from ${grant.periodStart.toISOString()} to ${grant.periodEnd.toISOString()}`;
+  await sequelize.query(
+    `INSERT INTO credit_transactions (subscription_id, transaction_type, credits_amount, credits_balance, content_id, description)
+     VALUES (:id, 'reset', :amount, :balance, NULL, :description)`,
+    {
+      replacements: {
+        id: locked.id,
+        amount: plan.monthly_credits - locked.credits_remaining,
+        balance: plan.monthly_credits,
+        description: `${reference}: ${plan.name} plan (${locked.billing_cycle}): ${period}`,
+      },
+      type: QueryTypes.INSERT,
+      transaction: t,
+    },
+  );
+  return { applied: true, balance: plan.monthly_credits };
+}
+
+/**
+ * Adds `amount` bonus credits to a subscription (a platform administrator's decision, from the
+ * `npm run credits -- bonus` command only), under its row lock, with who and why in the description.
+ */
+export async function grantBonus(sequelize: Sequelize, subscriptionId: string, amount: number, description: string): Promise<LedgerEntry> {
+  if (!Number.isInteger(amount) || amount < 1) throw new Error('a bonus is a positive whole number of credits');
+  return sequelize.transaction(async (t) => {
+    const [locked] = await sequelize.query<{ id: string; status: string }>('SELECT id, status FROM subscriptions WHERE id = :id FOR UPDATE', {
+      replacements: { id: subscriptionId },
+      type: QueryTypes.SELECT,
+      transaction: t,
+    });
+    if (!locked) throw new Error(`no subscription ${subscriptionId}`);
+    if (locked.status === 'expired') throw new Error(`subscription ${subscriptionId} is expired: a bonus on it could never be used`);
+    const [updated] = await sequelize.query<{ credits_remaining: number }>(
+      'UPDATE subscriptions SET credits_remaining = credits_remaining + :amount WHERE id = :id RETURNING credits_remaining',
+      { replacements: { id: subscriptionId, amount }, type: QueryTypes.SELECT, transaction: t },
+    );
+    const balance = updated!.credits_remaining;
+    const [tx] = await sequelize.query<{ id: string }>(
+      `INSERT INTO credit_transactions (subscription_id, transaction_type, credits_amount, credits_balance, content_id, description)
+       VALUES (:id, 'bonus', :amount, :balance, NULL, :description)
+       RETURNING id`,
+      { replacements: { id: subscriptionId, amount, balance, description }, type: QueryTypes.SELECT, transaction: t },
+    );
+    return { subscriptionId, transactionId: tx!.id, balance, applied: true };
+  });
+}
+
 /** The ledger as the activities use it: charge and refund a content, read what a data source's owner has left. */
 export class LedgerRepository {
   constructor(private readonly sequelize: Sequelize) {}
@@ -137,6 +249,15 @@ export class LedgerRepository {
 
   refund(contentId: string, description: string): Promise<LedgerEntry | undefined> {
     return refundContent(this.sequelize, contentId, description);
+  }
+
+  /** Grants a paid Stripe invoice's credits inside the caller's transaction (see grantInvoiceCredits). */
+  grantInvoice(t: Transaction, grant: InvoiceGrant): Promise<GrantOutcome> {
+    return grantInvoiceCredits(this.sequelize, t, grant);
+  }
+
+  bonus(subscriptionId: string, amount: number, description: string): Promise<LedgerEntry> {
+    return grantBonus(this.sequelize, subscriptionId, amount, description);
   }
 
   /** Credits left in the active subscription of the owner of a data source's project (0 without one). */

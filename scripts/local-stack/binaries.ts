@@ -15,6 +15,8 @@ export const GO_SERVERS = {
   temporal: { module: 'github.com/temporalio/cli/cmd/temporal', version: 'v1.5.1' },
   // MinIO's RELEASE tags are refused by the module proxy; this pseudo-version is served and builds.
   minio: { module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
+  // The Stripe API's fixtures for the billing tests (no webhooks: the tests sign their own events).
+  'stripe-mock': { module: 'github.com/stripe/stripe-mock', version: 'v0.203.0' },
 } as const;
 
 export function cacheDir(): string {
@@ -32,7 +34,7 @@ export function onPath(name: string): string | undefined {
 
 function goCommand(): string {
   const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) throw new Error('Go is needed to build the local Temporal, MinIO and FerretDB servers, and no `go` was found');
+  if (!go) throw new Error('Go is needed to build the local Temporal, MinIO, stripe-mock and FerretDB servers, and no `go` was found');
   return go;
 }
 
@@ -88,6 +90,10 @@ export async function temporalBinary(): Promise<string> {
 
 export async function minioBinary(): Promise<string> {
   return onPath('minio') ?? goInstall('minio');
+}
+
+export async function stripeMockBinary(): Promise<string> {
+  return process.env.STRIPE_MOCK_PATH ?? onPath('stripe-mock') ?? goInstall('stripe-mock');
 }
 
 /** The project's FerretDB launcher (tools/ferretdb), cached by the hash of its sources. */

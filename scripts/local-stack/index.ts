@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureSystemPackages } from './binaries';
 import { runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
-import { SERVICES, type ServiceDefinition, type StackContext } from './services';
+import { localSecret, SERVICES, type ServiceDefinition, type StackContext } from './services';
 
 /**
  * The local stack: PostgreSQL, Redis, a MongoDB-compatible server, MinIO and the Temporal dev
@@ -31,13 +30,6 @@ function managed(ctx: StackContext, service: ServiceDefinition): ManagedProcess 
 
 function isExternal(service: ServiceDefinition): boolean {
   return service.external.some((name) => process.env[name]);
-}
-
-/** A secret made once per profile and kept in its data folder, so restarts can still decrypt and verify. */
-function localSecret(ctx: StackContext, name: string): string {
-  const file = join(ctx.dataDir, name);
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
-  return readFileSync(file, 'utf8').trim();
 }
 
 /** Local keys for channel-token encryption and API tokens, unless the environment gives its own. */

@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Connection as TemporalConnection } from '@temporalio/client';
+import { ensureLoginRoles, type LoginRole } from '../../db/migrate';
 import { ObjectStore } from '../../db/objects';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { ferretdbBinary, minioBinary, onPath, postgresBinaries, temporalBinary } from './binaries';
+import { ferretdbBinary, minioBinary, onPath, postgresBinaries, stripeMockBinary, temporalBinary } from './binaries';
 import { startDetached, type ManagedProcess } from './process';
 
 /** What every service needs to know about the stack it belongs to. */
@@ -33,12 +34,23 @@ export interface ServiceDefinition {
   afterReady?(ctx: StackContext): Promise<void>;
 }
 
+/** The bootstrap superuser, owner of the database: migrations and seeds (MIGRATION_DATABASE_URL). */
 const PG_USER = 'autoclip';
 const PG_PASSWORD = 'autoclip';
+/** The login roles of migration 008 (seed §8.2): the api and workers, and the backups' pg_dump. */
+const PG_APP_USER = 'autoclip_app';
+const PG_BACKUP_USER = 'autoclip_backup';
 const MINIO_USER = 'autoclip';
 const MINIO_PASSWORD = 'autoclip-local-secret';
 export const DATABASE_NAME = 'autoclip';
 export const BUCKET_NAME = 'autoclip-media';
+
+/** A secret made once per profile and kept in its data folder, so restarts can still decrypt and verify. */
+export function localSecret(ctx: StackContext, name: string, encoding: 'base64' | 'hex' = 'base64'): string {
+  const file = join(ctx.dataDir, name);
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString(encoding), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
 
 function serviceDir(ctx: StackContext, name: string): string {
   const dir = join(ctx.dataDir, name);
@@ -57,8 +69,18 @@ function tcpOpen(port: number): Promise<boolean> {
   });
 }
 
-function pgUrl(ctx: StackContext, database: string): string {
-  return `postgres://${PG_USER}:${PG_PASSWORD}@127.0.0.1:${postgres.port(ctx)}/${database}`;
+/** The login roles with their passwords (hex, so they sit in a URL as they are), made once per profile. */
+function pgLogins(ctx: StackContext): { app: LoginRole; backup: LoginRole } {
+  return {
+    app: { name: PG_APP_USER, password: localSecret(ctx, 'postgres-app-password', 'hex'), memberOf: 'app_readwrite' },
+    backup: { name: PG_BACKUP_USER, password: localSecret(ctx, 'postgres-backup-password', 'hex'), memberOf: 'app_readonly' },
+  };
+}
+
+/** A URL of `database` as `login`, or as the owner without one. */
+function pgUrl(ctx: StackContext, database: string, login?: LoginRole): string {
+  const [user, password] = login ? [login.name, login.password] : [PG_USER, PG_PASSWORD];
+  return `postgres://${user}:${password}@127.0.0.1:${postgres.port(ctx)}/${database}`;
 }
 
 /** PostgreSQL refuses to run as root: run it as the `postgres` system user, created when missing. */
@@ -92,7 +114,16 @@ export const postgres: ServiceDefinition = {
   name: 'postgres',
   external: ['DATABASE_URL'],
   port: (ctx) => 15432 + ctx.portOffset,
-  env: (ctx) => ({ DATABASE_URL: pgUrl(ctx, DATABASE_NAME) }),
+  // Least privilege (seed §8.2): the platform as autoclip_app, backups as autoclip_backup, and
+  // only migrations and seeds as the owner.
+  env: (ctx) => {
+    const logins = pgLogins(ctx);
+    return {
+      DATABASE_URL: pgUrl(ctx, DATABASE_NAME, logins.app),
+      BACKUP_DATABASE_URL: pgUrl(ctx, DATABASE_NAME, logins.backup),
+      MIGRATION_DATABASE_URL: pgUrl(ctx, DATABASE_NAME),
+    };
+  },
   async start(ctx, proc) {
     const bins = postgresBinaries();
     const dataDir = postgresDataDir(ctx);
@@ -140,6 +171,10 @@ export const postgres: ServiceDefinition = {
     } finally {
       await client.end();
     }
+    // At every start, before anything migrates: the roles are the cluster's, so every database
+    // migrated on it (the scratch ones of the tests too) lets them in with these passwords.
+    const logins = pgLogins(ctx);
+    await ensureLoginRoles(pgUrl(ctx, 'postgres'), [logins.app, logins.backup]);
   },
 };
 
@@ -266,5 +301,33 @@ const TEMPORAL_CLI_TYPES: Record<string, string> = {
   KEYWORD: 'Keyword', TEXT: 'Text', INT: 'Int', DOUBLE: 'Double', BOOL: 'Bool', DATETIME: 'Datetime', KEYWORD_LIST: 'KeywordList',
 };
 
-export const SERVICES: ServiceDefinition[] = [postgres, redis, mongodb, minio, temporal];
+/**
+ * stripe-mock: Stripe's API as fixtures (stateless, no webhooks), so paid plans run without a
+ * Stripe account; the billing tests sign their own events with the profile's webhook secret.
+ * Both profiles get it (the dev `npm start` demo does not touch it, but a paid checkout can be
+ * tried locally). A STRIPE_SECRET_KEY or STRIPE_API_URL in the environment means a real (or
+ * another) Stripe: then it is not started and its variables are not set.
+ */
+export const stripeMock: ServiceDefinition = {
+  name: 'stripe-mock',
+  external: ['STRIPE_SECRET_KEY', 'STRIPE_API_URL'],
+  port: (ctx) => 12111 + ctx.portOffset,
+  env: (ctx) => ({
+    STRIPE_API_URL: `http://127.0.0.1:${stripeMock.port(ctx)}`,
+    // stripe-mock takes any well-formed test key; the webhook secret is made once per profile.
+    STRIPE_SECRET_KEY: `sk_test_${localSecret(ctx, 'stripe-mock-key', 'hex').slice(0, 24)}`,
+    STRIPE_WEBHOOK_SECRET: `whsec_${localSecret(ctx, 'stripe-webhook-secret', 'hex')}`,
+  }),
+  async start(ctx, proc) {
+    const port = this.port(ctx);
+    // Loopback only: -http-port/-https-port would bind every interface.
+    startDetached(proc, await stripeMockBinary(), ['-http-addr', `127.0.0.1:${port}`, '-https-addr', `127.0.0.1:${port + 1}`]);
+  },
+  async ready(ctx) {
+    const res = await fetch(`http://127.0.0.1:${this.port(ctx)}/v1/customers?limit=1`, { headers: { authorization: 'Bearer sk_test_ready' } });
+    return res.ok;
+  },
+};
+
+export const SERVICES: ServiceDefinition[] = [postgres, redis, mongodb, minio, temporal, stripeMock];
 

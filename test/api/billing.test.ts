@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueryTypes, type WhereOptions } from 'sequelize';
+import Stripe from 'stripe';
 import { chargeContent, NoCreditsError } from '../../db/repositories/ledger';
+import { addUtcMonths } from '../../db/rollover';
 import { ROLES, type Subscription } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
 import { createAccount, type Account, type Actor as TenantActor } from '../support/tenants';
@@ -12,12 +14,16 @@ type Actor = Exclude<TenantActor, 'other'>;
 
 const ACTORS: readonly Actor[] = [...ROLES, 'outsider'];
 
+/** Every seeded plan has a price: each is paid through Stripe (stripe-mock) and a signed invoice.paid (see billing-stripe.test.ts). */
+const PRICES = { starter: { monthly: 'price_starter_m', yearly: 'price_starter_y' }, pro: { monthly: 'price_pro_m' }, business: { monthly: 'price_business_m' } };
+const signer = new Stripe('sk_test_signing_only');
+
 describe('billing routes', () => {
   let api: ApiHarness;
   const people = {} as Record<Actor | 'stranger', Account>;
 
   before(async () => {
-    api = await createApiHarness();
+    api = await createApiHarness({ STRIPE_PRICES: JSON.stringify(PRICES) });
     for (const name of ['owner', 'admin', 'editor', 'viewer', 'outsider', 'stranger'] as const) people[name] = await createAccount(api, name);
   });
   after(async () => {
@@ -37,10 +43,36 @@ describe('billing routes', () => {
     return id;
   }
 
-  async function subscribe(token: string, body: Record<string, unknown>): Promise<{ id: string; credits_remaining: number }> {
+  /** Stripe's word that the subscription's first invoice is paid: a signed invoice.paid for one billing cycle from now. */
+  async function pay(subscriptionId: string, cycle = 'monthly'): Promise<void> {
+    const start = new Date();
+    const payload = JSON.stringify({
+      id: `evt_${randomBytes(8).toString('hex')}`,
+      object: 'event',
+      type: 'invoice.paid',
+      created: Math.floor(start.getTime() / 1000),
+      data: {
+        object: {
+          id: `in_${randomBytes(8).toString('hex')}`,
+          object: 'invoice',
+          parent: { subscription_details: { subscription: `sub_${randomBytes(8).toString('hex')}`, metadata: { autoclip_subscription_id: subscriptionId } } },
+          lines: { data: [{ period: { start: start.getTime() / 1000, end: addUtcMonths(start, cycle === 'yearly' ? 12 : 1).getTime() / 1000 } }] },
+        },
+      },
+    });
+    const header = signer.webhooks.generateTestHeaderString({ payload, secret: process.env.STRIPE_WEBHOOK_SECRET! });
+    const res = await api.request('POST', '/billing/stripe/webhook', { rawBody: payload, headers: { 'stripe-signature': header } });
+    assert.equal(res.status, 200, res.text);
+  }
+
+  /** Subscribes (a Checkout, nothing granted), then pays: the subscription as the API then shows it. */
+  async function subscribe(token: string, body: Record<string, unknown>): Promise<{ id: string; credits_remaining: number; current_period_end: string }> {
     const res = await api.request('POST', '/subscriptions', { token, body });
     assert.equal(res.status, 201, res.text);
-    return res.body.subscription;
+    assert.equal(res.body.subscription.status, 'incomplete');
+    await pay(res.body.subscription.id, body.billing_cycle as string | undefined);
+    const paid = await api.request('GET', `/subscriptions/${res.body.subscription.id}`, { token });
+    return paid.body.subscription;
   }
 
   /** The subscriptions matching `where` and their ledgers, as stored. */
@@ -83,11 +115,16 @@ describe('billing routes', () => {
     );
   });
 
-  it('subscribes a user with the plan’s credits for one month, records a reset entry, and refuses a second active one', async () => {
+  it('subscribes a user with the plan’s credits for one month once paid, records a reset entry, and refuses a second active one', async () => {
     const me = await createAccount(api, 'subscriber');
     const created = await api.request('POST', '/subscriptions', { token: me.token, body: { plan_code: 'pro' } });
     assert.equal(created.status, 201, created.text);
-    const sub = created.body.subscription;
+    // Issue 14: a paid plan grants nothing until Stripe says it is paid.
+    assert.deepEqual([created.body.subscription.status, created.body.subscription.credits_remaining], ['incomplete', 0]);
+    assert.match(created.body.checkout_url, /^https:\/\//);
+    assert.equal(await api.ctx.models.CreditTransaction.count({ where: { subscription_id: created.body.subscription.id } }), 0);
+    await pay(created.body.subscription.id);
+    const sub = (await api.request('GET', `/subscriptions/${created.body.subscription.id}`, { token: me.token })).body.subscription;
     assert.deepEqual(
       { user_id: sub.user_id, organization_id: sub.organization_id, status: sub.status, cycle: sub.billing_cycle, plan: sub.plan.code, used: sub.credits_used, remaining: sub.credits_remaining },
       { user_id: me.userId, organization_id: null, status: 'active', cycle: 'monthly', plan: 'pro', used: 0, remaining: 120 },
@@ -134,7 +171,9 @@ describe('billing routes', () => {
       results.map((r) => r.status).sort(),
       [201, 409, 409, 409, 409, 409, 409, 409],
     );
-    assert.equal(await api.ctx.models.Subscription.count({ where: { user_id: me.userId, status: 'active' } }), 1);
+    // None is paid: the one let through waits for its payment.
+    assert.equal(await api.ctx.models.Subscription.count({ where: { user_id: me.userId, status: 'incomplete' } }), 1);
+    assert.equal(await api.ctx.models.Subscription.count({ where: { user_id: me.userId, status: 'active' } }), 0);
   });
 
   it('waits for the owner row lock, so a subscription committed meanwhile is seen and the request refused', async () => {
@@ -206,8 +245,14 @@ describe('billing routes', () => {
         assert.equal(res.status, expected[actor], `${actor}: ${res.text}`);
         const stored = await snapshot({ organization_id: id });
         assert.equal(stored.subscriptions.length, res.status === 201 ? 1 : 0, actor);
-        assert.equal(stored.ledger.length, res.status === 201 ? 1 : 0, actor);
-        assert.equal((await api.ctx.models.Organization.findByPk(id))?.plan_type, res.status === 201 ? 'pro' : 'starter', actor);
+        // Unpaid: no ledger entry and the organization keeps its plan type until Stripe's paid invoice.
+        assert.equal(stored.ledger.length, 0, actor);
+        assert.equal((await api.ctx.models.Organization.findByPk(id))?.plan_type, 'starter', actor);
+        if (res.status === 201) {
+          await pay(res.body.subscription.id);
+          assert.equal((await snapshot({ organization_id: id })).ledger.length, 1, actor);
+          assert.equal((await api.ctx.models.Organization.findByPk(id))?.plan_type, 'pro', actor);
+        }
       }
     });
 

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import express from 'express';
 import { errorHandler, notFound } from '../../api/errors';
 import { requestId, securityHeaders } from '../../api/middleware';
-import { mountRoutes, route } from '../../api/registry';
+import { MAX_BODY_DEPTH, mountRoutes, route } from '../../api/registry';
 import { createApiHarness, type ApiResponse, type ApiHarness } from '../support/api';
 
 /**
@@ -69,6 +69,26 @@ describe('API edges', () => {
       const res = await api.request(method, path);
       assertErrorShape(res, 404, 'not_found');
     }
+  });
+
+  it('answers a malformed percent-escape in a path id with 400 malformed_path, with or without a token', async () => {
+    const { token } = await api.register();
+    for (const [method, path] of [
+      ['GET', '/contents/%ZZ'],
+      ['GET', '/contents/%'],
+      ['GET', '/contents/%E0%A4%A'],
+      ['DELETE', '/contents/%ZZ'],
+      ['GET', '/projects/%ZZ/contents'],
+      ['POST', '/contents/%C0%80/generate'],
+    ] as const) {
+      for (const auth of [{}, { token }]) {
+        const res = await api.request(method, path, auth);
+        assertErrorShape(res, 400, 'malformed_path');
+        assert.ok(!/URIError|decode|\bat\b|\.ts:|stack/i.test(res.text), res.text);
+        assert.match(res.headers.get('x-request-id') ?? '', UUID);
+      }
+    }
+    assert.equal((await api.request('GET', '/me', { token })).status, 200);
   });
 
   it('sends the security headers on every kind of response, and no X-Powered-By or ETag', async () => {
@@ -179,5 +199,58 @@ describe('API edges', () => {
       assert.equal(check.ok, true, check.store);
       assert.ok(Number.isFinite(check.latencyMs) && check.latencyMs >= 0, check.store);
     }
+  });
+});
+
+/** `[[[…]]]` or `{"a":{"a":…}}`, `depth` levels deep, around `inner`. */
+function nested(depth: number, kind: 'array' | 'object', inner = '1'): string {
+  return kind === 'array' ? `${'['.repeat(depth)}${inner}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}${inner}${'}'.repeat(depth)}`;
+}
+
+describe('API edges: deeply nested bodies', () => {
+  // The default body limit (256kb), so that a body can be thousands of levels deep.
+  let api: ApiHarness;
+  before(async () => {
+    api = await createApiHarness();
+  });
+  after(async () => {
+    api.assertNoLeaks();
+    await api.close();
+  });
+
+  it(`refuses a body nested deeper than ${MAX_BODY_DEPTH} levels with 400 body_too_deep, on public and authenticated routes`, async () => {
+    const { token } = await api.register();
+    for (const kind of ['array', 'object'] as const) {
+      for (const [path, auth] of [
+        ['/auth/login', {}],
+        ['/auth/register', {}],
+        ['/projects', { token }],
+        ['/projects', {}],
+        ['/no/such/route', {}],
+      ] as const) {
+        const res = await api.request('POST', path, { ...auth, rawBody: kind === 'object' ? nested(5000, kind) : `{"email":${nested(5000, kind)}}` });
+        assertErrorShape(res, 400, 'body_too_deep');
+        assert.deepEqual(Object.keys(res.body.error.details), ['body']);
+      }
+    }
+    // As deep as the body limit allows (100 000 levels, 200 kB): still a 400, not a stack overflow.
+    assertErrorShape(await api.request('POST', '/auth/login', { rawBody: nested(100_000, 'array') }), 400, 'body_too_deep');
+    assertErrorShape(await api.request('POST', '/subscriptions', { token, rawBody: nested(20_000, 'object') }), 400, 'body_too_deep');
+
+    // The API still answers, the caller's token still works.
+    assert.equal((await api.request('GET', '/healthz')).status, 200);
+    assert.equal((await api.request('GET', '/me', { token })).status, 200);
+    assertErrorShape(await api.request('POST', '/auth/login', { body: { email: 'nobody@example.com', password: 'wrong-password-1' } }), 401, 'invalid_credentials');
+  });
+
+  it(`takes ${MAX_BODY_DEPTH} levels to validation, and still finds a NUL at the bottom`, async () => {
+    // The body is level 1, its "email" level 2: the array inside adds the rest.
+    const atLimit = await api.request('POST', '/auth/login', { rawBody: `{"email":${nested(MAX_BODY_DEPTH - 1, 'array')}}` });
+    assertErrorShape(atLimit, 400, 'validation_failed');
+    const overLimit = await api.request('POST', '/auth/login', { rawBody: `{"email":${nested(MAX_BODY_DEPTH, 'array')}}` });
+    assertErrorShape(overLimit, 400, 'body_too_deep');
+    const nul = await api.request('POST', '/auth/login', { rawBody: `{"email":${nested(MAX_BODY_DEPTH - 1, 'object', '"a\\u0000b"')}}` });
+    assertErrorShape(nul, 400, 'validation_failed');
+    assert.match(nul.body.error.details['body.email'], /NUL/);
   });
 });

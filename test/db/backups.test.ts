@@ -16,6 +16,7 @@ import {
   restorePostgres,
   type BackupKind,
 } from '../../db/backups';
+import { migrateUp, readMigrationFiles } from '../../db/migrate';
 import { ObjectStore } from '../../db/objects';
 import { loadConfig } from '../../lib/config';
 import { connect, createScratchDatabase, type ScratchDatabase } from '../support/database';
@@ -151,6 +152,55 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
       assert.match(error.message, /^pg_restore exited with 1: .*already exists/s);
       return true;
     });
+  });
+
+  it('PostgreSQL: the read-only login role (BACKUP_DATABASE_URL) dumps a migrated database, partitions and sequences included', async () => {
+    const source = await createScratchDatabase('backup_pg_ro_src');
+    scratch.push(source);
+    await migrateUp(source.url);
+    const owner = await connect(source.url);
+    try {
+      // A table (with its sequence) a later migration might add: default privileges let app_readonly read both.
+      await owner.query("CREATE TABLE later_notes (id bigserial PRIMARY KEY, title text NOT NULL); INSERT INTO later_notes (title) VALUES ('one'), ('two')");
+    } finally {
+      await owner.end();
+    }
+    const app = await connect(source.appUrl);
+    try {
+      await app.query("INSERT INTO users (email, name) VALUES ('backup-ro@example.com', '백업')");
+      await app.query("INSERT INTO api_usages (service, operation, created_at) VALUES ('tts', 'tts', now()), ('tts', 'tts', '2001-01-01Z')");
+    } finally {
+      await app.end();
+    }
+    const backup = await connect(source.backupUrl);
+    try {
+      const { rows } = await backup.query<{ readonly: boolean; readwrite: boolean }>(
+        "SELECT pg_has_role(current_user, 'app_readonly', 'MEMBER') AS readonly, pg_has_role(current_user, 'app_readwrite', 'MEMBER') AS readwrite",
+      );
+      assert.deepEqual(rows, [{ readonly: true, readwrite: false }], `${new URL(source.backupUrl).username} reads only`);
+    } finally {
+      await backup.end();
+    }
+
+    const summary = await backupPostgres({ store, prefix: `${prefix}readonly/`, databaseUrl: source.backupUrl });
+    const target = await createScratchDatabase('backup_pg_ro_dst');
+    scratch.push(target);
+    await restorePostgres({ store, databaseUrl: target.url }, summary.key);
+    const check = await connect(target.url);
+    try {
+      const counts = await check.query<{ users: number; usages: number; partitions: string[]; migrations: number; next_note: string }>(
+        `SELECT (SELECT count(*) FROM users WHERE email = 'backup-ro@example.com')::int AS users,
+                (SELECT count(*) FROM api_usages)::int AS usages,
+                ARRAY(SELECT DISTINCT tableoid::regclass::text FROM api_usages ORDER BY 1) AS partitions,
+                (SELECT count(*) FROM schema_migrations)::int AS migrations,
+                nextval('later_notes_id_seq')::text AS next_note`,
+      );
+      const now = new Date();
+      const month = `api_usages_${now.getUTCFullYear()}_${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+      assert.deepEqual(counts.rows, [{ users: 1, usages: 2, partitions: [month, 'api_usages_default'].sort(), migrations: readMigrationFiles().length, next_note: '3' }]);
+    } finally {
+      await check.end();
+    }
   });
 
   it('PostgreSQL: the documented restore command restores a backup by its key', async () => {

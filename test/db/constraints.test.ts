@@ -26,6 +26,8 @@ const EXPECTED_FOREIGN_KEYS = [
   'fk_organization_members_users_invited_by organization_members(invited_by) → users NO ACTION',
   'fk_projects_organizations projects(organization_id) → organizations CASCADE',
   'fk_projects_users projects(user_id) → users CASCADE',
+  'fk_stripe_customers_organizations stripe_customers(organization_id) → organizations CASCADE',
+  'fk_stripe_customers_users stripe_customers(user_id) → users CASCADE',
   'fk_subscriptions_organizations subscriptions(organization_id) → organizations CASCADE',
   'fk_subscriptions_subscription_plans subscriptions(plan_id) → subscription_plans NO ACTION',
   'fk_subscriptions_users subscriptions(user_id) → users CASCADE',

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -8,7 +10,7 @@ import { migrateDown, migrateUp, pendingMigrations, readMigrationFiles } from '.
 import { connect, createScratchDatabase } from '../support/database';
 import type { ScratchDatabase } from '../support/database';
 
-const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes', '007_add_data_source_items'];
+const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes', '007_add_data_source_items', '008_app_login_roles', '009_stripe_billing'];
 
 /**
  * The columns of seed §3, written as the seed writes them ("name TYPE [NOT NULL] [DEFAULT x]",
@@ -219,8 +221,8 @@ describe('migrations', () => {
   });
 
   it('reverts step by step and to a name, recording each in schema_migrations', async () => {
-    assert.deepEqual(await migrateDown(db.url), ['007_add_data_source_items']);
-    assert.deepEqual(await migrateDown(db.url, { step: 3 }), ['006_add_content_reference_indexes', '005_add_roles', '004_add_api_usages']);
+    assert.deepEqual(await migrateDown(db.url), ['009_stripe_billing']);
+    assert.deepEqual(await migrateDown(db.url, { step: 5 }), ['008_app_login_roles', '007_add_data_source_items', '006_add_content_reference_indexes', '005_add_roles', '004_add_api_usages']);
     assert.deepEqual(await pendingMigrations(db.url), ALL_MIGRATIONS.slice(3));
     assert.deepEqual(await migrateDown(db.url, { to: '002_add_organizations' }), ['003_add_templates', '002_add_organizations']);
     assert.deepEqual(await migrateUp(db.url), ALL_MIGRATIONS.slice(1));
@@ -263,6 +265,83 @@ describe('migrations', () => {
       assert.deepEqual(await migrateUp(second.url), ALL_MIGRATIONS);
     } finally {
       await second.drop();
+    }
+  });
+
+  it('creates the login roles without a password or cluster-wide privilege, as members of their group roles, and leaves them on the way down', async () => {
+    const logins = async () =>
+      (
+        await client.query<{ rolname: string; attributes: string; member_of: string[] }>(
+          `SELECT r.rolname, concat_ws(' ', CASE WHEN r.rolcanlogin THEN 'login' END, CASE WHEN r.rolsuper THEN 'superuser' END,
+                    CASE WHEN r.rolcreatedb THEN 'createdb' END, CASE WHEN r.rolcreaterole THEN 'createrole' END,
+                    CASE WHEN r.rolreplication THEN 'replication' END, CASE WHEN r.rolbypassrls THEN 'bypassrls' END,
+                    CASE WHEN r.rolinherit THEN 'inherit' END) AS attributes,
+                  ARRAY(SELECT g.rolname::text FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid ORDER BY 1) AS member_of
+             FROM pg_roles r WHERE r.rolname IN ('autoclip_app', 'autoclip_backup') ORDER BY 1`,
+        )
+      ).rows;
+    const expected = [
+      { rolname: 'autoclip_app', attributes: 'login inherit', member_of: ['app_readwrite'] },
+      { rolname: 'autoclip_backup', attributes: 'login inherit', member_of: ['app_readonly'] },
+    ];
+    assert.deepEqual(await logins(), expected);
+    assert.deepEqual(await migrateDown(db.url, { step: 2 }), ['009_stripe_billing', '008_app_login_roles']);
+    assert.deepEqual(await logins(), expected, 'cluster-wide: other databases still log in with them');
+    const { rows } = await client.query<{ can_delete: boolean; can_call: boolean }>(
+      `SELECT has_table_privilege('autoclip_app', 'contents', 'DELETE') AS can_delete,
+              has_function_privilege('autoclip_backup', 'create_api_usages_partitions(date, int)', 'EXECUTE') AS can_call`,
+    );
+    assert.deepEqual(rows, [{ can_delete: false, can_call: true }], "008's grants are gone: DELETE, and the function is PUBLIC's again");
+    assert.deepEqual(await migrateUp(db.url), ['008_app_login_roles', '009_stripe_billing']);
+  });
+
+  it('`db.ts migrate --login-roles` migrates as MIGRATION_DATABASE_URL, then sets the login roles of DATABASE_URL and BACKUP_DATABASE_URL', async () => {
+    const scratch = await createScratchDatabase('migrations_cli');
+    const tag = randomBytes(4).toString('hex');
+    const roles = { app: `cli_app_${tag}`, backup: `cli_backup_${tag}`, privileged: `cli_privileged_${tag}` };
+    const as = (role: string, password: string) => {
+      const url = new URL(scratch.url);
+      url.username = role;
+      url.password = password;
+      return url.toString();
+    };
+    const run = (passwords: { app: string; backup: string }) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'scripts/db.ts', 'migrate', '--login-roles'], {
+        cwd: path.join(__dirname, '..', '..'),
+        encoding: 'utf8',
+        env: { ...process.env, MIGRATION_DATABASE_URL: scratch.url, DATABASE_URL: as(roles.app, passwords.app), BACKUP_DATABASE_URL: as(roles.backup, passwords.backup) },
+      });
+    try {
+      const first = run({ app: 'first-app-pw', backup: 'first-backup-pw' });
+      assert.equal(first.status, 0, first.stderr);
+      assert.match(first.stdout, /applied:\n {2}001_initial_schema/);
+      assert.match(first.stdout, new RegExp(`${roles.app} \\(app_readwrite\\)\n {2}${roles.backup} \\(app_readonly\\)`));
+      // A rerun changes the passwords (rotation), with nothing left to migrate.
+      const second = run({ app: 'second-app-pw', backup: 'second-backup-pw' });
+      assert.equal(second.status, 0, second.stderr);
+      assert.match(second.stdout, /applied: none/);
+      await assert.rejects(connect(as(roles.app, 'first-app-pw')), /password authentication failed/);
+      for (const [role, password, group] of [[roles.app, 'second-app-pw', 'app_readwrite'], [roles.backup, 'second-backup-pw', 'app_readonly']] as const) {
+        const login = await connect(as(role, password));
+        try {
+          const { rows } = await login.query('SELECT current_user AS user, pg_has_role(current_user, $1, \'MEMBER\') AS member, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser', [group]);
+          assert.deepEqual(rows, [{ user: role, member: true, superuser: false }]);
+        } finally {
+          await login.end();
+        }
+      }
+      // A role with a cluster-wide privilege is refused, not quietly demoted or used.
+      await client.query(`CREATE ROLE ${roles.privileged} LOGIN CREATEDB`);
+      const refused = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/db.ts', 'migrate', '--login-roles'], {
+        cwd: path.join(__dirname, '..', '..'),
+        encoding: 'utf8',
+        env: { ...process.env, MIGRATION_DATABASE_URL: scratch.url, DATABASE_URL: as(roles.privileged, 'pw'), BACKUP_DATABASE_URL: '' },
+      });
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, new RegExp(`${roles.privileged} has cluster-wide privileges`));
+    } finally {
+      await scratch.drop();
+      await client.query(`DROP ROLE IF EXISTS ${roles.app}, ${roles.backup}, ${roles.privileged}`);
     }
   });
 

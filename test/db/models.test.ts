@@ -95,7 +95,7 @@ describe('Sequelize models', () => {
 
   it('initModels binds once per Sequelize instance, and a second instance gets its own classes', async () => {
     assert.equal(initModels(sequelize), models);
-    assert.equal(Object.keys(sequelize.models).length, 15);
+    assert.equal(Object.keys(sequelize.models).length, 16);
     const other = createSequelize({ databaseUrl: db.url, databasePoolMax: 1 });
     try {
       const otherModels = initModels(other);
@@ -471,6 +471,8 @@ describe('Sequelize models', () => {
   it('every association loads with include, matching the rows SQL finds', async () => {
     const metrics = { views: 10, likes: 1, comments: 0, shares: 0, last_updated: '2025-01-01T00:00:00Z' };
     await models.ContentUpload.create({ content_id: ids.content, channel_id: ids.channel, status: 'published', metrics });
+    await models.StripeCustomer.create({ user_id: ids.user, organization_id: null, stripe_customer_id: 'cus_user' });
+    await models.StripeCustomer.create({ user_id: null, organization_id: ids.organization, stripe_customer_id: 'cus_organization' });
     for (const model of Object.values(models) as AnyModel[]) {
       const aliases = Object.keys(model.associations);
       const seen = new Set<string>();

@@ -285,4 +285,18 @@ describe('subscription rollover', () => {
     );
     assert.equal(ledger?.balance, 29);
   });
+
+  it('renews free plans only: a paid (Stripe) subscription waits for its paid invoice, and a pending checkout is left alone', async () => {
+    const startedAt = new Date(addUtcMonths(new Date(), -1).getTime() - 60_000);
+    const paid = await subscription({ code: 'pro', startedAt, credits: 3 });
+    await models.Subscription.update({ stripe_subscription_id: `sub_${randomBytes(6).toString('hex')}` }, { where: { id: paid } });
+    const pending = await subscription({ code: 'pro', status: 'incomplete', startedAt, credits: 0 });
+    const free = await subscription({ code: 'starter', startedAt, credits: 1 });
+    const summary = await rollOverSubscriptions(sequelize);
+    assert.ok(summary.renewedIds.includes(free));
+    assert.ok(!summary.renewedIds.includes(paid) && !summary.renewedIds.includes(pending));
+    const [paidState, pendingState] = [await state(paid), await state(pending)];
+    assert.deepEqual([paidState.end, paidState.remaining], [addUtcMonths(startedAt, 1).toISOString(), 3]);
+    assert.equal(pendingState.remaining, 0);
+  });
 });

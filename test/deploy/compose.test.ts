@@ -32,6 +32,8 @@ interface Service {
   profiles?: string[];
   ulimits?: Record<string, number | { soft: number; hard: number }>;
   env_file?: (string | { path: string; required?: boolean })[];
+  ports?: (string | number | { target?: number; published?: string | number })[];
+  expose?: (string | number)[];
 }
 interface ComposeFile {
   services: Record<string, Service>;
@@ -248,7 +250,7 @@ describe('docker-compose.yml', () => {
     }
     assert.deepEqual(commandOf(rawService('api')), ['node', 'dist/api/server.js']);
     assert.deepEqual(commandOf(rawService('worker')), ['node', 'dist/worker.js']);
-    assert.deepEqual(commandOf(rawService('migrate')), ['node', 'dist/scripts/db.js', 'migrate']);
+    assert.deepEqual(commandOf(rawService('migrate')), ['node', 'dist/scripts/db.js', 'migrate', '--login-roles']);
   });
 
   it('gives api and worker every variable lib/config.ts requires, and loadConfig accepts what they get', () => {
@@ -305,11 +307,58 @@ describe('docker-compose.yml', () => {
       assert.equal(decodeURIComponent(url.password), pgbouncerEnv.DB_PASSWORD);
     }
 
-    const direct = new URL(environmentOf(service('migrate')).DATABASE_URL ?? '');
+    const direct = new URL(environmentOf(service('migrate')).MIGRATION_DATABASE_URL ?? '');
     assert.equal(direct.hostname, 'postgres');
     assert.equal(direct.pathname, `/${postgresEnv.POSTGRES_DB}`);
     assert.equal(decodeURIComponent(direct.username), postgresEnv.POSTGRES_USER);
     assert.equal(decodeURIComponent(direct.password), postgresEnv.POSTGRES_PASSWORD);
+  });
+
+  it('connects each process as its own PostgreSQL role (seed §8.2): the app, the backups, and the owner for migrations only', () => {
+    const postgresEnv = environmentOf(service('postgres'));
+    const owner = postgresEnv.POSTGRES_USER ?? '';
+    const ownerPassword = postgresEnv.POSTGRES_PASSWORD ?? '';
+    const user = (value: string | undefined) => decodeURIComponent(new URL(value ?? '').username);
+    const password = (value: string | undefined) => decodeURIComponent(new URL(value ?? '').password);
+
+    // The login roles are the ones migration 008 creates, as members of the group roles of 005.
+    const migration = read(path.join(path.relative(root, MIGRATIONS_DIR), '008_app_login_roles.up.sql'));
+    assert.match(migration, /\('autoclip_app', 'app_readwrite'\)/);
+    assert.match(migration, /\('autoclip_backup', 'app_readonly'\)/);
+
+    for (const name of APP_SERVICES) {
+      const env = environmentOf(service(name));
+      const config = loadConfig(env);
+      assert.equal(user(config.databaseUrl), 'autoclip_app', `${name} connects as the app's login role`);
+      assert.equal(user(config.backupDatabaseUrl), 'autoclip_backup', `${name} backs up as the read-only login role`);
+      assert.equal(new URL(config.backupDatabaseUrl).hostname, 'postgres', 'pg_dump goes straight to PostgreSQL');
+      assert.equal(env.MIGRATION_DATABASE_URL, undefined, `${name} is not given the owner's URL`);
+      for (const [key, value] of Object.entries(env)) assert.ok(!value.includes(ownerPassword), `${name}: ${key} does not carry the owner's password`);
+    }
+    const rawApp = environmentOf(rawService('api'));
+    assert.match(rawApp.DATABASE_URL ?? '', /^postgres:\/\/autoclip_app:\$\{POSTGRES_APP_PASSWORD:\?[^}]*\}@/);
+    assert.match(rawApp.BACKUP_DATABASE_URL ?? '', /^postgres:\/\/autoclip_backup:\$\{POSTGRES_BACKUP_PASSWORD:\?[^}]*\}@/);
+    for (const name of ['POSTGRES_APP_PASSWORD', 'POSTGRES_BACKUP_PASSWORD']) assert.equal(exampleEnv[name], '', `deploy/.env.example leaves ${name} to fill`);
+
+    // The migrate step: migrations and seeds as the owner; then it sets the passwords of the very
+    // login roles api and worker use (from DATABASE_URL and BACKUP_DATABASE_URL).
+    const migrate = loadConfig(environmentOf(service('migrate')));
+    assert.equal(user(migrate.migrationDatabaseUrl), owner);
+    assert.equal(password(migrate.migrationDatabaseUrl), ownerPassword);
+    assert.ok(commandOf(rawService('migrate')).includes('--login-roles'));
+    const api = loadConfig(environmentOf(service('api')));
+    assert.equal(user(migrate.databaseUrl), user(api.databaseUrl));
+    assert.equal(password(migrate.databaseUrl), password(api.databaseUrl));
+    assert.equal(user(migrate.backupDatabaseUrl), user(api.backupDatabaseUrl));
+    assert.equal(password(migrate.backupDatabaseUrl), password(api.backupDatabaseUrl));
+    assert.equal(new Set([ownerPassword, password(api.databaseUrl), password(api.backupDatabaseUrl)]).size, 3, 'three different passwords');
+
+    // PgBouncer knows the app's login role only, and gives it no admin console.
+    const pgbouncerEnv = environmentOf(service('pgbouncer'));
+    assert.equal(pgbouncerEnv.DB_USER, 'autoclip_app');
+    assert.notEqual(pgbouncerEnv.DB_PASSWORD, ownerPassword);
+    const mount = bindMounts(rawService('pgbouncer')).find((volume) => volume.target === '/etc/pgbouncer/pgbouncer.ini');
+    assert.equal(parseIni(read(mount?.source ?? '')).pgbouncer?.admin_users, undefined);
   });
 
   it('wires each store with the credentials the store is given', () => {
@@ -384,6 +433,58 @@ describe('docker-compose.yml', () => {
       assert.equal(dependencies['temporal-init'], 'service_completed_successfully');
     }
     assert.equal(dependenciesOf(rawService('migrate')).postgres, 'service_healthy');
+  });
+
+  it('puts Caddy in front of the api (seed §8.1): HTTPS for the domain from deploy/.env, certificates renewed automatically, the api not published', () => {
+    const caddy = rawService('caddy');
+    assert.match(caddy.image ?? '', /^caddy:2(\.|$)/, 'the official caddy:2 image');
+    const published = (caddy.ports ?? []).map((port) => (typeof port === 'object' ? `${port.published}:${port.target}` : String(port)));
+    for (const port of ['80:80', '443:443']) assert.ok(published.includes(port), `caddy publishes ${port} (ACME and the redirect need 80)`);
+
+    // The domain and the ACME account's email come from deploy/.env, required and left for the operator.
+    const rawEnv = environmentOf(caddy);
+    for (const name of ['AUTOCLIP_DOMAIN', 'ACME_EMAIL']) {
+      assert.match(rawEnv[name] ?? '', new RegExp(`^\\$\\{${name}:\\?[^}]*\\}$`), `caddy's ${name} is a required variable`);
+      assert.equal(exampleEnv[name], '', `deploy/.env.example leaves ${name} for the operator to fill`);
+    }
+    const caddyEnv = environmentOf(service('caddy'));
+    assert.equal(caddyEnv.AUTOCLIP_DOMAIN, deployEnv.AUTOCLIP_DOMAIN);
+
+    // The Caddyfile it mounts: a site for {$AUTOCLIP_DOMAIN} (automatic HTTPS: certificate, renewal,
+    // HTTP→HTTPS redirect), TLS 1.3 only, HSTS, and every request proxied to the api.
+    const mount = bindMounts(caddy).find((volume) => volume.target === '/etc/caddy/Caddyfile');
+    assert.ok(mount, 'caddy mounts its Caddyfile');
+    assert.equal(path.normalize(mount.source), path.join('deploy', 'caddy', 'Caddyfile'));
+    const lines = read(mount.source)
+      .split('\n')
+      .map((line) => line.replace(/(^|\s)#.*$/, '').trim())
+      .filter(Boolean);
+    assert.ok(lines.includes('{$AUTOCLIP_DOMAIN} {'), 'a site block for {$AUTOCLIP_DOMAIN}');
+    assert.ok(lines.includes('email {$ACME_EMAIL}'), 'the ACME account email');
+    for (const variable of [...read(mount.source).matchAll(/\{\$([A-Za-z_][A-Za-z0-9_]*)/g)].map((match) => match[1] as string)) {
+      assert.ok(caddyEnv[variable], `caddy's environment sets ${variable}, which the Caddyfile reads`);
+    }
+    assert.ok(lines.includes('protocols tls1.3'), 'TLS 1.3 only');
+    assert.ok(lines.some((line) => /^header Strict-Transport-Security "max-age=31536000; includeSubDomains"$/.test(line)), 'HSTS');
+    assert.ok(!lines.some((line) => /\bauto_https\b|^tls internal\b|^http:\/\//.test(line)), 'automatic HTTPS stays on, with a publicly trusted certificate');
+    const upstream = lines.find((line) => line.startsWith('reverse_proxy '))?.split(/\s+/).slice(1);
+    assert.deepEqual(upstream, [`api:${environmentOf(service('api')).API_PORT}`], 'caddy proxies to the api on its port');
+    assert.ok('api' in dependenciesOf(caddy), 'caddy starts with the api');
+    // Certificates and the ACME account survive a restart (no new issuance, no rate limit hit).
+    const dataVolume = (caddy.volumes ?? []).find((volume) => typeof volume === 'string' && volume.endsWith(':/data'));
+    assert.ok(typeof dataVolume === 'string' && namedVolumes(caddy).includes(dataVolume.split(':')[0] as string), 'caddy keeps /data in a named volume');
+
+    // The api is reached only through caddy: it publishes no port, and serves plain HTTP inside.
+    const api = rawService('api');
+    assert.equal(api.ports, undefined, 'the api publishes no port to the host');
+    for (const [name, definition] of Object.entries(compose.services)) {
+      if (name === 'caddy') continue;
+      for (const port of definition.ports ?? []) {
+        const spec = typeof port === 'object' ? `${port.published}:${port.target}` : String(port);
+        assert.match(spec, /^127\.0\.0\.1:/, `${name} publishes ${spec} on loopback only`);
+      }
+    }
+    assert.equal(loadConfig(environmentOf(service('api'))).api.tls, undefined, 'caddy terminates TLS; the api speaks HTTP on the compose network');
   });
 
   it('lets the worker finish its renders on shutdown and caps its heap', () => {

@@ -4,10 +4,9 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { createApp } from '../../api/app';
 import { migrateUp } from '../../db/migrate';
-import { seedReferenceData } from '../../db/seeds/reference-data';
 import { createAppContext, type AppContext } from '../../control/app-context';
 import { loadConfig } from '../../lib/config';
-import { createScratchDatabase, type ScratchDatabase } from './database';
+import { createScratchDatabase, seedAsOwner, type ScratchDatabase } from './database';
 
 /**
  * The API over real HTTP on a loopback port, against a scratch database (migrated and seeded) and
@@ -44,10 +43,14 @@ export interface ApiHarness {
 
 export async function createApiHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
   const database: ScratchDatabase = await createScratchDatabase('api');
+  // Migrated and seeded as the owner; the API connects as the app's login role, as deployed.
   await migrateUp(database.url);
+  await seedAsOwner(database.url);
   const config = loadConfig({
     ...process.env,
-    DATABASE_URL: database.url,
+    DATABASE_URL: database.appUrl,
+    BACKUP_DATABASE_URL: database.backupUrl,
+    MIGRATION_DATABASE_URL: database.url,
     API_RATE_LIMIT_PER_IP: '100000',
     API_RATE_LIMIT_PER_USER: '100000',
     API_AUTH_RATE_LIMIT_PER_IP: '100000',
@@ -55,7 +58,6 @@ export async function createApiHarness(env: Record<string, string> = {}): Promis
     ...env,
   });
   const ctx = await createAppContext(config);
-  await seedReferenceData(ctx.sequelize);
   const server: Server = createApp(ctx).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const address = server.address();

@@ -6,14 +6,13 @@ import type { ActivityDeps } from '../../activities';
 import { migrateUp } from '../../db/migrate';
 import { EMPTY_SCRIPT } from '../../db/models';
 import { ensureMongoIndexes } from '../../db/mongo/models';
-import { seedReferenceData } from '../../db/seeds/reference-data';
 import { createAppContext, type AppContext } from '../../control/app-context';
 import { loadConfig } from '../../lib/config';
 import { SecretBox } from '../../lib/secrets';
 import { activityDeps, startWorkers, type RunningWorkers, type WorkerRole } from '../../worker';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { startFakeYouTube, type FakeYouTubeState } from '../fakes/youtube-server';
-import { createScratchDatabase, type ScratchDatabase } from './database';
+import { createScratchDatabase, seedAsOwner, type ScratchDatabase } from './database';
 
 /**
  * Everything a pipeline test runs against: a scratch database (migrated and seeded) on the test
@@ -36,14 +35,18 @@ export async function createPipelineHarness(): Promise<PipelineHarness> {
   if (!path) throw new Error('TEMPORAL_CLI_PATH is not set: run the tests through `npm test`');
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const database: ScratchDatabase = await createScratchDatabase('pipeline');
+  // Migrated and seeded as the owner; activities and upkeep connect as the login roles, as deployed.
   await migrateUp(database.url);
+  await seedAsOwner(database.url);
   const youtube = await startFakeYouTube();
   const env = await TestWorkflowEnvironment.createLocal({
     server: { executable: { type: 'existing-path', path }, searchAttributes: SEARCH_ATTRIBUTES },
   });
   const config = loadConfig({
     ...process.env,
-    DATABASE_URL: database.url,
+    DATABASE_URL: database.appUrl,
+    BACKUP_DATABASE_URL: database.backupUrl,
+    MIGRATION_DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: env.address,
     YOUTUBE_CLIENT_ID: youtube.state.clientId,
     YOUTUBE_CLIENT_SECRET: youtube.state.clientSecret,
@@ -52,7 +55,6 @@ export async function createPipelineHarness(): Promise<PipelineHarness> {
     YOUTUBE_API_URL: youtube.baseUrl,
   });
   const ctx = await createAppContext(config);
-  await seedReferenceData(ctx.sequelize);
   await ensureMongoIndexes(ctx.db.mongo.models);
   const running: RunningWorkers[] = [];
   return {
