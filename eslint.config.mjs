@@ -23,14 +23,14 @@ export default tseslint.config(
 );
 
 /**
- * The layers' boundaries (README, Layout): only db/ speaks to PostgreSQL, MongoDB and S3; nothing
+ * The layers' boundaries (README, Layout): only db/ speaks to PostgreSQL, MongoDB, Redis and S3; nothing
  * reaches into api/ from activities/; workflows/ and providers/ do not load lib/ at run time;
  * workflows stay deterministic. One config per folder, since a later `no-restricted-imports` for
  * the same file replaces an earlier one.
  */
 function boundaries() {
   const stores = [
-    { group: ['mongoose', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'], message: 'only db/ speaks to MongoDB and S3: use a repository from ctx.db' },
+    { group: ['mongoose', 'ioredis', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'], message: 'only db/ speaks to MongoDB, Redis and S3: use a repository from ctx.db' },
   ];
   const rawSql = [
     'error',

@@ -8,7 +8,6 @@ import { createAppContext, type AppContext } from './control/app-context';
 import { moduleLogger } from './lib/logger';
 import { ensureUpkeepSchedules } from './control/upkeep-schedules';
 import { createInstagramClient, createProviders, createTikTokClient, createYouTubeClient, sourceSettings, type ProviderServices } from './providers';
-import { RedisConcurrencyLimiter } from './db/leases';
 
 const log = moduleLogger('worker');
 
@@ -37,7 +36,7 @@ export function installRuntime(config: AppConfig): void {
  */
 function providerServices(ctx: AppContext): ProviderServices {
   return {
-    limiter: new RedisConcurrencyLimiter(ctx.db.redis),
+    limiter: ctx.db.leases,
     async publish(localPath, contentType) {
       const key = `render-inputs/${randomUUID()}/${basename(localPath)}`;
       await ctx.db.objects.putFile(key, localPath, contentType);

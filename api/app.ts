@@ -1,7 +1,6 @@
 import express from 'express';
 import type { AppContext } from '../control/app-context';
 import { SecretBox } from '../lib/secrets';
-import { RefreshTokens } from './auth/tokens';
 import type { ApiDeps } from './deps';
 import { errorHandler, notFound } from './errors';
 import { authenticate, cors, requestId, requestLog, requestRateLimits, securityHeaders } from './middleware';
@@ -16,7 +15,7 @@ export function createApp(ctx: AppContext): express.Express {
   const { config } = ctx;
   const deps: ApiDeps = {
     ctx,
-    refreshTokens: new RefreshTokens(ctx.db.redis, config.auth.refreshTokenTtlSec),
+    refreshTokens: ctx.db.refreshTokens,
     box: SecretBox.fromConfig(config.secrets),
   };
   const app = express();
@@ -29,7 +28,7 @@ export function createApp(ctx: AppContext): express.Express {
   // <, > and & inside JSON strings are escaped, so a stored "<script>" cannot run if a response is
   // ever rendered as HTML by mistake.
   app.set('json escape', true);
-  const limits = requestRateLimits(ctx.db.redis, config.api.rateLimitPerIp, config.api.rateLimitPerUser);
+  const limits = requestRateLimits(ctx.db.rateCounters, config.api.rateLimitPerIp, config.api.rateLimitPerUser);
   app.use(requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
   app.use(limits.ip);
   // The depth cap runs before anything walks the body (a few KB of '[' would overflow a recursive walk).

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Redis } from 'ioredis';
 import type { AppConfig } from '../lib/config';
 import { moduleLogger } from '../lib/logger';
 import { verifyAccessToken } from './auth/tokens';
 import { HttpError } from './errors';
+import type { RateCounters } from '../db/rate-limits';
 
 declare module 'express-serve-static-core' {
   interface Request {
@@ -63,41 +63,9 @@ export function cors(origins: readonly string[]): RequestHandler {
   };
 }
 
-/** INCR and, on the window's first hit, EXPIRE, in one round trip. */
-const RATE_HIT_SCRIPT = `local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count`;
-
-/**
- * Two counters in one round trip: the first (the address) is always counted; the second (the
- * user) only when the first is within ARGV[2], as when the two are counted one after the other
- * and a refusal by the first stops the request. Returns both counts (0 for one not counted).
- */
-const RATE_HIT_PAIR_SCRIPT = `local first = redis.call('INCR', KEYS[1])
-if first == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-if first > tonumber(ARGV[2]) then return {first, 0} end
-local second = redis.call('INCR', KEYS[2])
-if second == 1 then redis.call('EXPIRE', KEYS[2], ARGV[1]) end
-return {first, second}`;
-
-const WINDOW_MS = 60_000;
-/** A key outlives its window by a second, so a late hit of the window still finds it. */
-const WINDOW_TTL_SEC = 61;
-
-type RateLimitRedis = Redis & {
-  rateHit(key: string, ttlSec: number): Promise<number>;
-  rateHitPair(first: string, second: string, ttlSec: number, firstLimit: number): Promise<[number, number]>;
-};
-
-function rateLimitRedis(redis: Redis): RateLimitRedis {
-  if (!('rateHit' in redis)) redis.defineCommand('rateHit', { numberOfKeys: 1, lua: RATE_HIT_SCRIPT });
-  if (!('rateHitPair' in redis)) redis.defineCommand('rateHitPair', { numberOfKeys: 2, lua: RATE_HIT_PAIR_SCRIPT });
-  return redis as RateLimitRedis;
-}
-
 /** The 429 of a counter over its limit, with Retry-After (seconds to the next window) set on the response. */
-function rateLimited(res: Response, limitPerMinute: number, window: number, now: number): HttpError {
-  const retryAfter = Math.max(1, Math.ceil(((window + 1) * WINDOW_MS - now) / 1000));
+function rateLimited(counters: RateCounters, res: Response, limitPerMinute: number, window: number, now: number): HttpError {
+  const retryAfter = Math.max(1, Math.ceil(counters.untilNext(window, now) / 1000));
   res.setHeader('Retry-After', String(retryAfter));
   return new HttpError(429, 'rate_limited', `too many requests: at most ${limitPerMinute} a minute`);
 }
@@ -106,15 +74,14 @@ function rateLimited(res: Response, limitPerMinute: number, window: number, now:
  * A fixed one-minute window per key, counted in Redis so the limit holds across API processes.
  * Over the limit: 429 with Retry-After (seconds to the next window).
  */
-export function rateLimit(redis: Redis, name: string, limitPerMinute: number, keyOf: (req: Request) => string | undefined): RequestHandler {
-  const client = rateLimitRedis(redis);
+export function rateLimit(counters: RateCounters, name: string, limitPerMinute: number, keyOf: (req: Request) => string | undefined): RequestHandler {
   return (req, res, next) => {
     const key = keyOf(req);
     if (!key) return next();
     const now = Date.now();
-    const window = Math.floor(now / WINDOW_MS);
-    client.rateHit(`rl:${name}:${key}:${window}`, WINDOW_TTL_SEC).then((count) => {
-      if (count > limitPerMinute) return next(rateLimited(res, limitPerMinute, window, now));
+    const window = counters.windowOf(now);
+    counters.hit(`${name}:${key}`, window).then((count) => {
+      if (count > limitPerMinute) return next(rateLimited(counters, res, limitPerMinute, window, now));
       next();
     }, next);
   };
@@ -140,8 +107,7 @@ export interface RequestRateLimits {
  * 404, a public route, an error), its address is counted there, and a 429 for the address wins as
  * before. A request with a body is counted at once, so an address over its limit gets no body parsed.
  */
-export function requestRateLimits(redis: Redis, perIp: number, perUser: number): RequestRateLimits {
-  const client = rateLimitRedis(redis);
+export function requestRateLimits(counters: RateCounters, perIp: number, perUser: number): RequestRateLimits {
   /** Requests whose address is not counted yet: its count waits for the user's. */
   const pending = new WeakSet<Request>();
 
@@ -150,13 +116,13 @@ export function requestRateLimits(redis: Redis, perIp: number, perUser: number):
     const ip = req.ip;
     if (!ip) return next();
     const now = Date.now();
-    const window = Math.floor(now / WINDOW_MS);
-    client.rateHit(`rl:ip:${ip}:${window}`, WINDOW_TTL_SEC).then((count) => {
-      if (count > perIp) return next(rateLimited(res, perIp, window, now));
+    const window = counters.windowOf(now);
+    counters.hit(`ip:${ip}`, window).then((count) => {
+      if (count > perIp) return next(rateLimited(counters, res, perIp, window, now));
       next();
     }, next);
   };
-  const countUser = rateLimit(redis, 'user', perUser, (req) => req.auth?.userId);
+  const countUser = rateLimit(counters, 'user', perUser, (req) => req.auth?.userId);
 
   return {
     ip: (req, res, next) => {
@@ -175,10 +141,10 @@ export function requestRateLimits(redis: Redis, perIp: number, perUser: number):
       if (!userId || !ip) return countIp(req, res, (err?: unknown) => (err ? next(err) : countUser(req, res, next)));
       pending.delete(req);
       const now = Date.now();
-      const window = Math.floor(now / WINDOW_MS);
-      client.rateHitPair(`rl:ip:${ip}:${window}`, `rl:user:${userId}:${window}`, WINDOW_TTL_SEC, perIp).then(([ipCount, userCount]) => {
-        if (ipCount > perIp) return next(rateLimited(res, perIp, window, now));
-        if (userCount > perUser) return next(rateLimited(res, perUser, window, now));
+      const window = counters.windowOf(now);
+      counters.hitPair(`ip:${ip}`, `user:${userId}`, window, perIp).then(([ipCount, userCount]) => {
+        if (ipCount > perIp) return next(rateLimited(counters, res, perIp, window, now));
+        if (userCount > perUser) return next(rateLimited(counters, res, perUser, window, now));
         next();
       }, next);
     },

@@ -4,18 +4,22 @@ import type { AppConfig } from '../lib/config';
 import { AnalyticsRepository } from './analytics';
 import { BillingRepository } from './repositories/billing';
 import { IdempotencyStore, RedisLocks } from './claims';
+import { RedisConcurrencyLimiter } from './leases';
 import { initModels, type Models } from './models';
 import { connectMongo, type MongoStore } from './mongo';
 import { ObjectStore } from './objects';
 import { ProgressEvents } from './progress';
+import { RateCounters } from './rate-limits';
 import { createRedis } from './redis';
 import { ContentRepository } from './repositories/contents';
 import { JobRepository } from './repositories/jobs';
 import { LedgerRepository } from './repositories/ledger';
 import { SourceRepository } from './repositories/sources';
+import { PlanRepository } from './repositories/plans';
 import { UploadRepository } from './repositories/uploads';
 import { UsageRepository } from './repositories/usage';
 import { createSequelize } from './sequelize';
+import { RefreshTokens } from './sessions';
 
 export type StoreName = 'postgresql' | 'redis' | 'mongodb' | 's3' | 'temporal';
 
@@ -62,11 +66,17 @@ export interface Stores {
   /** Stripe customers, webhook events and the subscription changes they bring. */
   billing: BillingRepository;
   sources: SourceRepository;
+  /** Plans and their features as they bind an owner; template use counts. */
+  plans: PlanRepository;
   uploads: UploadRepository;
   progress: ProgressEvents;
   analytics: AnalyticsRepository;
   idempotency: IdempotencyStore;
   locks: RedisLocks;
+  rateCounters: RateCounters;
+  /** Provider concurrency slots shared by every worker. */
+  leases: RedisConcurrencyLimiter;
+  refreshTokens: RefreshTokens;
   /** Probes each store (and `extra` ones, e.g. Temporal), each within a short deadline. */
   probe(extra?: Partial<Record<StoreName, () => Promise<unknown>>>): Promise<StoreCheck[]>;
   close(): Promise<void>;
@@ -90,11 +100,15 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     ledger: new LedgerRepository(sequelize),
     billing: new BillingRepository(sequelize),
     sources: new SourceRepository(sequelize, models),
+    plans: new PlanRepository(sequelize, models),
     uploads: new UploadRepository(sequelize),
     progress: new ProgressEvents(redis),
     analytics: new AnalyticsRepository(mongo.models),
     idempotency: new IdempotencyStore(redis),
     locks: new RedisLocks(redis),
+    rateCounters: new RateCounters(redis),
+    leases: new RedisConcurrencyLimiter(redis),
+    refreshTokens: new RefreshTokens(redis, config.auth.refreshTokenTtlSec),
     async probe(extra = {}) {
       const probes: [StoreName, () => Promise<unknown>][] = [
         ...Object.entries(extra).map(([store, probe]) => [store as StoreName, probe] as [StoreName, () => Promise<unknown>]),

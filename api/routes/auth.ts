@@ -15,7 +15,7 @@ export function authRoutes({ ctx, refreshTokens }: ApiDeps): AnyRouteSpec[] {
   const { User } = ctx.models;
   const { auth } = ctx.config;
   // Password guessing is slowed per address, on top of the general limits.
-  const loginLimit = rateLimit(ctx.db.redis, 'login', ctx.config.api.authRateLimitPerIp, (req) => req.ip);
+  const loginLimit = rateLimit(ctx.db.rateCounters, 'login', ctx.config.api.authRateLimitPerIp, (req) => req.ip);
 
   async function tokensFor(userId: string) {
     const access = issueAccessToken(userId, auth.tokenSecret, auth.accessTokenTtlSec);

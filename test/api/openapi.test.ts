@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import Joi from 'joi';
-import { RefreshTokens } from '../../api/auth/tokens';
 import { joiToJsonSchema, openApiPath, type OpenApiDocument } from '../../api/openapi';
 import type { AnyRouteSpec } from '../../api/registry';
 import { schemas } from '../../api/registry';
@@ -33,7 +32,7 @@ describe('OpenAPI document and docs page', () => {
   before(async () => {
     api = await createApiHarness();
     const { config } = api.ctx;
-    routes = allRoutes({ ctx: api.ctx, refreshTokens: new RefreshTokens(api.ctx.db.redis, config.auth.refreshTokenTtlSec), box: SecretBox.fromConfig(config.secrets) });
+    routes = allRoutes({ ctx: api.ctx, refreshTokens: api.ctx.db.refreshTokens, box: SecretBox.fromConfig(config.secrets) });
     const res = await api.request('GET', '/openapi.json');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^application\/json/);

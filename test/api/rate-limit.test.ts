@@ -6,6 +6,7 @@ import { after, before, describe, it, type TestContext } from 'node:test';
 import { createApp } from '../../api/app';
 import { createRedis } from '../../db/redis';
 import { createApiHarness, type ApiHarness } from '../support/api';
+import { RateCounters } from '../../db/rate-limits';
 
 /**
  * The per-user and per-IP limits, counted in Redis in one-minute windows. Each test freezes the
@@ -57,7 +58,7 @@ describe('rate limits', () => {
     // The count lives only in Redis, so the second instance differs from the first where it matters:
     // its own app, server and Redis connection.
     const redis = createRedis(api.ctx.config);
-    const server = createApp({ ...api.ctx, db: { ...api.ctx.db, redis } }).listen(0, '127.0.0.1');
+    const server = createApp({ ...api.ctx, db: { ...api.ctx.db, rateCounters: new RateCounters(redis) } }).listen(0, '127.0.0.1');
     try {
       await once(server, 'listening');
       const other = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
