@@ -49,6 +49,12 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
       const source = await db.sources.withProject(input.dataSourceId);
       if (!source) return { status: 'missing', fetched: 0, created: [] };
       if (!source.is_active) return { status: 'inactive', fetched: 0, created: [] };
+      if (source.project.status !== 'active') {
+        // A paused or archived project fetches nothing and spends nothing (its schedule is paused too;
+        // this covers a run already started, or one started by hand).
+        log.info({ dataSourceId: source.id, projectId: source.project_id, projectStatus: source.project.status }, 'data source skipped: its project is not active');
+        return { status: 'inactive', fetched: 0, created: [] };
+      }
       const startedAt = new Date();
       const result = await Promise.resolve()
         .then(() => createSourceFetcher(source.spec(), settings))
@@ -81,6 +87,8 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
     async startSourceProductions(input: { dataSourceId: string }): Promise<AdmitResult> {
       const drafts = await db.sources.drafts(input.dataSourceId);
       if (drafts.length === 0) return { started: [], waiting: [] };
+      // The project may have been paused since the items were collected: its drafts wait.
+      if (!(await db.sources.projectIsActive(input.dataSourceId))) return { started: [], waiting: drafts };
       const allowed = await db.ledger.creditsForSource(input.dataSourceId);
       const started: string[] = [];
       for (const draft of drafts.slice(0, allowed)) {

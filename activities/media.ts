@@ -1,7 +1,8 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Content, MediaAsset, MediaAssetSource, Project, TemplateData } from '../db/models';
+import type { Content, MediaAsset, MediaAssetSource, PlanFeatures, Project, Template, TemplateData } from '../db/models';
+import type { Branding } from '../db/repositories/plans';
 import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
 import type { SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
@@ -10,6 +11,9 @@ import { loadContent } from './scope';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
 import { currentJob, providerCallOptions, recordUsage, resumableExternalJob } from './recording';
+import { moduleLogger } from '../lib/logger';
+
+const log = moduleLogger('media');
 
 export interface SpeechOutput {
   audioKey: string;
@@ -37,10 +41,26 @@ export function scriptScenes(script: Content['script']): string[] {
 /** `media_assets.source` (seed §3.4.1) of a scene picture: AI pictures are generated too. */
 const MEDIA_SOURCE: Readonly<Record<SceneImage['source'], MediaAssetSource>> = { generated: 'generated', ai: 'generated', stock: 'stock' };
 
-/** A project's own voice (style_preset.voice: an ElevenLabs voice id or an espeak-ng voice), over the deployment's. */
-function voiceOf(project: Project): { voice?: string } {
+/**
+ * A project's own voice (style_preset.voice: an ElevenLabs voice id or an espeak-ng voice), over the
+ * deployment's, on plans with `custom_voices`. The API refuses the voice on other plans; one set
+ * before the owner's plan lost the feature is ignored (with a warning), so the video speaks with the
+ * deployment's voice instead of failing.
+ */
+function voiceOf(project: Project, features: PlanFeatures): { voice?: string } {
   const voice = project.style_preset?.voice;
-  return typeof voice === 'string' && voice.trim() !== '' ? { voice: voice.trim() } : {};
+  if (typeof voice !== 'string' || voice.trim() === '') return {};
+  if (!features.custom_voices) {
+    log.warn({ projectId: project.id, voice }, "the project's own voice is ignored: its owner's plan no longer includes custom_voices");
+    return {};
+  }
+  return { voice: voice.trim() };
+}
+
+/** What the owner's plan changes in a production: its features and, with white_label, the organization's branding. */
+interface PlanLook {
+  features: PlanFeatures;
+  branding: Branding | null;
 }
 
 function parseResolution(resolution: string): { width: number; height: number } {
@@ -57,25 +77,65 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
   const { db } = ctx;
   const { Template } = db.models;
 
-  /** The project's chosen template (style_preset.template_id), else the system template for its format and vertical. */
-  async function templateFor(project: Project): Promise<TemplateData> {
+  async function planLookOf(project: Project): Promise<PlanLook> {
+    const { features } = await db.plans.featuresOf(project);
+    return { features, branding: features.white_label ? await db.plans.brandingOf(project) : null };
+  }
+
+  /**
+   * The project's chosen template (style_preset.template_id), else the system template for its
+   * format and vertical. A premium template (`is_premium`) needs `advanced_templates`: the API
+   * refuses it on other plans, and when the owner's plan was downgraded since, the production falls
+   * back to the system template with a warning rather than failing — a downgrade must not make every
+   * (scheduled) production of the project fail, and the preset is kept, so upgrading restores it.
+   */
+  async function templateFor(project: Project, features: PlanFeatures): Promise<Template> {
     const chosen = typeof project.style_preset?.template_id === 'string' ? await Template.findByPk(project.style_preset.template_id) : null;
-    if (chosen) return chosen.template_data;
+    if (chosen && chosen.is_premium && !features.advanced_templates) {
+      log.warn({ projectId: project.id, templateId: chosen.id }, "premium template not used: the owner's plan no longer includes advanced_templates; the system template renders instead");
+    } else if (chosen) {
+      return chosen;
+    }
     const candidates = await Template.findAll({
       where: { template_type: 'system', content_format: project.content_format, is_active: true },
       order: [['created_at', 'ASC']],
     });
     const template = candidates.find((t) => t.vertical === project.vertical) ?? candidates.find((t) => t.vertical === null) ?? candidates[0];
     if (!template) throw ApplicationFailure.nonRetryable(`no active system template for format ${project.content_format}`, 'NoTemplate');
-    return template.template_data;
+    return template;
   }
 
   async function lookFor(project: Project): Promise<TemplateLook> {
-    return lookOf(await templateFor(project));
+    const plan = await planLookOf(project);
+    return lookOf((await templateFor(project, plan.features)).template_data, plan.branding);
   }
 
-  function lookOf(data: TemplateData): TemplateLook {
-    return { ...parseResolution(data.resolution), colors: data.colors, font: data.fonts[0] ?? 'Noto Sans CJK KR' };
+  /**
+   * The render's look: the template's frame, font and colours; with `white_label` (branding given),
+   * the organization's brand colours replace the template's primary and secondary ones. The logo
+   * (organizations.logo_url) is not drawn: the renderers take no overlay image yet.
+   */
+  function lookOf(data: TemplateData, branding: Branding | null = null): TemplateLook {
+    const colors = { ...data.colors, ...(branding?.colors.primary ? { primary: branding.colors.primary } : {}), ...(branding?.colors.secondary ? { secondary: branding.colors.secondary } : {}) };
+    return { ...parseResolution(data.resolution), colors, font: data.fonts[0] ?? 'Noto Sans CJK KR' };
+  }
+
+  /**
+   * One more use of the template, once per production run: the render job's row of the run marks
+   * it, so a retried attempt (or one whose completion was lost) does not count again. A failure
+   * here is logged, not thrown: the video is made, and a retry would render it again for a counter.
+   */
+  async function countTemplateUse(template: Template, contentId: string): Promise<void> {
+    const jobId = currentJob()?.jobId;
+    if (!jobId) {
+      log.warn({ contentId, templateId: template.id }, 'template use not counted: the render runs outside a recorded job');
+      return;
+    }
+    try {
+      await db.plans.countTemplateUseOnce(template.id, jobId);
+    } catch (err) {
+      log.warn({ err, contentId, templateId: template.id }, 'template use not counted');
+    }
   }
 
   function keysFor(contentId: string) {
@@ -106,10 +166,11 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       const content = await loadContent(db, input.contentId);
       const keys = keysFor(content.id);
       const segments = scriptScenes(content.script);
+      const { features } = await db.plans.featuresOf(content.project);
       await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
       return withWorkDir(`tts-${content.id}`, async (dir) => {
         const result = await providers.speech.synthesize(
-          { language: content.project.mediaLanguage(), segments, outDir: dir, ...voiceOf(content.project) },
+          { language: content.project.mediaLanguage(), segments, outDir: dir, ...voiceOf(content.project, features) },
           providerCallOptions(),
         );
         await recordUsage(result.usage);
@@ -151,8 +212,10 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
     async renderVideo(input: { contentId: string; speech: SpeechOutput; images: ImagesOutput }): Promise<{ videoKey: string; thumbnailKey: string; durationSec: number }> {
       const content = await loadContent(db, input.contentId);
       const keys = keysFor(content.id);
-      const template = await templateFor(content.project);
-      const look = lookOf(template);
+      const plan = await planLookOf(content.project);
+      const templateRow = await templateFor(content.project, plan.features);
+      const template = templateRow.template_data;
+      const look = lookOf(template, plan.branding);
       await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
       return withWorkDir(`render-${content.id}`, async (dir) => {
         const manifest = JSON.parse((await db.objects.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
@@ -207,6 +270,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
           { userId: scope?.userId, organizationId: scope?.organizationId, projectId: content.project_id, contentId: content.id },
           { vertical: content.project.vertical, duration: result.durationSec, resolution: `${result.width}x${result.height}`, renderer: providers.renderer.name },
         );
+        await countTemplateUse(templateRow, content.id);
         return { videoKey: keys.video, thumbnailKey: keys.thumbnail, durationSec: result.durationSec };
       });
     },

@@ -18,9 +18,9 @@ import { isValidTimeZone } from '../lib/calendar';
  * Each data source with a `schedule_cron` owns one Temporal Schedule, `data-source-<id>`, that starts
  * `ingestDataSource` at the cron's times in the project's time zone, skipping a run while the
  * previous one is still going. The API keeps it in step with the row: created with it, updated
- * with it, paused while `is_active` is false, deleted with it. Schedules and their runs carry the
- * DataSourceId, ProjectId, OrganizationId and OwnerUserId search attributes and a memo naming the
- * source and project, so an operator finds them in the Web UI.
+ * with it, paused while `is_active` is false or its project is paused or archived, deleted with it.
+ * Schedules and their runs carry the DataSourceId, ProjectId, OrganizationId and OwnerUserId search
+ * attributes and a memo naming the source and project, so an operator finds them in the Web UI.
  */
 
 const DEFAULT_SOURCE_TIMEZONE = 'Asia/Seoul';
@@ -69,15 +69,22 @@ function ingestAction(ctx: ScheduleContext, source: DataSource, project: Project
 
 /**
  * Makes the source's schedule match the row: absent without a cron, else created or updated with
- * the cron, the zone, the action and `paused = !is_active`. Safe to call any number of times.
+ * the cron, the zone, the action and `paused = !is_active || project.status !== 'active'`. Safe to
+ * call any number of times.
  */
 export async function syncDataSourceSchedule(ctx: ScheduleContext, source: DataSource, project: Project): Promise<'none' | 'active' | 'paused'> {
   if (!source.schedule_cron) {
     await deleteDataSourceSchedule(ctx, source.id);
     return 'none';
   }
-  const paused = !source.is_active;
-  const note = paused ? 'data source paused (is_active = false)' : `data source "${source.name}"`;
+  // A paused or archived project stops spending: its sources' schedules pause with it.
+  const projectStopped = project.status !== undefined && project.status !== 'active';
+  const paused = !source.is_active || projectStopped;
+  const note = !source.is_active
+    ? 'data source paused (is_active = false)'
+    : projectStopped
+      ? `project ${project.status} (projects.status = ${project.status})`
+      : `data source "${source.name}"`;
   const spec = { cronExpressions: [source.schedule_cron], timezone: await timeZoneOf(ctx, project) };
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW };
   const action = ingestAction(ctx, source, project);

@@ -5,6 +5,13 @@ import type { AppContext } from './app-context';
 import { produceContent, produceContentWorkflowId, type ProduceContentInput } from '../workflows/produce-content';
 import { ContentIdKey, OrganizationIdKey, OwnerUserIdKey, PipelineStepKey, ProjectIdKey } from '../workflows/search-attributes';
 
+/**
+ * The Temporal task priority of productions whose owner's plan has `priority_rendering` (1 goes
+ * first); the others keep the server's default (3 of 1–5), so their tasks wait behind these when
+ * the queues are backlogged.
+ */
+export const PRIORITY_RENDERING_KEY = 1;
+
 export type ProductionOptions = Pick<ProduceContentInput, 'approvalTimeout' | 'mediaHeartbeatTimeout'>;
 
 /**
@@ -12,7 +19,8 @@ export type ProductionOptions = Pick<ProduceContentInput, 'approvalTimeout' | 'm
  * second start while a production runs is refused by the server (WorkflowExecutionAlreadyStartedError);
  * a content whose production ended may be produced again. A caller that has already loaded the
  * content with its project passes it, saving a read. Search attributes and memo let an operator
- * find the run in the Web UI by content, project, organization or owner.
+ * find the run in the Web UI by content, project, organization or owner. The owner's plan decides
+ * the run's task priority (`priority_rendering`).
  */
 export async function startProduction(
   ctx: Pick<AppContext, 'config' | 'db' | 'temporal'>,
@@ -22,6 +30,7 @@ export async function startProduction(
   const content = typeof target === 'string' ? await ctx.db.contents.withProject(target) : target;
   const { project } = content;
   const contentId = content.id;
+  const { features } = await ctx.db.plans.featuresOf(project);
   return ctx.temporal.workflow.start(produceContent, {
     taskQueue: ctx.config.temporal.taskQueue,
     workflowId: produceContentWorkflowId(contentId),
@@ -36,5 +45,7 @@ export async function startProduction(
       { key: PipelineStepKey, value: 'queued' },
     ]),
     memo: { title: content.title, project: project.name },
+    // Activities inherit the workflow's priority (@temporalio/common Priority), the media ones too.
+    ...(features.priority_rendering ? { priority: { priorityKey: PRIORITY_RENDERING_KEY } } : {}),
   });
 }

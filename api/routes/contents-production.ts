@@ -57,6 +57,12 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       // Joining a run that is being cancelled would hand back a production about to stop.
       if (run?.running && run.cancelRequested) throw new HttpError(409, 'cancelling', 'the running production is being cancelled; start it again once it has stopped');
       if (run?.running) return { status: 200, body: runBody(run.workflowId, run.runId, false) };
+      // A paused or archived project spends no credits: nothing of it is produced until it is active again.
+      const project = await models.Project.findByPk(loaded.project_id, { attributes: ['id', 'status'] });
+      if (!project) throw notFound('content');
+      if (project.status !== 'active') {
+        throw new HttpError(409, 'project_paused', `the content's project is ${project.status}: set it active again to produce its contents`, { project_status: project.status });
+      }
       const content = await models.Content.findByPk(contentId, { attributes: ['id', 'status'] });
       if (!content) throw notFound('content');
       if (content.status !== from) {
@@ -118,7 +124,11 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       auth: 'user',
       params: schemas.idParams,
       body: startBody,
-      responses: { 202: 'the production started: { workflow_id, run_id }', 200: 'the run already going on (or the first response to this Idempotency-Key)' },
+      responses: {
+        202: 'the production started: { workflow_id, run_id }',
+        200: 'the run already going on (or the first response to this Idempotency-Key)',
+        409: 'invalid_state: not a draft; project_paused: the project is paused or archived',
+      },
       handler: startHandler('generate', 'draft'),
     }),
     route({
@@ -129,7 +139,7 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       auth: 'user',
       params: schemas.idParams,
       body: startBody,
-      responses: { 202: 'a new production started: { workflow_id, run_id }', 200: 'the run already going on' },
+      responses: { 202: 'a new production started: { workflow_id, run_id }', 200: 'the run already going on', 409: 'invalid_state: not failed; project_paused: the project is paused or archived' },
       handler: startHandler('retry', 'failed'),
     }),
     route<{ id: string }, Record<string, never>, ApproveBody>({

@@ -3,6 +3,7 @@ import { UniqueConstraintError, type Transaction } from 'sequelize';
 import { ROLES, type BrandColors, type JsonObject, type Role } from '../../db/models';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
+import { createWithinPlanLimit } from '../limits';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeMember, serializeOrganization } from '../serializers/organizations';
 import { forbidden, notFound, requireOrganizationRole, roleAtLeast } from '../tenancy';
@@ -199,19 +200,26 @@ export function organizationRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         email: Joi.string().trim().lowercase().email({ tlds: false }).max(255).required(),
         role: role.required(),
       }).required(),
-      responses: { 201: 'the new member', 404: 'no such organization, or no active user with this email', 409: 'already a member' },
+      responses: { 201: 'the new member', 403: 'plan_limit: every team seat of the plan is taken', 404: 'no such organization, or no active user with this email', 409: 'already a member' },
       handler: async (req, res, { params, body }) => {
         const userId = req.auth!.userId;
         const callerRole = await requireOrganizationRole(ctx.models, userId, params.id, 'admin');
         if (body.role === 'owner' && callerRole !== 'owner') throw forbidden('owner');
         const user = await User.findOne({ where: { email: body.email, status: 'active' }, attributes: ['id'] });
         if (!user) throw new HttpError(404, 'not_found', 'no user with this email', { 'body.email': 'no account with this email' });
+        const alreadyMember = () => new HttpError(409, 'conflict', 'this user is already a member', { 'body.email': 'already a member' });
+        // A user who is a member already is a 409 even when every seat is taken.
+        if (await OrganizationMember.findOne({ where: { organization_id: params.id, user_id: user.id }, attributes: ['id'] })) throw alreadyMember();
         try {
-          const member = await OrganizationMember.create({ organization_id: params.id, user_id: user.id, role: body.role, invited_by: userId });
+          // Each member takes one of the plan's team_seats; the advisory lock per organization makes
+          // two concurrent adds unable to both take the last seat.
+          const member = await createWithinPlanLimit(ctx, { user_id: null, organization_id: params.id }, 'team_seats', (transaction) =>
+            OrganizationMember.create({ organization_id: params.id, user_id: user.id, role: body.role, invited_by: userId }, { transaction }),
+          );
           const withUser = await OrganizationMember.findByPk(member.id, { include: userInclude });
           res.status(201).json({ member: serializeMember(withUser!) });
         } catch (err) {
-          if (err instanceof UniqueConstraintError) throw new HttpError(409, 'conflict', 'this user is already a member', { 'body.email': 'already a member' });
+          if (err instanceof UniqueConstraintError) throw alreadyMember();
           throw err;
         }
       },

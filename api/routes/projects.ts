@@ -1,12 +1,12 @@
 import Joi from 'joi';
 import { Op, type WhereOptions } from 'sequelize';
 import { CONTENT_FORMATS, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
-import type { JsonObject, Models } from '../../db/models';
+import type { JsonObject } from '../../db/models';
 import { isValidTimeZone } from '../../lib/calendar';
 import { deleteDataSourceSchedule, syncDataSourceSchedule } from '../../control/data-source-schedules';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { createWithinPlanLimit, type OwnerColumns } from '../limits';
+import { createWithinPlanLimit, requirePlanFeature, type OwnerColumns } from '../limits';
 import { cursorAt, olderThan } from '../../db/keyset';
 import { cursorParam, encodeCursor, NEWEST_FIRST, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
@@ -60,17 +60,23 @@ type ProjectInput = {
 /**
  * A project may name a template in style_preset.template_id only if its owner can use it: an active
  * system template, or a custom one of the same owner. Otherwise the pipeline would render with
- * another tenant's template.
+ * another tenant's template. A premium template (`is_premium`) also needs a plan with
+ * `advanced_templates`, and a voice of the project's own (`style_preset.voice`) one with
+ * `custom_voices` (403 plan_feature).
  */
-async function assertUsableTemplate(models: Models, owner: OwnerColumns, preset: JsonObject | undefined): Promise<void> {
+async function assertUsablePreset(ctx: ApiDeps['ctx'], owner: OwnerColumns, preset: JsonObject | undefined): Promise<void> {
+  const { models } = ctx;
   const templateId = preset?.template_id;
-  if (typeof templateId !== 'string') return;
-  const template = await models.Template.findByPk(templateId);
-  const system = template !== null && template.user_id === null && template.organization_id === null;
-  const usable =
-    template !== null &&
-    (system ? template.is_active : owner.organization_id ? template.organization_id === owner.organization_id : template.user_id === owner.user_id);
-  if (!usable) throw new HttpError(400, 'validation_failed', 'the request is invalid', { 'body.style_preset.template_id': 'no such template, or not one this project may use' });
+  if (typeof templateId === 'string') {
+    const template = await models.Template.findByPk(templateId);
+    const system = template !== null && template.user_id === null && template.organization_id === null;
+    const usable =
+      template !== null &&
+      (system ? template.is_active : owner.organization_id ? template.organization_id === owner.organization_id : template.user_id === owner.user_id);
+    if (!usable) throw new HttpError(400, 'validation_failed', 'the request is invalid', { 'body.style_preset.template_id': 'no such template, or not one this project may use' });
+    if (template.is_premium) await requirePlanFeature(ctx, owner, 'advanced_templates', 'body.style_preset.template_id');
+  }
+  if (typeof preset?.voice === 'string') await requirePlanFeature(ctx, owner, 'custom_voices', 'body.style_preset.voice');
 }
 
 export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
@@ -85,11 +91,11 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       tag: 'projects',
       auth: 'user',
       body: Joi.object({ ...projectFields, name: projectFields.name.required(), vertical: projectFields.vertical.required(), organization_id: schemas.id }).required(),
-      responses: { 201: 'the project', 403: 'plan_limit: the plan allows no more projects' },
+      responses: { 201: 'the project', 403: 'plan_limit: the plan allows no more projects; plan_feature: a premium template or a custom voice on a plan without it' },
       handler: async (req, res, { body }) => {
         const { organization_id, ...fields } = body;
         const owner = ownerColumns(await ownerFor(models, req.auth!.userId, organization_id, 'editor'));
-        await assertUsableTemplate(models, owner, fields.style_preset);
+        await assertUsablePreset(ctx, owner, fields.style_preset);
         const project = await createWithinPlanLimit(ctx, owner, 'max_projects', (transaction) =>
           Project.create({ ...fields, ...owner, description: fields.description ?? null, sub_category: fields.sub_category ?? null }, { transaction }),
         );
@@ -148,16 +154,19 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       auth: 'user',
       params: schemas.idParams,
       body: Joi.object({ ...projectFields, status: Joi.string().valid(...PROJECT_STATUSES) }).min(1).required(),
-      responses: { 200: 'the changed project' },
+      responses: { 200: 'the changed project (pausing or archiving it pauses its data sources\' schedules; active again resumes them)', 403: 'plan_feature: a premium template or a custom voice on a plan without it' },
       handler: async (req, res, { params, body }) => {
         const { project } = await requireProject(models, req.auth!.userId, params.id, 'editor');
-        await assertUsableTemplate(models, project, body.style_preset);
+        await assertUsablePreset(ctx, project, body.style_preset);
         const zoneBefore = project.style_preset?.timezone;
+        const statusBefore = project.status;
         await withScheduler('changing the project', () =>
           ctx.sequelize.transaction(async (transaction) => {
             await project.update(body, { transaction });
-            if (project.style_preset?.timezone === zoneBefore) return;
-            // The project's data sources read their crons in its zone: their schedules follow it.
+            if (project.style_preset?.timezone === zoneBefore && project.status === statusBefore) return;
+            // The project's data sources read their crons in its zone, and run only while it is
+            // active (a paused or archived project pauses them): their schedules follow it, in the
+            // same transaction, so a change Temporal refuses is rolled back.
             const sources = await models.DataSource.findAll({ where: { project_id: project.id }, transaction });
             for (const source of sources) await syncDataSourceSchedule(ctx, source, project);
           }),

@@ -3,6 +3,7 @@ import { Op, type WhereOptions } from 'sequelize';
 import { CONTENT_FORMATS, VERTICALS, type ContentFormat, type Role, type Template, type TemplateData, type Vertical } from '../../db/models';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
+import { planHasFeature } from '../limits';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeTemplate } from '../serializers/templates';
 import { forbidden, notFound, ownerColumns, ownerFor, roleAtLeast, roleOver } from '../tenancy';
@@ -86,16 +87,19 @@ export function templateRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
   }
 
   return [
-    route<Record<string, never>, { format?: ContentFormat; vertical?: Vertical }>({
+    route<Record<string, never>, { format?: ContentFormat; vertical?: Vertical; organization_id?: string }>({
       method: 'get',
       path: '/templates',
-      summary: "Active system templates, the user's own custom templates and those of their organizations",
+      summary:
+        "Active system templates, the user's own custom templates and those of their organizations; each marked `available` for the plan of the user (or of `organization_id`): a premium template needs advanced_templates",
       tag: 'templates',
       auth: 'user',
-      query: Joi.object({ format: Joi.string().valid(...CONTENT_FORMATS), vertical: Joi.string().valid(...VERTICALS) }),
-      responses: { 200: '{ items }' },
+      query: Joi.object({ format: Joi.string().valid(...CONTENT_FORMATS), vertical: Joi.string().valid(...VERTICALS), organization_id: schemas.id }),
+      responses: { 200: '{ items }: each template with `available` (false: a premium template the plan does not include)' },
       handler: async (req, res, { query }) => {
         const userId = req.auth!.userId;
+        const planOwner = ownerColumns(await ownerFor(models, userId, query.organization_id, 'viewer'));
+        const premiumAllowed = await planHasFeature(ctx, planOwner, 'advanced_templates');
         const memberships = await OrganizationMember.findAll({ where: { user_id: userId }, attributes: ['organization_id'] });
         const visible: WhereOptions<Template>[] = [{ user_id: null, organization_id: null, is_active: true }, { user_id: userId }];
         if (memberships.length > 0) visible.push({ organization_id: { [Op.in]: memberships.map((m) => m.organization_id) } });
@@ -104,7 +108,7 @@ export function templateRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
           ...(query.vertical ? { vertical: query.vertical } : {}),
         };
         const templates = await Template.findAll({ where: { [Op.and]: [{ [Op.or]: visible }, filters] }, order: [['created_at', 'ASC'], ['id', 'ASC']] });
-        res.json({ items: templates.map(serializeTemplate) });
+        res.json({ items: templates.map((t) => ({ ...serializeTemplate(t), available: !t.is_premium || premiumAllowed })) });
       },
     }),
     route<{ id: string }>({

@@ -57,6 +57,15 @@ export class SourceRepository {
     });
   }
 
+  /** Whether the source's project is active (not paused or archived); false when either is gone. */
+  async projectIsActive(dataSourceId: string): Promise<boolean> {
+    const [row] = await this.sequelize.query<{ status: string | null }>(
+      'SELECT p.status FROM data_sources s JOIN projects p ON p.id = s.project_id WHERE s.id = :dataSourceId',
+      { replacements: { dataSourceId }, type: QueryTypes.SELECT },
+    );
+    return row !== undefined && (row.status ?? 'active') === 'active';
+  }
+
   /** The source's contents still in draft, oldest first. */
   async drafts(dataSourceId: string): Promise<string[]> {
     const rows = await this.sequelize.query<{ id: string }>(

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { ROLES } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
-import { createAccount, type Account, type Actor as TenantActor } from '../support/tenants';
+import { createAccount, subscribe, type Account, type Actor as TenantActor } from '../support/tenants';
 
 type Actor = Exclude<TenantActor, 'other'>;
 
@@ -29,6 +29,8 @@ describe('organization routes', () => {
   async function createOrganization(token: string, body: Record<string, unknown> = {}): Promise<string> {
     const res = await api.request('POST', '/organizations', { token, body: { name: 'Team', slug: uniqueSlug(), ...body } });
     assert.equal(res.status, 201, res.text);
+    // On Business (ten team seats), so the suites' members fit.
+    await subscribe(api, { organization_id: res.body.organization.id }, 'business');
     return res.body.organization.id;
   }
 
@@ -78,6 +80,7 @@ describe('organization routes', () => {
     assert.equal(membership?.role, 'owner');
     assert.equal(membership?.invited_by, null);
 
+    await subscribe(api, { organization_id: org.id }, 'pro');
     await addMember(org.id, people.viewer, 'viewer');
     const listed = await api.request('GET', '/organizations', { token: people.viewer.token });
     assert.equal(listed.status, 200);
@@ -143,6 +146,29 @@ describe('organization routes', () => {
     const nobody = await api.request('POST', `/organizations/${id}/members`, { token: people.owner.token, body: { email: 'nobody@example.com', role: 'viewer' } });
     assert.equal(nobody.status, 404);
     assert.ok(nobody.body.error.details['body.email']);
+  });
+
+  it('adds members only up to the team seats of the organization’s plan (403 plan_limit), a starter one without a subscription', async () => {
+    const created = await api.request('POST', '/organizations', { token: people.owner.token, body: { name: 'Solo', slug: uniqueSlug() } });
+    assert.equal(created.status, 201, created.text);
+    const id: string = created.body.organization.id;
+    const before = await snapshot(id);
+    const refused = await api.request('POST', `/organizations/${id}/members`, { token: people.owner.token, body: { email: people.viewer.email, role: 'viewer' } });
+    assert.equal(refused.status, 403, refused.text);
+    assert.deepEqual(refused.body.error.details, { limit: 'team_seats', allowed: '1', plan: 'starter' });
+    assert.deepEqual(await snapshot(id), before);
+
+    await subscribe(api, { organization_id: id }, 'pro');
+    await addMember(id, people.admin, 'admin');
+    await addMember(id, people.viewer, 'viewer');
+    const full = await api.request('POST', `/organizations/${id}/members`, { token: people.owner.token, body: { email: people.extra.email, role: 'viewer' } });
+    assert.equal(full.status, 403, full.text);
+    assert.equal(full.body.error.code, 'plan_limit');
+    const duplicate = await api.request('POST', `/organizations/${id}/members`, { token: people.owner.token, body: { email: people.viewer.email, role: 'viewer' } });
+    assert.equal(duplicate.status, 409, 'a member already is a conflict, even with every seat taken');
+
+    assert.equal((await api.request('DELETE', `/organizations/${id}/members/${people.viewer.userId}`, { token: people.owner.token })).status, 204);
+    await addMember(id, people.extra, 'viewer');
   });
 
   it('keeps slugs to a-z, 0-9 and - (3 to 100) and unique', async () => {

@@ -33,6 +33,8 @@ describe('project routes', () => {
 
   it('creates, reads, lists, changes and deletes a personal project', async () => {
     const me = await api.register('creator');
+    // A project's own voice needs a plan with custom_voices.
+    await subscribe(api, { user_id: me.userId }, 'business');
     const created = await api.request('POST', '/projects', {
       token: me.token,
       body: {

@@ -6,6 +6,7 @@ import { issueAccessToken } from '../../api/auth/tokens';
 import { usageQuery } from '../../db/repositories/usage';
 import { EMPTY_SCRIPT } from '../../db/models';
 import { createApiHarness, type ApiHarness } from '../support/api';
+import { subscribe } from '../support/tenants';
 
 type Account = { userId: string; token: string; email: string };
 
@@ -108,6 +109,7 @@ describe('usage route', () => {
     [me, other, owner, viewer, outsider] = await Promise.all([account(api, 'me'), account(api, 'other'), account(api, 'owner'), account(api, 'viewer'), account(api, 'outsider')]);
     const org = await api.request('POST', '/organizations', { token: owner.token, body: { name: 'Usage Org', slug: `usage-${randomBytes(5).toString('hex')}` } });
     organizationId = org.body.organization.id;
+    await subscribe(api, { organization_id: organizationId }, 'business');
     assert.equal((await api.request('POST', `/organizations/${organizationId}/members`, { token: owner.token, body: { email: viewer.email, role: 'viewer' } })).status, 201);
     await api.ctx.sequelize.query("SELECT create_api_usages_partitions(DATE '2025-01-01', 3)");
 

@@ -126,6 +126,37 @@ describe('data source schedules in Temporal', () => {
     assert.match(refused.body.error.message, /paused/);
   });
 
+  it('pauses every schedule of a paused or archived project and resumes them when it is active again', async () => {
+    const project = await api.request('POST', '/projects', { token: as.owner.token, body: { name: 'Pausable', vertical: 'tech', organization_id: orgId } });
+    assert.equal(project.status, 201, project.text);
+    const pid: string = project.body.project.id;
+    const ids: string[] = [];
+    for (const [name, is_active] of [['Live', true], ['Switched off', false]] as const) {
+      const res = await api.request('POST', `/projects/${pid}/data-sources`, {
+        token: as.admin.token,
+        body: { name, source_type: 'rss', config: RSS, schedule_cron: '0 7 * * *', is_active },
+      });
+      assert.equal(res.status, 201, res.text);
+      ids.push(res.body.data_source.id);
+    }
+    const [live, off] = ids as [string, string];
+    assert.equal((await describeSchedule(live)).state.paused, false);
+
+    for (const status of ['paused', 'archived'] as const) {
+      const changed = await api.request('PATCH', `/projects/${pid}`, { token: as.editor.token, body: { status } });
+      assert.equal(changed.status, 200, changed.text);
+      const schedule = await describeSchedule(live);
+      assert.equal(schedule.state.paused, true, `a ${status} project pauses its sources`);
+      assert.match(schedule.state.note ?? '', new RegExp(`project ${status}`));
+      assert.equal((await describeSchedule(off)).state.paused, true);
+    }
+
+    const resumed = await api.request('PATCH', `/projects/${pid}`, { token: as.editor.token, body: { status: 'active' } });
+    assert.equal(resumed.status, 200, resumed.text);
+    assert.equal((await describeSchedule(live)).state.paused, false, 'active again: the schedule resumes');
+    assert.equal((await describeSchedule(off)).state.paused, true, 'a source switched off itself stays paused');
+  });
+
   it('deletes the schedules of a deleted project', async () => {
     const project = await api.request('POST', '/projects', { token: as.owner.token, body: { name: 'Short-lived', vertical: 'tech', organization_id: orgId } });
     const ids: string[] = [];
