@@ -40,7 +40,7 @@ export function createApp(ctx: AppContext): express.Express {
   // A read with a token has its address counted with its user, in one Redis round trip (see
   // requestRateLimits); a public route, or an error before that, counts the address first.
   const routes = allRoutes(deps).map((spec) => (spec.auth === 'public' ? { ...spec, before: [limits.ipBeforePublic, ...(spec.before ?? [])] } : spec));
-  mountRoutes(router, routes, { authenticate: [authenticate(config.auth), limits.user] });
+  mountRoutes(router, routes, { authenticate: [authenticate(config.auth, ctx.db.apiKeys), limits.user] });
   app.use(router);
   app.use(notFound);
   app.use(limits.ipOnError);

@@ -3,13 +3,20 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { AppConfig } from '../lib/config';
 import { moduleLogger } from '../lib/logger';
 import { verifyAccessToken } from './auth/tokens';
+import { looksLikeApiKey, verifyApiKey, type ApiKeyStore } from './auth/api-keys';
 import { HttpError } from './errors';
+import { runWithApiKeyScope } from './tenancy';
 import type { RateCounters } from '../db/rate-limits';
+import type { Role } from '../db/models';
 
 declare module 'express-serve-static-core' {
   interface Request {
-    /** Set by `authenticate` on routes that need a user. */
-    auth?: { userId: string };
+    /**
+     * Set by `authenticate` on routes that need a user. With an API key, `userId` is the user the
+     * key acts as (a personal key's user, an organization key's creator) and `apiKey` says which key,
+     * its role cap and, for an organization's key, the one organization it may act on (api/tenancy.ts).
+     */
+    auth?: { userId: string; apiKey?: { id: string; role: Role; organizationId: string | null } };
     requestId: string;
   }
 }
@@ -122,7 +129,18 @@ export function requestRateLimits(counters: RateCounters, perIp: number, perUser
       next();
     }, next);
   };
-  const countUser = rateLimit(counters, 'user', perUser, (req) => req.auth?.userId);
+  // A request made with an API key counts under the key (`key:<id>`), not under its user.
+  const subjectOf = (req: Request): string | undefined => (req.auth?.apiKey ? `key:${req.auth.apiKey.id}` : req.auth ? `user:${req.auth.userId}` : undefined);
+  const countUser: RequestHandler = (req, res, next) => {
+    const subject = subjectOf(req);
+    if (!subject) return next();
+    const now = Date.now();
+    const window = counters.windowOf(now);
+    counters.hit(subject, window).then((count) => {
+      if (count > perUser) return next(rateLimited(counters, res, perUser, window, now));
+      next();
+    }, next);
+  };
 
   return {
     ip: (req, res, next) => {
@@ -135,14 +153,14 @@ export function requestRateLimits(counters: RateCounters, perIp: number, perUser
       countIp(req, res, next);
     },
     user: (req, res, next) => {
-      const userId = req.auth?.userId;
+      const subject = subjectOf(req);
       const ip = req.ip;
       if (!pending.has(req)) return countUser(req, res, next);
-      if (!userId || !ip) return countIp(req, res, (err?: unknown) => (err ? next(err) : countUser(req, res, next)));
+      if (!subject || !ip) return countIp(req, res, (err?: unknown) => (err ? next(err) : countUser(req, res, next)));
       pending.delete(req);
       const now = Date.now();
       const window = counters.windowOf(now);
-      counters.hitPair(`ip:${ip}`, `user:${userId}`, window, perIp).then(([ipCount, userCount]) => {
+      counters.hitPair(`ip:${ip}`, subject, window, perIp).then(([ipCount, userCount]) => {
         if (ipCount > perIp) return next(rateLimited(counters, res, perIp, window, now));
         if (userCount > perUser) return next(rateLimited(counters, res, perUser, window, now));
         next();
@@ -153,12 +171,27 @@ export function requestRateLimits(counters: RateCounters, perIp: number, perUser
   };
 }
 
-export function authenticate(config: AppConfig['auth']): RequestHandler {
+const UNAUTHENTICATED = 'a valid access token or API key is required';
+
+/**
+ * Accepts `Authorization: Bearer <access token>` (a JWT, checked without I/O) or
+ * `Bearer ak_<prefix>_<secret>` (an API key, read from api_keys on every request, so a revoked
+ * or expired key is refused at once). The rest of a key's request runs in its scope (api/tenancy.ts).
+ */
+export function authenticate(config: AppConfig['auth'], apiKeys: ApiKeyStore): RequestHandler {
   return (req, _res, next) => {
     const header = req.header('authorization');
     const token = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
+    if (token && looksLikeApiKey(token)) {
+      verifyApiKey(apiKeys, token).then((key) => {
+        if (!key) return next(new HttpError(401, 'unauthenticated', UNAUTHENTICATED));
+        req.auth = { userId: key.user_id ?? key.created_by, apiKey: { id: key.id, role: key.role, organizationId: key.organization_id } };
+        runWithApiKeyScope({ keyId: key.id, role: key.role, organizationId: key.organization_id }, () => next());
+      }, next);
+      return;
+    }
     const claims = token ? verifyAccessToken(token, config.tokenSecret) : undefined;
-    if (!claims) return next(new HttpError(401, 'unauthenticated', 'a valid access token is required'));
+    if (!claims) return next(new HttpError(401, 'unauthenticated', UNAUTHENTICATED));
     req.auth = { userId: claims.sub };
     next();
   };

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { literal, type Model, type ModelStatic } from 'sequelize';
 import type { Models, Project, Role } from '../db/models';
 import { HttpError } from './errors';
@@ -16,6 +17,34 @@ export function roleAtLeast(role: string, need: Role): boolean {
   return (RANK[role] ?? 0) >= RANK[need]!;
 }
 
+/**
+ * A request made with an API key runs inside its scope (set by `authenticate`): the key acts as its
+ * user (a personal key) or as its creator (an organization's key), never above the key's role, and
+ * an organization's key only on that organization's resources — anything else answers as if the
+ * caller had no role there (404). Every role computed below passes through `capped`.
+ */
+export interface ApiKeyScope {
+  keyId: string;
+  role: Role;
+  /** Set for an organization's key: the only organization it may act on. */
+  organizationId: string | null;
+}
+
+const apiKeyScope = new AsyncLocalStorage<ApiKeyScope>();
+
+/** Runs `fn` (the rest of the request) as the API key `scope`. */
+export function runWithApiKeyScope<T>(scope: ApiKeyScope, fn: () => T): T {
+  return apiKeyScope.run(scope, fn);
+}
+
+/** The role the caller may use, given the role its user holds over something of `organizationId` (null: personal). */
+function capped(role: Role | undefined, organizationId: string | null | undefined): Role | undefined {
+  const scope = apiKeyScope.getStore();
+  if (!scope || !role) return role;
+  if (scope.organizationId !== null && organizationId !== undefined && scope.organizationId !== organizationId) return undefined;
+  return (RANK[role] ?? 0) <= RANK[scope.role]! ? role : scope.role;
+}
+
 export function notFound(what = 'resource'): HttpError {
   return new HttpError(404, 'not_found', `no such ${what}`);
 }
@@ -25,10 +54,11 @@ export function forbidden(need: Role): HttpError {
 }
 
 /**
- * Checks the role the caller holds over a row: 404 named after the row (`what`) without one, as
- * when the row does not exist; 403 when it is below `need`.
+ * Checks the role the caller holds over a row of `organizationId` (null: a personal row): 404 named
+ * after the row (`what`) without one, as when the row does not exist; 403 when it is below `need`.
  */
-export function requireRole(role: Role | undefined, need: Role, what: string): Role {
+export function requireRole(role: Role | undefined, need: Role, what: string, organizationId: string | null): Role {
+  role = capped(role, organizationId);
   if (!role) throw notFound(what);
   if (!roleAtLeast(role, need)) throw forbidden(need);
   return role;
@@ -37,12 +67,12 @@ export function requireRole(role: Role | undefined, need: Role, what: string): R
 /** The user's role in an organization, or undefined when they are not a member. */
 async function memberRole(models: Models, userId: string, organizationId: string): Promise<Role | undefined> {
   const member = await models.OrganizationMember.findOne({ where: { organization_id: organizationId, user_id: userId }, attributes: ['role'] });
-  return member?.role as Role | undefined;
+  return capped(member?.role as Role | undefined, organizationId);
 }
 
 /** The role the user holds over something owned by `owner` (a personal owner is its own owner). */
 export async function roleOver(models: Models, userId: string, owner: { user_id: string | null; organization_id: string | null }): Promise<Role | undefined> {
-  if (owner.user_id) return owner.user_id === userId ? 'owner' : undefined;
+  if (owner.user_id) return capped(owner.user_id === userId ? 'owner' : undefined, null);
   if (owner.organization_id) return memberRole(models, userId, owner.organization_id);
   return undefined;
 }
@@ -87,13 +117,21 @@ export async function requireInProject<T extends Model & { project?: Project }>(
     include: [{ model: models.Project, as: 'project', attributes: ['id', 'user_id', 'organization_id', [memberRole, 'member_role']] }],
   });
   const project = row?.project;
-  const role = !project ? undefined : project.user_id ? (project.user_id === userId ? 'owner' : undefined) : ((project.get('member_role') as Role | null) ?? undefined);
-  return { row: row as T & { project: Project }, role: requireRole(row ? role : undefined, need, what) };
+  const held = !project ? undefined : project.user_id ? (project.user_id === userId ? 'owner' : undefined) : ((project.get('member_role') as Role | null) ?? undefined);
+  const role = capped(held, project?.organization_id ?? null);
+  return { row: row as T & { project: Project }, role: requireRole(row ? role : undefined, need, what, project?.organization_id ?? null) };
 }
 
 /** The owner a new resource gets: the organization named in the request (checked), else the user. */
 export async function ownerFor(models: Models, userId: string, organizationId: string | undefined, need: Role): Promise<Owner> {
-  if (!organizationId) return { kind: 'user', userId };
+  if (!organizationId) {
+    // A personal owner holds every right over its own resources, within an API key's cap; an
+    // organization's key never creates personal resources.
+    const role = capped('owner', null);
+    if (!role) throw new HttpError(403, 'forbidden', "an organization's API key acts only on that organization");
+    if (!roleAtLeast(role, need)) throw forbidden(need);
+    return { kind: 'user', userId };
+  }
   await requireOrganizationRole(models, userId, organizationId, need);
   return { kind: 'organization', organizationId };
 }

@@ -11,6 +11,8 @@ import { ObjectStore } from './objects';
 import { ProgressEvents } from './progress';
 import { RateCounters } from './rate-limits';
 import { createRedis } from './redis';
+import { ApiKeyRepository } from './repositories/api-keys';
+import { ChannelRepository } from './repositories/channels';
 import { ContentRepository } from './repositories/contents';
 import { JobRepository } from './repositories/jobs';
 import { LedgerRepository } from './repositories/ledger';
@@ -69,6 +71,10 @@ export interface Stores {
   /** Plans and their features as they bind an owner; template use counts. */
   plans: PlanRepository;
   uploads: UploadRepository;
+  /** API keys, found by prefix on every request made with one. */
+  apiKeys: ApiKeyRepository;
+  /** Channel rows as a whole (the sealed tokens' rotation). */
+  channels: ChannelRepository;
   progress: ProgressEvents;
   analytics: AnalyticsRepository;
   idempotency: IdempotencyStore;
@@ -102,6 +108,8 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     sources: new SourceRepository(sequelize, models),
     plans: new PlanRepository(sequelize, models),
     uploads: new UploadRepository(sequelize),
+    apiKeys: new ApiKeyRepository(models),
+    channels: new ChannelRepository(sequelize),
     progress: new ProgressEvents(redis),
     analytics: new AnalyticsRepository(mongo.models),
     idempotency: new IdempotencyStore(redis),

@@ -16,6 +16,10 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
   'secret',
   '*.secret',
+  'api_key',
+  '*.api_key',
+  'secret_hash',
+  '*.secret_hash',
 ];
 
 /** JSON lines on stderr, so a command's own output on stdout stays clean. */

@@ -24,7 +24,7 @@ export async function loadContent(models: Models, userId: string, contentId: str
  */
 export async function readContent(sequelize: Sequelize, userId: string, contentId: string, need: Role): Promise<ContentRow> {
   const found = await contentWithCallerRole(sequelize, contentId, userId);
-  requireRole(found?.role, need, 'content');
+  requireRole(found?.role, need, 'content', found?.organizationId ?? null);
   return found!.content;
 }
 

@@ -139,7 +139,7 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
         if (query.project_id) await requireProject(models, userId, query.project_id, 'viewer');
         const rows = await db.contents.listVisible(
           userId,
-          { projectId: query.project_id, status: query.status, createdFrom: query.created_from, createdTo: query.created_to, cursor: query.cursor },
+          { projectId: query.project_id, organizationId: req.auth!.apiKey?.organizationId ?? undefined, status: query.status, createdFrom: query.created_from, createdTo: query.created_to, cursor: query.cursor },
           query.limit + 1,
         );
         const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(last.cursorAt, last.content.id));

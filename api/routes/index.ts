@@ -1,5 +1,6 @@
 import type { ApiDeps } from '../deps';
 import type { AnyRouteSpec } from '../registry';
+import { apiKeyRoutes } from './api-keys';
 import { authRoutes } from './auth';
 import { billingRoutes } from './billing';
 import { channelRoutes } from './channels';
@@ -14,7 +15,7 @@ import { usageRoutes } from './usage';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps)];
   routes.push(...docsRoutes(() => routes));
   return routes;
 }

@@ -118,8 +118,10 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       responses: { 200: '{ items, next_cursor }' },
       handler: async (req, res, { query }) => {
         const userId = req.auth!.userId;
-        if (query.organization_id) await requireOrganizationRole(models, userId, query.organization_id, 'viewer');
-        const conditions: WhereOptions<Project>[] = [query.organization_id ? { organization_id: query.organization_id } : { user_id: userId, organization_id: null }];
+        // An organization's API key lists that organization's projects: it has no personal ones.
+        const organizationId = query.organization_id ?? req.auth!.apiKey?.organizationId ?? undefined;
+        if (organizationId) await requireOrganizationRole(models, userId, organizationId, 'viewer');
+        const conditions: WhereOptions<Project>[] = [organizationId ? { organization_id: organizationId } : { user_id: userId, organization_id: null }];
         if (query.status) conditions.push({ status: query.status as Project['status'] });
         if (query.vertical) conditions.push({ vertical: query.vertical as Project['vertical'] });
         if (query.cursor) conditions.push(sequelize.literal(olderThan(sequelize, query.cursor)) as WhereOptions<Project>);

@@ -31,6 +31,13 @@ export function associate(m: Models): void {
   m.StripeCustomer.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
   Organization.hasMany(m.StripeCustomer, { as: 'stripe_customers', ...foreignKey('organization_id', 'CASCADE') });
   m.StripeCustomer.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+  // api_keys (migration 010): a personal or an organization's key, and the user who made it.
+  User.hasMany(m.ApiKey, { as: 'api_keys', ...foreignKey('user_id', 'CASCADE') });
+  m.ApiKey.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
+  Organization.hasMany(m.ApiKey, { as: 'api_keys', ...foreignKey('organization_id', 'CASCADE') });
+  m.ApiKey.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+  User.hasMany(m.ApiKey, { as: 'created_api_keys', ...foreignKey('created_by', 'CASCADE') });
+  m.ApiKey.belongsTo(User, { as: 'creator', ...foreignKey('created_by', 'CASCADE') });
   SubscriptionPlan.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('plan_id', 'NO ACTION') });
   Subscription.belongsTo(SubscriptionPlan, { as: 'plan', ...foreignKey('plan_id', 'NO ACTION') });
 

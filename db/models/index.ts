@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import { associate } from './associations';
+import { ApiKey, initApiKey } from './api-key';
 import { ApiUsage, initApiUsage } from './api-usage';
 import { Channel, initChannel } from './channel';
 import { Content, initContent } from './content';
@@ -17,7 +18,7 @@ import { SubscriptionPlan, initSubscriptionPlan } from './subscription-plan';
 import { Template, initTemplate } from './template';
 import { User, initUser } from './user';
 
-export { ApiUsage, Channel, Content, ContentJob, ContentUpload, CreditTransaction, DataSource, DataSourceItem };
+export { ApiKey, ApiUsage, Channel, Content, ContentJob, ContentUpload, CreditTransaction, DataSource, DataSourceItem };
 export { Organization, OrganizationMember, Project, StripeCustomer, Subscription, SubscriptionPlan, Template, User };
 export type { ChannelTokens } from './channel';
 export * from './enums';
@@ -42,6 +43,7 @@ export interface Models {
   ApiUsage: typeof ApiUsage;
   CreditTransaction: typeof CreditTransaction;
   StripeCustomer: typeof StripeCustomer;
+  ApiKey: typeof ApiKey;
 }
 
 const bound = new WeakMap<Sequelize, Models>();
@@ -73,6 +75,7 @@ export function initModels(sequelize: Sequelize): Models {
     ApiUsage: initApiUsage(sequelize),
     CreditTransaction: initCreditTransaction(sequelize),
     StripeCustomer: initStripeCustomer(sequelize),
+    ApiKey: initApiKey(sequelize),
   };
   associate(models);
   bound.set(sequelize, models);

@@ -63,18 +63,19 @@ export class ContentRepository {
   }
 
   /**
-   * A page of the contents a user may see (personal or through an organization), newest first, with
-   * the filters given and after the cursor: the summary columns and each row's cursor time.
+   * A page of the contents a user may see (personal or through an organization; only one
+   * organization's with `organizationId`), newest first, with the filters given and after the cursor: the summary columns and each row's cursor time.
    */
   async listVisible(
     userId: string,
-    filters: { projectId?: string; status?: string; createdFrom?: Date; createdTo?: Date; cursor?: Cursor },
+    filters: { projectId?: string; organizationId?: string; status?: string; createdFrom?: Date; createdTo?: Date; cursor?: Cursor },
     limit: number,
   ): Promise<{ content: Content; cursorAt: string }[]> {
     const where = ['(p.user_id = :userId OR p.organization_id IN (SELECT organization_id FROM organization_members WHERE user_id = :userId))'];
     const replacements: Record<string, unknown> = { userId, limit };
     const conditions: [unknown, string, string][] = [
       [filters.projectId, 'projectId', 'c.project_id = :projectId'],
+      [filters.organizationId, 'organizationId', 'p.organization_id = :organizationId'],
       [filters.status, 'status', 'c.status = :status'],
       [filters.createdFrom, 'createdFrom', 'c.created_at >= :createdFrom'],
       [filters.createdTo, 'createdTo', 'c.created_at < :createdTo'],

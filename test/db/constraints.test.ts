@@ -7,6 +7,9 @@ import type { ScratchDatabase } from '../support/database';
 
 /** Every foreign key: table(columns) → referenced table, ON DELETE rule as the seed writes it. */
 const EXPECTED_FOREIGN_KEYS = [
+  'fk_api_keys_organizations api_keys(organization_id) → organizations CASCADE',
+  'fk_api_keys_users api_keys(user_id) → users CASCADE',
+  'fk_api_keys_users_created_by api_keys(created_by) → users CASCADE',
   'fk_api_usages_content_jobs api_usages(job_id) → content_jobs NO ACTION',
   'fk_api_usages_contents api_usages(content_id) → contents NO ACTION',
   'fk_api_usages_organizations api_usages(organization_id) → organizations NO ACTION',

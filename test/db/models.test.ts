@@ -53,6 +53,7 @@ const CHECKED_ENUMS: [string, string, readonly string[]][] = [
   ['templates', 'content_format', enums.CONTENT_FORMATS],
   ['data_sources', 'source_type', enums.DATA_SOURCE_TYPES],
   ['credit_transactions', 'transaction_type', enums.TRANSACTION_TYPES],
+  ['api_keys', 'role', enums.ROLES],
 ];
 /** The SQL default role 'member' is allowed by the CHECK but never granted by the application. */
 const CHECK_ONLY_VALUES: Record<string, string[]> = { 'organization_members.role': ['member'] };
@@ -95,7 +96,7 @@ describe('Sequelize models', () => {
 
   it('initModels binds once per Sequelize instance, and a second instance gets its own classes', async () => {
     assert.equal(initModels(sequelize), models);
-    assert.equal(Object.keys(sequelize.models).length, 16);
+    assert.equal(Object.keys(sequelize.models).length, 17);
     const other = createSequelize({ databaseUrl: db.url, databasePoolMax: 1 });
     try {
       const otherModels = initModels(other);
@@ -473,6 +474,9 @@ describe('Sequelize models', () => {
     await models.ContentUpload.create({ content_id: ids.content, channel_id: ids.channel, status: 'published', metrics });
     await models.StripeCustomer.create({ user_id: ids.user, organization_id: null, stripe_customer_id: 'cus_user' });
     await models.StripeCustomer.create({ user_id: null, organization_id: ids.organization, stripe_customer_id: 'cus_organization' });
+    const key = { created_by: ids.user, name: 'k', secret_hash: 'a'.repeat(64), role: 'viewer' as const, expires_at: null };
+    await models.ApiKey.create({ ...key, user_id: ids.user, organization_id: null, prefix: 'aaaaaaaaaaaa' });
+    await models.ApiKey.create({ ...key, user_id: null, organization_id: ids.organization, prefix: 'bbbbbbbbbbbb' });
     for (const model of Object.values(models) as AnyModel[]) {
       const aliases = Object.keys(model.associations);
       const seen = new Set<string>();

@@ -10,7 +10,10 @@ import { createSequelize } from '../../db/sequelize';
 import { loadConfig } from '../../lib/config';
 import { connect, createScratchDatabase, type ScratchDatabase } from '../support/database';
 
-/** The tables the application deletes rows from itself (migration 008 grants DELETE on these only). */
+/**
+ * The tables the application deletes rows from itself (migration 008 grants DELETE on these only).
+ * api_keys is not one: revoking a key sets revoked_at.
+ */
 const DELETABLE = ['channels', 'contents', 'data_sources', 'organization_members', 'projects', 'templates'];
 
 const userOf = (url: string): string => decodeURIComponent(new URL(url).username);
@@ -148,6 +151,7 @@ describe('least privilege: the application connection (DATABASE_URL)', () => {
       await refused(app, 'DELETE FROM api_usages', /permission denied for table api_usages/);
       await refused(app, 'DELETE FROM credit_transactions', /permission denied for table credit_transactions/);
       await refused(app, 'DELETE FROM users', /permission denied for table users/);
+      await refused(app, 'DELETE FROM api_keys', /permission denied for table api_keys/);
       await refused(app, 'DELETE FROM organizations', /permission denied for table organizations/);
       await refused(app, 'DELETE FROM subscriptions', /permission denied for table subscriptions/);
 
