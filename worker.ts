@@ -47,8 +47,10 @@ function providerServices(ctx: AppContext): ProviderServices {
 
 /** The engines, platform clients and source settings the configuration chooses. */
 export function activityDeps(ctx: AppContext): ActivityDeps {
+  const services = providerServices(ctx);
   return {
-    providers: createProviders(ctx.config, providerServices(ctx)),
+    providers: createProviders(ctx.config, services),
+    providerServices: services,
     platforms: { youtube: createYouTubeClient(ctx.config), tiktok: createTikTokClient(ctx.config), instagram: createInstagramClient(ctx.config) },
     sources: sourceSettings(ctx.config),
   };

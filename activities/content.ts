@@ -7,10 +7,11 @@ import type { SafetyFlag, ScriptRequest } from '../providers/types';
 import { guardContentCost } from './costs';
 import { toActivityFailure } from './failures';
 import { currentExecution, loadContent } from './scope';
+import { ProvidersFor } from './providers-for';
 import { providerCallOptions, recordAiExchange, recordUsage } from './recording';
 
 /** The light activities of a production: the ledger, the script, the safety check, the content row. */
-export function createContentActivities(ctx: AppContext, providers: Providers) {
+export function createContentActivities(ctx: AppContext, platformProviders: Providers, providersFor = ProvidersFor.fixed(platformProviders, ctx.config)) {
   const { db } = ctx;
 
   return {
@@ -42,6 +43,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
           : { topic: content.title }),
       };
       await guardContentCost(ctx, content.id, 'script');
+      const providers = await providersFor.current();
       const began = Date.now();
       const result = await providers.scriptWriter.write(request, providerCallOptions()).catch((err: unknown) => {
         throw toActivityFailure(err);
@@ -60,6 +62,7 @@ export function createContentActivities(ctx: AppContext, providers: Providers) {
     async checkSafety(input: { contentId: string }): Promise<{ passed: boolean; score: number; flags: SafetyFlag[] }> {
       const content = await loadContent(db, input.contentId);
       await guardContentCost(ctx, content.id, 'safety');
+      const providers = await providersFor.current();
       const began = Date.now();
       const result = await providers.safetyChecker.check(
         { language: content.project.mediaLanguage(), vertical: content.project.vertical, title: content.title, script: content.script },

@@ -1,15 +1,21 @@
 import type { AppContext } from '../control/app-context';
-import type { Providers } from '../providers';
+import type { ProviderServices, Providers } from '../providers';
 import type { SourceSettings } from '../providers/sources';
 import { createContentActivities } from './content';
 import { createIngestActivities } from './ingest';
 import { createUpkeepActivities } from './upkeep';
 import { createMediaActivities } from './media';
+import { ProvidersFor } from './providers-for';
 import { createPublishActivities, type PlatformClients } from './publish';
 import { createSystemActivities } from './system';
 
 export interface ActivityDeps {
   providers: Providers;
+  /**
+   * What `providers` were built with beyond the configuration: given, an organization's own
+   * provider keys replace the platform's for its contents (activities/providers-for.ts).
+   */
+  providerServices?: ProviderServices;
   platforms: PlatformClients;
   sources: SourceSettings;
 }
@@ -22,15 +28,21 @@ export interface ActivityDeps {
 export function createActivities(ctx: AppContext, deps: ActivityDeps) {
   return {
     ...createSystemActivities(ctx),
-    ...createContentActivities(ctx, deps.providers),
+    ...createContentActivities(ctx, deps.providers, providersFor(ctx, deps)),
     ...createPublishActivities(ctx, deps.platforms),
     ...createIngestActivities(ctx, deps.sources),
     ...createUpkeepActivities(ctx),
   };
 }
 
-export function createMediaWorkerActivities(ctx: AppContext, deps: Pick<ActivityDeps, 'providers'>) {
-  return createMediaActivities(ctx, deps.providers, ctx.config.media.workDir);
+export function createMediaWorkerActivities(ctx: AppContext, deps: Pick<ActivityDeps, 'providers' | 'providerServices'>) {
+  return createMediaActivities(ctx, deps.providers, ctx.config.media.workDir, providersFor(ctx, deps));
+}
+
+/** The engines per content: with the organization's own keys when the deps say how to build them. */
+function providersFor(ctx: AppContext, deps: Pick<ActivityDeps, 'providers' | 'providerServices'>): ProvidersFor {
+  if (!deps.providerServices) return ProvidersFor.fixed(deps.providers, ctx.config);
+  return new ProvidersFor(deps.providers, ctx.config, deps.providerServices, ctx.db.providerKeys);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

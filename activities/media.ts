@@ -10,6 +10,7 @@ import { guardContentCost } from './costs';
 import { loadContent } from './scope';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
+import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, resumableExternalJob } from './recording';
 import { moduleLogger } from '../lib/logger';
 
@@ -73,7 +74,7 @@ function parseResolution(resolution: string): { width: number; height: number } 
  * The heavy activities (speech, images, render) run on their own task queue. Inputs and outputs are
  * S3 keys; each activity works in a private temporary folder that it removes when done.
  */
-export function createMediaActivities(ctx: AppContext, providers: Providers, workRoot: string) {
+export function createMediaActivities(ctx: AppContext, platformProviders: Providers, workRoot: string, providersFor = ProvidersFor.fixed(platformProviders, ctx.config)) {
   const { db } = ctx;
   const { Template } = db.models;
 
@@ -168,6 +169,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       const segments = scriptScenes(content.script);
       const { features } = await db.plans.featuresOf(content.project);
       await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
+      const providers = await providersFor.current();
       return withWorkDir(`tts-${content.id}`, async (dir) => {
         const result = await providers.speech.synthesize(
           { language: content.project.mediaLanguage(), segments, outDir: dir, ...voiceOf(content.project, features) },
@@ -188,6 +190,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
       const look = await lookFor(content.project);
       const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
       await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
+      const providers = await providersFor.current();
       return withWorkDir(`images-${content.id}`, async (dir) => {
         const { images, usage } = await providers.images.createSceneImages(
           { language: content.project.mediaLanguage(), look, scenes, outDir: dir },
@@ -234,6 +237,7 @@ export function createMediaActivities(ctx: AppContext, providers: Providers, wor
           })),
         );
         const resume = resumableExternalJob();
+        const providers = await providersFor.current();
         const result = await providers.renderer.render(
           {
             look,

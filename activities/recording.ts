@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import type { JobType } from '../db/models';
+import type { BilledTo, JobType } from '../db/models';
 import type { AiOutputType } from '../db/mongo/models';
 import type { AttemptRecord, Execution } from '../db/repositories/jobs';
 import type { UsageOwner } from '../db/repositories/usage';
@@ -32,7 +32,14 @@ export interface JobScope {
   attempt: number;
 }
 
-const scopes = new AsyncLocalStorage<{ scope: JobScope; recorder: JobRecorder; lastProgressWrite: number; externalJobId?: string }>();
+const scopes = new AsyncLocalStorage<{
+  scope: JobScope;
+  recorder: JobRecorder;
+  lastProgressWrite: number;
+  externalJobId?: string;
+  /** Services (api_usages.service) the running activity calls with its organization's own key. */
+  ownKeyServices?: ReadonlySet<string>;
+}>();
 
 /** The job the running activity records into, if it belongs to a content. */
 export function currentJob(): JobScope | undefined {
@@ -98,11 +105,21 @@ export function providerCallOptions(): CallOptions {
   return { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p), onFailedCall: recordUsage, onExternalJob: setExternalJob };
 }
 
+/**
+ * The running activity calls these services (gemini, elevenlabs, …) with its organization's own
+ * key (activities/providers-for.ts): their `api_usages` rows are written `billed_to = 'organization'`.
+ */
+export function billOwnKeys(services: ReadonlySet<string>): void {
+  const store = scopes.getStore();
+  if (store) store.ownKeyServices = services;
+}
+
 /** Records one provider call in `api_usages`, attributed to the running job, content and owner. */
 export async function recordUsage(usage: ProviderUsage, error?: string): Promise<void> {
   const store = scopes.getStore();
   if (!store) throw new Error('recordUsage called outside a recorded activity');
-  await store.recorder.insertUsage(store.scope, usage, error);
+  const billedTo: BilledTo = store.ownKeyServices?.has(usage.service) ? 'organization' : 'platform';
+  await store.recorder.insertUsage(store.scope, usage, error, billedTo);
 }
 
 function errorMessage(err: unknown): string {
@@ -170,9 +187,9 @@ class JobRecorder {
     await Promise.all(writes);
   }
 
-  async insertUsage(scope: JobScope, usage: ProviderUsage, error?: string): Promise<void> {
+  async insertUsage(scope: JobScope, usage: ProviderUsage, error: string | undefined, billedTo: BilledTo): Promise<void> {
     const owner: UsageOwner = { user_id: scope.userId, organization_id: scope.organizationId, content_id: scope.contentId, job_id: scope.jobId ?? null };
-    await this.db.usage.insert(owner, usage, error);
+    await this.db.usage.insert(owner, usage, error, billedTo);
   }
 }
 

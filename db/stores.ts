@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../lib/config';
+import { SecretBox } from '../lib/secrets';
 import { AnalyticsRepository } from './analytics';
 import { BillingRepository } from './repositories/billing';
 import { IdempotencyStore, RedisLocks } from './claims';
@@ -18,6 +19,7 @@ import { JobRepository } from './repositories/jobs';
 import { LedgerRepository } from './repositories/ledger';
 import { SourceRepository } from './repositories/sources';
 import { PlanRepository } from './repositories/plans';
+import { ProviderKeyRepository } from './repositories/provider-keys';
 import { UploadRepository } from './repositories/uploads';
 import { UsageRepository } from './repositories/usage';
 import { createSequelize } from './sequelize';
@@ -75,6 +77,8 @@ export interface Stores {
   apiKeys: ApiKeyRepository;
   /** Channel rows as a whole (the sealed tokens' rotation). */
   channels: ChannelRepository;
+  /** Organizations' own provider keys (sealed; hints for the API, opened for the worker). */
+  providerKeys: ProviderKeyRepository;
   progress: ProgressEvents;
   analytics: AnalyticsRepository;
   idempotency: IdempotencyStore;
@@ -110,6 +114,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     uploads: new UploadRepository(sequelize),
     apiKeys: new ApiKeyRepository(models),
     channels: new ChannelRepository(sequelize),
+    providerKeys: new ProviderKeyRepository(sequelize, models, SecretBox.fromConfig(config.secrets)),
     progress: new ProgressEvents(redis),
     analytics: new AnalyticsRepository(mongo.models),
     idempotency: new IdempotencyStore(redis),

@@ -1,6 +1,7 @@
 import { LedgerRepository } from '../db/repositories/ledger';
 import { createSequelize } from '../db/sequelize';
 import { loadConfig } from '../lib/config';
+import { runCli } from './cli';
 
 /**
  * `npm run credits -- bonus <subscription-id> <amount> --by <admin email> --reason "…"`: bonus
@@ -72,12 +73,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli(main);

@@ -1,7 +1,10 @@
 import { ChannelRepository, type SealedColumnSource } from '../db/repositories/channels';
+import { initModels } from '../db/models';
+import { ProviderKeyRepository } from '../db/repositories/provider-keys';
 import { createSequelize } from '../db/sequelize';
 import { loadConfig } from '../lib/config';
 import { SecretBox, SecretBoxError } from '../lib/secrets';
+import { runCli } from './cli';
 
 /**
  * `npm run secrets -- rotate [--batch 100]`: re-seals every sealed column under the active key
@@ -13,7 +16,7 @@ import { SecretBox, SecretBoxError } from '../lib/secrets';
  * counted as `changed meanwhile` for the next run to look at again.
  */
 const USAGE = `usage: npm run secrets -- rotate [--batch <rows>]
-  re-seals every channel token (and every other sealed column) under SECRETS_ACTIVE_KEY_ID,
+  re-seals every channel token and organization provider key under SECRETS_ACTIVE_KEY_ID,
   <rows> (1–10000, default 100) rows a batch; resumable and idempotent`;
 
 class UsageError extends Error {}
@@ -52,8 +55,8 @@ export interface RotationReport {
 }
 
 /** The sealed columns the rotation walks: add a source here when another column is sealed. */
-export function sealedSources(channels: ChannelRepository): SealedColumnSource[] {
-  return [channels];
+export function sealedSources(channels: ChannelRepository, providerKeys?: ProviderKeyRepository): SealedColumnSource[] {
+  return providerKeys ? [channels, providerKeys] : [channels];
 }
 
 export async function rotateSealedSecrets(
@@ -106,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
   const box = SecretBox.fromConfig(config.secrets);
   const sequelize = createSequelize(config);
   try {
-    const reports = await rotateSealedSecrets(sealedSources(new ChannelRepository(sequelize)), box, { batch: command.batch, progress: (line) => console.log(line) });
+    const reports = await rotateSealedSecrets(sealedSources(new ChannelRepository(sequelize), new ProviderKeyRepository(sequelize, initModels(sequelize), box)), box, { batch: command.batch, progress: (line) => console.log(line) });
     let code = 0;
     for (const r of reports) {
       if (r.rows === 0) console.log(`${r.source}: nothing to rotate, every value is sealed under key "${box.activeKeyId}" (0 changed)`);
@@ -121,12 +124,4 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err instanceof Error ? err.message : err);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) runCli(main);

@@ -10,12 +10,13 @@ import { docsRoutes } from './docs';
 import { healthRoutes } from './health';
 import { organizationRoutes } from './organizations';
 import { projectRoutes } from './projects';
+import { providerKeyRoutes } from './provider-keys';
 import { templateRoutes } from './templates';
 import { usageRoutes } from './usage';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps)];
   routes.push(...docsRoutes(() => routes));
   return routes;
 }

@@ -2,6 +2,7 @@ import { DataTypes, Model } from 'sequelize';
 import type { CreationOptional, InferAttributes, InferCreationAttributes, NonAttribute, Sequelize } from 'sequelize';
 import { createdAtOnly, decimal, uuidPrimaryKey } from './columns';
 import type { Content } from './content';
+import type { BilledTo } from './enums';
 import type { ContentJob } from './content-job';
 import type { Organization } from './organization';
 import type { User } from './user';
@@ -27,6 +28,8 @@ export class ApiUsage extends Model<InferAttributes<ApiUsage>, InferCreationAttr
   declare job_id: string | null;
   declare status_code: number | null;
   declare error_message: string | null;
+  /** Whose key paid for the call (migration 011). */
+  declare billed_to: CreationOptional<BilledTo>;
   declare created_at: CreationOptional<Date>;
 
   declare user?: NonAttribute<User | null>;
@@ -52,6 +55,7 @@ export function initApiUsage(sequelize: Sequelize): typeof ApiUsage {
       job_id: DataTypes.UUID,
       status_code: DataTypes.INTEGER,
       error_message: DataTypes.TEXT,
+      billed_to: DataTypes.STRING(20),
       created_at: { type: DataTypes.DATE, primaryKey: true },
     },
     { sequelize, modelName: 'ApiUsage', tableName: 'api_usages', underscored: true, ...createdAtOnly },

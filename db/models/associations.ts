@@ -38,6 +38,11 @@ export function associate(m: Models): void {
   m.ApiKey.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
   User.hasMany(m.ApiKey, { as: 'created_api_keys', ...foreignKey('created_by', 'CASCADE') });
   m.ApiKey.belongsTo(User, { as: 'creator', ...foreignKey('created_by', 'CASCADE') });
+  // organization_provider_keys (migration 011): an organization's own provider keys, and who stored them.
+  Organization.hasMany(m.OrganizationProviderKey, { as: 'provider_keys', ...foreignKey('organization_id', 'CASCADE') });
+  m.OrganizationProviderKey.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+  User.hasMany(m.OrganizationProviderKey, { as: 'stored_provider_keys', ...foreignKey('created_by', 'SET NULL') });
+  m.OrganizationProviderKey.belongsTo(User, { as: 'creator', ...foreignKey('created_by', 'SET NULL') });
   SubscriptionPlan.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('plan_id', 'NO ACTION') });
   Subscription.belongsTo(SubscriptionPlan, { as: 'plan', ...foreignKey('plan_id', 'NO ACTION') });
 

@@ -74,3 +74,11 @@ export type TransactionType = (typeof TRANSACTION_TYPES)[number];
 
 export const VISIBILITIES = ['private', 'unlisted', 'public'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
+
+/** organization_provider_keys.provider (migration 011): the services an organization may bring its own key for. */
+export const KEY_PROVIDERS = ['elevenlabs', 'gemini', 'openai', 'pexels', 'creatomate'] as const;
+export type KeyProvider = (typeof KEY_PROVIDERS)[number];
+
+/** api_usages.billed_to (migration 011): whose key paid for the call. */
+export const BILLED_TO = ['platform', 'organization'] as const;
+export type BilledTo = (typeof BILLED_TO)[number];

@@ -11,6 +11,7 @@ import { DataSource, initDataSource } from './data-source';
 import { DataSourceItem, initDataSourceItem } from './data-source-item';
 import { Organization, initOrganization } from './organization';
 import { OrganizationMember, initOrganizationMember } from './organization-member';
+import { OrganizationProviderKey, initOrganizationProviderKey } from './organization-provider-key';
 import { Project, initProject } from './project';
 import { StripeCustomer, initStripeCustomer } from './stripe-customer';
 import { Subscription, initSubscription } from './subscription';
@@ -19,7 +20,7 @@ import { Template, initTemplate } from './template';
 import { User, initUser } from './user';
 
 export { ApiKey, ApiUsage, Channel, Content, ContentJob, ContentUpload, CreditTransaction, DataSource, DataSourceItem };
-export { Organization, OrganizationMember, Project, StripeCustomer, Subscription, SubscriptionPlan, Template, User };
+export { Organization, OrganizationMember, OrganizationProviderKey, Project, StripeCustomer, Subscription, SubscriptionPlan, Template, User };
 export type { ChannelTokens } from './channel';
 export * from './enums';
 export type * from './json';
@@ -44,6 +45,7 @@ export interface Models {
   CreditTransaction: typeof CreditTransaction;
   StripeCustomer: typeof StripeCustomer;
   ApiKey: typeof ApiKey;
+  OrganizationProviderKey: typeof OrganizationProviderKey;
 }
 
 const bound = new WeakMap<Sequelize, Models>();
@@ -76,6 +78,7 @@ export function initModels(sequelize: Sequelize): Models {
     CreditTransaction: initCreditTransaction(sequelize),
     StripeCustomer: initStripeCustomer(sequelize),
     ApiKey: initApiKey(sequelize),
+    OrganizationProviderKey: initOrganizationProviderKey(sequelize),
   };
   associate(models);
   bound.set(sequelize, models);

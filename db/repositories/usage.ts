@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
 import type { ProviderUsage } from '../../providers/types';
-import type { Models } from '../models';
+import type { BilledTo, Models } from '../models';
 import { OWNER_ACTIVE_SUBSCRIPTION } from './ledger';
 
 /**
@@ -100,7 +100,8 @@ export class UsageRepository {
     private readonly models: Models,
   ) {}
 
-  async insert(owner: UsageOwner, usage: ProviderUsage, error?: string): Promise<void> {
+  /** `billedTo`: whose key paid for the call (the organization's own key, or the platform's). */
+  async insert(owner: UsageOwner, usage: ProviderUsage, error?: string, billedTo: BilledTo = 'platform'): Promise<void> {
     await this.models.ApiUsage.create({
       ...owner,
       service: usage.service,
@@ -111,6 +112,7 @@ export class UsageRepository {
       estimated_cost: usage.estimatedCostUsd,
       status_code: usage.statusCode ?? null,
       error_message: error ?? null,
+      billed_to: billedTo,
     });
   }
 

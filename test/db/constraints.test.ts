@@ -27,6 +27,8 @@ const EXPECTED_FOREIGN_KEYS = [
   'fk_organization_members_organizations organization_members(organization_id) → organizations CASCADE',
   'fk_organization_members_users organization_members(user_id) → users CASCADE',
   'fk_organization_members_users_invited_by organization_members(invited_by) → users NO ACTION',
+  'fk_organization_provider_keys_organizations organization_provider_keys(organization_id) → organizations CASCADE',
+  'fk_organization_provider_keys_users organization_provider_keys(created_by) → users SET NULL',
   'fk_projects_organizations projects(organization_id) → organizations CASCADE',
   'fk_projects_users projects(user_id) → users CASCADE',
   'fk_stripe_customers_organizations stripe_customers(organization_id) → organizations CASCADE',
@@ -252,6 +254,6 @@ describe('schema constraints', () => {
     );
     assert.deepEqual(missing.rows, []);
     const covered = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_trigger WHERE tgfoid = 'set_updated_at'::regproc");
-    assert.equal(covered.rows[0]?.n, 9);
+    assert.equal(covered.rows[0]?.n, 10);
   });
 });

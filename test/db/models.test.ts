@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +54,8 @@ const CHECKED_ENUMS: [string, string, readonly string[]][] = [
   ['data_sources', 'source_type', enums.DATA_SOURCE_TYPES],
   ['credit_transactions', 'transaction_type', enums.TRANSACTION_TYPES],
   ['api_keys', 'role', enums.ROLES],
+  ['organization_provider_keys', 'provider', enums.KEY_PROVIDERS],
+  ['api_usages', 'billed_to', enums.BILLED_TO],
 ];
 /** The SQL default role 'member' is allowed by the CHECK but never granted by the application. */
 const CHECK_ONLY_VALUES: Record<string, string[]> = { 'organization_members.role': ['member'] };
@@ -96,7 +98,7 @@ describe('Sequelize models', () => {
 
   it('initModels binds once per Sequelize instance, and a second instance gets its own classes', async () => {
     assert.equal(initModels(sequelize), models);
-    assert.equal(Object.keys(sequelize.models).length, 17);
+    assert.equal(Object.keys(sequelize.models).length, 18);
     const other = createSequelize({ databaseUrl: db.url, databasePoolMax: 1 });
     try {
       const otherModels = initModels(other);
@@ -477,6 +479,11 @@ describe('Sequelize models', () => {
     const key = { created_by: ids.user, name: 'k', secret_hash: 'a'.repeat(64), role: 'viewer' as const, expires_at: null };
     await models.ApiKey.create({ ...key, user_id: ids.user, organization_id: null, prefix: 'aaaaaaaaaaaa' });
     await models.ApiKey.create({ ...key, user_id: null, organization_id: ids.organization, prefix: 'bbbbbbbbbbbb' });
+    const providerKey = models.OrganizationProviderKey.build({ id: randomUUID(), organization_id: ids.organization, provider: 'elevenlabs', sealed_key: '', key_hint: '', created_by: ids.user });
+    providerKey.setKey(new SecretBox(new Map([['k1', randomBytes(32)]]), 'k1'), 'sk_organization_key');
+    await providerKey.save();
+    assert.equal(providerKey.key_hint, '_key');
+    assert.equal(JSON.stringify(providerKey).includes('sealed_key'), false);
     for (const model of Object.values(models) as AnyModel[]) {
       const aliases = Object.keys(model.associations);
       const seen = new Set<string>();

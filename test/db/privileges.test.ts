@@ -12,9 +12,9 @@ import { connect, createScratchDatabase, type ScratchDatabase } from '../support
 
 /**
  * The tables the application deletes rows from itself (migration 008 grants DELETE on these only).
- * api_keys is not one: revoking a key sets revoked_at.
+ * api_keys is not one: revoking a key sets revoked_at. organization_provider_keys is (migration 011): a key can be removed.
  */
-const DELETABLE = ['channels', 'contents', 'data_sources', 'organization_members', 'projects', 'templates'];
+const DELETABLE = ['channels', 'contents', 'data_sources', 'organization_members', 'organization_provider_keys', 'projects', 'templates'];
 
 const userOf = (url: string): string => decodeURIComponent(new URL(url).username);
 

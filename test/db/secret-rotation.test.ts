@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
 import type { Sequelize } from 'sequelize';
 import { migrateUp } from '../../db/migrate';
 import { initModels, type Channel, type Models } from '../../db/models';
 import { ChannelRepository, type SealedColumnSource } from '../../db/repositories/channels';
+import { ProviderKeyRepository } from '../../db/repositories/provider-keys';
 import { createSequelize } from '../../db/sequelize';
 import { SecretBox, SecretBoxError } from '../../lib/secrets';
 import { parseRotate, rotateSealedSecrets, sealedSources } from '../../scripts/secrets';
@@ -139,5 +140,26 @@ describe('key rotation (scripts/secrets.ts)', () => {
     const [next] = await rotateSealedSecrets(sealedSources(channels), rotating, { batch: 100 });
     assert.deepEqual({ rows: next!.rows, changed: next!.changed, changedMeanwhile: next!.changedMeanwhile }, { rows: 1, changed: 1, changedMeanwhile: 0 });
     await assertAllOpenWithOnlyNewKey();
+  });
+
+  it("re-seals an organization's provider key too (a second sealed source)", async () => {
+    const { rows } = await owner.query<{ id: string }>("INSERT INTO organizations (name, slug) VALUES ('Keys', $1) RETURNING id", [`keys-${randomBytes(4).toString('hex')}`]);
+    const organizationId = rows[0]!.id;
+    const key = models.OrganizationProviderKey.build({ id: randomUUID(), organization_id: organizationId, provider: 'elevenlabs', sealed_key: '', key_hint: '', created_by: null });
+    key.setKey(onlyOld, 'sk_org_elevenlabs_key');
+    await key.save();
+    assert.equal(SecretBox.keyIdOf(key.sealed_key), 'k1');
+
+    const providerKeys = new ProviderKeyRepository(sequelize, models, rotating);
+    const reports = await rotateSealedSecrets(sealedSources(channels, providerKeys), rotating, { batch: 10 });
+    const report = reports.find((r) => r.source === providerKeys.name)!;
+    assert.deepEqual({ rows: report.rows, changed: report.changed, failed: report.failed }, { rows: 1, changed: 1, failed: [] });
+    const stored = (await models.OrganizationProviderKey.findByPk(key.id))!;
+    assert.equal(SecretBox.keyIdOf(stored.sealed_key), 'k2');
+    assert.equal(stored.readKey(onlyNew), 'sk_org_elevenlabs_key');
+    assert.deepEqual(await new ProviderKeyRepository(sequelize, models, onlyNew).keysFor(organizationId), { elevenlabs: 'sk_org_elevenlabs_key' });
+
+    const again = await rotateSealedSecrets(sealedSources(channels, providerKeys), rotating, { batch: 10 });
+    assert.deepEqual(again.map((r) => r.rows), [0, 0]);
   });
 });

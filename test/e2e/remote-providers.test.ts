@@ -85,7 +85,8 @@ describe('produceContent with every remote provider (local servers speaking thei
     );
 
   it('produces and publishes a video, recording every call and its cost, retries included, with no key anywhere', async () => {
-    const tenant = await createTenant(h, { credits: 3, withChannel: true, language: 'en' });
+    // Business: its plan has custom voices, so the project's own voice is used.
+    const tenant = await createTenant(h, { credits: 3, plan: 'business', withChannel: true, language: 'en' });
     // The project's template names its own Creatomate design, and the project its own voice.
     const system = await ctx.models.Template.findOne({ where: { template_type: 'system', content_format: 'short' }, rejectOnEmpty: true });
     const template = await ctx.models.Template.create({

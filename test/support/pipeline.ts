@@ -92,14 +92,14 @@ export interface Tenant {
 /** An organization with a Pro subscription holding `credits`, one project and, optionally, a YouTube channel. */
 export async function createTenant(
   harness: PipelineHarness,
-  options: { credits: number; vertical?: string; language?: 'ko' | 'en'; autoPublish?: boolean; withChannel?: boolean } ,
+  options: { credits: number; plan?: string; vertical?: string; language?: 'ko' | 'en'; autoPublish?: boolean; withChannel?: boolean },
 ): Promise<Tenant> {
   const { models } = harness.ctx;
   const tag = randomBytes(4).toString('hex');
   const user = await models.User.create({ email: `owner-${tag}@example.com`, name: `Owner ${tag}` } as never);
   const organization = await models.Organization.create({ name: `Org ${tag}`, slug: `org-${tag}` } as never);
   await models.OrganizationMember.create({ organization_id: organization.id, user_id: user.id, role: 'owner' } as never);
-  const plan = await models.SubscriptionPlan.findOne({ where: { code: 'pro' } });
+  const plan = await models.SubscriptionPlan.findOne({ where: { code: options.plan ?? 'pro' } });
   const subscription = await models.Subscription.create({
     organization_id: organization.id,
     plan_id: plan!.id,
