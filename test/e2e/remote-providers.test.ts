@@ -182,6 +182,28 @@ describe('produceContent with every remote provider (local servers speaking thei
     }
   });
 
+  it("uses an organization's own ElevenLabs key for its production, and records those calls as billed to the organization", async () => {
+    const base = h.isolated('own-key');
+    // The platform's key here is one the ElevenLabs server refuses: the speech succeeds only with the organization's.
+    const elevenlabsConfig = { ...ctx.config.tts.elevenlabs, apiKey: 'sk_platform_key_the_server_refuses' };
+    // Rendered locally: the deployment's default Creatomate design does not exist on the local server.
+    const render = { ...ctx.config.render, provider: 'local' as const };
+    const ownKey = { ...base, config: { ...ctx.config, temporal: base.config.temporal, render, tts: { ...ctx.config.tts, elevenlabs: elevenlabsConfig } } };
+    const tenant = await createTenant(h, { credits: 1, language: 'en' });
+    await ctx.db.providerKeys.put(tenant.organizationId, 'elevenlabs', elevenlabs.state.apiKey, tenant.userId);
+    const contentId = await createTopicContent(h, tenant.projectId, 'A video on our own voice account');
+    await h.startWorkers(ownKey);
+    const result = await (await startProduction(ownKey, contentId)).result();
+    assert.equal(result.step, 'ready', JSON.stringify(result));
+    const rows = await ctx.sequelize.query<{ service: string; billed_to: string; error_message: string | null }>(
+      'SELECT service, billed_to, error_message FROM api_usages WHERE content_id = :contentId',
+      { replacements: { contentId }, type: QueryTypes.SELECT },
+    );
+    const speech = rows.filter((r) => r.service === 'elevenlabs');
+    assert.ok(speech.length > 0 && speech.every((r) => r.billed_to === 'organization' && r.error_message === null), JSON.stringify(speech));
+    assert.ok(rows.filter((r) => r.service !== 'elevenlabs').every((r) => r.billed_to === 'platform'), JSON.stringify(rows));
+  });
+
   it('refuses a step that would pass the per-content cost cap, and refunds the credit', async () => {
     const base = h.isolated('capped');
     const capped = { ...base, config: { ...ctx.config, temporal: base.config.temporal, costs: { maxPerContentUsd: 0.001 } } };
