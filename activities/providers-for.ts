@@ -9,7 +9,7 @@ import { billOwnKeys, currentJob } from './recording';
 const KEYS_TTL_MS = 60_000;
 
 /** The key providers the deployment's engines call (SCRIPT_PROVIDER, TTS_PROVIDER, …): only their keys are substituted. */
-export function selectedKeyProviders(config: AppConfig): Set<KeyProvider> {
+function selectedKeyProviders(config: AppConfig): Set<KeyProvider> {
   const selected = new Set<KeyProvider>();
   if (config.script.provider === 'gemini' || config.safety.provider === 'gemini') selected.add('gemini');
   if (config.script.provider === 'openai' || config.safety.provider === 'openai' || config.images.provider === 'openai') selected.add('openai');
@@ -20,7 +20,7 @@ export function selectedKeyProviders(config: AppConfig): Set<KeyProvider> {
 }
 
 /** `config` with the given keys in place of the platform's; the choice of engines is unchanged. */
-export function withOrganizationKeys(config: AppConfig, keys: Partial<Record<KeyProvider, string>>): AppConfig {
+function withOrganizationKeys(config: AppConfig, keys: Partial<Record<KeyProvider, string>>): AppConfig {
   const { script, tts, images, render } = config;
   return {
     ...config,

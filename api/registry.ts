@@ -72,7 +72,7 @@ function check<T>(schema: Joi.Schema<T> | undefined, value: unknown, where: 'par
 export const MAX_BODY_DEPTH = 32;
 
 /** Whether `value` nests arrays and objects more than `max` levels deep; iterative, so any depth is safe to ask about. */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
+function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 1]];
   while (stack.length > 0) {
     const [item, depth] = stack.pop()!;

@@ -168,7 +168,7 @@ const SCRAM_ITERATIONS = 4096;
  * itself is never sent to the server (nor lands in its logs or pg_stat_activity). SASLprep leaves
  * printable ASCII unchanged; other passwords are refused rather than hashed differently.
  */
-export function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
+function scramVerifier(password: string, salt: Buffer = randomBytes(16)): string {
   if (!/^[\x20-\x7e]+$/.test(password)) throw new Error('a database password must be printable ASCII (e.g. openssl rand -hex 24)');
   const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();

@@ -17,7 +17,7 @@ export interface GeneratedApiKey {
   secretHash: string;
 }
 
-export function hashApiKeySecret(secret: string): string {
+function hashApiKeySecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
@@ -33,13 +33,13 @@ export function looksLikeApiKey(token: string): boolean {
 }
 
 /** The prefix and secret of a well-formed key, or undefined. */
-export function parseApiKey(token: string): { prefix: string; secret: string } | undefined {
+function parseApiKey(token: string): { prefix: string; secret: string } | undefined {
   const match = KEY_PATTERN.exec(token);
   return match ? { prefix: match[1]!, secret: match[2]! } : undefined;
 }
 
 /** Compares the secret with the stored hash in constant time. */
-export function apiKeySecretMatches(secret: string, storedHash: string): boolean {
+function apiKeySecretMatches(secret: string, storedHash: string): boolean {
   const given = Buffer.from(hashApiKeySecret(secret), 'hex');
   const stored = Buffer.from(storedHash, 'hex');
   return given.length === stored.length && timingSafeEqual(given, stored);
