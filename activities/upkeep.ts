@@ -24,16 +24,16 @@ export function createUpkeepActivities(ctx: AppContext) {
 
     async backupPostgres(): Promise<BackupSummary> {
       const { cancellationSignal } = ActivityContext.current();
-      return backupPostgres({ store: ctx.db.objects, databaseUrl: ctx.config.backupDatabaseUrl, onProgress: heartbeatBytes }, cancellationSignal);
+      return backupPostgres({ store: ctx.db.backups, databaseUrl: ctx.config.backupDatabaseUrl, onProgress: heartbeatBytes }, cancellationSignal);
     },
 
     async backupMongo(): Promise<MongoBackupSummary> {
       const { cancellationSignal } = ActivityContext.current();
-      return backupMongo({ store: ctx.db.objects, mongodbUrl: ctx.config.mongodbUrl, onProgress: heartbeatBytes }, cancellationSignal);
+      return backupMongo({ store: ctx.db.backups, mongodbUrl: ctx.config.mongodbUrl, onProgress: heartbeatBytes }, cancellationSignal);
     },
 
     async pruneBackups(): Promise<PruneResult> {
-      return pruneBackups({ store: ctx.db.objects }, undefined, ActivityContext.current().cancellationSignal);
+      return pruneBackups({ store: ctx.db.backups }, undefined, ActivityContext.current().cancellationSignal);
     },
   };
 }

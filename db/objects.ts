@@ -1,41 +1,36 @@
 import {
-  CreateBucketCommand,
   GetObjectCommand,
   HeadBucketCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { AppConfig } from '../lib/config';
 
-/** The object store: one bucket, keys laid out per organization/project/content by the callers. */
+/**
+ * One bucket of the object store, keys laid out by the callers. The platform's key may not create
+ * buckets: they are made, with their versioning, lock and replication, when the site is set up.
+ */
 export class ObjectStore {
   readonly client: S3Client;
   readonly bucket: string;
   private readonly publicUrl: string | undefined;
 
-  constructor(config: AppConfig['s3']) {
+  constructor(config: Omit<AppConfig['s3'], 'backupBucket'>) {
     this.client = new S3Client({
       region: config.region,
       endpoint: config.endpoint,
       forcePathStyle: config.forcePathStyle,
       credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+      ...(config.caFile ? { requestHandler: { httpsAgent: new Agent({ ca: readFileSync(config.caFile), keepAlive: true }) } } : {}),
     });
     this.bucket = config.bucket;
     this.publicUrl = config.publicUrl ?? (config.endpoint ? `${config.endpoint.replace(/\/$/, '')}/${config.bucket}` : undefined);
-  }
-
-  /** Creates the bucket when it is missing; safe to call at every start. */
-  async ensureBucket(): Promise<void> {
-    try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
-    } catch {
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
-    }
   }
 
   async put(key: string, body: Buffer | Readable | string, contentType: string, contentLength?: number): Promise<void> {

@@ -63,6 +63,8 @@ export interface Stores {
   redis: Redis;
   mongo: MongoStore;
   objects: ObjectStore;
+  /** The backups' own bucket (S3_BACKUP_BUCKET), object-locked: the platform's key writes and reads, never deletes. */
+  backups: ObjectStore;
   contents: ContentRepository;
   jobs: JobRepository;
   usage: UsageRepository;
@@ -97,6 +99,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
   const models = initModels(sequelize);
   const redis = createRedis(config);
   const objects = new ObjectStore(config.s3);
+  const backups = new ObjectStore({ ...config.s3, bucket: config.s3.backupBucket, publicUrl: undefined });
   const mongo = await connectMongo(config);
   return {
     sequelize,
@@ -104,6 +107,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     redis,
     mongo,
     objects,
+    backups,
     contents: new ContentRepository(sequelize, models),
     jobs: new JobRepository(sequelize, models, mongo.models),
     usage: new UsageRepository(sequelize, models),
@@ -135,6 +139,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     async close() {
       await Promise.allSettled([sequelize.close(), redis.quit(), mongo.close()]);
       objects.destroy();
+      backups.destroy();
     },
   };
 }

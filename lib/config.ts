@@ -28,6 +28,10 @@ export interface AppConfig {
     secretAccessKey: string;
     forcePathStyle: boolean;
     publicUrl: string | undefined;
+    /** A PEM bundle the S3 client trusts besides the system's (a self-signed local MinIO). */
+    caFile: string | undefined;
+    /** The bucket of the database backups, apart from the media: object-locked, the app's key cannot delete there. */
+    backupBucket: string;
   };
   temporal: {
     address: string;
@@ -189,6 +193,8 @@ const schema = Joi.object({
   S3_SECRET_ACCESS_KEY: Joi.string().required(),
   S3_FORCE_PATH_STYLE: Joi.boolean().truthy('1').falsy('0').default(false),
   S3_PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  S3_CA_FILE: Joi.string(),
+  S3_BACKUP_BUCKET: Joi.string().pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('autoclip-backups'),
   TEMPORAL_ADDRESS: Joi.string().pattern(/^[^:\s]+:\d{1,5}$/).required(),
   TEMPORAL_NAMESPACE: Joi.string().default('default'),
   TEMPORAL_TASK_QUEUE: Joi.string().default('autoclip'),
@@ -287,13 +293,9 @@ function parseKeys(list: string, problems: string[]): Map<string, Buffer> {
   return keys;
 }
 
-/** The API's HTTPS needs both PEM files or neither, and each must be readable. */
-function tlsProblems(certFile: string | undefined, keyFile: string | undefined): string[] {
-  if (!certFile && !keyFile) return [];
-  if (!certFile || !keyFile) {
-    return ['"API_TLS_CERT_FILE" and "API_TLS_KEY_FILE" go together: set both (the API serves HTTPS) or neither (plain HTTP)'];
-  }
-  return Object.entries({ API_TLS_CERT_FILE: certFile, API_TLS_KEY_FILE: keyFile }).flatMap(([name, file]) => {
+function unreadableFiles(files: Record<string, string | undefined>): string[] {
+  return Object.entries(files).flatMap(([name, file]) => {
+    if (file === undefined) return [];
     try {
       accessSync(file, fsConstants.R_OK);
       return [];
@@ -301,6 +303,15 @@ function tlsProblems(certFile: string | undefined, keyFile: string | undefined):
       return [`"${name}" names ${file}, which cannot be read`];
     }
   });
+}
+
+/** The API's HTTPS needs both PEM files or neither, and each must be readable. */
+function tlsProblems(certFile: string | undefined, keyFile: string | undefined): string[] {
+  if (!certFile && !keyFile) return [];
+  if (!certFile || !keyFile) {
+    return ['"API_TLS_CERT_FILE" and "API_TLS_KEY_FILE" go together: set both (the API serves HTTPS) or neither (plain HTTP)'];
+  }
+  return unreadableFiles({ API_TLS_CERT_FILE: certFile, API_TLS_KEY_FILE: keyFile });
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -325,7 +336,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     [Boolean(value.STRIPE_SECRET_KEY), 'STRIPE_WEBHOOK_SECRET', '"STRIPE_SECRET_KEY" is set (paid plans are activated by signed webhooks)'],
   ];
   for (const [needed, name, because] of needs) if (needed && !value[name]) problems.push(`"${name}" is required when ${because}`);
-  problems.push(...tlsProblems(value.API_TLS_CERT_FILE, value.API_TLS_KEY_FILE));
+  problems.push(...tlsProblems(value.API_TLS_CERT_FILE, value.API_TLS_KEY_FILE), ...unreadableFiles({ S3_CA_FILE: value.S3_CA_FILE }));
+  if (value.S3_BACKUP_BUCKET === value.S3_BUCKET) problems.push('"S3_BACKUP_BUCKET" must be a bucket of its own, not "S3_BUCKET" (backups are kept apart from the media)');
   const prices = stripePrices(env, value.STRIPE_PRICES, problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -345,6 +357,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       secretAccessKey: value.S3_SECRET_ACCESS_KEY,
       forcePathStyle: value.S3_FORCE_PATH_STYLE,
       publicUrl: value.S3_PUBLIC_URL,
+      caFile: value.S3_CA_FILE,
+      backupBucket: value.S3_BACKUP_BUCKET,
     },
     temporal: {
       address: value.TEMPORAL_ADDRESS,

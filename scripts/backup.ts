@@ -83,11 +83,10 @@ function parseCommand(argv: string[]): Command {
 
 async function run(command: Command, signal: AbortSignal): Promise<void> {
   const config = loadConfig();
-  const store = new ObjectStore(config.s3);
+  const store = new ObjectStore({ ...config.s3, bucket: config.s3.backupBucket });
   try {
     switch (command.name) {
       case 'backup':
-        await store.ensureBucket();
         if (command.kinds.includes('postgres')) {
           const done = await backupPostgres({ store, databaseUrl: config.backupDatabaseUrl }, signal);
           console.log(`postgres backup of ${done.database}: ${done.key} (${size(done.bytes)} in ${seconds(done.durationMs)})`);

@@ -42,7 +42,6 @@ async function main(): Promise<void> {
   }
   const ctx = await createAppContext(config);
   await ensureMongoIndexes(ctx.db.mongo.models);
-  await ctx.db.objects.ensureBucket();
 
   const schedules = await ensureUpkeepSchedules(ctx);
   const workers = await startWorkers(ctx);

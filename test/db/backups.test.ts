@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { DeleteObjectsCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { mongo } from 'mongoose';
 import {
@@ -56,10 +56,6 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
     const page = await store.client.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: under }));
     return (page.Contents ?? []).map((object) => object.Key ?? '').sort();
   }
-
-  before(async () => {
-    await store.ensureBucket();
-  });
 
   after(async () => {
     const keys = await keysUnder(prefix);

@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import {
-  DeleteBucketCommand,
-  DeleteObjectCommand,
+  CreateBucketCommand,
   DeleteObjectsCommand,
   GetBucketPolicyCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketPolicyCommand,
@@ -15,24 +13,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { ObjectStore } from '../../db/objects';
 import { loadConfig } from '../../lib/config';
-
-/** Whether the bucket policy lets anyone read objects, i.e. whether `urlFor` links work without credentials. */
-async function bucketIsPublic(store: ObjectStore): Promise<boolean> {
-  let policy: string | undefined;
-  try {
-    ({ Policy: policy } = await store.client.send(new GetBucketPolicyCommand({ Bucket: store.bucket })));
-  } catch (error) {
-    if ((error as { name?: string }).name === 'NoSuchBucketPolicy') return false;
-    throw error;
-  }
-  const statements = (JSON.parse(policy ?? '{}') as { Statement?: { Effect?: string; Principal?: unknown; Action?: string | string[] }[] }).Statement ?? [];
-  return statements.some((statement) => {
-    const principal = statement.Principal;
-    const anyone = principal === '*' || JSON.stringify(principal) === '{"AWS":"*"}' || JSON.stringify(principal) === '{"AWS":["*"]}';
-    const actions = ([] as string[]).concat(statement.Action ?? []);
-    return statement.Effect === 'Allow' && anyone && actions.some((action) => action === 's3:GetObject' || action === 's3:*');
-  });
-}
 
 async function listAll(store: ObjectStore, prefix: string, pageSize: number): Promise<{ keys: string[]; pages: number }> {
   const keys: string[] = [];
@@ -54,10 +34,6 @@ describe('ObjectStore (against the MinIO of the test stack)', () => {
   const runId = `${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const prefix = `test/storage-${runId}/`;
   const store = new ObjectStore(config.s3);
-
-  before(async () => {
-    await store.ensureBucket();
-  });
 
   after(async () => {
     const { keys } = await listAll(store, prefix, 1000);
@@ -105,42 +81,8 @@ describe('ObjectStore (against the MinIO of the test stack)', () => {
     assert.equal(url.hash, '');
 
     const response = await fetch(url);
-    if (await bucketIsPublic(store)) {
-      assert.equal(response.status, 200);
-      assert.deepEqual(Buffer.from(await response.arrayBuffer()), body);
-    } else {
-      assert.equal(response.status, 403, 'a private bucket refuses anonymous reads');
-      assert.deepEqual(await store.getBuffer(key), body);
-    }
-  });
-
-  it('urlFor links serve the object once the bucket allows anonymous reads', async () => {
-    const scratch = new ObjectStore({ ...config.s3, bucket: `autoclip-test-public-${runId}` });
-    const key = 'renders/최종 영상 #1.mp4';
-    const body = randomBytes(4096);
-    try {
-      await scratch.ensureBucket();
-      await scratch.client.send(
-        new PutBucketPolicyCommand({
-          Bucket: scratch.bucket,
-          Policy: JSON.stringify({
-            Version: '2012-10-17',
-            Statement: [{ Effect: 'Allow', Principal: { AWS: ['*'] }, Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${scratch.bucket}/*`] }],
-          }),
-        }),
-      );
-      assert.equal(await bucketIsPublic(scratch), true);
-      await scratch.put(key, body, 'video/mp4');
-
-      const response = await fetch(scratch.urlFor(key));
-      assert.equal(response.status, 200);
-      assert.equal(response.headers.get('content-type'), 'video/mp4');
-      assert.deepEqual(Buffer.from(await response.arrayBuffer()), body);
-    } finally {
-      await scratch.client.send(new DeleteObjectCommand({ Bucket: scratch.bucket, Key: key }));
-      await scratch.client.send(new DeleteBucketCommand({ Bucket: scratch.bucket }));
-      scratch.destroy();
-    }
+    assert.equal(response.status, 403, 'the media bucket refuses anonymous reads');
+    assert.deepEqual(await store.getBuffer(key), body);
   });
 
   it('lists the objects under a prefix, page by page and by folder', async () => {
@@ -160,21 +102,13 @@ describe('ObjectStore (against the MinIO of the test stack)', () => {
     assert.equal(folders.Contents, undefined);
   });
 
-  it('ensureBucket creates a missing bucket and is idempotent', async () => {
-    const scratch = new ObjectStore({ ...config.s3, bucket: `autoclip-test-${runId}` });
-    try {
-      await assert.rejects(scratch.client.send(new HeadBucketCommand({ Bucket: scratch.bucket })));
-      await scratch.ensureBucket();
-      await scratch.ensureBucket();
-      await scratch.client.send(new HeadBucketCommand({ Bucket: scratch.bucket }));
-      await store.ensureBucket();
-      await store.client.send(new HeadBucketCommand({ Bucket: store.bucket }));
-    } finally {
-      // The bucket is missing only when the test failed before creating it.
-      await scratch.client.send(new DeleteBucketCommand({ Bucket: scratch.bucket })).catch((error: unknown) => {
-        if ((error as { name?: string }).name !== 'NoSuchBucket') throw error;
-      });
-      scratch.destroy();
-    }
+  it("holds the platform's key to its buckets: it cannot make a bucket, read or change a bucket's policy", async () => {
+    const denied = { name: 'AccessDenied' };
+    await assert.rejects(store.client.send(new CreateBucketCommand({ Bucket: `autoclip-test-${runId}` })), denied);
+    await assert.rejects(store.client.send(new GetBucketPolicyCommand({ Bucket: store.bucket })), denied);
+    await assert.rejects(
+      store.client.send(new PutBucketPolicyCommand({ Bucket: store.bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [] }) })),
+      denied,
+    );
   });
 });
