@@ -33,6 +33,16 @@ export interface AppConfig {
     /** The bucket of the database backups, apart from the media: object-locked, the app's key cannot delete there. */
     backupBucket: string;
   };
+  /** The restore drill's pgBackRest and PostgreSQL binaries, where this deployment archives WAL with pgBackRest. */
+  recovery:
+    | {
+        pgBackRestConfig: string;
+        stanza: string;
+        /** The OS user PostgreSQL runs as, for pgBackRest and the scratch server when this process is root. */
+        osUser: string | undefined;
+        postgresBinDir: string;
+      }
+    | undefined;
   temporal: {
     address: string;
     namespace: string;
@@ -195,6 +205,10 @@ const schema = Joi.object({
   S3_PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   S3_CA_FILE: Joi.string(),
   S3_BACKUP_BUCKET: Joi.string().pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('autoclip-backups'),
+  PGBACKREST_CONFIG: Joi.string(),
+  PGBACKREST_STANZA: Joi.string().pattern(/^[\w-]+$/).default('autoclip'),
+  POSTGRES_OS_USER: Joi.string().pattern(/^[a-z_][\w-]*$/),
+  POSTGRES_BIN_DIR: Joi.string(),
   TEMPORAL_ADDRESS: Joi.string().pattern(/^[^:\s]+:\d{1,5}$/).required(),
   TEMPORAL_NAMESPACE: Joi.string().default('default'),
   TEMPORAL_TASK_QUEUE: Joi.string().default('autoclip'),
@@ -337,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   ];
   for (const [needed, name, because] of needs) if (needed && !value[name]) problems.push(`"${name}" is required when ${because}`);
   problems.push(...tlsProblems(value.API_TLS_CERT_FILE, value.API_TLS_KEY_FILE), ...unreadableFiles({ S3_CA_FILE: value.S3_CA_FILE }));
+  if (value.PGBACKREST_CONFIG && !value.POSTGRES_BIN_DIR) problems.push('"POSTGRES_BIN_DIR" is required when "PGBACKREST_CONFIG" is set (the restore drill starts a scratch server)');
   if (value.S3_BACKUP_BUCKET === value.S3_BUCKET) problems.push('"S3_BACKUP_BUCKET" must be a bucket of its own, not "S3_BUCKET" (backups are kept apart from the media)');
   const prices = stripePrices(env, value.STRIPE_PRICES, problems);
   if (problems.length > 0) throw new ConfigError(problems);
@@ -360,6 +375,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       caFile: value.S3_CA_FILE,
       backupBucket: value.S3_BACKUP_BUCKET,
     },
+    recovery: value.PGBACKREST_CONFIG
+      ? { pgBackRestConfig: value.PGBACKREST_CONFIG, stanza: value.PGBACKREST_STANZA, osUser: value.POSTGRES_OS_USER, postgresBinDir: value.POSTGRES_BIN_DIR }
+      : undefined,
     temporal: {
       address: value.TEMPORAL_ADDRESS,
       namespace: value.TEMPORAL_NAMESPACE,

@@ -23,6 +23,7 @@ export interface ServiceDefinition {
   ready(ctx: StackContext): Promise<boolean>;
   /** Runs once the service answers (create the database, the bucket…). */
   afterReady?(ctx: StackContext): Promise<void>;
+  stopSignal?: NodeJS.Signals;
 }
 
 /** A secret made once per profile and kept in its data folder, so restarts can still decrypt and verify. */

@@ -3,7 +3,8 @@ import { join, resolve } from 'node:path';
 import { ensureSystemPackages } from './binaries';
 import { runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
 import { localSecret, type ServiceDefinition, type StackContext } from './context';
-import { SERVICES } from './services';
+import { ensurePgBackRest } from './pgbackrest';
+import { localPgBackRest, SERVICES } from './services';
 
 /**
  * The local stack: PostgreSQL, Redis, a MongoDB-compatible server, MinIO and the Temporal dev
@@ -26,7 +27,7 @@ export function stackContext(profile: Profile): StackContext {
 }
 
 function managed(ctx: StackContext, service: ServiceDefinition): ManagedProcess {
-  return { name: service.name, pidFile: join(ctx.dataDir, `${service.name}.pid`), logFile: join(ctx.dataDir, `${service.name}.log`) };
+  return { name: service.name, pidFile: join(ctx.dataDir, `${service.name}.pid`), logFile: join(ctx.dataDir, `${service.name}.log`), stopSignal: service.stopSignal };
 }
 
 function isExternal(service: ServiceDefinition): boolean {
@@ -51,10 +52,10 @@ export interface RunningStack {
 export async function startStack(profile: Profile, log: (line: string) => void = (l) => console.error(l)): Promise<RunningStack> {
   ensureSystemPackages();
   const ctx = stackContext(profile);
-  const startedHere: ManagedProcess[] = [];
+  const startedHere = new Set<string>();
   const env: Record<string, string> = { NODE_ENV: profile === 'test' ? 'test' : 'development', ...localSecrets(ctx) };
   const stop = async () => {
-    for (const proc of startedHere.reverse()) await stopProcess(proc);
+    for (const service of [...SERVICES].reverse()) if (startedHere.has(service.name)) await stopProcess(managed(ctx, service));
   };
   try {
     await Promise.all(
@@ -63,7 +64,7 @@ export async function startStack(profile: Profile, log: (line: string) => void =
         const began = Date.now();
         if (runningPid(proc) === undefined) {
           await service.start(ctx, proc);
-          startedHere.push(proc);
+          startedHere.add(service.name);
         }
         await waitUntil(proc, () => service.ready(ctx), 120_000);
         await service.afterReady?.(ctx);
@@ -71,6 +72,8 @@ export async function startStack(profile: Profile, log: (line: string) => void =
         log(`[stack] ${service.name} ready on 127.0.0.1:${service.port(ctx)} (${Date.now() - began} ms)`);
       }),
     );
+    const pitr = localPgBackRest(ctx);
+    if (pitr) await ensurePgBackRest(pitr, log);
   } catch (err) {
     await stop();
     throw err;

@@ -7,6 +7,8 @@ export interface ManagedProcess {
   name: string;
   pidFile: string;
   logFile: string;
+  /** What asks it to stop; SIGTERM unless the service says otherwise. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export function readPid(proc: ManagedProcess): number | undefined {
@@ -47,17 +49,21 @@ export function startDetached(
   }
 }
 
-/** SIGTERM, then SIGKILL after the grace period; removes the pid file. */
+/**
+ * The stop signal, then, after the grace period, SIGKILL to its whole process group (a server's
+ * children, such as PostgreSQL's archiver running pgBackRest, would otherwise outlive it); removes
+ * the pid file.
+ */
 export async function stopProcess(proc: ManagedProcess, graceMs = 15_000): Promise<boolean> {
   const pid = runningPid(proc);
   if (pid === undefined) {
     rmSync(proc.pidFile, { force: true });
     return false;
   }
-  process.kill(pid, 'SIGTERM');
+  process.kill(pid, proc.stopSignal ?? 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (isAlive(pid) && Date.now() < deadline) await sleep(100);
-  if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+  if (isAlive(pid)) process.kill(-pid, 'SIGKILL');
   while (isAlive(pid)) await sleep(50);
   rmSync(proc.pidFile, { force: true });
   return true;

@@ -7,10 +7,12 @@ import { dirname, join } from 'node:path';
 import { Client as PgClient } from 'pg';
 import { Connection as TemporalConnection } from '@temporalio/client';
 import { ensureLoginRoles, type LoginRole } from '../../db/migrate';
+import type { PgBackRestSetup } from '../../db/pitr';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ferretdbBinary, onPath, postgresBinaries, stripeMockBinary, temporalBinary } from './binaries';
 import { localSecret, serviceDir, type ServiceDefinition, type StackContext } from './context';
 import { minio, minioReplica } from './minio';
+import { archiveSettings, pgBackRestFiles, pgBackRestSetup, STANZA, writePgBackRestConfig } from './pgbackrest';
 import { startDetached } from './process';
 
 /** The bootstrap superuser, owner of the database: migrations and seeds (MIGRATION_DATABASE_URL). */
@@ -58,6 +60,17 @@ function postgresRunAs(): { uid: number; gid: number } | undefined {
   }
 }
 
+/** WAL goes from the local PostgreSQL to the local MinIO, so both must be started here. */
+function archivesLocally(): boolean {
+  return !process.env.S3_ENDPOINT && !process.env.DATABASE_URL;
+}
+
+/** pgBackRest as the stack runs it, when it archives this PostgreSQL. */
+export function localPgBackRest(ctx: StackContext): PgBackRestSetup | undefined {
+  if (!archivesLocally()) return undefined;
+  return pgBackRestSetup(pgBackRestFiles(postgresDataDir(ctx)), postgresRunAs());
+}
+
 /** True when every folder above `dir` lets another user through (a checkout under /root does not). */
 function traversableByOthers(dir: string): boolean {
   for (let d = dirname(dir); ; d = dirname(d)) {
@@ -75,6 +88,8 @@ function postgresDataDir(ctx: StackContext): string {
 
 export const postgres: ServiceDefinition = {
   name: 'postgres',
+  // Fast shutdown: SIGTERM would wait for every client to leave.
+  stopSignal: 'SIGINT',
   external: ['DATABASE_URL'],
   port: (ctx) => 15432 + ctx.portOffset,
   // Least privilege (seed §8.2): the platform as autoclip_app, backups as autoclip_backup, and
@@ -85,6 +100,14 @@ export const postgres: ServiceDefinition = {
       DATABASE_URL: pgUrl(ctx, DATABASE_NAME, logins.app),
       BACKUP_DATABASE_URL: pgUrl(ctx, DATABASE_NAME, logins.backup),
       MIGRATION_DATABASE_URL: pgUrl(ctx, DATABASE_NAME),
+      ...(archivesLocally()
+        ? {
+            PGBACKREST_CONFIG: pgBackRestFiles(postgresDataDir(ctx)).config,
+            PGBACKREST_STANZA: STANZA,
+            ...(postgresRunAs() ? { POSTGRES_OS_USER: 'postgres' } : {}),
+            POSTGRES_BIN_DIR: dirname(postgresBinaries().postgres),
+          }
+        : {}),
     };
   },
   async start(ctx, proc) {
@@ -108,10 +131,12 @@ export const postgres: ServiceDefinition = {
       }
     }
     const tuning = ctx.profile === 'test' ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'] : [];
+    const files = pgBackRestFiles(dataDir);
+    const archiving = archivesLocally() ? (writePgBackRestConfig(ctx, files, { dataDir, port: this.port(ctx), user: PG_USER, minioPort: minio.port(ctx) }, runAs), archiveSettings(files)) : ['-c', 'unix_socket_directories='];
     startDetached(
       proc,
       bins.postgres,
-      ['-D', dataDir, '-p', String(this.port(ctx)), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200', ...tuning],
+      ['-D', dataDir, '-p', String(this.port(ctx)), '-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', ...archiving, ...tuning],
       { ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } },
     );
   },
@@ -244,5 +269,6 @@ export const stripeMock: ServiceDefinition = {
   },
 };
 
-export const SERVICES: ServiceDefinition[] = [postgres, redis, mongodb, minioReplica, minio, temporal, stripeMock];
+/** Stopped in reverse: PostgreSQL first, while MinIO still takes the last WAL its archiver pushes. */
+export const SERVICES: ServiceDefinition[] = [minioReplica, minio, redis, mongodb, temporal, stripeMock, postgres];
 
