@@ -162,6 +162,13 @@ function namedVolumes(service: Service): string[] {
   });
 }
 
+/** The `node …` invocations a service runs: its command, or each step of a `sh -c "a && b"` chain. */
+function nodeInvocations(service: Service): string[][] {
+  const command = commandOf(service);
+  const steps = command[0] === 'sh' && command[1] === '-c' ? (command[2] ?? '').split('&&') : [command.join(' ')];
+  return steps.map((step) => step.trim().split(/\s+/));
+}
+
 function seconds(duration: string): number {
   const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
   const parts = [...duration.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
@@ -237,20 +244,35 @@ describe('docker-compose.yml', () => {
       assert.equal(dockerfile, 'Dockerfile');
       assert.ok(existsSync(path.join(root, context, dockerfile)));
 
-      const [program, script] = commandOf(rawService(name));
-      assert.equal(program, 'node', `${name} runs node`);
-      const compiled = /^dist\/(.+)\.js$/.exec(script ?? '');
-      assert.ok(compiled, `${name} runs a compiled file under dist/ (${script})`);
-      const source = `${compiled[1]}.ts`;
-      assert.ok(existsSync(path.join(root, source)), `${name}: ${source} exists`);
-      assert.ok(
-        buildInclude.some((entry) => source === entry || source.startsWith(`${entry}/`)),
-        `${name}: ${source} is compiled by tsconfig.build.json`,
-      );
+      for (const [program, script] of nodeInvocations(rawService(name))) {
+        assert.equal(program, 'node', `${name} runs node`);
+        const compiled = /^dist\/(.+)\.js$/.exec(script ?? '');
+        assert.ok(compiled, `${name} runs a compiled file under dist/ (${script})`);
+        const source = `${compiled[1]}.ts`;
+        assert.ok(existsSync(path.join(root, source)), `${name}: ${source} exists`);
+        assert.ok(
+          buildInclude.some((entry) => source === entry || source.startsWith(`${entry}/`)),
+          `${name}: ${source} is compiled by tsconfig.build.json`,
+        );
+      }
     }
     assert.deepEqual(commandOf(rawService('api')), ['node', 'dist/api/server.js']);
     assert.deepEqual(commandOf(rawService('worker')), ['node', 'dist/worker.js']);
-    assert.deepEqual(commandOf(rawService('migrate')), ['node', 'dist/scripts/db.js', 'migrate', '--login-roles']);
+  });
+
+  it('migrates, then loads the reference data (plans, system templates) so that someone can subscribe and produce', () => {
+    assert.deepEqual(nodeInvocations(rawService('migrate')), [
+      ['node', 'dist/scripts/db.js', 'migrate', '--login-roles'],
+      ['node', 'dist/scripts/db.js', 'seed'],
+    ]);
+    const [shell, flag, chain] = commandOf(rawService('migrate'));
+    assert.deepEqual([shell, flag], ['sh', '-c']);
+    assert.doesNotMatch(chain ?? '', /;|\|\||\n/, 'the seed runs only after the migrations succeeded, and a failure fails the step');
+    // The seed command of scripts/db.ts loads db/seeds/reference-data.ts, as the owner (MIGRATION_DATABASE_URL).
+    const dbScript = read('scripts/db.ts');
+    assert.match(dbScript, /case 'seed': \{[\s\S]*?await seedReferenceData\(sequelize\)/);
+    assert.match(dbScript, /from '\.\.\/db\/seeds\/reference-data'/);
+    assert.ok(environmentOf(service('migrate')).MIGRATION_DATABASE_URL, 'the seed connects as the owner');
   });
 
   it('gives api and worker every variable lib/config.ts requires, and loadConfig accepts what they get', () => {
@@ -345,7 +367,7 @@ describe('docker-compose.yml', () => {
     const migrate = loadConfig(environmentOf(service('migrate')));
     assert.equal(user(migrate.migrationDatabaseUrl), owner);
     assert.equal(password(migrate.migrationDatabaseUrl), ownerPassword);
-    assert.ok(commandOf(rawService('migrate')).includes('--login-roles'));
+    assert.ok(nodeInvocations(rawService('migrate')).some((invocation) => invocation.includes('--login-roles')));
     const api = loadConfig(environmentOf(service('api')));
     assert.equal(user(migrate.databaseUrl), user(api.databaseUrl));
     assert.equal(password(migrate.databaseUrl), password(api.databaseUrl));
