@@ -7,6 +7,7 @@ import { loadConfig, type AppConfig } from './lib/config';
 import { createAppContext, type AppContext } from './control/app-context';
 import { moduleLogger } from './lib/logger';
 import { ensureUpkeepSchedules } from './control/upkeep-schedules';
+import { reconcileDataSourceSchedules } from './control/data-source-schedules';
 import { createInstagramClient, createProviders, createTikTokClient, createYouTubeClient, sourceSettings, type ProviderServices } from './providers';
 
 const log = moduleLogger('worker');
@@ -138,6 +139,8 @@ async function main(): Promise<void> {
   const ctx = await createAppContext(config);
   const roles = rolesFromArgs(process.argv.slice(2));
   if (roles.includes('orchestration')) log.info({ schedules: await ensureUpkeepSchedules(ctx) }, 'upkeep schedules in place');
+  // Schedules lost or left stale by a rebuilt Temporal or rows changed in SQL come back in step.
+  if (roles.includes('orchestration')) await reconcileDataSourceSchedules(ctx);
   const workers = await startWorkers(ctx, roles);
   await workers.done;
   await ctx.close();

@@ -1,5 +1,6 @@
 import { Context as ActivityContext } from '@temporalio/activity';
 import { backupMongo, backupPostgres, pruneBackups, type BackupSummary, type MongoBackupSummary, type PruneResult } from '../db/backups';
+import { deleteExpiredMongoDocuments, type ExpiredDocuments } from '../db/mongo/retention';
 import { ensureApiUsagePartitions } from '../db/partitions';
 import { rollOverSubscriptions, type RolloverSummary } from '../db/rollover';
 import type { AppContext } from '../control/app-context';
@@ -9,7 +10,7 @@ const PARTITION_MONTHS_AHEAD = 3;
 
 /**
  * The periodic upkeep, run by Temporal Schedules (control/upkeep-schedules.ts): credit periods,
- * api_usages partitions and backups. Each is idempotent, so a retried or doubled run is harmless.
+ * api_usages partitions, backups and the retention of MongoDB's logs. Each is idempotent, so a retried or doubled run is harmless.
  */
 export function createUpkeepActivities(ctx: AppContext) {
   const heartbeatBytes = (bytes: number): void => ActivityContext.current().heartbeat({ bytes });
@@ -34,6 +35,10 @@ export function createUpkeepActivities(ctx: AppContext) {
 
     async pruneBackups(): Promise<PruneResult> {
       return pruneBackups({ store: ctx.db.backups }, undefined, ActivityContext.current().cancellationSignal);
+    },
+
+    async deleteExpiredMongoDocuments(): Promise<ExpiredDocuments> {
+      return deleteExpiredMongoDocuments(ctx.db.mongo.models);
     },
   };
 }

@@ -1,5 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type ScheduleOptions, type Workflow } from '@temporalio/client';
+import { MONGO_RETENTION_DAYS } from '../db/mongo/retention';
 import { backUpDatabases } from '../workflows/back-up-databases';
+import { expireMongoDocuments } from '../workflows/expire-mongo-documents';
 import { maintainPartitions } from '../workflows/maintain-partitions';
 import { refreshUploadMetrics } from '../workflows/refresh-upload-metrics';
 import { renewSubscriptions } from '../workflows/renew-subscriptions';
@@ -24,6 +26,8 @@ export const UPKEEP_SCHEDULES: readonly UpkeepSchedule[] = [
   { id: 'upkeep-api-usage-partitions', cron: '15 0 * * *', workflow: maintainPartitions, description: "create the next months' api_usages partitions" },
   { id: 'upkeep-refresh-metrics', cron: '*/30 * * * *', workflow: refreshUploadMetrics, description: 'refresh the metrics of published uploads that are due' },
   { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL and MongoDB to S3 and prune old backups' },
+  // After the backup, so the last backup before a deletion still holds what it deletes.
+  { id: 'upkeep-mongo-retention', cron: '30 4 * * *', workflow: expireMongoDocuments, description: `delete workflow_logs (${MONGO_RETENTION_DAYS.workflow_logs} days) and analytics_events (${MONGO_RETENTION_DAYS.analytics_events} days) past their retention` },
 ];
 
 export async function ensureUpkeepSchedules(ctx: Pick<AppContext, 'config' | 'temporal'>): Promise<string[]> {

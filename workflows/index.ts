@@ -6,3 +6,4 @@ export { renewSubscriptions } from './renew-subscriptions';
 export { maintainPartitions } from './maintain-partitions';
 export { backUpDatabases } from './back-up-databases';
 export { refreshUploadMetrics } from './refresh-upload-metrics';
+export { expireMongoDocuments } from './expire-mongo-documents';

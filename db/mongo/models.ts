@@ -25,7 +25,7 @@ export type MongoModels = ReturnType<typeof createMongoModels>;
  *
  * The schemas declare plain and unique indexes only: FerretDB 1.24 (development and tests) refuses
  * TTL, partial, collation and hidden indexes, and accepts `sparse` but drops it, which would make
- * every sync rebuild that index.
+ * every sync rebuild that index. Old documents go by a daily delete instead of TTL (retention.ts).
  */
 export async function ensureMongoIndexes(models: MongoModels): Promise<Record<string, string[]>> {
   const dropped: Record<string, string[]> = {};

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { ScheduleNotFoundError, type ScheduleDescription } from '@temporalio/client';
+import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
-import { dataSourceScheduleId } from '../../control/data-source-schedules';
+import { dataSourceScheduleId, reconcileDataSourceSchedules, type ReconcileSummary } from '../../control/data-source-schedules';
+import { ingestDataSource } from '../../workflows/ingest-data-source';
 import { DataSourceIdKey, OrganizationIdKey, ProjectIdKey } from '../../workflows/search-attributes';
 import type { ApiHarness } from '../support/api';
 import { closeChecked, createProjectApi } from '../support/project-api';
 import type { Account, Actor } from '../support/tenants';
+import { waitFor } from '../support/wait';
 
 const RSS = { feed_url: 'https://news.example.com/feed.xml', filter_keywords: ['AI'] };
 
@@ -170,5 +173,143 @@ describe('data source schedules in Temporal', () => {
     }
     assert.equal((await api.request('DELETE', `/projects/${project.body.project.id}`, { token: as.owner.token })).status, 204);
     for (const id of ids) await assertNoSchedule(id);
+  });
+});
+
+describe('data source schedules reconciled with the rows at worker start', () => {
+  let api: ApiHarness;
+  let as: Record<Actor, Account>;
+  let orgId: string;
+  let projectId: string;
+  /** Schedules of "another deployment" (another task queue) this suite made; deleted at the end. */
+  const foreignIds: string[] = [];
+
+  before(async () => {
+    ({ api, orgId, as, projectId } = await createProjectApi('Reconciled feeds'));
+  });
+  after(async () => {
+    for (const id of foreignIds) await api.ctx.temporal.schedule.getHandle(id).delete().catch(() => undefined);
+    await closeChecked(api);
+  });
+
+  const temporal = (): Client => api.ctx.temporal;
+  const describeSchedule = (sourceId: string): Promise<ScheduleDescription> => temporal().schedule.getHandle(dataSourceScheduleId(sourceId)).describe();
+  const assertNoSchedule = async (sourceId: string): Promise<void> => {
+    await assert.rejects(describeSchedule(sourceId), ScheduleNotFoundError, `no schedule for ${sourceId}`);
+  };
+  const noChanges = (unchanged: number): ReconcileSummary => ({ created: 0, updated: 0, paused: 0, unpaused: 0, deleted: 0, unchanged, failed: 0 });
+
+  async function createSource(project: string, name: string, extra: { is_active?: boolean } = {}): Promise<string> {
+    const res = await api.request('POST', `/projects/${project}/data-sources`, {
+      token: as.admin.token,
+      body: { name, source_type: 'rss', config: RSS, schedule_cron: '0 9 * * *', ...extra },
+    });
+    assert.equal(res.status, 201, res.text);
+    return res.body.data_source.id;
+  }
+
+  /** A `data-source-…` schedule with no row, as a crashed delete or a restored Temporal leaves behind. */
+  async function createStraySchedule(taskQueue: string): Promise<string> {
+    const id = randomUUID();
+    await temporal().schedule.create({
+      scheduleId: dataSourceScheduleId(id),
+      spec: { cronExpressions: ['0 6 * * *'] },
+      action: { type: 'startWorkflow', workflowType: ingestDataSource, workflowId: `ingest-${id}`, taskQueue, args: [{ dataSourceId: id }] },
+    });
+    return id;
+  }
+
+  /** Schedule listing goes through visibility, which lags: wait until the reconcile can see them. */
+  async function waitUntilListed(sourceIds: string[]): Promise<void> {
+    const wanted = new Set(sourceIds.map(dataSourceScheduleId));
+    await waitFor('the schedules to be listed', async () => {
+      const listed = new Set<string>();
+      for await (const schedule of temporal().schedule.list()) listed.add(schedule.scheduleId);
+      return [...wanted].every((id) => listed.has(id));
+    });
+  }
+
+  it('re-creates lost schedules, deletes orphans, follows paused rows, changed crons and zones, and changes nothing the second time', async () => {
+    const { models } = api.ctx;
+    const inStep = await createSource(projectId, 'In step');
+    const lost = await createSource(projectId, 'Lost in a Temporal rebuild');
+    const pausedInSql = await createSource(projectId, 'Paused in SQL');
+    const resumedInSql = await createSource(projectId, 'Resumed in SQL', { is_active: false });
+    const recronned = await createSource(projectId, 'Cron changed in SQL');
+    const unscheduled = await createSource(projectId, 'Cron removed in SQL');
+    const deletedRow = await createSource(projectId, 'Row deleted in SQL');
+    const project = await api.request('POST', '/projects', { token: as.owner.token, body: { name: 'Moved desk', vertical: 'tech', organization_id: orgId } });
+    assert.equal(project.status, 201, project.text);
+    const movedZone = await createSource(project.body.project.id, 'Project moved to London in SQL');
+
+    // Behind the platform's back: Temporal loses a schedule, rows change without the API.
+    await temporal().schedule.getHandle(dataSourceScheduleId(lost)).delete();
+    await models.DataSource.update({ is_active: false }, { where: { id: pausedInSql } });
+    await models.DataSource.update({ is_active: true }, { where: { id: resumedInSql } });
+    await models.DataSource.update({ schedule_cron: '15 21 * * SUN' }, { where: { id: recronned } });
+    await models.DataSource.update({ schedule_cron: null }, { where: { id: unscheduled } });
+    await models.DataSource.destroy({ where: { id: deletedRow } });
+    await models.Project.update({ style_preset: { timezone: 'Europe/London' } }, { where: { id: project.body.project.id } });
+    const orphan = await createStraySchedule(api.ctx.config.temporal.taskQueue);
+    const foreign = await createStraySchedule(`another-deployment-${randomUUID()}`);
+    foreignIds.push(dataSourceScheduleId(foreign));
+    await waitUntilListed([orphan, foreign, deletedRow]);
+    assert.equal((await describeSchedule(pausedInSql)).state.paused, false, 'the schedule still runs');
+    assert.equal((await describeSchedule(resumedInSql)).state.paused, true, 'the schedule is still paused');
+
+    const summary = await reconcileDataSourceSchedules(api.ctx);
+    assert.deepEqual(summary, { created: 1, updated: 2, paused: 1, unpaused: 1, deleted: 3, unchanged: 1, failed: 0 });
+
+    const recreated = await describeSchedule(lost);
+    assert.equal(recreated.state.paused, false);
+    assert.equal(recreated.spec.timezone, 'Asia/Seoul');
+    assert.equal(recreated.spec.calendars?.[0]?.hour?.[0]?.start, 9);
+    assert.equal(recreated.action.type === 'startWorkflow' && recreated.action.taskQueue, api.ctx.config.temporal.taskQueue);
+    assert.deepEqual(recreated.action.type === 'startWorkflow' && recreated.action.args, [{ dataSourceId: lost }]);
+    assert.equal(recreated.typedSearchAttributes.get(DataSourceIdKey), lost);
+    assert.equal(recreated.typedSearchAttributes.get(ProjectIdKey), projectId);
+    assert.equal(recreated.memo?.dataSource, 'Lost in a Temporal rebuild');
+
+    const paused = await describeSchedule(pausedInSql);
+    assert.equal(paused.state.paused, true);
+    assert.match(paused.state.note ?? '', /is_active = false/);
+    assert.equal((await describeSchedule(resumedInSql)).state.paused, false);
+
+    const recronnedSchedule = await describeSchedule(recronned);
+    assert.equal(recronnedSchedule.spec.calendars?.[0]?.hour?.[0]?.start, 21);
+    assert.equal(recronnedSchedule.spec.calendars?.[0]?.minute?.[0]?.start, 15);
+    assert.deepEqual(recronnedSchedule.spec.calendars?.[0]?.dayOfWeek?.[0], { start: 'SUNDAY', end: 'SUNDAY', step: 1 });
+    assert.equal((await describeSchedule(movedZone)).spec.timezone, 'Europe/London');
+    assert.equal((await describeSchedule(inStep)).state.paused, false);
+
+    await assertNoSchedule(unscheduled);
+    await assertNoSchedule(deletedRow);
+    await assertNoSchedule(orphan);
+    const other = await describeSchedule(foreign);
+    assert.notEqual(other.action.type === 'startWorkflow' && other.action.taskQueue, api.ctx.config.temporal.taskQueue);
+
+    assert.deepEqual(await reconcileDataSourceSchedules(api.ctx), noChanges(6), 'in step: nothing to do');
+    await describeSchedule(foreign);
+  });
+
+  it('lets workers that start at the same moment reconcile together', async () => {
+    const lost = await createSource(projectId, 'Lost again');
+    const pausedInSql = await createSource(projectId, 'Paused again');
+    await temporal().schedule.getHandle(dataSourceScheduleId(lost)).delete();
+    await api.ctx.models.DataSource.update({ is_active: false }, { where: { id: pausedInSql } });
+    const orphan = await createStraySchedule(api.ctx.config.temporal.taskQueue);
+    await waitUntilListed([orphan]);
+
+    const runs = await Promise.all([reconcileDataSourceSchedules(api.ctx), reconcileDataSourceSchedules(api.ctx), reconcileDataSourceSchedules(api.ctx)]);
+    for (const run of runs) assert.equal(run.failed, 0, JSON.stringify(run));
+    const total = (key: keyof ReconcileSummary): number => runs.reduce((sum, run) => sum + run[key], 0);
+    assert.ok(total('created') >= 1, 'the lost schedule was created by one of them');
+    assert.ok(total('deleted') >= 1, 'the orphan was deleted by one of them');
+
+    assert.equal((await describeSchedule(lost)).state.paused, false);
+    assert.equal((await describeSchedule(pausedInSql)).state.paused, true);
+    await assertNoSchedule(orphan);
+    const settled = await reconcileDataSourceSchedules(api.ctx);
+    assert.deepEqual({ ...settled, unchanged: 0 }, noChanges(0), 'in step afterwards');
   });
 });

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ScheduleHandle } from '@temporalio/client';
 import { QueryTypes } from 'sequelize';
 import type { BackupRun } from '../../workflows/back-up-databases';
 import type { RolloverSummary } from '../../db/rollover';
+import { MONGO_RETENTION_DAYS, type ExpiredDocuments } from '../../db/mongo/retention';
 import type { AppContext } from '../../control/app-context';
 import { ensureUpkeepSchedules, UPKEEP_SCHEDULES, UPKEEP_TIMEZONE } from '../../control/upkeep-schedules';
 import { createPipelineHarness, createTenant, waitFor, type PipelineHarness } from '../support/pipeline';
@@ -87,5 +89,43 @@ describe('upkeep schedules', () => {
     assert.ok(run.postgres.bytes > 0 && run.mongo.bytes > 0);
     const stored = await ctx.db.objects.getBuffer(run.postgres.key);
     assert.equal(stored.subarray(0, 5).toString('latin1'), 'PGDMP', 'a pg_dump custom-format archive');
+  });
+
+  it('deletes workflow_logs and analytics_events past their retention from the MongoDB-compatible store, and keeps the rest', async () => {
+    const { WorkflowLog, AnalyticsEvent } = ctx.db.mongo.models;
+    const daysAgo = (days: number): Date => new Date(Date.now() - days * 86_400_000);
+    const logsDays = MONGO_RETENTION_DAYS.workflow_logs;
+    const eventsDays = MONGO_RETENTION_DAYS.analytics_events;
+    const workflowId = `retention-${randomUUID()}`;
+    // Inserted as stored documents, past mongoose, so updated_at keeps the age given here.
+    const log = (run: string, startedDaysAgo: number, updatedDaysAgo?: number) => ({
+      workflow_id: workflowId,
+      execution_id: run,
+      status: 'completed',
+      nodes_executed: [],
+      started_at: daysAgo(startedDaysAgo),
+      ...(updatedDaysAgo === undefined ? {} : { updated_at: daysAgo(updatedDaysAgo) }),
+    });
+    await WorkflowLog.collection.insertMany([
+      log('expired', logsDays + 1, logsDays + 1),
+      log('expired-without-updated-at', logsDays + 30),
+      log('long-run-still-written', logsDays + 10, 1),
+      log('recent', logsDays - 1, logsDays - 1),
+    ]);
+    const contentId = randomUUID();
+    await AnalyticsEvent.collection.insertMany([
+      { event_type: 'content_created', content_id: contentId, properties: { tag: 'expired' }, created_at: daysAgo(eventsDays + 1) },
+      { event_type: 'video_rendered', content_id: contentId, properties: { tag: 'kept' }, created_at: daysAgo(eventsDays - 1) },
+    ]);
+
+    const deleted = await runNow<ExpiredDocuments>(ctx.temporal.schedule.getHandle('upkeep-mongo-retention'));
+    assert.ok(deleted.workflow_logs >= 2 && deleted.analytics_events >= 1, JSON.stringify(deleted));
+    const runs = await WorkflowLog.find({ workflow_id: workflowId }).sort({ execution_id: 1 }).lean();
+    assert.deepEqual(runs.map((run) => run.execution_id), ['long-run-still-written', 'recent']);
+    const events = await AnalyticsEvent.find({ content_id: contentId }).lean();
+    assert.deepEqual(events.map((event) => (event.properties as { tag: string }).tag), ['kept']);
+
+    const again = await runNow<ExpiredDocuments>(ctx.temporal.schedule.getHandle('upkeep-mongo-retention'));
+    assert.equal((await WorkflowLog.countDocuments({ workflow_id: workflowId })) + (await AnalyticsEvent.countDocuments({ content_id: contentId })), 3, `a second run keeps them (${JSON.stringify(again)})`);
   });
 });

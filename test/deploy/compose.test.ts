@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
@@ -22,6 +24,8 @@ interface Service {
   image?: string;
   build?: string | { context?: string; dockerfile?: string };
   command?: string | string[];
+  entrypoint?: string | string[];
+  user?: string;
   environment?: Environment;
   depends_on?: string[] | Record<string, { condition?: string }>;
   healthcheck?: { test?: string | string[] };
@@ -155,11 +159,28 @@ function bindMounts(service: Service): { source: string; target: string }[] {
   });
 }
 
-function namedVolumes(service: Service): string[] {
+function namedVolumeMounts(service: Service): { source: string; target: string }[] {
   return (service.volumes ?? []).flatMap((volume) => {
-    const source = typeof volume === 'string' ? (volume.split(':')[0] ?? '') : volume.type === 'volume' ? (volume.source ?? '') : '';
-    return source !== '' && !source.startsWith('.') && !source.startsWith('/') ? [source] : [];
+    const [source = '', target = ''] =
+      typeof volume === 'string' ? volume.split(':') : volume.type === 'volume' ? [volume.source ?? '', volume.target ?? ''] : [];
+    return source !== '' && !source.startsWith('.') && !source.startsWith('/') ? [{ source, target }] : [];
   });
+}
+
+function namedVolumes(service: Service): string[] {
+  return namedVolumeMounts(service).map((volume) => volume.source);
+}
+
+/** The named volume mounted at `target`, if any. */
+function namedVolumeAt(service: Service, target: string): string | undefined {
+  return namedVolumeMounts(service).find((volume) => volume.target === target)?.source;
+}
+
+/** The `node …` invocations a service runs: its command, or each step of a `sh -c "a && b"` chain. */
+function nodeInvocations(service: Service): string[][] {
+  const command = commandOf(service);
+  const steps = command[0] === 'sh' && command[1] === '-c' ? (command[2] ?? '').split('&&') : [command.join(' ')];
+  return steps.map((step) => step.trim().split(/\s+/));
 }
 
 function seconds(duration: string): number {
@@ -193,7 +214,24 @@ const APP_SERVICES = ['api', 'worker'] as const;
 
 describe('docker-compose.yml', () => {
   it('declares the services of the deployment', () => {
-    for (const name of ['temporal', 'temporal-ui', 'postgres', 'pgbouncer', 'redis', 'mongodb', 'minio', 'minio-init', 'migrate', 'api', 'worker']) {
+    for (const name of [
+      'temporal',
+      'temporal-ui',
+      'temporal-postgresql',
+      'temporal-pgbackrest',
+      'postgres',
+      'pgbackrest',
+      'pgbouncer',
+      'redis',
+      'mongodb',
+      'internal-tls',
+      'minio',
+      'minio-replica',
+      'minio-init',
+      'migrate',
+      'api',
+      'worker',
+    ]) {
       assert.ok(compose.services[name], `service ${name}`);
     }
   });
@@ -210,7 +248,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('writes no secret into the file: every password, key and credential in a URL is a required variable', () => {
-    const secretName = /(PASSWORD|PWD|SECRET_ACCESS_KEY|ENCRYPTION_KEYS|_AUTH)$/;
+    const secretName = /(PASSWORD|PWD|SECRET|SECRET_ACCESS_KEY|SECRET_KEY|ENCRYPTION_KEYS|_AUTH)$/;
     const requiredVariable = /^\$\{[A-Za-z_][A-Za-z0-9_]*:\?[^}]*\}$/;
     for (const [name, definition] of Object.entries(compose.services)) {
       for (const [key, value] of Object.entries(environmentOf(definition))) {
@@ -237,20 +275,35 @@ describe('docker-compose.yml', () => {
       assert.equal(dockerfile, 'Dockerfile');
       assert.ok(existsSync(path.join(root, context, dockerfile)));
 
-      const [program, script] = commandOf(rawService(name));
-      assert.equal(program, 'node', `${name} runs node`);
-      const compiled = /^dist\/(.+)\.js$/.exec(script ?? '');
-      assert.ok(compiled, `${name} runs a compiled file under dist/ (${script})`);
-      const source = `${compiled[1]}.ts`;
-      assert.ok(existsSync(path.join(root, source)), `${name}: ${source} exists`);
-      assert.ok(
-        buildInclude.some((entry) => source === entry || source.startsWith(`${entry}/`)),
-        `${name}: ${source} is compiled by tsconfig.build.json`,
-      );
+      for (const [program, script] of nodeInvocations(rawService(name))) {
+        assert.equal(program, 'node', `${name} runs node`);
+        const compiled = /^dist\/(.+)\.js$/.exec(script ?? '');
+        assert.ok(compiled, `${name} runs a compiled file under dist/ (${script})`);
+        const source = `${compiled[1]}.ts`;
+        assert.ok(existsSync(path.join(root, source)), `${name}: ${source} exists`);
+        assert.ok(
+          buildInclude.some((entry) => source === entry || source.startsWith(`${entry}/`)),
+          `${name}: ${source} is compiled by tsconfig.build.json`,
+        );
+      }
     }
     assert.deepEqual(commandOf(rawService('api')), ['node', 'dist/api/server.js']);
     assert.deepEqual(commandOf(rawService('worker')), ['node', 'dist/worker.js']);
-    assert.deepEqual(commandOf(rawService('migrate')), ['node', 'dist/scripts/db.js', 'migrate', '--login-roles']);
+  });
+
+  it('migrates, then loads the reference data (plans, system templates) so that someone can subscribe and produce', () => {
+    assert.deepEqual(nodeInvocations(rawService('migrate')), [
+      ['node', 'dist/scripts/db.js', 'migrate', '--login-roles'],
+      ['node', 'dist/scripts/db.js', 'seed'],
+    ]);
+    const [shell, flag, chain] = commandOf(rawService('migrate'));
+    assert.deepEqual([shell, flag], ['sh', '-c']);
+    assert.doesNotMatch(chain ?? '', /;|\|\||\n/, 'the seed runs only after the migrations succeeded, and a failure fails the step');
+    // The seed command of scripts/db.ts loads db/seeds/reference-data.ts, as the owner (MIGRATION_DATABASE_URL).
+    const dbScript = read('scripts/db.ts');
+    assert.match(dbScript, /case 'seed': \{[\s\S]*?await seedReferenceData\(sequelize\)/);
+    assert.match(dbScript, /from '\.\.\/db\/seeds\/reference-data'/);
+    assert.ok(environmentOf(service('migrate')).MIGRATION_DATABASE_URL, 'the seed connects as the owner');
   });
 
   it('gives api and worker every variable lib/config.ts requires, and loadConfig accepts what they get', () => {
@@ -345,7 +398,7 @@ describe('docker-compose.yml', () => {
     const migrate = loadConfig(environmentOf(service('migrate')));
     assert.equal(user(migrate.migrationDatabaseUrl), owner);
     assert.equal(password(migrate.migrationDatabaseUrl), ownerPassword);
-    assert.ok(commandOf(rawService('migrate')).includes('--login-roles'));
+    assert.ok(nodeInvocations(rawService('migrate')).some((invocation) => invocation.includes('--login-roles')));
     const api = loadConfig(environmentOf(service('api')));
     assert.equal(user(migrate.databaseUrl), user(api.databaseUrl));
     assert.equal(password(migrate.databaseUrl), password(api.databaseUrl));
@@ -378,7 +431,8 @@ describe('docker-compose.yml', () => {
 
     const minioInit = environmentOf(service('minio-init'));
     assert.equal(new URL(env.S3_ENDPOINT ?? '').hostname, 'minio');
-    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) assert.equal(env[name], minioInit[name], name);
+    assert.equal(new URL(env.S3_ENDPOINT ?? '').host, minioInit.MINIO_HOST, 'the app and minio-init speak to the same site');
+    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'S3_BACKUP_BUCKET']) assert.equal(env[name], minioInit[name], name);
     assert.notEqual(env.S3_ACCESS_KEY_ID, environmentOf(service('minio')).MINIO_ROOT_USER, 'the app does not use the MinIO root account');
 
     assert.equal(env.TEMPORAL_ADDRESS, 'temporal:7233');
@@ -421,10 +475,21 @@ describe('docker-compose.yml', () => {
       for (const volume of bindMounts(definition)) assert.ok(existsSync(path.join(root, volume.source)), `${name} mounts ${volume.source}`);
       for (const volume of namedVolumes(definition)) assert.ok(volume in (compose.volumes ?? {}), `${name}: volume ${volume} is declared`);
     }
-    for (const store of ['postgres', 'temporal-postgresql', 'redis', 'mongodb', 'minio']) {
+    const dataPaths: Record<string, string> = {
+      postgres: '/var/lib/postgresql/data',
+      'temporal-postgresql': '/var/lib/postgresql/data',
+      redis: '/data',
+      mongodb: '/data/db',
+      minio: '/data',
+      'minio-replica': '/data',
+    };
+    const dataVolumes = Object.entries(dataPaths).map(([store, target]) => {
       assert.ok(rawService(store).healthcheck?.test, `${store} has a healthcheck`);
-      assert.equal(namedVolumes(rawService(store)).length, 1, `${store} keeps its data in a named volume`);
-    }
+      const volume = namedVolumeAt(rawService(store), target);
+      assert.ok(volume, `${store} keeps its data (${target}) in a named volume`);
+      return volume;
+    });
+    assert.equal(new Set(dataVolumes).size, dataVolumes.length, 'no two stores share a data volume');
     for (const name of APP_SERVICES) {
       const dependencies = dependenciesOf(rawService(name));
       assert.equal(dependencies.migrate, 'service_completed_successfully', `${name} starts after the migrations`);
@@ -500,6 +565,385 @@ describe('docker-compose.yml', () => {
     );
     assert.equal(worker.init, true);
     assert.match(environmentOf(worker).NODE_OPTIONS ?? '', /--max-old-space-size=\d+/);
+  });
+});
+
+/** deploy/minio/init.sh as the shell reads it: comments dropped, continued lines joined. */
+const initScript = read('deploy/minio/init.sh');
+const initLines = initScript
+  .replace(/\\\n\s*/g, ' ')
+  .split('\n')
+  .map((line) => line.trim())
+  .filter((line) => line !== '' && !line.startsWith('#'));
+
+/** The shell's $VAR and ${VAR} expansion with the given variables (every one must be known). */
+function expand(text: string, variables: Record<string, string>): string {
+  return text.replace(/\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?/g, (_match, name: string) => {
+    assert.ok(name in variables, `$${name} is set`);
+    return variables[name] as string;
+  });
+}
+
+interface PolicyStatement {
+  Sid?: string;
+  Effect: 'Allow' | 'Deny';
+  Action: string[];
+  Resource: string[];
+  Condition?: Record<string, Record<string, string[]>>;
+}
+interface Policy {
+  Version: string;
+  Statement: PolicyStatement[];
+}
+
+const wildcard = (pattern: string, value: string): boolean =>
+  new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.?+^$()[\]{}|\\/]/g, '\\$&')).join('.*')}$`).test(value);
+
+function conditionHolds(statement: PolicyStatement, context: Record<string, string>): boolean {
+  return Object.entries(statement.Condition ?? {}).every(([operator, keys]) => {
+    assert.equal(operator, 'StringLike', `the condition operator ${operator} is one this test evaluates`);
+    return Object.entries(keys).every(([key, patterns]) => context[key] !== undefined && patterns.some((pattern) => wildcard(pattern, context[key] as string)));
+  });
+}
+
+/** IAM evaluation as MinIO does it: allowed when an Allow statement applies and no Deny does. */
+function allowed(policy: Policy, action: string, resource: string, context: Record<string, string> = {}): boolean {
+  const applying = policy.Statement.filter(
+    (statement) => statement.Action.some((pattern) => wildcard(pattern, action)) && statement.Resource.some((pattern) => wildcard(pattern, resource)) && conditionHolds(statement, context),
+  );
+  return applying.some((statement) => statement.Effect === 'Allow') && !applying.some((statement) => statement.Effect === 'Deny');
+}
+
+/** Every S3 action that matters here, so that "exactly these" can be asserted. */
+const S3_ACTIONS = [
+  's3:AbortMultipartUpload',
+  's3:BypassGovernanceRetention',
+  's3:CreateBucket',
+  's3:DeleteBucket',
+  's3:DeleteBucketPolicy',
+  's3:DeleteObject',
+  's3:DeleteObjectTagging',
+  's3:DeleteObjectVersion',
+  's3:DeleteObjectVersionTagging',
+  's3:GetBucketLocation',
+  's3:GetBucketObjectLockConfiguration',
+  's3:GetBucketPolicy',
+  's3:GetBucketVersioning',
+  's3:GetLifecycleConfiguration',
+  's3:GetObject',
+  's3:GetObjectLegalHold',
+  's3:GetObjectRetention',
+  's3:GetObjectTagging',
+  's3:GetObjectVersion',
+  's3:GetObjectVersionTagging',
+  's3:GetReplicationConfiguration',
+  's3:ListBucket',
+  's3:ListBucketMultipartUploads',
+  's3:ListBucketVersions',
+  's3:ListMultipartUploadParts',
+  's3:PutBucketObjectLockConfiguration',
+  's3:PutBucketPolicy',
+  's3:PutBucketVersioning',
+  's3:PutLifecycleConfiguration',
+  's3:PutObject',
+  's3:PutObjectLegalHold',
+  's3:PutObjectRetention',
+  's3:PutObjectTagging',
+  's3:PutReplicationConfiguration',
+  's3:ReplicateDelete',
+  's3:ReplicateObject',
+  's3:ReplicateTags',
+];
+const granted = (policy: Policy, resource: string, context: Record<string, string> = {}): string[] =>
+  S3_ACTIONS.filter((action) => allowed(policy, action, resource, context));
+const bucketArn = (bucket: string): string => `arn:aws:s3:::${bucket}`;
+const objectArn = (bucket: string, key: string): string => `arn:aws:s3:::${bucket}/${key}`;
+
+describe('deploy/: the MinIO sites, their policies and replication (deploy/minio/init.sh)', () => {
+  const minioInit = environmentOf(service('minio-init'));
+  const scriptVariables = Object.fromEntries(initLines.flatMap((line) => {
+    const assignment = /^([A-Z_]+)=([\w-]+)$/.exec(line);
+    return assignment ? [[assignment[1], assignment[2]]] : [];
+  })) as Record<string, string>;
+  const variables = { ...minioInit, ...scriptVariables };
+  const media = minioInit.S3_BUCKET ?? '';
+  const backups = minioInit.S3_BACKUP_BUCKET ?? '';
+
+  /** Each policy file the script writes, parsed, by file name. */
+  const policies = new Map(
+    [...initScript.matchAll(/cat > "\$POLICIES\/([\w-]+)\.json" <<POLICY\n([\s\S]*?)\nPOLICY\n/g)].map((match) => [match[1] as string, JSON.parse(expand(match[2] as string, variables)) as Policy]),
+  );
+  /** Which policy each site gives to which user: `grant <site> <file> <policy name> <user> <secret>`. */
+  const grants = initLines.flatMap((line) => {
+    const grant = /^grant (\w+) "\$POLICIES\/([\w-]+)\.json" ([\w-]+) "?(\$?[\w{}-]+)"? "?(\$?[\w{}-]+)"?$/.exec(line);
+    return grant ? [{ site: grant[1] as string, policy: policies.get(grant[2] as string), user: expand(grant[4] as string, variables), secret: expand(grant[5] as string, variables) }] : [];
+  });
+  const policyOf = (site: string, user: string): Policy => {
+    const found = grants.filter((grant) => grant.site === site && grant.user === user);
+    assert.equal(found.length, 1, `one policy for ${user} on ${site}`);
+    assert.ok(found[0]?.policy, `the policy of ${user} on ${site} is written by the script`);
+    return found[0].policy;
+  };
+  const aliasUrl = (alias: string): string => {
+    const line = initLines.find((entry) => entry.startsWith(`mc alias set ${alias} `));
+    assert.ok(line, `alias ${alias}`);
+    return expand(line.split(/\s+/)[4]?.replace(/"/g, '') ?? '', variables);
+  };
+
+  it('sends each site to its service over HTTPS, with its own root account, data and certificate', () => {
+    const primary = new URL(aliasUrl('primary'));
+    const replica = new URL(aliasUrl('replica'));
+    assert.deepEqual([primary.protocol, primary.hostname, primary.port], ['https:', 'minio', '9000']);
+    assert.deepEqual([replica.protocol, replica.hostname, replica.port], ['https:', 'minio-replica', '9000']);
+    const first = service('minio');
+    const second = service('minio-replica');
+    assert.equal(second.image, first.image, 'the same MinIO release on both sites (replication needs it)');
+    assert.notEqual(environmentOf(second).MINIO_ROOT_USER, environmentOf(first).MINIO_ROOT_USER);
+    assert.notEqual(environmentOf(second).MINIO_ROOT_PASSWORD, environmentOf(first).MINIO_ROOT_PASSWORD);
+    assert.equal(environmentOf(first).MINIO_ROOT_USER, minioInit.MINIO_ROOT_USER);
+    assert.equal(environmentOf(second).MINIO_ROOT_USER, minioInit.MINIO_REPLICA_ROOT_USER);
+    assert.equal(environmentOf(second).MINIO_ROOT_PASSWORD, minioInit.MINIO_REPLICA_ROOT_PASSWORD);
+    assert.notEqual(namedVolumeAt(rawService('minio-replica'), '/data'), namedVolumeAt(rawService('minio'), '/data'));
+    for (const name of ['minio', 'minio-replica']) assert.deepEqual(dependenciesOf(rawService('minio-init'))[name], 'service_healthy');
+    for (const [name, definition] of Object.entries(resolved.services)) {
+      assert.equal(environmentOf(definition).S3_REPLICA_ENDPOINT, undefined, `${name}: the replica serves only once the first site is lost`);
+    }
+  });
+
+  it('gives the application exactly what it needs: media read, write, delete, multipart and tags; backups put, get, list, retention and tags, never a delete', () => {
+    const app = policyOf('primary', minioInit.S3_ACCESS_KEY_ID ?? '');
+    for (const name of APP_SERVICES) assert.equal(environmentOf(service(name)).S3_ACCESS_KEY_ID, minioInit.S3_ACCESS_KEY_ID, `${name} uses the key the script makes`);
+    // PutObject covers a multipart upload's create, parts and completion; AbortMultipartUpload its cleanup.
+    assert.deepEqual(granted(app, bucketArn(media)), ['s3:ListBucket']);
+    assert.deepEqual(granted(app, objectArn(media, 'orgs/o/projects/p/contents/c/video.mp4')), [
+      's3:AbortMultipartUpload',
+      's3:DeleteObject',
+      's3:GetObject',
+      's3:GetObjectTagging',
+      's3:PutObject',
+      's3:PutObjectTagging',
+    ]);
+    assert.deepEqual(granted(app, bucketArn(backups)), ['s3:ListBucket']);
+    for (const key of ['postgres/2026/12/01/20261201T030000.000Z.dump', 'mongo/x.jsonl.gz', 'redis/dump.rdb', 'anything']) {
+      assert.deepEqual(granted(app, objectArn(backups, key)), [
+        's3:AbortMultipartUpload',
+        's3:GetObject',
+        's3:PutObject',
+        's3:PutObjectRetention',
+        's3:PutObjectTagging',
+      ]);
+      for (const action of ['s3:DeleteObject', 's3:DeleteObjectVersion', 's3:BypassGovernanceRetention', 's3:PutObjectLegalHold']) {
+        assert.ok(!allowed(app, action, objectArn(backups, key)), `the app may not ${action} ${key} in the backups bucket`);
+      }
+    }
+    assert.ok(!app.Statement.some((statement) => statement.Effect === 'Allow' && statement.Action.includes('s3:DeleteObject') && statement.Resource.some((resource) => resource.startsWith(bucketArn(backups)))));
+    assert.deepEqual(granted(app, objectArn(backups, 'pgbackrest/archive/autoclip/15-1/0000000100000000/x.gz')), [], "nothing in pgBackRest's repository");
+  });
+
+  it("makes the backups bucket with object lock and no default retention, and refuses one that has no lock; lifecycle rules touch only pgBackRest's prefix", () => {
+    assert.ok(initLines.includes('mc mb --ignore-existing --with-lock "primary/$S3_BACKUP_BUCKET"'));
+    const check = initLines.findIndex((line) => line === 'if ! mc retention info --default "primary/$S3_BACKUP_BUCKET" >/dev/null 2>&1; then');
+    assert.ok(check > 0 && initLines[check + 2] === 'exit 1', 'a backups bucket without object lock stops the script');
+    assert.ok(!initLines.some((line) => /\bmc retention set\b/.test(line)), 'no default retention: each backup is locked for its own kind');
+    assert.equal(backups, 'autoclip-backups');
+    const lifecycles = [...initScript.matchAll(/mc ilm import "([^"]+)" <<ILM\n([\s\S]*?)\nILM\n/g)];
+    assert.deepEqual(lifecycles.map((match) => match[1]), ['primary/$S3_BACKUP_BUCKET']);
+    const rules = (JSON.parse(lifecycles[0]?.[2] ?? '{}') as { Rules: { Filter: { Prefix: string }; NoncurrentVersionExpiration?: { NoncurrentDays: number } }[] }).Rules;
+    assert.ok(rules.length > 0);
+    for (const rule of rules) {
+      assert.equal(rule.Filter.Prefix, 'pgbackrest/', "a lifecycle rule never reaches the application's locked backups");
+      assert.ok(rule.NoncurrentVersionExpiration, 'what pgBackRest expired goes for good');
+    }
+  });
+
+  it('gives pgBackRest its own user, on the pgbackrest/ prefix only, delete included (its expire)', () => {
+    const user = environmentOf(service('postgres')).PGBACKREST_REPO1_S3_KEY ?? '';
+    const backup = policyOf('primary', user);
+    assert.equal(user, 'autoclip-backup');
+    const key = objectArn(backups, 'pgbackrest/backup/autoclip/20261201-170000F/backup.manifest');
+    assert.deepEqual(granted(backup, key), ['s3:AbortMultipartUpload', 's3:DeleteObject', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject']);
+    assert.ok(allowed(backup, 's3:ListBucket', bucketArn(backups), { 's3:prefix': 'pgbackrest/archive/autoclip/' }));
+    assert.ok(!allowed(backup, 's3:ListBucket', bucketArn(backups), { 's3:prefix': 'postgres/' }));
+    assert.ok(!allowed(backup, 's3:ListBucket', bucketArn(backups)), 'no listing of the whole bucket');
+    for (const other of [objectArn(backups, 'postgres/x.dump'), objectArn(media, 'pgbackrest/x'), bucketArn(media)]) assert.deepEqual(granted(backup, other), [], other);
+    const secret = grants.find((grant) => grant.user === user)?.secret;
+    assert.equal(secret, minioInit.MINIO_BACKUP_SECRET_KEY);
+  });
+
+  it('versions the media on both sites and replicates them to the second site, with a user that can do only that', () => {
+    assert.ok(initLines.includes('for site in primary replica; do') && initLines.includes('mc version enable "$site/$S3_BUCKET"'), 'versioning on both sites');
+    const add = initLines.find((line) => line.startsWith('mc replicate add '));
+    assert.ok(add, 'mc replicate add');
+    const words = add.split(/\s+/);
+    assert.equal(words[3], '"primary/$S3_BUCKET"', 'the media bucket of the first site is the source');
+    const remote = new URL(expand((words[words.indexOf('--remote-bucket') + 1] ?? '').replace(/"/g, ''), variables));
+    assert.deepEqual([remote.protocol, remote.host, remote.pathname], ['https:', 'minio-replica:9000', `/${media}`]);
+    const replicate = (words[words.indexOf('--replicate') + 1] ?? '').replace(/"/g, '').split(',');
+    assert.ok(replicate.includes('existing-objects') && replicate.includes('delete-marker'), replicate.join());
+    assert.ok(!replicate.includes('delete'), 'deleting a version on the first site never deletes it on the second');
+    assert.ok(initLines.includes('if mc replicate ls "primary/$S3_BUCKET" >/dev/null 2>&1; then'), 'the rule is added once');
+
+    const replication = policyOf('replica', decodeURIComponent(remote.username));
+    assert.equal(decodeURIComponent(remote.password), minioInit.MINIO_REPLICATION_SECRET_KEY);
+    for (const action of ['s3:ReplicateObject', 's3:ReplicateDelete', 's3:ReplicateTags', 's3:PutObject', 's3:DeleteObject']) assert.ok(allowed(replication, action, objectArn(media, 'v.mp4')), action);
+    assert.ok(allowed(replication, 's3:GetBucketVersioning', bucketArn(media)));
+    assert.deepEqual(granted(replication, objectArn(backups, 'x')), []);
+    // The application reads the media from the second site should the first be lost, and writes nothing there.
+    const appOnReplica = policyOf('replica', minioInit.S3_ACCESS_KEY_ID ?? '');
+    assert.deepEqual(granted(appOnReplica, objectArn(media, 'v.mp4')), ['s3:GetObject', 's3:GetObjectTagging']);
+    assert.deepEqual(granted(appOnReplica, bucketArn(media)), ['s3:ListBucket']);
+  });
+});
+
+describe('deploy/: TLS inside the network (deploy/tls/make-certs.sh)', () => {
+  const tls = environmentOf(service('internal-tls'));
+  const sites = (tls.TLS_SITES ?? '').split(/\s+/).filter(Boolean);
+  const tlsDir = tls.TLS_DIR ?? '';
+  const publicVolume = namedVolumeAt(rawService('internal-tls'), `${tlsDir}/public`);
+
+  /** Checks that `service` has the authority's certificate (only) at `file`. */
+  function trustsAuthority(name: string, file: string): void {
+    assert.equal(namedVolumeAt(rawService(name), path.posix.dirname(file)), publicVolume, `${name} mounts the authority's certificate at ${file}`);
+    assert.equal(path.posix.basename(file), 'ca.crt');
+  }
+
+  it('gives each MinIO site a certificate of the network authority, and every client that authority only', () => {
+    assert.deepEqual([...sites].sort(), ['minio', 'minio-replica']);
+    for (const site of sites) {
+      const certsDir = commandOf(service(site))[commandOf(service(site)).indexOf('--certs-dir') + 1] ?? '';
+      assert.ok(certsDir, `${site} serves TLS from --certs-dir`);
+      assert.equal(namedVolumeAt(rawService(site), certsDir), namedVolumeAt(rawService('internal-tls'), `${tlsDir}/${site}`), `${site} reads the certificate made for it`);
+      assert.equal(dependenciesOf(rawService(site))['internal-tls'], 'service_completed_successfully');
+    }
+    const caVolume = namedVolumeAt(rawService('internal-tls'), `${tlsDir}/ca`);
+    for (const [name, definition] of Object.entries(compose.services)) {
+      if (name !== 'internal-tls') assert.ok(!namedVolumes(definition).includes(caVolume ?? ''), `${name} never sees the authority's key`);
+    }
+    for (const name of [...APP_SERVICES, 'migrate']) {
+      const env = environmentOf(service(name));
+      assert.equal(new URL(env.S3_ENDPOINT ?? '').protocol, 'https:');
+      assert.ok(sites.includes(new URL(env.S3_ENDPOINT ?? '').hostname));
+      trustsAuthority(name, env.NODE_EXTRA_CA_CERTS ?? '');
+    }
+    trustsAuthority('minio-init', environmentOf(service('minio-init')).SSL_CERT_FILE ?? '');
+  });
+
+  it('makes the authority once, a certificate per site for its name, and renews one that is about to expire', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'autoclip-tls-'));
+    const run = (): void => {
+      execFileSync('sh', [path.join(root, 'deploy/tls/make-certs.sh')], { env: { PATH: process.env.PATH ?? '', TLS_DIR: dir, TLS_SITES: sites.join(' ') }, stdio: 'pipe' });
+    };
+    const certificate = (file: string): X509Certificate => new X509Certificate(readFileSync(path.join(dir, file)));
+    try {
+      run();
+      const authority = certificate('public/ca.crt');
+      assert.ok(authority.ca);
+      assert.deepEqual(readdirSync(path.join(dir, 'public')), ['ca.crt'], 'clients get the certificate, not the key');
+      const fingerprints = sites.map((site) => {
+        const issued = certificate(`${site}/public.crt`);
+        assert.equal(issued.checkHost(site), site, `the certificate of ${site} names it`);
+        assert.ok(issued.verify(authority.publicKey), `the certificate of ${site} is signed by the authority`);
+        assert.ok(!issued.ca);
+        assert.equal(certificate(`${site}/CAs/ca.crt`).fingerprint256, authority.fingerprint256, `${site} trusts the authority (replication to the other site)`);
+        return issued.fingerprint256;
+      });
+
+      run();
+      assert.equal(certificate('public/ca.crt').fingerprint256, authority.fingerprint256, 'the authority is kept');
+      assert.deepEqual(sites.map((site) => certificate(`${site}/public.crt`).fingerprint256), fingerprints, 'current certificates are kept');
+
+      const [first = ''] = sites;
+      const request = path.join(dir, 'short.csr');
+      execFileSync('openssl', ['req', '-new', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${first}`, '-keyout', path.join(dir, first, 'private.key'), '-out', request], { stdio: 'pipe' });
+      execFileSync('openssl', ['x509', '-req', '-days', '10', '-in', request, '-CA', path.join(dir, 'ca/ca.crt'), '-CAkey', path.join(dir, 'ca/ca.key'), '-set_serial', '7', '-out', path.join(dir, first, 'public.crt')], { stdio: 'pipe' });
+      run();
+      const renewed = certificate(`${first}/public.crt`);
+      assert.ok(new Date(renewed.validTo).getTime() > Date.now() + 365 * 86_400_000, 'a certificate 10 days from expiry is renewed');
+      assert.equal(renewed.checkHost(first), first);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('deploy/: PostgreSQL point-in-time recovery with pgBackRest (deploy/pgbackrest/)', () => {
+  const conf = parseIni(read('deploy/pgbackrest/pgbackrest.conf'));
+  const global = conf.global ?? {};
+  const minioInit = environmentOf(service('minio-init'));
+  const clusters = [
+    { server: 'postgres', backup: 'pgbackrest' },
+    { server: 'temporal-postgresql', backup: 'temporal-pgbackrest' },
+  ];
+
+  /** The `-c name=value` settings a PostgreSQL command line sets. */
+  function serverSettings(name: string): Record<string, string> {
+    const command = commandOf(service(name));
+    assert.equal(command[0], 'postgres');
+    return Object.fromEntries(
+      command.flatMap((word, index) => {
+        if (command[index - 1] !== '-c') return [];
+        const separator = word.indexOf('=');
+        return [[word.slice(0, separator), word.slice(separator + 1)]];
+      }),
+    );
+  }
+
+  it('keeps one S3 repository under pgbackrest/ in the backups bucket on the first MinIO site, over HTTPS, with 30 days of recovery', () => {
+    assert.equal(global['repo1-type'], 's3');
+    assert.equal(global['repo1-path'], '/pgbackrest', "the prefix autoclip-backup's policy allows");
+    const firstSite = new URL(`https://${minioInit.MINIO_HOST}`);
+    assert.equal(global['repo1-s3-endpoint'], firstSite.hostname);
+    assert.equal(global['repo1-storage-port'], firstSite.port);
+    assert.equal(global['repo1-s3-uri-style'], 'path');
+    assert.equal(global['repo1-retention-full-type'], 'time');
+    assert.equal(global['repo1-retention-full'], '30', 'seed §7.1: PostgreSQL kept 30 days');
+    const dockerfile = read('deploy/postgres/Dockerfile');
+    assert.match(dockerfile, /^FROM postgres:15$/m, 'the PostgreSQL major version the app runs on');
+    assert.match(dockerfile, /apt-get install [^\n]*\bpgbackrest\b/);
+    assert.match(read('deploy/pgbackrest/backup-daily.sh'), /^\s*until pgbackrest backup --type=full; do$/m);
+  });
+
+  for (const { server, backup } of clusters) {
+    it(`archives the WAL of ${server} continuously (archive_timeout 300) and backs it up in full daily beside it (${backup})`, () => {
+      const settings = serverSettings(server);
+      assert.equal(settings.archive_mode, 'on');
+      assert.equal(settings.archive_timeout, '300');
+      assert.equal(dependenciesOf(rawService(server))['internal-tls'], 'service_completed_successfully', 'MinIO is trusted before the first WAL is archived');
+      const stanza = /^pgbackrest --stanza=(\w+) archive-push %p$/.exec(settings.archive_command ?? '')?.[1];
+      assert.ok(stanza, `archive_command pushes through pgBackRest (${settings.archive_command})`);
+      const section = conf[stanza] ?? {};
+      const dataDirectory = section['pg1-path'] ?? '';
+      assert.ok(namedVolumeAt(rawService(server), dataDirectory), `pg1-path ${dataDirectory} is ${server}'s data volume`);
+      assert.equal(section['pg1-user'], environmentOf(service(server)).POSTGRES_USER, 'pgBackRest connects as the superuser the image made');
+
+      const sidecar = service(backup);
+      const sidecarEnv = environmentOf(sidecar);
+      assert.equal(sidecarEnv.PGBACKREST_STANZA, stanza);
+      assert.match(sidecarEnv.FULL_BACKUP_AT ?? '', /^([01]\d|2[0-3]):[0-5]\d$/);
+      assert.equal(namedVolumeAt(rawService(backup), dataDirectory), namedVolumeAt(rawService(server), dataDirectory), 'the backup reads the same data directory');
+      assert.ok(namedVolumeAt(rawService(server), '/var/run/postgresql'), `${server} shares its socket directory (pgBackRest's pg1-socket-path)`);
+      assert.equal(namedVolumeAt(rawService(backup), '/var/run/postgresql'), namedVolumeAt(rawService(server), '/var/run/postgresql'));
+      assert.equal(sidecar.user, 'postgres', 'the owner of the data directory');
+      assert.deepEqual(commandOf({ command: sidecar.entrypoint }), ['/bin/sh', '/deploy/backup-daily.sh']);
+      assert.ok(bindMounts(rawService(backup)).some((mount) => path.normalize(mount.source) === path.join('deploy', 'pgbackrest', 'backup-daily.sh') && mount.target === '/deploy/backup-daily.sh'));
+      assert.equal(dependenciesOf(rawService(backup))[server], 'service_healthy');
+      assert.equal(dependenciesOf(rawService(backup))['minio-init'], 'service_completed_successfully', 'the repository user exists before the first backup');
+      assert.equal(rawService(backup).image, rawService(server).image);
+
+      for (const name of [server, backup]) {
+        const env = environmentOf(service(name));
+        assert.ok(bindMounts(rawService(name)).some((mount) => path.normalize(mount.source) === path.join('deploy', 'pgbackrest', 'pgbackrest.conf') && mount.target === env.PGBACKREST_CONFIG), `${name} reads the configuration`);
+        assert.equal(env.PGBACKREST_REPO1_S3_BUCKET, minioInit.S3_BACKUP_BUCKET);
+        assert.equal(env.PGBACKREST_REPO1_S3_KEY, 'autoclip-backup');
+        assert.equal(env.PGBACKREST_REPO1_S3_KEY_SECRET, minioInit.MINIO_BACKUP_SECRET_KEY);
+        assert.equal(namedVolumeAt(rawService(name), path.posix.dirname(global['repo1-storage-ca-file'] ?? '')), namedVolumeAt(rawService('internal-tls'), '/tls/public'), `${name} trusts MinIO's certificate`);
+      }
+    });
+  }
+
+  it("backs up Temporal's own database, the one the Temporal server runs on", () => {
+    assert.equal(environmentOf(service('temporal')).POSTGRES_SEEDS, 'temporal-postgresql');
+    assert.ok(clusters.some((cluster) => cluster.server === 'temporal-postgresql'));
   });
 });
 
