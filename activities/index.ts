@@ -7,6 +7,7 @@ import { createUpkeepActivities } from './upkeep';
 import { createMediaActivities } from './media';
 import { ProvidersFor } from './providers-for';
 import { createPublishActivities, type PlatformClients } from './publish';
+import { createRecoveryActivities } from './recovery';
 import { createSystemActivities } from './system';
 
 export interface ActivityDeps {
@@ -32,6 +33,7 @@ export function createActivities(ctx: AppContext, deps: ActivityDeps) {
     ...createPublishActivities(ctx, deps.platforms),
     ...createIngestActivities(ctx, deps.sources),
     ...createUpkeepActivities(ctx),
+    ...createRecoveryActivities(ctx),
   };
 }
 

@@ -3,6 +3,7 @@ import { MONGO_RETENTION_DAYS } from '../db/mongo/retention';
 import { backUpDatabases } from '../workflows/back-up-databases';
 import { expireMongoDocuments } from '../workflows/expire-mongo-documents';
 import { maintainPartitions } from '../workflows/maintain-partitions';
+import { recoveryDrill } from '../workflows/recovery-drill';
 import { refreshUploadMetrics } from '../workflows/refresh-upload-metrics';
 import { renewSubscriptions } from '../workflows/renew-subscriptions';
 import type { AppContext } from './app-context';
@@ -28,6 +29,7 @@ export const UPKEEP_SCHEDULES: readonly UpkeepSchedule[] = [
   { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL and MongoDB to S3 and prune old backups' },
   // After the backup, so the last backup before a deletion still holds what it deletes.
   { id: 'upkeep-mongo-retention', cron: '30 4 * * *', workflow: expireMongoDocuments, description: `delete workflow_logs (${MONGO_RETENTION_DAYS.workflow_logs} days) and analytics_events (${MONGO_RETENTION_DAYS.analytics_events} days) past their retention` },
+  { id: 'upkeep-recovery-drill', cron: '0 5 * * 0', workflow: recoveryDrill, description: 'restore the newest PostgreSQL backup plus WAL into a scratch server and verify it (RPO, RTO)' },
 ];
 
 export async function ensureUpkeepSchedules(ctx: Pick<AppContext, 'config' | 'temporal'>): Promise<string[]> {

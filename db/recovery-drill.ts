@@ -222,7 +222,8 @@ export async function runRecoveryDrill(options: DrillOptions): Promise<DrillResu
     let target: string;
     if (options.targetTime) {
       target = options.targetTime.toISOString();
-      targetArgs = ['--type=time', `--target=${target}`];
+      // pgBackRest reads `YYYY-MM-DD HH:MM:SS.mmm+00`.
+      targetArgs = ['--type=time', `--target=${target.replace('T', ' ').replace('Z', '+00')}`];
       step(`restoring to ${target}`);
     } else {
       target = `drill-${started.toISOString()}`;

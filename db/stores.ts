@@ -9,6 +9,7 @@ import { RedisConcurrencyLimiter } from './leases';
 import { initModels, type Models } from './models';
 import { connectMongo, type MongoStore } from './mongo';
 import { ObjectStore } from './objects';
+import { RecoveryDrillRepository } from './repositories/recovery-drills';
 import { ProgressEvents } from './progress';
 import { RateCounters } from './rate-limits';
 import { createRedis } from './redis';
@@ -65,6 +66,7 @@ export interface Stores {
   objects: ObjectStore;
   /** The backups' own bucket (S3_BACKUP_BUCKET), object-locked: the platform's key writes and reads, never deletes. */
   backups: ObjectStore;
+  recoveryDrills: RecoveryDrillRepository;
   contents: ContentRepository;
   jobs: JobRepository;
   usage: UsageRepository;
@@ -108,6 +110,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     mongo,
     objects,
     backups,
+    recoveryDrills: new RecoveryDrillRepository(sequelize),
     contents: new ContentRepository(sequelize, models),
     jobs: new JobRepository(sequelize, models, mongo.models),
     usage: new UsageRepository(sequelize, models),

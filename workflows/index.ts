@@ -7,3 +7,4 @@ export { maintainPartitions } from './maintain-partitions';
 export { backUpDatabases } from './back-up-databases';
 export { refreshUploadMetrics } from './refresh-upload-metrics';
 export { expireMongoDocuments } from './expire-mongo-documents';
+export { recoveryDrill } from './recovery-drill';
