@@ -55,21 +55,31 @@ export async function startStack(profile: Profile, log: (line: string) => void =
   const stop = async () => {
     for (const proc of startedHere.reverse()) await stopProcess(proc);
   };
+  const local = SERVICES.filter((s) => !isExternal(s));
+  const bringingUp = new Map<string, Promise<Record<string, string>>>();
+  // Each service starts once those it comes `after` are up; its variables are its answer.
+  const bringUp = (service: ServiceDefinition): Promise<Record<string, string>> => {
+    const pending = bringingUp.get(service.name);
+    if (pending) return pending;
+    const promise = (async () => {
+      await Promise.all(local.filter((s) => service.after?.includes(s.name)).map(bringUp));
+      const proc = managed(ctx, service);
+      const began = Date.now();
+      if (runningPid(proc) === undefined) {
+        await service.start(ctx, proc);
+        startedHere.push(proc);
+      }
+      await waitUntil(proc, () => service.ready(ctx), 120_000);
+      await service.afterReady?.(ctx);
+      log(`[stack] ${service.name} ready on 127.0.0.1:${service.port(ctx)} (${Date.now() - began} ms)`);
+      return service.env(ctx);
+    })();
+    bringingUp.set(service.name, promise);
+    return promise;
+  };
   try {
-    await Promise.all(
-      SERVICES.filter((s) => !isExternal(s)).map(async (service) => {
-        const proc = managed(ctx, service);
-        const began = Date.now();
-        if (runningPid(proc) === undefined) {
-          await service.start(ctx, proc);
-          startedHere.push(proc);
-        }
-        await waitUntil(proc, () => service.ready(ctx), 120_000);
-        await service.afterReady?.(ctx);
-        Object.assign(env, await service.env(ctx));
-        log(`[stack] ${service.name} ready on 127.0.0.1:${service.port(ctx)} (${Date.now() - began} ms)`);
-      }),
-    );
+    // Merged in SERVICES order, not in the order the services come up.
+    for (const serviceEnv of await Promise.all(local.map(bringUp))) Object.assign(env, serviceEnv);
   } catch (err) {
     await stop();
     throw err;
