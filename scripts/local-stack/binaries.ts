@@ -114,12 +114,19 @@ export function postgresBinaries(): { postgres: string; initdb: string } {
   return { postgres: join(pkg, 'native', 'bin', 'postgres'), initdb: join(pkg, 'native', 'bin', 'initdb') };
 }
 
+/** Debian installs it in /usr/sbin, which is not on every user's PATH. */
+export function pgbouncerBinary(): string | undefined {
+  return onPath('pgbouncer') ?? (existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : undefined);
+}
+
 const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
   { check: () => onPath('redis-server') !== undefined, pkg: 'redis-server' },
   { check: () => onPath('ffmpeg') !== undefined && onPath('ffprobe') !== undefined, pkg: 'ffmpeg' },
   { check: () => onPath('espeak-ng') !== undefined, pkg: 'espeak-ng' },
   // pg_dump/pg_restore 15 for the backups (they match the embedded PostgreSQL 15.x).
   { check: () => onPath('pg_dump') !== undefined && onPath('pg_restore') !== undefined, pkg: 'postgresql-client' },
+  // Transaction pooling in front of PostgreSQL, as in production (pgbouncer.ts).
+  { check: () => pgbouncerBinary() !== undefined, pkg: 'pgbouncer' },
   // The font check below asks fc-list.
   { check: () => onPath('fc-list') !== undefined, pkg: 'fontconfig' },
   {

@@ -1,18 +1,24 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureSystemPackages } from './binaries';
+import { pgbouncer } from './pgbouncer';
 import { runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
-import { localSecret, SERVICES, type ServiceDefinition, type StackContext } from './services';
+import { localSecret, minio, mongodb, postgres, redis, stripeMock, temporal, type ServiceDefinition, type StackContext } from './services';
 
 /**
- * The local stack: PostgreSQL, Redis, a MongoDB-compatible server, MinIO and the Temporal dev
- * server, each started on loopback with its data under `.autoclip/<profile>/`, unless the
- * environment already names where that service lives. Two profiles (dev, test) use different
- * ports and folders, so they run side by side; AUTOCLIP_PORT_OFFSET shifts a profile's ports.
+ * The local stack: PostgreSQL behind PgBouncer, Redis, a MongoDB-compatible server, MinIO and
+ * the Temporal dev server, each started on loopback with its data under `.autoclip/<profile>/`,
+ * unless the environment already names where that service lives. Two profiles (dev, test) use
+ * different ports and folders, so they run side by side; AUTOCLIP_PORT_OFFSET shifts a profile's
+ * ports.
  */
 export type Profile = 'dev' | 'test';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/** Their variables are written in this order; `stack stop` stops them in the reverse order. */
+const SERVICES: ServiceDefinition[] = [postgres, pgbouncer, redis, mongodb, minio, temporal, stripeMock];
+
 const PROFILE_OFFSETS: Record<Profile, number> = { dev: 0, test: 100 };
 
 export function stackContext(profile: Profile): StackContext {
