@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Client } from 'pg';
+import { QueryTypes } from 'sequelize';
 import { lockForTransaction } from '../../db/locks';
 import { migrateUp } from '../../db/migrate';
+import { initModels, type Models } from '../../db/models';
 import { createSequelize } from '../../db/sequelize';
 import { loadConfig } from '../../lib/config';
 import { connect, createScratchDatabase, type ScratchDatabase } from '../support/database';
@@ -69,6 +71,43 @@ describe('PgBouncer in front of PostgreSQL (local stack)', { skip: adminUrl ? fa
       await second.query('RESET statement_timeout');
     } finally {
       await Promise.all([first.end(), second.end()]);
+    }
+  });
+
+  it('Sequelize keeps its UTC time zone on every server connection and leaves no other setting behind: timestamps and day boundaries round-trip', async () => {
+    const sequelize = createSequelize({ databaseUrl: db.appUrl, databasePoolMax: 1 });
+    const other = await connect(db.appUrl);
+    try {
+      const models: Models = initModels(sequelize);
+      const at = new Date('2025-03-01T23:30:15.123Z'); // already 2 March in Seoul
+      const user = await models.User.create({ email: 'tz@example.com', name: 'TZ', last_login_at: at } as never);
+      let shared = false;
+      for (let round = 0; round < 3; round += 1) {
+        // Another client of the same pool moves the server connection to Seoul time.
+        await other.query("SET TIME ZONE 'Asia/Seoul'");
+        const [row] = await sequelize.query<{ zone: string; pid: number; day: Date; wall: string }>(
+          `SELECT current_setting('TimeZone') AS zone, pg_backend_pid() AS pid, date_trunc('day', last_login_at) AS day,
+                  to_char(last_login_at, 'YYYY-MM-DD HH24:MI:SS.MS') AS wall
+             FROM users WHERE id = :id`,
+          { replacements: { id: user.get('id') }, type: QueryTypes.SELECT },
+        );
+        assert.ok(row);
+        shared ||= row.pid === (await backendPid(other));
+        assert.equal(row.zone, '<+00>-00', `round ${round}: Sequelize's time zone, set again by PgBouncer`);
+        assert.equal(row.wall, '2025-03-01 23:30:15.123');
+        assert.equal(row.day.toISOString(), '2025-03-01T00:00:00.000Z');
+        const reloaded = await models.User.findByPk(user.get('id') as string);
+        assert.equal((reloaded?.get('last_login_at') as Date).toISOString(), at.toISOString());
+        assert.deepEqual(
+          await one(other, "SELECT current_setting('TimeZone') AS zone, current_setting('client_min_messages') AS messages"),
+          { zone: 'Asia/Seoul', messages: 'notice' },
+          'the other client keeps its own time zone, and Sequelize left no untracked setting on the server connection',
+        );
+      }
+      assert.ok(shared, 'Sequelize and the other client ran on the same server connection at least once');
+    } finally {
+      await other.end();
+      await sequelize.close();
     }
   });
 
