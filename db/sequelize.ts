@@ -11,7 +11,11 @@ export function createSequelize(config: Pick<AppConfig, 'databaseUrl' | 'databas
     logging: (sql) => log.trace({ sql }, 'query'),
     pool: { max: config.databasePoolMax, min: 0, idle: 10_000, acquire: 30_000 },
     define: { underscored: true, timestamps: true, createdAt: 'created_at', updatedAt: 'updated_at' },
-    // PgBouncer in transaction mode cannot keep session state: no prepared statements by name,
-    // no SET at connect. Sequelize issues neither by default.
+    // Through PgBouncer in transaction mode, a SET outside a transaction changes whichever server
+    // connection ran it, for its next clients too. On each new connection Sequelize sets the time
+    // zone (UTC here), which PgBouncer tracks and sets again on every server it hands this client,
+    // and client_min_messages, which it does not track: that one is not sent (notices reach the
+    // client, which drops them). Statements are unnamed, so none is prepared for a session.
+    dialectOptions: { clientMinMessages: 'ignore' },
   });
 }

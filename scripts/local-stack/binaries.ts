@@ -124,6 +124,11 @@ export function postgresBinaries(): { postgres: string; initdb: string } {
   return { postgres: join(pkg, 'native', 'bin', 'postgres'), initdb: join(pkg, 'native', 'bin', 'initdb') };
 }
 
+/** Debian installs it in /usr/sbin, which is not on every user's PATH. */
+export function pgbouncerBinary(): string | undefined {
+  return onPath('pgbouncer') ?? (existsSync('/usr/sbin/pgbouncer') ? '/usr/sbin/pgbouncer' : undefined);
+}
+
 const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
   { check: () => onPath('redis-server') !== undefined, pkg: 'redis-server' },
   { check: () => onPath('ffmpeg') !== undefined && onPath('ffprobe') !== undefined, pkg: 'ffmpeg' },
@@ -134,6 +139,8 @@ const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
   { check: () => onPath('openssl') !== undefined, pkg: 'openssl' },
   // Point-in-time recovery: WAL archiving and base backups to the backups bucket.
   { check: () => onPath('pgbackrest') !== undefined, pkg: 'pgbackrest' },
+  // Transaction pooling in front of PostgreSQL, as in production (pgbouncer.ts).
+  { check: () => pgbouncerBinary() !== undefined, pkg: 'pgbouncer' },
   // The font check below asks fc-list.
   { check: () => onPath('fc-list') !== undefined, pkg: 'fontconfig' },
   {

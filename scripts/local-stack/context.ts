@@ -19,6 +19,8 @@ export interface ServiceDefinition {
   external: string[];
   port(ctx: StackContext): number;
   env(ctx: StackContext): Promise<Record<string, string>> | Record<string, string>;
+  /** Services that must be ready (and set up) before this one starts. */
+  after?: string[];
   start(ctx: StackContext, proc: ManagedProcess): Promise<void>;
   ready(ctx: StackContext): Promise<boolean>;
   /** Runs once the service answers (create the database, the bucket…). */

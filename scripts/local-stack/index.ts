@@ -1,20 +1,30 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureSystemPackages } from './binaries';
+import { pgbouncer } from './pgbouncer';
 import { runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
 import { localSecret, type ServiceDefinition, type StackContext } from './context';
 import { ensurePgBackRest } from './pgbackrest';
-import { localPgBackRest, SERVICES } from './services';
+import { minio, minioReplica } from './minio';
+import { localPgBackRest, mongodb, postgres, redis, stripeMock, temporal } from './services';
 
 /**
- * The local stack: PostgreSQL, Redis, a MongoDB-compatible server, MinIO and the Temporal dev
- * server, each started on loopback with its data under `.autoclip/<profile>/`, unless the
- * environment already names where that service lives. Two profiles (dev, test) use different
- * ports and folders, so they run side by side; AUTOCLIP_PORT_OFFSET shifts a profile's ports.
+ * The local stack: PostgreSQL behind PgBouncer, Redis, a MongoDB-compatible server, MinIO and
+ * the Temporal dev server, each started on loopback with its data under `.autoclip/<profile>/`,
+ * unless the environment already names where that service lives. Two profiles (dev, test) use
+ * different ports and folders, so they run side by side; AUTOCLIP_PORT_OFFSET shifts a profile's
+ * ports.
  */
 export type Profile = 'dev' | 'test';
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
+
+/**
+ * Their variables are written in this order; `stack stop` stops them in the reverse order:
+ * PgBouncer, then PostgreSQL while MinIO still takes the last WAL its archiver pushes.
+ */
+const SERVICES: ServiceDefinition[] = [minioReplica, minio, redis, mongodb, temporal, stripeMock, postgres, pgbouncer];
+
 const PROFILE_OFFSETS: Record<Profile, number> = { dev: 0, test: 100 };
 
 export function stackContext(profile: Profile): StackContext {
@@ -57,21 +67,31 @@ export async function startStack(profile: Profile, log: (line: string) => void =
   const stop = async () => {
     for (const service of [...SERVICES].reverse()) if (startedHere.has(service.name)) await stopProcess(managed(ctx, service));
   };
+  const local = SERVICES.filter((s) => !isExternal(s));
+  const bringingUp = new Map<string, Promise<Record<string, string>>>();
+  // Each service starts once those it comes `after` are up; its variables are its answer.
+  const bringUp = (service: ServiceDefinition): Promise<Record<string, string>> => {
+    const pending = bringingUp.get(service.name);
+    if (pending) return pending;
+    const promise = (async () => {
+      await Promise.all(local.filter((s) => service.after?.includes(s.name)).map(bringUp));
+      const proc = managed(ctx, service);
+      const began = Date.now();
+      if (runningPid(proc) === undefined) {
+        await service.start(ctx, proc);
+        startedHere.add(service.name);
+      }
+      await waitUntil(proc, () => service.ready(ctx), 120_000);
+      await service.afterReady?.(ctx);
+      log(`[stack] ${service.name} ready on 127.0.0.1:${service.port(ctx)} (${Date.now() - began} ms)`);
+      return service.env(ctx);
+    })();
+    bringingUp.set(service.name, promise);
+    return promise;
+  };
   try {
-    await Promise.all(
-      SERVICES.filter((s) => !isExternal(s)).map(async (service) => {
-        const proc = managed(ctx, service);
-        const began = Date.now();
-        if (runningPid(proc) === undefined) {
-          await service.start(ctx, proc);
-          startedHere.add(service.name);
-        }
-        await waitUntil(proc, () => service.ready(ctx), 120_000);
-        await service.afterReady?.(ctx);
-        Object.assign(env, await service.env(ctx));
-        log(`[stack] ${service.name} ready on 127.0.0.1:${service.port(ctx)} (${Date.now() - began} ms)`);
-      }),
-    );
+    // Merged in SERVICES order, not in the order the services come up.
+    for (const serviceEnv of await Promise.all(local.map(bringUp))) Object.assign(env, serviceEnv);
     const pitr = localPgBackRest(ctx);
     if (pitr) await ensurePgBackRest(pitr, log);
   } catch (err) {

@@ -125,14 +125,6 @@ function healthy(url: string, ca?: Buffer): Promise<boolean> {
   });
 }
 
-async function waitHealthy(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fetch(url).then((r) => r.ok, () => false))) {
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** Applies a site's layout (buckets, policies, users, replication) with the project's minio-setup tool. */
 async function applyLayout(layout: Record<string, unknown>): Promise<void> {
   const tool = await minioSetupBinary();
@@ -188,6 +180,8 @@ export const minioReplica: ServiceDefinition = {
 export const minio: ServiceDefinition = {
   name: 'minio',
   external: ['S3_ENDPOINT', 'S3_BUCKET'],
+  // Replication needs the second site's bucket and replicator first.
+  after: ['minio-replica'],
   port: (ctx) => 19000 + ctx.portOffset,
   env: (ctx) => {
     const keys = minioKeys(ctx);
@@ -211,8 +205,6 @@ export const minio: ServiceDefinition = {
   ready: (ctx) => healthy(`https://127.0.0.1:${minio.port(ctx)}/minio/health/live`, readFileSync(minioCaFile(ctx))),
   async afterReady(ctx) {
     const keys = minioKeys(ctx);
-    // Replication needs the second site's bucket and replicator first.
-    await waitHealthy(`http://127.0.0.1:${minioReplica.port(ctx)}/minio/health/live`, 120_000);
     await applyReplicaLayout(ctx);
     await applyLayout({
       endpoint: `127.0.0.1:${this.port(ctx)}`,

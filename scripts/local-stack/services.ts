@@ -11,7 +11,7 @@ import type { PgBackRestSetup } from '../../db/pitr';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { ferretdbBinary, onPath, postgresBinaries, stripeMockBinary, temporalBinary } from './binaries';
 import { localSecret, serviceDir, type ServiceDefinition, type StackContext } from './context';
-import { minio, minioReplica } from './minio';
+import { minio } from './minio';
 import { archiveSettings, pgBackRestFiles, pgBackRestSetup, STANZA, writePgBackRestConfig } from './pgbackrest';
 import { startDetached } from './process';
 
@@ -35,7 +35,7 @@ function tcpOpen(port: number): Promise<boolean> {
 }
 
 /** The login roles with their passwords (hex, so they sit in a URL as they are), made once per profile. */
-function pgLogins(ctx: StackContext): { app: LoginRole; backup: LoginRole } {
+export function pgLogins(ctx: StackContext): { app: LoginRole; backup: LoginRole } {
   return {
     app: { name: PG_APP_USER, password: localSecret(ctx, 'postgres-app-password', 'hex'), memberOf: 'app_readwrite' },
     backup: { name: PG_BACKUP_USER, password: localSecret(ctx, 'postgres-backup-password', 'hex'), memberOf: 'app_readonly' },
@@ -48,8 +48,8 @@ function pgUrl(ctx: StackContext, database: string, login?: LoginRole): string {
   return `postgres://${user}:${password}@127.0.0.1:${postgres.port(ctx)}/${database}`;
 }
 
-/** PostgreSQL refuses to run as root: run it as the `postgres` system user, created when missing. */
-function postgresRunAs(): { uid: number; gid: number } | undefined {
+/** PostgreSQL (and PgBouncer) refuse to run as root: run them as the `postgres` system user, created when missing. */
+export function postgresRunAs(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const id = (flag: string) => Number.parseInt(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }), 10);
   try {
@@ -68,7 +68,7 @@ function archivesLocally(): boolean {
 /** pgBackRest as the stack runs it, when it archives this PostgreSQL. */
 export function localPgBackRest(ctx: StackContext): PgBackRestSetup | undefined {
   if (!archivesLocally()) return undefined;
-  return pgBackRestSetup(pgBackRestFiles(postgresDataDir(ctx)), postgresRunAs());
+  return pgBackRestSetup(pgBackRestFiles(postgresUserDir(ctx, 'postgres')), postgresRunAs());
 }
 
 /** True when every folder above `dir` lets another user through (a checkout under /root does not). */
@@ -79,11 +79,15 @@ function traversableByOthers(dir: string): boolean {
   }
 }
 
-function postgresDataDir(ctx: StackContext): string {
-  const preferred = join(ctx.dataDir, 'postgres');
+/**
+ * The folder `name` of a service run as the `postgres` user: in the profile's folder, unless root
+ * runs the stack from a folder that user cannot reach; then in the system's temporary folder.
+ */
+export function postgresUserDir(ctx: StackContext, name: string): string {
+  const preferred = join(ctx.dataDir, name);
   if (process.getuid?.() !== 0 || traversableByOthers(preferred)) return preferred;
   const key = createHash('sha1').update(preferred).digest('hex').slice(0, 12);
-  return join(tmpdir(), `autoclip-postgres-${key}`);
+  return join(tmpdir(), `autoclip-${name}-${key}`);
 }
 
 export const postgres: ServiceDefinition = {
@@ -92,17 +96,17 @@ export const postgres: ServiceDefinition = {
   stopSignal: 'SIGINT',
   external: ['DATABASE_URL'],
   port: (ctx) => 15432 + ctx.portOffset,
-  // Least privilege (seed §8.2): the platform as autoclip_app, backups as autoclip_backup, and
-  // only migrations and seeds as the owner.
+  // Least privilege (seed §8.2): backups as autoclip_backup, and only migrations and seeds as the
+  // owner, both straight to PostgreSQL (pg_dump and the migrator need a session of their own); the
+  // platform, as autoclip_app, through PgBouncer (pgbouncer.ts).
   env: (ctx) => {
     const logins = pgLogins(ctx);
     return {
-      DATABASE_URL: pgUrl(ctx, DATABASE_NAME, logins.app),
       BACKUP_DATABASE_URL: pgUrl(ctx, DATABASE_NAME, logins.backup),
       MIGRATION_DATABASE_URL: pgUrl(ctx, DATABASE_NAME),
       ...(archivesLocally()
         ? {
-            PGBACKREST_CONFIG: pgBackRestFiles(postgresDataDir(ctx)).config,
+            PGBACKREST_CONFIG: pgBackRestFiles(postgresUserDir(ctx, 'postgres')).config,
             PGBACKREST_STANZA: STANZA,
             ...(postgresRunAs() ? { POSTGRES_OS_USER: 'postgres' } : {}),
             POSTGRES_BIN_DIR: dirname(postgresBinaries().postgres),
@@ -112,7 +116,7 @@ export const postgres: ServiceDefinition = {
   },
   async start(ctx, proc) {
     const bins = postgresBinaries();
-    const dataDir = postgresDataDir(ctx);
+    const dataDir = postgresUserDir(ctx, 'postgres');
     const runAs = postgresRunAs();
     if (!existsSync(join(dataDir, 'PG_VERSION'))) {
       mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -269,6 +273,4 @@ export const stripeMock: ServiceDefinition = {
   },
 };
 
-/** Stopped in reverse: PostgreSQL first, while MinIO still takes the last WAL its archiver pushes. */
-export const SERVICES: ServiceDefinition[] = [minioReplica, minio, redis, mongodb, temporal, stripeMock, postgres];
 

@@ -229,7 +229,7 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
 
   it('PostgreSQL: a failed dump carries pg_dump\'s message without the password and leaves no object', async () => {
     const password = `wrong-${randomBytes(8).toString('hex')}`;
-    const url = new URL(config.databaseUrl);
+    const url = new URL(config.backupDatabaseUrl);
     url.password = password;
     const existing = await listBackups({ store, prefix }, 'postgres');
     await assert.rejects(backupPostgres({ store, prefix, databaseUrl: url.toString() }), (error: Error) => {
@@ -324,7 +324,7 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
     const stopped = new AbortController();
     stopped.abort(new Error('stopped by the schedule'));
     const existing = await listBackups({ store, prefix });
-    await assert.rejects(backupPostgres({ store, prefix, databaseUrl: config.databaseUrl }, stopped.signal), /stopped by the schedule/);
+    await assert.rejects(backupPostgres({ store, prefix, databaseUrl: config.backupDatabaseUrl }, stopped.signal), /stopped by the schedule/);
     await assert.rejects(backupMongo({ store, prefix, mongodbUrl: config.mongodbUrl }, stopped.signal), /stopped by the schedule/);
     assert.deepEqual(await listBackups({ store, prefix }), existing);
   });
