@@ -12,7 +12,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { ContentActivities } from '../activities/content';
 import type { MediaActivities } from '../activities/media';
 import type { PublishActivities } from '../activities/publish';
@@ -59,6 +59,14 @@ export function produceContentWorkflowId(contentId: string): string {
 }
 
 /**
+ * Every activity retries through a database or Redis failover (minutes): backoff capped at 30 s,
+ * bounded by each proxy's schedule-to-close time rather than by a few attempts. What no retry can
+ * fix is thrown non-retryable by the activities (NoCredits, ContentNotFound, a provider's permanent
+ * refusal, …) and still fails at once.
+ */
+const OUTLASTS_FAILOVER: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' };
+
+/**
  * Turns one content row into a video and, once approved (or at once for auto-publishing projects),
  * publishes it to the project's channels. Charges one credit first; any failure before the video is
  * ready, and any cancellation before something is published, gives it back exactly once.
@@ -67,21 +75,25 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
   const { contentId } = input;
   const light = proxyActivities<ContentActivities>({
     startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+    scheduleToCloseTimeout: '15 minutes',
+    retry: OUTLASTS_FAILOVER,
   });
   const cleanup = proxyActivities<ContentActivities>({
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+    scheduleToCloseTimeout: '1 hour',
+    retry: OUTLASTS_FAILOVER,
   });
   const media = proxyActivities<MediaActivities>({
     taskQueue: input.mediaTaskQueue,
     startToCloseTimeout: '30 minutes',
+    scheduleToCloseTimeout: '2 hours',
     heartbeatTimeout: input.mediaHeartbeatTimeout ?? '30 seconds',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4 },
+    retry: OUTLASTS_FAILOVER,
   });
   const publish = proxyActivities<PublishActivities>({
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', maximumAttempts: 5 },
+    scheduleToCloseTimeout: '15 minutes',
+    retry: OUTLASTS_FAILOVER,
   });
 
   const progress: ProductionProgress = { step: 'queued', percent: 0, published: [] };

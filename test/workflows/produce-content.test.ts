@@ -188,6 +188,45 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
     });
   });
 
+  describe('retries outlast a database or Redis failover', { concurrency: true }, () => {
+    it('a 16-second database outage after the render: retried through it, the video is kept, no refund', async () => {
+      const contentId = newContentId('outage');
+      let outageEnds: number | undefined;
+      const handle = await start(contentId, {
+        overrides: {
+          markReadyForPublishing: async () => {
+            outageEnds ??= Date.now() + 16_000;
+            if (Date.now() < outageEnds) throw ApplicationFailure.retryable('connect ECONNREFUSED 127.0.0.1:5432', 'SequelizeConnectionRefusedError');
+            return { autoPublish: false, channels: [] };
+          },
+        },
+      });
+      const result = await handle.result();
+      assert.equal(result.step, 'ready');
+      const attempts = t.stubs.calls(contentId).filter((c) => c.name === 'markReadyForPublishing').map((c) => c.attempt);
+      assert.ok(attempts.length > 5, `retried past the old five attempts: ${attempts.join(', ')}`);
+      assertSettled(contentId, { refunds: 0, outcome: 'completed', keepReady: true });
+    });
+
+    it('every activity retries with backoff capped at 30 s for at least 10 minutes, not for a fixed number of attempts', async () => {
+      const contentId = newContentId('policies');
+      const handle = await start(contentId, { overrides: { writeScript: async () => {
+        throw ApplicationFailure.nonRetryable('the model refused the topic', 'ScriptRefused');
+      } } });
+      await workflowFailure(handle);
+      const history = await handle.fetchHistory();
+      const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+      assert.deepEqual(scheduled.map((a) => a.activityType?.name), ['chargeCredit', 'writeScript', 'refundCredit', 'finishRun']);
+      for (const activity of scheduled) {
+        const name = activity.activityType?.name;
+        assert.equal(activity.retryPolicy?.maximumAttempts ?? 0, 0, `${name}: no attempt cap`);
+        assert.ok(Number(activity.retryPolicy?.maximumInterval?.seconds) <= 30, `${name}: backoff capped at 30 s`);
+        assert.ok(Number(activity.scheduleToCloseTimeout?.seconds) >= 600, `${name}: retried for at least 10 minutes`);
+      }
+      assert.equal(t.stubs.count(contentId, 'writeScript'), 1, 'a non-retryable error still fails at once');
+    });
+  });
+
   describe('cancellation refunds unless something was published', { concurrency: true }, () => {
     it('the cancel signal during the render: the render is cancelled, refunded once, the run ends "cancelled"', async () => {
       const contentId = newContentId('cancel-render');
