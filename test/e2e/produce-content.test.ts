@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { contentMediaKeys } from '../../activities/media-keys';
+import { progressView } from '../../control/production-state';
 import { startProduction } from '../../control/productions';
 import { createProviders } from '../../providers';
 import { probe } from '../../providers/ffmpeg/runner';
@@ -220,6 +221,14 @@ describe('produceContent on a real worker', () => {
     assert.equal(cause.nonRetryable, true);
     assert.deepEqual(await creditRows(h, contentId), []);
     assert.deepEqual(await jobRows(h, contentId), []);
+    // The refusal has no job row to carry it: the reason is the run's, on the content's record and in its progress.
+    assert.equal((await h.ctx.models.Content.findByPk(contentId))?.status, 'failed');
+    const log = await h.ctx.db.mongo.models.WorkflowLog.findOne({ workflow_id: handle.workflowId, execution_id: handle.firstExecutionRunId }).lean();
+    assert.match(log?.error?.message ?? '', /no credits left/);
+    const view = await progressView(h.ctx.temporal, h.ctx.db, contentId);
+    assert.equal(view?.step, 'failed');
+    assert.equal(view?.source, 'records');
+    assert.match(view?.error ?? '', /no credits left/);
   });
 
   it('lets exactly one of two concurrent productions run on the last credit', async () => {
