@@ -12,6 +12,7 @@ import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, resumableExternalJob } from './recording';
+import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
 const log = moduleLogger('media');
@@ -145,9 +146,11 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
     return contentMediaKeys(scope, contentId);
   }
 
+  /** Runs `fn` in a folder of its own under this process's work folder, removed when it ends. */
   async function withWorkDir<T>(label: string, fn: (dir: string) => Promise<T>): Promise<T> {
-    await mkdir(workRoot, { recursive: true });
-    const dir = await mkdtemp(join(workRoot, `${label}-`));
+    const root = processWorkDir(workRoot);
+    await mkdir(root, { recursive: true });
+    const dir = await mkdtemp(join(root, `${label}-`));
     try {
       return await fn(dir);
     } catch (err) {

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { contentMediaKeys } from '../../activities/media-keys';
+import { processWorkDir } from '../../activities/work-folders';
 import { progressView } from '../../control/production-state';
 import { startProduction } from '../../control/productions';
 import { createProviders } from '../../providers';
@@ -271,7 +272,7 @@ describe('produceContent on a real worker', () => {
       const log = await h.ctx.db.mongo.models.WorkflowLog.findOne({ workflow_id: handle.workflowId }).lean();
       return log?.nodes_executed.some((n) => n.node_name.startsWith('renderVideo') && n.status === 'cancelled');
     }, 30_000);
-    const leftovers = await readdir(ctx.config.media.workDir).catch(() => []);
+    const leftovers = await readdir(processWorkDir(ctx.config.media.workDir)).catch(() => []);
     assert.ok(!leftovers.some((d) => d.includes(contentId)), 'the render work folder is removed');
   });
 
@@ -295,9 +296,12 @@ describe('produceContent on a real worker', () => {
     const handle = await startProduction(ctx, contentId, { mediaHeartbeatTimeout: '5 seconds' });
     finished.push({ name: 'worker-killed-mid-render', handle });
     await waitFor('render in progress', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'running' && j.progress > 0));
+    const childFolder = (await readdir(ctx.config.media.workDir)).find((d) => d.startsWith(`${hostname()}-${child.pid}-`));
+    assert.ok(childFolder && (await readdir(join(ctx.config.media.workDir, childFolder))).some((d) => d.startsWith(`render-${contentId}`)), 'the render works in its process folder');
     child.kill('SIGKILL');
     await exited;
     await h.startWorkers(ctx, ['media']);
+    assert.ok(!(await readdir(ctx.config.media.workDir)).includes(childFolder), 'the next worker to start removed the killed worker’s folder');
     const result = await handle.result();
     assert.equal(result.step, 'ready');
 
