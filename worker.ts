@@ -106,6 +106,8 @@ export async function startWorkers(
         activities: createMediaWorkerActivities(ctx, deps),
         interceptors,
         maxConcurrentActivityTaskExecutions: config.media.concurrency,
+        // A cancellation reaches an activity only in the answer to a heartbeat: sent every second, it stops ffmpeg at once.
+        maxHeartbeatThrottleInterval: '1 second',
         shutdownGraceTime: '10 minutes',
       }),
     );

@@ -1,17 +1,18 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Content, MediaAsset, MediaAssetSource, PlanFeatures, Project, Template, TemplateData } from '../db/models';
 import type { Branding } from '../db/repositories/plans';
 import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
-import type { SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
+import type { CallOptions, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
 import { guardContentCost } from './costs';
 import { loadContent } from './scope';
-import { toActivityFailure } from './failures';
+import { cancellationFailure, toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
 import { ProvidersFor } from './providers-for';
-import { currentJob, providerCallOptions, recordUsage, resumableExternalJob } from './recording';
+import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
 import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
@@ -34,6 +35,16 @@ interface SpeechManifest {
   segments: { startSec: number; endSec: number }[];
   cues: SubtitleCue[];
 }
+
+interface StepWork {
+  /** The activity's own work folder. */
+  dir: string;
+  /** The activity's cancellation, its progress as heartbeats, its failed calls recorded. */
+  callOptions: CallOptions;
+}
+
+/** How often a media activity heartbeats when its work reports no progress. */
+const HEARTBEAT_INTERVAL_MS = 1000;
 
 /** The scenes of a script, in speaking order: the hook, each body section, the call to action. */
 export function scriptScenes(script: Content['script']): string[] {
@@ -146,37 +157,56 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
     return contentMediaKeys(scope, contentId);
   }
 
-  /** Runs `fn` in a folder of its own under this process's work folder, removed when it ends. */
-  async function withWorkDir<T>(label: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  /**
+   * Runs a media activity in its own work folder, removed when it ends. It heartbeats its last
+   * progress whenever a second passes without any (downloads, subtitle strips, uploads report
+   * none): a short heartbeat timeout is never missed, and a cancellation, which reaches an activity
+   * only in the answer to a heartbeat, stops its process at once. A provider's error becomes the
+   * failure the retry policy needs; once cancelled, the activity ends cancelled.
+   */
+  async function mediaStep<T>(label: string, body: (work: StepWork) => Promise<T>): Promise<T> {
+    const { cancellationSignal } = ActivityContext.current();
     const root = processWorkDir(workRoot);
     await mkdir(root, { recursive: true });
     const dir = await mkdtemp(join(root, `${label}-`));
+    let percent = 0;
+    let reportedAt = 0;
+    const report = (progress: number): void => {
+      percent = progress;
+      reportedAt = Date.now();
+      reportProgress(progress);
+    };
+    report(0);
+    const heartbeats = setInterval(() => {
+      if (Date.now() - reportedAt >= HEARTBEAT_INTERVAL_MS) report(percent);
+    }, HEARTBEAT_INTERVAL_MS / 4);
     try {
-      return await fn(dir);
+      return await body({ dir, callOptions: { ...providerCallOptions(), onProgress: report } });
     } catch (err) {
-      throw toActivityFailure(err);
+      throw cancellationSignal.aborted ? cancellationFailure(cancellationSignal) : toActivityFailure(err);
     } finally {
+      clearInterval(heartbeats);
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  async function download(key: string, path: string): Promise<string> {
-    await db.objects.getToFile(key, path);
+  async function download(key: string, path: string, signal?: AbortSignal): Promise<string> {
+    await db.objects.getToFile(key, path, signal);
     return path;
   }
 
   return {
     async synthesizeSpeech(input: { contentId: string }): Promise<SpeechOutput> {
-      const content = await loadContent(db, input.contentId);
-      const keys = keysFor(content.id);
-      const segments = scriptScenes(content.script);
-      const { features } = await db.plans.featuresOf(content.project);
-      await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
-      const providers = await providersFor.current();
-      return withWorkDir(`tts-${content.id}`, async (dir) => {
+      return mediaStep(`tts-${input.contentId}`, async ({ dir, callOptions }) => {
+        const content = await loadContent(db, input.contentId);
+        const keys = keysFor(content.id);
+        const segments = scriptScenes(content.script);
+        const { features } = await db.plans.featuresOf(content.project);
+        await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
+        const providers = await providersFor.current();
         const result = await providers.speech.synthesize(
           { language: content.project.mediaLanguage(), segments, outDir: dir, ...voiceOf(content.project, features) },
-          providerCallOptions(),
+          callOptions,
         );
         await recordUsage(result.usage);
         await db.objects.putFile(keys.audio, result.audioPath, 'audio/mp4');
@@ -188,17 +218,14 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
     },
 
     async createSceneImages(input: { contentId: string }): Promise<ImagesOutput> {
-      const content = await loadContent(db, input.contentId);
-      const keys = keysFor(content.id);
-      const look = await lookFor(content.project);
-      const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
-      await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
-      const providers = await providersFor.current();
-      return withWorkDir(`images-${content.id}`, async (dir) => {
-        const { images, usage } = await providers.images.createSceneImages(
-          { language: content.project.mediaLanguage(), look, scenes, outDir: dir },
-          providerCallOptions(),
-        );
+      return mediaStep(`images-${input.contentId}`, async ({ dir, callOptions }) => {
+        const content = await loadContent(db, input.contentId);
+        const keys = keysFor(content.id);
+        const look = await lookFor(content.project);
+        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
+        await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
+        const providers = await providersFor.current();
+        const { images, usage } = await providers.images.createSceneImages({ language: content.project.mediaLanguage(), look, scenes, outDir: dir }, callOptions);
         await recordUsage(usage);
         const ordered = [...images].sort((a, b) => a.index - b.index);
         const imageKeys: string[] = [];
@@ -216,14 +243,14 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
     },
 
     async renderVideo(input: { contentId: string; speech: SpeechOutput; images: ImagesOutput }): Promise<{ videoKey: string; thumbnailKey: string; durationSec: number }> {
-      const content = await loadContent(db, input.contentId);
-      const keys = keysFor(content.id);
-      const plan = await planLookOf(content.project);
-      const templateRow = await templateFor(content.project, plan.features);
-      const template = templateRow.template_data;
-      const look = lookOf(template, plan.branding);
-      await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
-      return withWorkDir(`render-${content.id}`, async (dir) => {
+      return mediaStep(`render-${input.contentId}`, async ({ dir, callOptions }) => {
+        const content = await loadContent(db, input.contentId);
+        const keys = keysFor(content.id);
+        const plan = await planLookOf(content.project);
+        const templateRow = await templateFor(content.project, plan.features);
+        const template = templateRow.template_data;
+        const look = lookOf(template, plan.branding);
+        await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
         const manifest = JSON.parse((await db.objects.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
         if (manifest.segments.length !== input.images.imageKeys.length) {
           throw ApplicationFailure.nonRetryable(
@@ -231,10 +258,10 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
             'SceneMismatch',
           );
         }
-        const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'));
+        const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'), callOptions.signal);
         const scenes = await Promise.all(
           input.images.imageKeys.map(async (key, i) => ({
-            imagePath: await download(key, join(dir, `scene-${i}.png`)),
+            imagePath: await download(key, join(dir, `scene-${i}.png`), callOptions.signal),
             startSec: manifest.segments[i]!.startSec,
             endSec: manifest.segments[i]!.endSec,
           })),
@@ -252,7 +279,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
             ...(resume ? { resumeExternalJobId: resume } : {}),
             ...(template.creatomate_template_id ? { remoteTemplateId: template.creatomate_template_id } : {}),
           },
-          providerCallOptions(),
+          callOptions,
         );
         await recordUsage(result.usage);
         await db.objects.putFile(keys.video, result.videoPath, 'video/mp4');

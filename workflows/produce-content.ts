@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
@@ -7,6 +8,7 @@ import {
   defineSignal,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -67,12 +69,38 @@ export function produceContentWorkflowId(contentId: string): string {
 const OUTLASTS_FAILOVER: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' };
 
 /**
+ * The patch under which a run waits for its cancelled media activities to stop
+ * (WAIT_CANCELLATION_COMPLETED) and makes speech and images together or not at all; runs recorded
+ * before it replay with their try-cancel media steps.
+ */
+const MEDIA_WAITS_FOR_CANCELLATION = 'media-waits-for-cancellation';
+
+/**
+ * Speech and images together: when one fails, the other is cancelled, and the run goes on only once
+ * both activities have stopped, so no media process outlives the step.
+ */
+async function bothOrNeither<A, B>(a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  const scope = new CancellationScope();
+  return scope.run(async () => {
+    const running: [Promise<A>, Promise<B>] = [a(), b()];
+    try {
+      return await Promise.all(running);
+    } catch (err) {
+      scope.cancel();
+      await Promise.allSettled(running);
+      throw err;
+    }
+  });
+}
+
+/**
  * Turns one content row into a video and, once approved (or at once for auto-publishing projects),
  * publishes it to the project's channels. Charges one credit first; any failure before the video is
  * ready, and any cancellation before something is published, gives it back exactly once.
  */
 export async function produceContent(input: ProduceContentInput): Promise<ProductionResult> {
   const { contentId } = input;
+  const mediaWaitsForCancellation = patched(MEDIA_WAITS_FOR_CANCELLATION);
   const light = proxyActivities<ContentActivities>({
     startToCloseTimeout: '2 minutes',
     scheduleToCloseTimeout: '15 minutes',
@@ -83,12 +111,14 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
     scheduleToCloseTimeout: '1 hour',
     retry: OUTLASTS_FAILOVER,
   });
+  // A cancelled media activity stops its process (ffmpeg, a cloud render) before the run cleans up.
   const media = proxyActivities<MediaActivities>({
     taskQueue: input.mediaTaskQueue,
     startToCloseTimeout: '30 minutes',
     scheduleToCloseTimeout: '2 hours',
     heartbeatTimeout: input.mediaHeartbeatTimeout ?? '30 seconds',
     retry: OUTLASTS_FAILOVER,
+    cancellationType: mediaWaitsForCancellation ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
   });
   const publish = proxyActivities<PublishActivities>({
     startToCloseTimeout: '1 minute',
@@ -132,7 +162,9 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       }
 
       enter('media');
-      const [speech, images] = await Promise.all([media.synthesizeSpeech({ contentId }), media.createSceneImages({ contentId })]);
+      const [speech, images] = mediaWaitsForCancellation
+        ? await bothOrNeither(() => media.synthesizeSpeech({ contentId }), () => media.createSceneImages({ contentId }))
+        : await Promise.all([media.synthesizeSpeech({ contentId }), media.createSceneImages({ contentId })]);
 
       enter('render');
       await media.renderVideo({ contentId, speech, images });
@@ -178,7 +210,9 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       enter(progress.published.some((p) => p.url) ? 'published' : 'ready');
     });
   } catch (err) {
-    const cancelled = isCancellation(err);
+    // Once the run is cancelled, whatever its activities then report ends it as cancelled: a media
+    // activity whose worker died reports a heartbeat timeout instead of its cancellation.
+    const cancelled = isCancellation(err) || work.consideredCancelled;
     const message = cancelled ? 'cancelled' : failureMessage(err);
     await CancellationScope.nonCancellable(async () => {
       const refund = charged && (cancelled ? progress.published.every((p) => !p.url) : !videoReady);
@@ -191,6 +225,7 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       // Cancelled by the signal, not by the workflow's own cancellation: end normally, reporting it.
       return { contentId, ...progress };
     }
+    if (cancelled && !isCancellation(err)) throw new CancelledFailure('cancelled', [], err instanceof Error ? err : undefined);
     throw err;
   }
   await CancellationScope.nonCancellable(() => cleanup.finishRun({ contentId, outcome: 'completed', keepReady: true }));

@@ -22,6 +22,15 @@ const HISTORY_DIR = resolve(__dirname, '..', 'workflows', 'histories');
 const execFileAsync = promisify(execFile);
 const TOPIC = '인공지능이 바꾸는 숏폼 영상 제작의 미래';
 
+/** The pids of the ffmpeg processes whose command line names `path`. */
+async function ffmpegOf(path: string): Promise<number[]> {
+  const { stdout } = await execFileAsync('pgrep', ['-f', `^ffmpeg .*${path}`]).catch((err: { code?: number; stdout?: string }) => {
+    if (err.code === 1) return { stdout: '' };
+    throw err;
+  });
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
+
 describe('produceContent on a real worker', () => {
   let h: PipelineHarness;
   const finished: { name: string; handle: WorkflowHandle }[] = [];
@@ -254,24 +263,32 @@ describe('produceContent on a real worker', () => {
     assert.deepEqual(all.map((t) => [t.transaction_type, t.credits_balance]), [['usage', 0], ['refund', 1]]);
   });
 
-  it('cancels during the render: the render job ends cancelled, the content returns to draft, one refund', async () => {
+  it('cancels during the render: ffmpeg is stopped at once, the render job ends "cancelled", the content returns to draft, one refund', async (t) => {
     const ctx = h.isolated('cancel');
     await h.startWorkers(ctx);
     const tenant = await createTenant(h, { credits: 2 });
     const contentId = await createTopicContent(h, tenant.projectId, TOPIC);
     const handle = await startProduction(ctx, contentId, { mediaHeartbeatTimeout: '5 seconds' });
     finished.push({ name: 'cancel-during-render', handle });
-    await waitFor('render running', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'running'));
+    await waitFor('render encoding', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'running' && j.progress > 0));
+    const renders = await waitFor('ffmpeg rendering', async () => {
+      const pids = await ffmpegOf(`render-${contentId}`);
+      return pids.length > 0 && pids;
+    });
+    const cancelledAt = Date.now();
     await handle.cancel();
     await workflowFailure(handle);
-    const render = await waitFor('render cancelled', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'cancelled'), 30_000);
-    assert.equal(render.status, 'cancelled');
+    assert.deepEqual(await ffmpegOf(`render-${contentId}`), [], `the run ends once ffmpeg (pid ${renders.join(', ')}) is gone`);
+    t.diagnostic(`the cancelled run ended ${Date.now() - cancelledAt} ms after the cancel, its ffmpeg gone`);
+    assert.ok(Date.now() - cancelledAt < 10_000, 'within seconds of the cancel');
+
+    const render = (await jobRows(h, contentId)).find((j) => j.job_type === 'render');
+    assert.equal(render?.status, 'cancelled');
+    assert.equal(render?.error_message, 'cancelled');
     assert.deepEqual((await creditRows(h, contentId)).map((r) => r.transaction_type), ['usage', 'refund']);
     assert.equal((await h.ctx.models.Content.findByPk(contentId))?.status, 'draft');
-    await waitFor('the activity itself to stop on the cancellation', async () => {
-      const log = await h.ctx.db.mongo.models.WorkflowLog.findOne({ workflow_id: handle.workflowId }).lean();
-      return log?.nodes_executed.some((n) => n.node_name.startsWith('renderVideo') && n.status === 'cancelled');
-    }, 30_000);
+    const log = await h.ctx.db.mongo.models.WorkflowLog.findOne({ workflow_id: handle.workflowId }).lean();
+    assert.ok(log?.nodes_executed.some((n) => n.node_name.startsWith('renderVideo') && n.status === 'cancelled'), 'the activity itself stopped on the cancellation');
     const leftovers = await readdir(processWorkDir(ctx.config.media.workDir)).catch(() => []);
     assert.ok(!leftovers.some((d) => d.includes(contentId)), 'the render work folder is removed');
   });
