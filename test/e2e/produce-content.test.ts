@@ -84,7 +84,9 @@ describe('produceContent on a real worker', () => {
       assert.equal(video?.height, 1920);
       assert.equal(audio?.codec, 'aac');
       assert.ok(content.audio_duration && Math.abs(info.durationSec - content.audio_duration) <= 0.5, `video ${info.durationSec}s vs voice ${content.audio_duration}s`);
-      const manifest = JSON.parse((await h.ctx.db.objects.getBuffer(key.replace('video/video.mp4', 'audio/speech.json'))).toString()) as { cues: unknown[]; segments: unknown[] };
+      // The speech's outputs are in the folder named by the hash of its inputs, next to the voice the content row points at.
+      const audioKey = decodeURIComponent(content.audio_url!.slice(h.ctx.db.objects.urlFor('').length));
+      const manifest = JSON.parse((await h.ctx.db.objects.getBuffer(audioKey.replace(/voice\.m4a$/, 'speech.json'))).toString()) as { cues: unknown[]; segments: unknown[] };
       assert.ok(manifest.cues.length >= manifest.segments.length, 'every scene has timed subtitle lines');
     } finally {
       await rm(dir, { recursive: true, force: true });
