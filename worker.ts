@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities, createMediaWorkerActivities, type ActivityDeps } from './activities';
 import { recordingInterceptor } from './activities/recording';
+import { cleanWorkRoot } from './activities/work-folders';
 import { loadConfig, type AppConfig } from './lib/config';
 import { createAppContext, type AppContext } from './control/app-context';
 import { moduleLogger } from './lib/logger';
@@ -70,6 +71,7 @@ export type WorkerRole = 'orchestration' | 'media';
  * activities; `media` runs the heavy activities (speech, images, render) on their own task queue
  * with a small number of slots, so media machines scale separately. Both record every attempt
  * through the recording interceptor. The grace time lets a running render finish on shutdown.
+ * Work folders that killed worker processes left behind are removed first.
  */
 export async function startWorkers(
   ctx: AppContext,
@@ -77,6 +79,8 @@ export async function startWorkers(
   deps: ActivityDeps = activityDeps(ctx),
 ): Promise<RunningWorkers> {
   const { config } = ctx;
+  const stale = await cleanWorkRoot(config.media.workDir);
+  if (stale.length > 0) log.info({ workDir: config.media.workDir, removed: stale }, 'removed the work folders of worker processes that are gone');
   const connection = await NativeConnection.connect({ address: config.temporal.address });
   const interceptors = { activity: [recordingInterceptor(ctx.db)] };
   const workers: Worker[] = [];
@@ -103,6 +107,8 @@ export async function startWorkers(
         activities: createMediaWorkerActivities(ctx, deps),
         interceptors,
         maxConcurrentActivityTaskExecutions: config.media.concurrency,
+        // A cancellation reaches an activity only in the answer to a heartbeat: sent every second, it stops ffmpeg at once.
+        maxHeartbeatThrottleInterval: '1 second',
         shutdownGraceTime: '10 minutes',
       }),
     );

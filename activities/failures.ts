@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { isProviderError, PermanentProviderError } from '../providers/errors';
 
 /**
@@ -17,4 +17,22 @@ export function toActivityFailure(err: unknown): unknown {
     details,
     ...(err.retryAfterMs !== undefined ? { nextRetryDelay: err.retryAfterMs } : {}),
   });
+}
+
+/** What each reason the SDK cancels an activity for means, for a person reading the job's error. */
+const CANCEL_REASONS: Readonly<Record<string, string>> = {
+  CANCELLED: 'cancelled',
+  NOT_FOUND: 'cancelled: its workflow run has ended',
+  TIMED_OUT: 'cancelled: its heartbeat timed out',
+  WORKER_SHUTDOWN: 'cancelled: the worker is shutting down',
+};
+
+/**
+ * The failure a cancelled activity ends with. The SDK aborts the activity with its bare reason
+ * ('CANCELLED', 'NOT_FOUND' once the workflow run is gone, …), which would otherwise become the
+ * job's recorded error; whatever the activity threw once cancelled, it ends cancelled, named so.
+ */
+export function cancellationFailure(signal: AbortSignal): CancelledFailure {
+  const reason = signal.reason instanceof Error ? signal.reason.message : String(signal.reason);
+  return new CancelledFailure(CANCEL_REASONS[reason] ?? `cancelled: ${reason}`);
 }

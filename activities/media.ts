@@ -1,17 +1,19 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Content, MediaAsset, MediaAssetSource, PlanFeatures, Project, Template, TemplateData } from '../db/models';
+import type { Content, MediaAsset, MediaAssetSource, PlanFeatures, Project, Resolution, Template, TemplateData } from '../db/models';
 import type { Branding } from '../db/repositories/plans';
 import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
-import type { SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
+import type { CallOptions, ProviderUsage, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
 import { guardContentCost } from './costs';
 import { loadContent } from './scope';
-import { toActivityFailure } from './failures';
-import { contentMediaKeys } from './media-keys';
+import { cancellationFailure, toActivityFailure } from './failures';
+import { contentMediaKeys, inputsHash } from './media-keys';
 import { ProvidersFor } from './providers-for';
-import { currentJob, providerCallOptions, recordUsage, resumableExternalJob } from './recording';
+import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
+import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
 const log = moduleLogger('media');
@@ -28,11 +30,57 @@ export interface ImagesOutput {
   sources?: SceneImage['source'][];
 }
 
+export interface RenderOutput {
+  videoKey: string;
+  thumbnailKey: string;
+  durationSec: number;
+}
+
 interface SpeechManifest {
   durationSec: number;
   segments: { startSec: number; endSec: number }[];
   cues: SubtitleCue[];
 }
+
+/** The scene images as made, with the credits their description owes the photographers. */
+interface MadeImages {
+  images: ImagesOutput;
+  credits: string[];
+}
+
+/** A render as made: its output, and what the content row shows of it. */
+interface Rendered {
+  video: RenderOutput;
+  resolution: Resolution;
+  renderer: string;
+}
+
+type RecordedEffect = 'usage' | 'event';
+
+/**
+ * A finished expensive step, recorded in S3 once its outputs are there (media-keys.ts): a retry,
+ * or a production of the same inputs, takes `output` from it instead of doing the work again, and
+ * records only the side effects that no earlier attempt recorded (`recorded`).
+ */
+interface FinishedStep<T> {
+  inputsHash: string;
+  output: T;
+  /** The provider call that made the outputs, for its one `api_usages` row. */
+  usage: ProviderUsage;
+  recorded: RecordedEffect[];
+}
+
+interface StepWork {
+  /** The activity's own work folder. */
+  dir: string;
+  /** The activity's cancellation, its progress as heartbeats, its failed calls recorded. */
+  callOptions: CallOptions;
+}
+
+const RENDER_FPS = 30;
+
+/** How often a media activity heartbeats when its work reports no progress. */
+const HEARTBEAT_INTERVAL_MS = 1000;
 
 /** The scenes of a script, in speaking order: the hook, each body section, the call to action. */
 export function scriptScenes(script: Content['script']): string[] {
@@ -72,7 +120,8 @@ function parseResolution(resolution: string): { width: number; height: number } 
 
 /**
  * The heavy activities (speech, images, render) run on their own task queue. Inputs and outputs are
- * S3 keys; each activity works in a private temporary folder that it removes when done.
+ * S3 keys; each activity works in a private temporary folder that it removes when done, and finds
+ * its outputs in S3 when an earlier attempt already made them.
  */
 export function createMediaActivities(ctx: AppContext, platformProviders: Providers, workRoot: string, providersFor = ProvidersFor.fixed(platformProviders, ctx.config)) {
   const { db } = ctx;
@@ -145,82 +194,142 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
     return contentMediaKeys(scope, contentId);
   }
 
-  async function withWorkDir<T>(label: string, fn: (dir: string) => Promise<T>): Promise<T> {
-    await mkdir(workRoot, { recursive: true });
-    const dir = await mkdtemp(join(workRoot, `${label}-`));
+  /**
+   * Runs a media activity in its own work folder, removed when it ends. It heartbeats its last
+   * progress whenever a second passes without any (downloads, subtitle strips, uploads report
+   * none): a short heartbeat timeout is never missed, and a cancellation, which reaches an activity
+   * only in the answer to a heartbeat, stops its process at once. A provider's error becomes the
+   * failure the retry policy needs; once cancelled, the activity ends cancelled.
+   */
+  async function mediaStep<T>(label: string, body: (work: StepWork) => Promise<T>): Promise<T> {
+    const { cancellationSignal } = ActivityContext.current();
+    const root = processWorkDir(workRoot);
+    await mkdir(root, { recursive: true });
+    const dir = await mkdtemp(join(root, `${label}-`));
+    let percent = 0;
+    let reportedAt = 0;
+    const report = (progress: number): void => {
+      percent = progress;
+      reportedAt = Date.now();
+      reportProgress(progress);
+    };
+    report(0);
+    const heartbeats = setInterval(() => {
+      if (Date.now() - reportedAt >= HEARTBEAT_INTERVAL_MS) report(percent);
+    }, HEARTBEAT_INTERVAL_MS / 4);
     try {
-      return await fn(dir);
+      return await body({ dir, callOptions: { ...providerCallOptions(), onProgress: report } });
     } catch (err) {
-      throw toActivityFailure(err);
+      throw cancellationSignal.aborted ? cancellationFailure(cancellationSignal) : toActivityFailure(err);
     } finally {
+      clearInterval(heartbeats);
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  async function download(key: string, path: string): Promise<string> {
-    await db.objects.getToFile(key, path);
+  /** The step recorded as finished at `key` for the inputs hashing to `hash`, if there is one. */
+  async function finishedStep<T>(key: string, hash: string): Promise<FinishedStep<T> | undefined> {
+    let recorded: Partial<FinishedStep<T>>;
+    try {
+      recorded = JSON.parse((await db.objects.getBuffer(key)).toString('utf8')) as Partial<FinishedStep<T>>;
+    } catch (err) {
+      if (err instanceof Error && err.name === 'NoSuchKey') return undefined;
+      throw err;
+    }
+    return recorded.inputsHash === hash && recorded.output !== undefined ? (recorded as FinishedStep<T>) : undefined;
+  }
+
+  async function saveStep<T>(key: string, step: FinishedStep<T>): Promise<void> {
+    await db.objects.put(key, JSON.stringify(step), 'application/json');
+  }
+
+  /** Records a side effect of a finished step unless an earlier attempt did. */
+  async function recordOnce<T>(key: string, step: FinishedStep<T>, effect: RecordedEffect, record: () => Promise<void>): Promise<void> {
+    if (step.recorded.includes(effect)) return;
+    await record();
+    step.recorded.push(effect);
+    await saveStep(key, step);
+  }
+
+  /**
+   * The step finished for the inputs hashing to `hash`: found at `key`, or made by `make` (which
+   * uploads its outputs) and recorded there before anything else is written, so a made output is
+   * never made, nor paid for, again. Its provider call gets its one `api_usages` row.
+   */
+  async function findOrMake<T>(key: string, hash: string, make: () => Promise<{ output: T; usage: ProviderUsage }>): Promise<FinishedStep<T>> {
+    const found = await finishedStep<T>(key, hash);
+    const step = found ?? { inputsHash: hash, ...(await make()), recorded: [] };
+    if (!found) await saveStep(key, step);
+    await recordOnce(key, step, 'usage', () => recordUsage(step.usage));
+    return step;
+  }
+
+  async function download(key: string, path: string, signal?: AbortSignal): Promise<string> {
+    await db.objects.getToFile(key, path, signal);
     return path;
   }
 
   return {
     async synthesizeSpeech(input: { contentId: string }): Promise<SpeechOutput> {
-      const content = await loadContent(db, input.contentId);
-      const keys = keysFor(content.id);
-      const segments = scriptScenes(content.script);
-      const { features } = await db.plans.featuresOf(content.project);
-      await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
-      const providers = await providersFor.current();
-      return withWorkDir(`tts-${content.id}`, async (dir) => {
-        const result = await providers.speech.synthesize(
-          { language: content.project.mediaLanguage(), segments, outDir: dir, ...voiceOf(content.project, features) },
-          providerCallOptions(),
-        );
-        await recordUsage(result.usage);
-        await db.objects.putFile(keys.audio, result.audioPath, 'audio/mp4');
-        const manifest: SpeechManifest = { durationSec: result.durationSec, segments: result.segments, cues: result.cues };
-        await db.objects.put(keys.speechManifest, JSON.stringify(manifest), 'application/json');
-        await content.update({ audio_url: db.objects.urlFor(keys.audio), audio_duration: Math.round(result.durationSec * 100) / 100 });
-        return { audioKey: keys.audio, manifestKey: keys.speechManifest, durationSec: result.durationSec };
+      return mediaStep(`tts-${input.contentId}`, async ({ dir, callOptions }) => {
+        const content = await loadContent(db, input.contentId);
+        const segments = scriptScenes(content.script);
+        const { features } = await db.plans.featuresOf(content.project);
+        const providers = await providersFor.current();
+        const request = { language: content.project.mediaLanguage(), segments, ...voiceOf(content.project, features) };
+        const hash = inputsHash({ ...request, engine: providers.speech.name });
+        const keys = keysFor(content.id).speech(hash);
+        const step = await findOrMake<SpeechOutput>(keys.record, hash, async () => {
+          await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
+          const result = await providers.speech.synthesize({ ...request, outDir: dir }, callOptions);
+          await db.objects.putFile(keys.audio, result.audioPath, 'audio/mp4');
+          const manifest: SpeechManifest = { durationSec: result.durationSec, segments: result.segments, cues: result.cues };
+          await db.objects.put(keys.manifest, JSON.stringify(manifest), 'application/json');
+          return { output: { audioKey: keys.audio, manifestKey: keys.manifest, durationSec: result.durationSec }, usage: result.usage };
+        });
+        await content.update({ audio_url: db.objects.urlFor(step.output.audioKey), audio_duration: Math.round(step.output.durationSec * 100) / 100 });
+        return step.output;
       });
     },
 
     async createSceneImages(input: { contentId: string }): Promise<ImagesOutput> {
-      const content = await loadContent(db, input.contentId);
-      const keys = keysFor(content.id);
-      const look = await lookFor(content.project);
-      const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
-      await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
-      const providers = await providersFor.current();
-      return withWorkDir(`images-${content.id}`, async (dir) => {
-        const { images, usage } = await providers.images.createSceneImages(
-          { language: content.project.mediaLanguage(), look, scenes, outDir: dir },
-          providerCallOptions(),
-        );
-        await recordUsage(usage);
-        const ordered = [...images].sort((a, b) => a.index - b.index);
-        const imageKeys: string[] = [];
-        for (const image of ordered) {
-          const key = keys.scene(image.index);
-          await db.objects.putFile(key, image.path, 'image/png');
-          imageKeys.push(key);
-        }
-        const credits = [...new Set(ordered.map((image) => image.credit).filter((credit): credit is string => Boolean(credit)))];
+      return mediaStep(`images-${input.contentId}`, async ({ dir, callOptions }) => {
+        const content = await loadContent(db, input.contentId);
+        const look = await lookFor(content.project);
+        const language = content.project.mediaLanguage();
+        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
+        const providers = await providersFor.current();
+        const hash = inputsHash({ language, look, scenes, engine: providers.images.name });
+        const keys = keysFor(content.id).images(hash);
+        const step = await findOrMake<MadeImages>(keys.record, hash, async () => {
+          await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
+          const { images, usage } = await providers.images.createSceneImages({ language, look, scenes, outDir: dir }, callOptions);
+          const ordered = [...images].sort((a, b) => a.index - b.index);
+          const imageKeys: string[] = [];
+          for (const image of ordered) {
+            const key = keys.scene(image.index);
+            await db.objects.putFile(key, image.path, 'image/png');
+            imageKeys.push(key);
+          }
+          const credits = [...new Set(ordered.map((image) => image.credit).filter((credit): credit is string => Boolean(credit)))];
+          return { output: { images: { imageKeys, sources: ordered.map((image) => image.source) }, credits }, usage };
+        });
+        const { images, credits } = step.output;
         const description = content.description ?? '';
         const missing = credits.filter((credit) => !description.includes(credit));
         if (missing.length > 0) await content.update({ description: [description, missing.join('\n')].filter(Boolean).join('\n\n').slice(0, 5000) });
-        return { imageKeys, sources: ordered.map((image) => image.source) };
+        return images;
       });
     },
 
-    async renderVideo(input: { contentId: string; speech: SpeechOutput; images: ImagesOutput }): Promise<{ videoKey: string; thumbnailKey: string; durationSec: number }> {
-      const content = await loadContent(db, input.contentId);
-      const keys = keysFor(content.id);
-      const plan = await planLookOf(content.project);
-      const templateRow = await templateFor(content.project, plan.features);
-      const template = templateRow.template_data;
-      const look = lookOf(template, plan.branding);
-      await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
-      return withWorkDir(`render-${content.id}`, async (dir) => {
+    async renderVideo(input: { contentId: string; speech: SpeechOutput; images: ImagesOutput }): Promise<RenderOutput> {
+      return mediaStep(`render-${input.contentId}`, async ({ dir, callOptions }) => {
+        const content = await loadContent(db, input.contentId);
+        const keys = keysFor(content.id);
+        const plan = await planLookOf(content.project);
+        const templateRow = await templateFor(content.project, plan.features);
+        const template = templateRow.template_data;
+        const look = lookOf(template, plan.branding);
         const manifest = JSON.parse((await db.objects.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
         if (manifest.segments.length !== input.images.imageKeys.length) {
           throw ApplicationFailure.nonRetryable(
@@ -228,54 +337,79 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
             'SceneMismatch',
           );
         }
-        const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'));
-        const scenes = await Promise.all(
-          input.images.imageKeys.map(async (key, i) => ({
-            imagePath: await download(key, join(dir, `scene-${i}.png`)),
-            startSec: manifest.segments[i]!.startSec,
-            endSec: manifest.segments[i]!.endSec,
-          })),
-        );
-        const resume = resumableExternalJob();
         const providers = await providersFor.current();
-        const result = await providers.renderer.render(
-          {
-            look,
-            fps: 30,
-            scenes,
-            audioPath,
-            cues: manifest.cues,
-            outDir: dir,
-            ...(resume ? { resumeExternalJobId: resume } : {}),
-            ...(template.creatomate_template_id ? { remoteTemplateId: template.creatomate_template_id } : {}),
-          },
-          providerCallOptions(),
-        );
-        await recordUsage(result.usage);
-        await db.objects.putFile(keys.video, result.videoPath, 'video/mp4');
-        await db.objects.putFile(keys.thumbnail, result.thumbnailPath, 'image/jpeg');
-        const mediaAssets: MediaAsset[] = scenes.map((s, i) => ({
+        const remoteTemplateId = template.creatomate_template_id;
+        const hash = inputsHash({
+          audioKey: input.speech.audioKey,
+          manifest,
+          imageKeys: input.images.imageKeys,
+          look,
+          fps: RENDER_FPS,
+          remoteTemplateId,
+          engine: providers.renderer.name,
+        });
+        const step = await findOrMake<Rendered>(keys.renderRecord, hash, async () => {
+          await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
+          const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'), callOptions.signal);
+          const scenes = await Promise.all(
+            input.images.imageKeys.map(async (key, i) => ({
+              imagePath: await download(key, join(dir, `scene-${i}.png`), callOptions.signal),
+              startSec: manifest.segments[i]!.startSec,
+              endSec: manifest.segments[i]!.endSec,
+            })),
+          );
+          const resume = resumableExternalJob();
+          const result = await providers.renderer.render(
+            {
+              look,
+              fps: RENDER_FPS,
+              scenes,
+              audioPath,
+              cues: manifest.cues,
+              outDir: dir,
+              ...(resume ? { resumeExternalJobId: resume } : {}),
+              ...(remoteTemplateId ? { remoteTemplateId } : {}),
+            },
+            callOptions,
+          );
+          // The video's keys are overwritten next: until the new record, no record describes what they hold.
+          await db.objects.put(keys.renderRecord, JSON.stringify({ inputsHash: hash }), 'application/json');
+          await db.objects.putFile(keys.video, result.videoPath, 'video/mp4');
+          await db.objects.putFile(keys.thumbnail, result.thumbnailPath, 'image/jpeg');
+          return {
+            output: {
+              video: { videoKey: keys.video, thumbnailKey: keys.thumbnail, durationSec: result.durationSec },
+              resolution: `${result.width}x${result.height}`,
+              renderer: providers.renderer.name,
+            },
+            usage: result.usage,
+          };
+        });
+        const { video, resolution, renderer } = step.output;
+        const mediaAssets: MediaAsset[] = manifest.segments.map((segment, i) => ({
           type: 'image',
           url: db.objects.urlFor(input.images.imageKeys[i]!),
           source: MEDIA_SOURCE[input.images.sources?.[i] ?? 'generated'],
-          timestamp: Math.round(s.startSec * 100) / 100,
-          duration: Math.round((s.endSec - s.startSec) * 100) / 100,
+          timestamp: Math.round(segment.startSec * 100) / 100,
+          duration: Math.round((segment.endSec - segment.startSec) * 100) / 100,
         }));
         await content.update({
-          video_url: db.objects.urlFor(keys.video),
-          thumbnail_url: db.objects.urlFor(keys.thumbnail),
-          video_duration: Math.round(result.durationSec * 100) / 100,
-          video_resolution: `${result.width}x${result.height}`,
+          video_url: db.objects.urlFor(video.videoKey),
+          thumbnail_url: db.objects.urlFor(video.thumbnailKey),
+          video_duration: Math.round(video.durationSec * 100) / 100,
+          video_resolution: resolution,
           media_assets: mediaAssets,
         });
         const scope = currentJob();
-        await db.analytics.track(
-          'video_rendered',
-          { userId: scope?.userId, organizationId: scope?.organizationId, projectId: content.project_id, contentId: content.id },
-          { vertical: content.project.vertical, duration: result.durationSec, resolution: `${result.width}x${result.height}`, renderer: providers.renderer.name },
+        await recordOnce(keys.renderRecord, step, 'event', () =>
+          db.analytics.track(
+            'video_rendered',
+            { userId: scope?.userId, organizationId: scope?.organizationId, projectId: content.project_id, contentId: content.id },
+            { vertical: content.project.vertical, duration: video.durationSec, resolution, renderer },
+          ),
         );
         await countTemplateUse(templateRow, content.id);
-        return { videoKey: keys.video, thumbnailKey: keys.thumbnail, durationSec: result.durationSec };
+        return video;
       });
     },
   };

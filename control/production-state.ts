@@ -97,6 +97,8 @@ export async function progressView(temporal: Client, db: Pick<Stores, 'models' |
   const live = run ? await queryProgress(temporal, run) : undefined;
   const jobs = currentJobs(rows, run?.runId);
   const running = run?.running === true;
+  // An ended run's reason is in its log (a refusal before any job, such as NoCredits, has no job row to carry it).
+  const runError = running ? undefined : await db.jobs.runError(contentId, run);
   const failedJob = jobs.find((j) => j.status === 'failed');
   return {
     content_id: content.id,
@@ -105,7 +107,7 @@ export async function progressView(temporal: Client, db: Pick<Stores, 'models' |
     workflow: run ? { workflow_id: run.workflowId, run_id: run.runId, status: run.status.toLowerCase(), cancel_requested: run.cancelRequested } : null,
     step: running ? (live?.step ?? run?.step ?? 'queued') : content.status,
     percent: live?.percent ?? (!running && (content.status === 'ready' || content.status === 'published') ? 100 : percentFromJobs(jobs)),
-    error: live?.error ?? (content.status === 'failed' ? (failedJob?.error_message ?? null) : null),
+    error: live?.error ?? runError ?? (content.status === 'failed' ? (failedJob?.error_message ?? null) : null),
     published: (live?.published ?? []).map((p) => ({ channel_id: p.channelId, url: p.url ?? null, error: p.error ?? null })),
     source: live ? 'workflow' : 'records',
     jobs: jobs.map((j) => ({

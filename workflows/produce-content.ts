@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   CancelledFailure,
@@ -7,12 +8,13 @@ import {
   defineSignal,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import type { Duration, RetryPolicy } from '@temporalio/common';
 import type { ContentActivities } from '../activities/content';
 import type { MediaActivities } from '../activities/media';
 import type { PublishActivities } from '../activities/publish';
@@ -59,29 +61,69 @@ export function produceContentWorkflowId(contentId: string): string {
 }
 
 /**
+ * Every activity retries through a database or Redis failover (minutes): backoff capped at 30 s,
+ * bounded by each proxy's schedule-to-close time rather than by a few attempts. What no retry can
+ * fix is thrown non-retryable by the activities (NoCredits, ContentNotFound, a provider's permanent
+ * refusal, …) and still fails at once.
+ */
+const OUTLASTS_FAILOVER: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' };
+
+/**
+ * The patch under which a run waits for its cancelled media activities to stop
+ * (WAIT_CANCELLATION_COMPLETED) and makes speech and images together or not at all; runs recorded
+ * before it replay with their try-cancel media steps.
+ */
+const MEDIA_WAITS_FOR_CANCELLATION = 'media-waits-for-cancellation';
+
+/**
+ * Speech and images together: when one fails, the other is cancelled, and the run goes on only once
+ * both activities have stopped, so no media process outlives the step.
+ */
+async function bothOrNeither<A, B>(a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  const scope = new CancellationScope();
+  return scope.run(async () => {
+    const running: [Promise<A>, Promise<B>] = [a(), b()];
+    try {
+      return await Promise.all(running);
+    } catch (err) {
+      scope.cancel();
+      await Promise.allSettled(running);
+      throw err;
+    }
+  });
+}
+
+/**
  * Turns one content row into a video and, once approved (or at once for auto-publishing projects),
  * publishes it to the project's channels. Charges one credit first; any failure before the video is
  * ready, and any cancellation before something is published, gives it back exactly once.
  */
 export async function produceContent(input: ProduceContentInput): Promise<ProductionResult> {
   const { contentId } = input;
+  const mediaWaitsForCancellation = patched(MEDIA_WAITS_FOR_CANCELLATION);
   const light = proxyActivities<ContentActivities>({
     startToCloseTimeout: '2 minutes',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+    scheduleToCloseTimeout: '15 minutes',
+    retry: OUTLASTS_FAILOVER,
   });
   const cleanup = proxyActivities<ContentActivities>({
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 20 },
+    scheduleToCloseTimeout: '1 hour',
+    retry: OUTLASTS_FAILOVER,
   });
+  // A cancelled media activity stops its process (ffmpeg, a cloud render) before the run cleans up.
   const media = proxyActivities<MediaActivities>({
     taskQueue: input.mediaTaskQueue,
     startToCloseTimeout: '30 minutes',
+    scheduleToCloseTimeout: '2 hours',
     heartbeatTimeout: input.mediaHeartbeatTimeout ?? '30 seconds',
-    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 4 },
+    retry: OUTLASTS_FAILOVER,
+    cancellationType: mediaWaitsForCancellation ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
   });
   const publish = proxyActivities<PublishActivities>({
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', maximumAttempts: 5 },
+    scheduleToCloseTimeout: '15 minutes',
+    retry: OUTLASTS_FAILOVER,
   });
 
   const progress: ProductionProgress = { step: 'queued', percent: 0, published: [] };
@@ -120,7 +162,9 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       }
 
       enter('media');
-      const [speech, images] = await Promise.all([media.synthesizeSpeech({ contentId }), media.createSceneImages({ contentId })]);
+      const [speech, images] = mediaWaitsForCancellation
+        ? await bothOrNeither(() => media.synthesizeSpeech({ contentId }), () => media.createSceneImages({ contentId }))
+        : await Promise.all([media.synthesizeSpeech({ contentId }), media.createSceneImages({ contentId })]);
 
       enter('render');
       await media.renderVideo({ contentId, speech, images });
@@ -166,7 +210,9 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       enter(progress.published.some((p) => p.url) ? 'published' : 'ready');
     });
   } catch (err) {
-    const cancelled = isCancellation(err);
+    // Once the run is cancelled, whatever its activities then report ends it as cancelled: a media
+    // activity whose worker died reports a heartbeat timeout instead of its cancellation.
+    const cancelled = isCancellation(err) || work.consideredCancelled;
     const message = cancelled ? 'cancelled' : failureMessage(err);
     await CancellationScope.nonCancellable(async () => {
       const refund = charged && (cancelled ? progress.published.every((p) => !p.url) : !videoReady);
@@ -179,6 +225,7 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
       // Cancelled by the signal, not by the workflow's own cancellation: end normally, reporting it.
       return { contentId, ...progress };
     }
+    if (cancelled && !isCancellation(err)) throw new CancelledFailure('cancelled', [], err instanceof Error ? err : undefined);
     throw err;
   }
   await CancellationScope.nonCancellable(() => cleanup.finishRun({ contentId, outcome: 'completed', keepReady: true }));

@@ -48,8 +48,8 @@ export function associate(m: Models): void {
 
   Subscription.hasMany(CreditTransaction, { as: 'credit_transactions', ...foreignKey('subscription_id', 'NO ACTION') });
   CreditTransaction.belongsTo(Subscription, { as: 'subscription', ...foreignKey('subscription_id', 'NO ACTION') });
-  Content.hasMany(CreditTransaction, { as: 'credit_transactions', ...foreignKey('content_id', 'NO ACTION') });
-  CreditTransaction.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'NO ACTION') });
+  Content.hasMany(CreditTransaction, { as: 'credit_transactions', ...foreignKey('content_id', 'SET NULL') });
+  CreditTransaction.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'SET NULL') });
 
   User.hasMany(Project, { as: 'projects', ...foreignKey('user_id', 'CASCADE') });
   Project.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
@@ -83,8 +83,8 @@ export function associate(m: Models): void {
   ApiUsage.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'NO ACTION') });
   Organization.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('organization_id', 'NO ACTION') });
   ApiUsage.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'NO ACTION') });
-  Content.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('content_id', 'NO ACTION') });
-  ApiUsage.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'NO ACTION') });
-  ContentJob.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('job_id', 'NO ACTION') });
-  ApiUsage.belongsTo(ContentJob, { as: 'job', ...foreignKey('job_id', 'NO ACTION') });
+  Content.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('content_id', 'SET NULL') });
+  ApiUsage.belongsTo(Content, { as: 'content', ...foreignKey('content_id', 'SET NULL') });
+  ContentJob.hasMany(ApiUsage, { as: 'api_usages', ...foreignKey('job_id', 'SET NULL') });
+  ApiUsage.belongsTo(ContentJob, { as: 'job', ...foreignKey('job_id', 'SET NULL') });
 }

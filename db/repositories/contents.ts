@@ -99,23 +99,17 @@ export class ContentRepository {
   }
 
   /**
-   * Deletes a content with its jobs and uploads. `credit_transactions` and `api_usages` reference
-   * contents (and content_jobs) without ON DELETE rules: billing history is kept, unlinked (the
-   * ledger row notes the deleted content id), in the same transaction as the delete.
+   * Deletes a content with its jobs and uploads. Its `credit_transactions` and `api_usages` rows
+   * stay, their references set to NULL by the foreign keys (migration 012); each ledger row notes
+   * the deleted content's id first, in the same transaction as the delete.
    */
   async deleteKeepingLedger(contentId: string): Promise<void> {
     await this.sequelize.transaction(async (transaction) => {
-      const replacements = { contentId };
       await this.sequelize.query(
         `UPDATE credit_transactions
-            SET content_id = NULL, description = concat_ws(' ', description, format('(content %s deleted)', CAST(:contentId AS text)))
+            SET description = concat_ws(' ', description, format('(content %s deleted)', CAST(:contentId AS text)))
           WHERE content_id = :contentId`,
-        { replacements, transaction, type: QueryTypes.UPDATE },
-      );
-      await this.sequelize.query(
-        `UPDATE api_usages SET content_id = NULL, job_id = NULL
-          WHERE content_id = :contentId OR job_id IN (SELECT id FROM content_jobs WHERE content_id = :contentId)`,
-        { replacements, transaction, type: QueryTypes.UPDATE },
+        { replacements: { contentId }, transaction, type: QueryTypes.UPDATE },
       );
       await this.models.Content.destroy({ where: { id: contentId }, transaction });
     });

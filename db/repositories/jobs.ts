@@ -152,6 +152,16 @@ export class JobRepository {
     );
   }
 
+  /**
+   * Why a run of the content ended failed or cancelled, as `closeRun` recorded it in the run's
+   * workflow log: the given run's, else the content's latest run's. Undefined when it ended well.
+   */
+  async runError(contentId: string, execution?: Execution): Promise<string | undefined> {
+    const filter = execution ? { workflow_id: execution.workflowId, execution_id: execution.runId } : { content_id: contentId };
+    const log = await this.mongo.WorkflowLog.findOne(filter, { error: 1 }).sort({ started_at: -1 }).lean();
+    return log?.error?.message ?? undefined;
+  }
+
   /** Keeps one AI request and its answer in `ai_outputs`. */
   async recordAiOutput(output: {
     contentId: string;

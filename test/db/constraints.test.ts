@@ -5,13 +5,13 @@ import { migrateUp } from '../../db/migrate';
 import { connect, createScratchDatabase } from '../support/database';
 import type { ScratchDatabase } from '../support/database';
 
-/** Every foreign key: table(columns) → referenced table, ON DELETE rule as the seed writes it. */
+/** Every foreign key: table(columns) → referenced table, ON DELETE rule as the seed writes it (the ledgers' references to contents and jobs: SET NULL, migration 012). */
 const EXPECTED_FOREIGN_KEYS = [
   'fk_api_keys_organizations api_keys(organization_id) → organizations CASCADE',
   'fk_api_keys_users api_keys(user_id) → users CASCADE',
   'fk_api_keys_users_created_by api_keys(created_by) → users CASCADE',
-  'fk_api_usages_content_jobs api_usages(job_id) → content_jobs NO ACTION',
-  'fk_api_usages_contents api_usages(content_id) → contents NO ACTION',
+  'fk_api_usages_content_jobs api_usages(job_id) → content_jobs SET NULL',
+  'fk_api_usages_contents api_usages(content_id) → contents SET NULL',
   'fk_api_usages_organizations api_usages(organization_id) → organizations NO ACTION',
   'fk_api_usages_users api_usages(user_id) → users NO ACTION',
   'fk_channels_projects channels(project_id) → projects CASCADE',
@@ -19,7 +19,7 @@ const EXPECTED_FOREIGN_KEYS = [
   'fk_content_uploads_channels content_uploads(channel_id) → channels CASCADE',
   'fk_content_uploads_contents content_uploads(content_id) → contents CASCADE',
   'fk_contents_projects contents(project_id) → projects CASCADE',
-  'fk_credit_transactions_contents credit_transactions(content_id) → contents NO ACTION',
+  'fk_credit_transactions_contents credit_transactions(content_id) → contents SET NULL',
   'fk_credit_transactions_subscriptions credit_transactions(subscription_id) → subscriptions NO ACTION',
   'fk_data_source_items_contents data_source_items(content_id) → contents SET NULL',
   'fk_data_source_items_data_sources data_source_items(data_source_id) → data_sources CASCADE',

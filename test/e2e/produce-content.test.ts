@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, readdir, rm, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { contentMediaKeys } from '../../activities/media-keys';
+import { processWorkDir } from '../../activities/work-folders';
+import { progressView } from '../../control/production-state';
 import { startProduction } from '../../control/productions';
 import { createProviders } from '../../providers';
 import { probe } from '../../providers/ffmpeg/runner';
@@ -19,6 +21,15 @@ import { workflowFailure } from '../support/wait';
 const HISTORY_DIR = resolve(__dirname, '..', 'workflows', 'histories');
 const execFileAsync = promisify(execFile);
 const TOPIC = '인공지능이 바꾸는 숏폼 영상 제작의 미래';
+
+/** The pids of the ffmpeg processes whose command line names `path`. */
+async function ffmpegOf(path: string): Promise<number[]> {
+  const { stdout } = await execFileAsync('pgrep', ['-f', `^ffmpeg .*${path}`]).catch((err: { code?: number; stdout?: string }) => {
+    if (err.code === 1) return { stdout: '' };
+    throw err;
+  });
+  return stdout.split('\n').filter(Boolean).map(Number);
+}
 
 describe('produceContent on a real worker', () => {
   let h: PipelineHarness;
@@ -73,7 +84,9 @@ describe('produceContent on a real worker', () => {
       assert.equal(video?.height, 1920);
       assert.equal(audio?.codec, 'aac');
       assert.ok(content.audio_duration && Math.abs(info.durationSec - content.audio_duration) <= 0.5, `video ${info.durationSec}s vs voice ${content.audio_duration}s`);
-      const manifest = JSON.parse((await h.ctx.db.objects.getBuffer(key.replace('video/video.mp4', 'audio/speech.json'))).toString()) as { cues: unknown[]; segments: unknown[] };
+      // The speech's outputs are in the folder named by the hash of its inputs, next to the voice the content row points at.
+      const audioKey = decodeURIComponent(content.audio_url!.slice(h.ctx.db.objects.urlFor('').length));
+      const manifest = JSON.parse((await h.ctx.db.objects.getBuffer(audioKey.replace(/voice\.m4a$/, 'speech.json'))).toString()) as { cues: unknown[]; segments: unknown[] };
       assert.ok(manifest.cues.length >= manifest.segments.length, 'every scene has timed subtitle lines');
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -220,6 +233,14 @@ describe('produceContent on a real worker', () => {
     assert.equal(cause.nonRetryable, true);
     assert.deepEqual(await creditRows(h, contentId), []);
     assert.deepEqual(await jobRows(h, contentId), []);
+    // The refusal has no job row to carry it: the reason is the run's, on the content's record and in its progress.
+    assert.equal((await h.ctx.models.Content.findByPk(contentId))?.status, 'failed');
+    const log = await h.ctx.db.mongo.models.WorkflowLog.findOne({ workflow_id: handle.workflowId, execution_id: handle.firstExecutionRunId }).lean();
+    assert.match(log?.error?.message ?? '', /no credits left/);
+    const view = await progressView(h.ctx.temporal, h.ctx.db, contentId);
+    assert.equal(view?.step, 'failed');
+    assert.equal(view?.source, 'records');
+    assert.match(view?.error ?? '', /no credits left/);
   });
 
   it('lets exactly one of two concurrent productions run on the last credit', async () => {
@@ -244,25 +265,33 @@ describe('produceContent on a real worker', () => {
     assert.deepEqual(all.map((t) => [t.transaction_type, t.credits_balance]), [['usage', 0], ['refund', 1]]);
   });
 
-  it('cancels during the render: the render job ends cancelled, the content returns to draft, one refund', async () => {
+  it('cancels during the render: ffmpeg is stopped at once, the render job ends "cancelled", the content returns to draft, one refund', async (t) => {
     const ctx = h.isolated('cancel');
     await h.startWorkers(ctx);
     const tenant = await createTenant(h, { credits: 2 });
     const contentId = await createTopicContent(h, tenant.projectId, TOPIC);
     const handle = await startProduction(ctx, contentId, { mediaHeartbeatTimeout: '5 seconds' });
     finished.push({ name: 'cancel-during-render', handle });
-    await waitFor('render running', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'running'));
+    await waitFor('render encoding', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'running' && j.progress > 0));
+    const renders = await waitFor('ffmpeg rendering', async () => {
+      const pids = await ffmpegOf(`render-${contentId}`);
+      return pids.length > 0 && pids;
+    });
+    const cancelledAt = Date.now();
     await handle.cancel();
     await workflowFailure(handle);
-    const render = await waitFor('render cancelled', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'cancelled'), 30_000);
-    assert.equal(render.status, 'cancelled');
+    assert.deepEqual(await ffmpegOf(`render-${contentId}`), [], `the run ends once ffmpeg (pid ${renders.join(', ')}) is gone`);
+    t.diagnostic(`the cancelled run ended ${Date.now() - cancelledAt} ms after the cancel, its ffmpeg gone`);
+    assert.ok(Date.now() - cancelledAt < 10_000, 'within seconds of the cancel');
+
+    const render = (await jobRows(h, contentId)).find((j) => j.job_type === 'render');
+    assert.equal(render?.status, 'cancelled');
+    assert.equal(render?.error_message, 'cancelled');
     assert.deepEqual((await creditRows(h, contentId)).map((r) => r.transaction_type), ['usage', 'refund']);
     assert.equal((await h.ctx.models.Content.findByPk(contentId))?.status, 'draft');
-    await waitFor('the activity itself to stop on the cancellation', async () => {
-      const log = await h.ctx.db.mongo.models.WorkflowLog.findOne({ workflow_id: handle.workflowId }).lean();
-      return log?.nodes_executed.some((n) => n.node_name.startsWith('renderVideo') && n.status === 'cancelled');
-    }, 30_000);
-    const leftovers = await readdir(ctx.config.media.workDir).catch(() => []);
+    const log = await h.ctx.db.mongo.models.WorkflowLog.findOne({ workflow_id: handle.workflowId }).lean();
+    assert.ok(log?.nodes_executed.some((n) => n.node_name.startsWith('renderVideo') && n.status === 'cancelled'), 'the activity itself stopped on the cancellation');
+    const leftovers = await readdir(processWorkDir(ctx.config.media.workDir)).catch(() => []);
     assert.ok(!leftovers.some((d) => d.includes(contentId)), 'the render work folder is removed');
   });
 
@@ -286,9 +315,12 @@ describe('produceContent on a real worker', () => {
     const handle = await startProduction(ctx, contentId, { mediaHeartbeatTimeout: '5 seconds' });
     finished.push({ name: 'worker-killed-mid-render', handle });
     await waitFor('render in progress', async () => (await jobRows(h, contentId)).find((j) => j.job_type === 'render' && j.status === 'running' && j.progress > 0));
+    const childFolder = (await readdir(ctx.config.media.workDir)).find((d) => d.startsWith(`${hostname()}-${child.pid}-`));
+    assert.ok(childFolder && (await readdir(join(ctx.config.media.workDir, childFolder))).some((d) => d.startsWith(`render-${contentId}`)), 'the render works in its process folder');
     child.kill('SIGKILL');
     await exited;
     await h.startWorkers(ctx, ['media']);
+    assert.ok(!(await readdir(ctx.config.media.workDir)).includes(childFolder), 'the next worker to start removed the killed worker’s folder');
     const result = await handle.result();
     assert.equal(result.step, 'ready');
 

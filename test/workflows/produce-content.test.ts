@@ -39,7 +39,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
     return `${label}-${randomBytes(4).toString('hex')}`;
   }
 
-  async function start(contentId: string, scenario: Scenario = {}, extra: { approvalTimeout?: Duration } = {}): Promise<WorkflowHandle<typeof produceContent>> {
+  async function start(contentId: string, scenario: Scenario = {}, extra: { approvalTimeout?: Duration; mediaHeartbeatTimeout?: Duration } = {}): Promise<WorkflowHandle<typeof produceContent>> {
     t.stubs.scenario(contentId, scenario);
     return t.client.workflow.start(produceContent, {
       taskQueue: t.taskQueue,
@@ -169,6 +169,35 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
       assertSettled(contentId, { refunds: 1, refundReason: /voice not available/, outcome: 'failed', keepReady: false, error: /voice not available/ });
     });
 
+    it('speech fails: the scene images are cancelled, and the run cleans up once they have stopped', async () => {
+      const contentId = newContentId('tts-fails-images-stop');
+      const gate = new Gate();
+      let stoppedAt = Infinity;
+      const handle = await start(contentId, {
+        overrides: {
+          synthesizeSpeech: async () => {
+            await t.stubs.called(contentId, 'createSceneImages');
+            throw ApplicationFailure.nonRetryable('voice not available for ko-KR', 'VoiceUnavailable');
+          },
+          createSceneImages: async (_input, ctx) => {
+            try {
+              await gate.pass(ctx);
+              return { imageKeys: [] };
+            } catch (err) {
+              await new Promise((resolve) => setTimeout(resolve, 500));
+              stoppedAt = Date.now();
+              throw err;
+            }
+          },
+        },
+      }, { mediaHeartbeatTimeout: '5 seconds' });
+      await workflowFailure(handle);
+      const images = await t.stubs.called(contentId, 'createSceneImages');
+      assert.equal(images.outcome, 'cancelled');
+      assert.ok(t.stubs.calls(contentId).find((c) => c.name === 'refundCredit')!.at >= stoppedAt, 'refunded after the images stopped');
+      assertSettled(contentId, { refunds: 1, refundReason: /voice not available/, outcome: 'failed', keepReady: false, error: /voice not available/ });
+    });
+
     it('render fails: refunded, never marked ready', async () => {
       const contentId = newContentId('render-fails');
       const handle = await start(contentId, {
@@ -185,6 +214,45 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
       assert.equal(render.images.imageKeys.length, 3);
       assertSettled(contentId, { refunds: 1, refundReason: /invalid filter graph/, outcome: 'failed', keepReady: false, error: /invalid filter graph/ });
       assert.equal((await handle.query(progressQuery)).step, 'failed');
+    });
+  });
+
+  describe('retries outlast a database or Redis failover', { concurrency: true }, () => {
+    it('a 16-second database outage after the render: retried through it, the video is kept, no refund', async () => {
+      const contentId = newContentId('outage');
+      let outageEnds: number | undefined;
+      const handle = await start(contentId, {
+        overrides: {
+          markReadyForPublishing: async () => {
+            outageEnds ??= Date.now() + 16_000;
+            if (Date.now() < outageEnds) throw ApplicationFailure.retryable('connect ECONNREFUSED 127.0.0.1:5432', 'SequelizeConnectionRefusedError');
+            return { autoPublish: false, channels: [] };
+          },
+        },
+      });
+      const result = await handle.result();
+      assert.equal(result.step, 'ready');
+      const attempts = t.stubs.calls(contentId).filter((c) => c.name === 'markReadyForPublishing').map((c) => c.attempt);
+      assert.ok(attempts.length > 5, `retried past the old five attempts: ${attempts.join(', ')}`);
+      assertSettled(contentId, { refunds: 0, outcome: 'completed', keepReady: true });
+    });
+
+    it('every activity retries with backoff capped at 30 s for at least 10 minutes, not for a fixed number of attempts', async () => {
+      const contentId = newContentId('policies');
+      const handle = await start(contentId, { overrides: { writeScript: async () => {
+        throw ApplicationFailure.nonRetryable('the model refused the topic', 'ScriptRefused');
+      } } });
+      await workflowFailure(handle);
+      const history = await handle.fetchHistory();
+      const scheduled = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes] : []));
+      assert.deepEqual(scheduled.map((a) => a.activityType?.name), ['chargeCredit', 'writeScript', 'refundCredit', 'finishRun']);
+      for (const activity of scheduled) {
+        const name = activity.activityType?.name;
+        assert.equal(activity.retryPolicy?.maximumAttempts ?? 0, 0, `${name}: no attempt cap`);
+        assert.ok(Number(activity.retryPolicy?.maximumInterval?.seconds) <= 30, `${name}: backoff capped at 30 s`);
+        assert.ok(Number(activity.scheduleToCloseTimeout?.seconds) >= 600, `${name}: retried for at least 10 minutes`);
+      }
+      assert.equal(t.stubs.count(contentId, 'writeScript'), 1, 'a non-retryable error still fails at once');
     });
   });
 
@@ -219,6 +287,57 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
       assert.equal((await handle.query(progressQuery)).step, 'cancelled');
       const render = await t.stubs.called(contentId, 'renderVideo');
       await eventually('the render stub to see the cancellation', async () => render.outcome === 'cancelled', 5_000);
+    });
+
+    it('the cleanup waits until the cancelled render has stopped', async () => {
+      const contentId = newContentId('cancel-waits');
+      const gate = new Gate();
+      let stoppedAt = Infinity;
+      const handle = await start(contentId, {
+        overrides: {
+          renderVideo: async (_input, ctx) => {
+            try {
+              await gate.pass(ctx);
+              return { videoKey: 'v', thumbnailKey: 't', durationSec: 1 };
+            } catch (err) {
+              await new Promise((resolve) => setTimeout(resolve, 1500)); // ffmpeg closing its output after SIGINT
+              stoppedAt = Date.now();
+              throw err;
+            }
+          },
+        },
+      }, { mediaHeartbeatTimeout: '5 seconds' });
+      await t.stubs.called(contentId, 'renderVideo');
+      await handle.cancel();
+      await workflowFailure(handle);
+      const refund = await t.stubs.called(contentId, 'refundCredit');
+      assert.ok(refund.at >= stoppedAt, `refunded ${refund.at - stoppedAt} ms after the render stopped`);
+      assertSettled(contentId, { refunds: 1, refundReason: /^cancelled$/, outcome: 'cancelled', keepReady: false, error: /^cancelled$/ });
+    });
+
+    it('a render whose worker died is cancelled all the same: it times out, the run ends cancelled and refunded', async () => {
+      const contentId = newContentId('cancel-dead-worker');
+      let alive = true;
+      const handle = await start(contentId, {
+        overrides: {
+          renderVideo: async (_input, ctx) => {
+            while (alive) {
+              ctx.heartbeat();
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+            await new Promise((resolve) => setTimeout(resolve, 5000));
+            return { videoKey: 'v', thumbnailKey: 't', durationSec: 1 };
+          },
+        },
+      });
+      await t.stubs.called(contentId, 'renderVideo');
+      alive = false;
+      await handle.cancel();
+      const err = await workflowFailure(handle);
+      assert.ok(err.cause instanceof CancelledFailure, String(err.cause));
+      assert.equal((await handle.describe()).status.name, 'CANCELLED');
+      assertSettled(contentId, { refunds: 1, refundReason: /^cancelled$/, outcome: 'cancelled', keepReady: false, error: /^cancelled$/ });
+      assert.equal((await handle.query(progressQuery)).step, 'cancelled');
     });
 
     it('the cancel signal after the render, while awaiting approval: nothing published, so refunded once', async () => {
