@@ -23,7 +23,7 @@ export const UPKEEP_SCHEDULES: readonly UpkeepSchedule[] = [
   { id: 'upkeep-renew-subscriptions', cron: '5 * * * *', workflow: renewSubscriptions, description: 'renew, reset or expire subscriptions whose credit period ended' },
   { id: 'upkeep-api-usage-partitions', cron: '15 0 * * *', workflow: maintainPartitions, description: "create the next months' api_usages partitions" },
   { id: 'upkeep-refresh-metrics', cron: '*/30 * * * *', workflow: refreshUploadMetrics, description: 'refresh the metrics of published uploads that are due' },
-  { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL and MongoDB to S3 and prune old backups' },
+  { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL (kept 30 days) and MongoDB (14 days) to the backups bucket' },
 ];
 
 export async function ensureUpkeepSchedules(ctx: Pick<AppContext, 'config' | 'temporal'>): Promise<string[]> {

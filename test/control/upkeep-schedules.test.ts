@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ScheduleHandle } from '@temporalio/client';
 import { QueryTypes } from 'sequelize';
+import { parseBackupKey, readRetention, retainUntil } from '../../db/backups';
 import type { BackupRun } from '../../workflows/back-up-databases';
 import type { RolloverSummary } from '../../db/rollover';
 import type { AppContext } from '../../control/app-context';
@@ -80,12 +81,18 @@ describe('upkeep schedules', () => {
     assert.ok(Number(row!.n) >= 4, `the current month and three ahead exist (created now: ${created.join(', ') || 'none'})`);
   });
 
-  it('backs up PostgreSQL and MongoDB to S3', async () => {
+  it('backs up PostgreSQL and MongoDB to the backups bucket, each locked for its retention', async () => {
     const run = await runNow<BackupRun>(ctx.temporal.schedule.getHandle('upkeep-backups'));
-    assert.match(run.postgres.key, /^backups\/postgres\/\d{4}\/\d{2}\/\d{2}\/.+\.dump$/);
-    assert.match(run.mongo.key, /^backups\/mongo\/\d{4}\/\d{2}\/\d{2}\/.+\.jsonl\.gz$/);
+    assert.match(run.postgres.key, /^postgres\/\d{4}\/\d{2}\/\d{2}\/.+\.dump$/);
+    assert.match(run.mongo.key, /^mongo\/\d{4}\/\d{2}\/\d{2}\/.+\.jsonl\.gz$/);
     assert.ok(run.postgres.bytes > 0 && run.mongo.bytes > 0);
-    const stored = await ctx.db.objects.getBuffer(run.postgres.key);
+    const stored = await ctx.db.backups.getBuffer(run.postgres.key);
     assert.equal(stored.subarray(0, 5).toString('latin1'), 'PGDMP', 'a pg_dump custom-format archive');
+    for (const backup of [run.postgres, run.mongo]) {
+      const parsed = parseBackupKey(backup.key);
+      assert.ok(parsed);
+      assert.deepEqual(await readRetention({ store: ctx.db.backups }, backup.key), { mode: 'COMPLIANCE', retainUntil: retainUntil(backup.kind, parsed.takenAt) });
+    }
   });
+
 });
