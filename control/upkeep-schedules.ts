@@ -3,6 +3,7 @@ import { backUpDatabases } from '../workflows/back-up-databases';
 import { maintainPartitions } from '../workflows/maintain-partitions';
 import { refreshUploadMetrics } from '../workflows/refresh-upload-metrics';
 import { renewSubscriptions } from '../workflows/renew-subscriptions';
+import { snapshotRedis } from '../workflows/snapshot-redis';
 import type { AppContext } from './app-context';
 
 /**
@@ -24,6 +25,7 @@ export const UPKEEP_SCHEDULES: readonly UpkeepSchedule[] = [
   { id: 'upkeep-api-usage-partitions', cron: '15 0 * * *', workflow: maintainPartitions, description: "create the next months' api_usages partitions" },
   { id: 'upkeep-refresh-metrics', cron: '*/30 * * * *', workflow: refreshUploadMetrics, description: 'refresh the metrics of published uploads that are due' },
   { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL (kept 30 days) and MongoDB (14 days) to the backups bucket' },
+  { id: 'upkeep-redis-snapshot', cron: '0 */4 * * *', workflow: snapshotRedis, description: 'snapshot Redis (RDB, kept 7 days) to the backups bucket' },
 ];
 
 export async function ensureUpkeepSchedules(ctx: Pick<AppContext, 'config' | 'temporal'>): Promise<string[]> {

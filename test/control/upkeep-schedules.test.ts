@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ScheduleHandle } from '@temporalio/client';
 import { QueryTypes } from 'sequelize';
-import { parseBackupKey, readRetention, retainUntil } from '../../db/backups';
+import { parseBackupKey, readRetention, retainUntil, type BackupSummary } from '../../db/backups';
 import type { BackupRun } from '../../workflows/back-up-databases';
 import type { RolloverSummary } from '../../db/rollover';
 import type { AppContext } from '../../control/app-context';
@@ -95,4 +95,14 @@ describe('upkeep schedules', () => {
     }
   });
 
+  it('snapshots Redis to the backups bucket, locked for 7 days', async () => {
+    const run = await runNow<BackupSummary>(ctx.temporal.schedule.getHandle('upkeep-redis-snapshot'));
+    assert.match(run.key, /^redis\/\d{4}\/\d{2}\/\d{2}\/.+\.rdb$/);
+    assert.equal(run.database, new URL(ctx.config.redisUrl).host);
+    const stored = await ctx.db.backups.getBuffer(run.key);
+    assert.match(stored.subarray(0, 9).toString('latin1'), /^REDIS\d{4}$/, 'an RDB file');
+    const parsed = parseBackupKey(run.key);
+    assert.ok(parsed);
+    assert.deepEqual(await readRetention({ store: ctx.db.backups }, run.key), { mode: 'COMPLIANCE', retainUntil: retainUntil('redis', parsed.takenAt) });
+  });
 });
