@@ -373,7 +373,10 @@ export async function backupPostgres(deps: BackupRunDeps & { databaseUrl: string
 /**
  * Restores a PostgreSQL backup into the (empty) database of `databaseUrl` with pg_restore, in one
  * transaction: on any error nothing is left half-restored. Objects are owned by the connecting role
- * (`--no-owner --no-privileges`), so a backup restores into another cluster with other roles.
+ * (`--no-owner`), and the privileges come back as they were (the app_* roles' grants and default
+ * privileges, without which the platform's login roles could not use the restored database): the
+ * roles they name must exist in the target cluster, as they do wherever the platform has migrated
+ * a database.
  */
 export async function restorePostgres(deps: BackupStoreDeps & { databaseUrl: string }, key: string, signal?: AbortSignal): Promise<RestoreSummary> {
   assertKind('postgres', key);
@@ -388,7 +391,7 @@ export async function restorePostgres(deps: BackupStoreDeps & { databaseUrl: str
     let bytes = 0;
     const tool = startPgTool(
       'pg_restore',
-      ['--format=custom', '--single-transaction', '--exit-on-error', '--no-owner', '--no-privileges'],
+      ['--format=custom', '--single-transaction', '--exit-on-error', '--no-owner'],
       target,
       'pipe',
       stop.signal,
