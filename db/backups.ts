@@ -31,7 +31,7 @@ import type { ObjectStore } from './objects';
  * expires objects by that prefix.
  *
  * Each object is written under an S3 Object Lock in COMPLIANCE mode until its time plus its kind's
- * retention: nobody, the bucket's owner included, can delete or overwrite it before then, and nothing
+ * retention: nobody, the bucket's owner included, can delete or change it before then, and nothing
  * the platform runs deletes a backup at all (its key may not). The bucket's lifecycle expires them
  * afterwards. Each object's metadata names the kind and the database; its tags record `bytes` and
  * `duration-ms`.
@@ -40,7 +40,7 @@ export type BackupKind = 'postgres' | 'mongo' | 'redis';
 
 export const BACKUP_KINDS: readonly BackupKind[] = ['postgres', 'mongo', 'redis'];
 
-/** Days each kind is kept (seed §7.1: PostgreSQL 30, MongoDB 14, Redis 7): its lock, and its expiry in the bucket's lifecycle. */
+/** Days each kind is kept (seed §7.1: PostgreSQL 30, MongoDB 14, Redis 7): the length of its lock; the bucket's lifecycle expires its prefix after as many. */
 export const BACKUP_RETENTION_DAYS: Readonly<Record<BackupKind, number>> = { postgres: 30, mongo: 14, redis: 7 };
 
 const EXTENSIONS: Record<BackupKind, string> = { postgres: 'dump', mongo: 'jsonl.gz', redis: 'rdb' };
@@ -53,8 +53,9 @@ const QUEUE_SIZE = 2;
 const INSERT_BATCH_DOCS = 1000;
 const INSERT_BATCH_BYTES = 8 * 1024 * 1024;
 const MONGO_FORMAT = 'autoclip-mongo-backup';
-/** What every RDB file starts with, before its four-digit version. */
-const RDB_MAGIC = 'REDIS';
+/** How every RDB file starts: `REDIS` and a four-digit version. */
+const RDB_HEADER = /^REDIS\d{4}$/;
+const RDB_HEADER_BYTES = 9;
 /** The file name a redis-server loads by default (`dbfilename`). */
 export const REDIS_DUMP_FILE = 'dump.rdb';
 
@@ -614,14 +615,13 @@ export async function backupRedis(deps: BackupRunDeps & { redisUrl: string }, si
 function rdbHeaderCheck(key: string): Transform {
   let head = Buffer.alloc(0);
   let checked = false;
-  const header = RDB_MAGIC.length + 4;
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       if (!checked) {
-        head = Buffer.concat([head, chunk]).subarray(0, header);
-        if (head.length < header) return done(null, chunk);
+        head = Buffer.concat([head, chunk]).subarray(0, RDB_HEADER_BYTES);
+        if (head.length < RDB_HEADER_BYTES) return done(null, chunk);
         checked = true;
-        if (!new RegExp(`^${RDB_MAGIC}\\d{4}$`).test(head.toString('latin1'))) return done(new Error(`${key} is not an RDB file`));
+        if (!RDB_HEADER.test(head.toString('latin1'))) return done(new Error(`${key} is not an RDB file`));
       }
       done(null, chunk);
     },
