@@ -1,5 +1,5 @@
 import { Context as ActivityContext } from '@temporalio/activity';
-import { backupMongo, backupPostgres, pruneBackups, type BackupSummary, type MongoBackupSummary, type PruneResult } from '../db/backups';
+import { backupMongo, backupPostgres, backupRedis, type BackupSummary, type MongoBackupSummary } from '../db/backups';
 import { deleteExpiredMongoDocuments, type ExpiredDocuments } from '../db/mongo/retention';
 import { ensureApiUsagePartitions } from '../db/partitions';
 import { rollOverSubscriptions, type RolloverSummary } from '../db/rollover';
@@ -10,10 +10,12 @@ const PARTITION_MONTHS_AHEAD = 3;
 
 /**
  * The periodic upkeep, run by Temporal Schedules (control/upkeep-schedules.ts): credit periods,
- * api_usages partitions, backups and the retention of MongoDB's logs. Each is idempotent, so a retried or doubled run is harmless.
+ * api_usages partitions, backups and the retention of MongoDB's logs. Each is idempotent, so a
+ * retried or doubled run is harmless (a doubled backup is one more locked object, expired like the others).
  */
 export function createUpkeepActivities(ctx: AppContext) {
   const heartbeatBytes = (bytes: number): void => ActivityContext.current().heartbeat({ bytes });
+  const store = ctx.db.backups;
   return {
     async rollOverSubscriptions(): Promise<RolloverSummary> {
       return rollOverSubscriptions(ctx.db.sequelize);
@@ -25,16 +27,17 @@ export function createUpkeepActivities(ctx: AppContext) {
 
     async backupPostgres(): Promise<BackupSummary> {
       const { cancellationSignal } = ActivityContext.current();
-      return backupPostgres({ store: ctx.db.backups, databaseUrl: ctx.config.backupDatabaseUrl, onProgress: heartbeatBytes }, cancellationSignal);
+      return backupPostgres({ store, databaseUrl: ctx.config.backupDatabaseUrl, onProgress: heartbeatBytes }, cancellationSignal);
     },
 
     async backupMongo(): Promise<MongoBackupSummary> {
       const { cancellationSignal } = ActivityContext.current();
-      return backupMongo({ store: ctx.db.backups, mongodbUrl: ctx.config.mongodbUrl, onProgress: heartbeatBytes }, cancellationSignal);
+      return backupMongo({ store, mongodbUrl: ctx.config.mongodbUrl, onProgress: heartbeatBytes }, cancellationSignal);
     },
 
-    async pruneBackups(): Promise<PruneResult> {
-      return pruneBackups({ store: ctx.db.backups }, undefined, ActivityContext.current().cancellationSignal);
+    async backupRedis(): Promise<BackupSummary> {
+      const { cancellationSignal } = ActivityContext.current();
+      return backupRedis({ store, redisUrl: ctx.config.redisUrl, onProgress: heartbeatBytes }, cancellationSignal);
     },
 
     async deleteExpiredMongoDocuments(): Promise<ExpiredDocuments> {

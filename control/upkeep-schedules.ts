@@ -6,6 +6,7 @@ import { maintainPartitions } from '../workflows/maintain-partitions';
 import { recoveryDrill } from '../workflows/recovery-drill';
 import { refreshUploadMetrics } from '../workflows/refresh-upload-metrics';
 import { renewSubscriptions } from '../workflows/renew-subscriptions';
+import { snapshotRedis } from '../workflows/snapshot-redis';
 import type { AppContext } from './app-context';
 
 /**
@@ -26,7 +27,8 @@ export const UPKEEP_SCHEDULES: readonly UpkeepSchedule[] = [
   { id: 'upkeep-renew-subscriptions', cron: '5 * * * *', workflow: renewSubscriptions, description: 'renew, reset or expire subscriptions whose credit period ended' },
   { id: 'upkeep-api-usage-partitions', cron: '15 0 * * *', workflow: maintainPartitions, description: "create the next months' api_usages partitions" },
   { id: 'upkeep-refresh-metrics', cron: '*/30 * * * *', workflow: refreshUploadMetrics, description: 'refresh the metrics of published uploads that are due' },
-  { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL and MongoDB to S3 and prune old backups' },
+  { id: 'upkeep-backups', cron: '0 3 * * *', workflow: backUpDatabases, description: 'back up PostgreSQL (kept 30 days) and MongoDB (14 days) to the backups bucket' },
+  { id: 'upkeep-redis-snapshot', cron: '0 */4 * * *', workflow: snapshotRedis, description: 'snapshot Redis (RDB, kept 7 days) to the backups bucket' },
   // After the backup, so the last backup before a deletion still holds what it deletes.
   { id: 'upkeep-mongo-retention', cron: '30 4 * * *', workflow: expireMongoDocuments, description: `delete workflow_logs (${MONGO_RETENTION_DAYS.workflow_logs} days) and analytics_events (${MONGO_RETENTION_DAYS.analytics_events} days) past their retention` },
   { id: 'upkeep-recovery-drill', cron: '0 5 * * 0', workflow: recoveryDrill, description: 'restore the newest PostgreSQL backup plus WAL into a scratch server and verify it (RPO, RTO)' },

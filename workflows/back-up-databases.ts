@@ -1,6 +1,6 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { UpkeepActivities } from '../activities/upkeep';
-import type { BackupSummary, MongoBackupSummary, PruneResult } from '../db/backups';
+import type { BackupSummary, MongoBackupSummary } from '../db/backups';
 
 const backups = proxyActivities<UpkeepActivities>({
   startToCloseTimeout: '3 hours',
@@ -8,24 +8,16 @@ const backups = proxyActivities<UpkeepActivities>({
   retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '15 minutes', maximumAttempts: 5 },
 });
 
-const { pruneBackups } = proxyActivities<UpkeepActivities>({
-  startToCloseTimeout: '10 minutes',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumAttempts: 5 },
-});
-
 export interface BackupRun {
   postgres: BackupSummary;
   mongo: MongoBackupSummary;
-  pruned: PruneResult;
 }
 
 /**
- * Daily (schedule `upkeep-backups`, seed §7.1): PostgreSQL and MongoDB to S3, then backups past
- * their retention (30 and 14 days) deleted. Pruning runs only after both backups succeeded, so a
- * failing backup never costs an old one.
+ * Daily (schedule `upkeep-backups`, seed §7.1): PostgreSQL and MongoDB to the backups bucket, each
+ * locked for its retention (30 and 14 days). Nothing here deletes: the bucket expires them.
  */
 export async function backUpDatabases(): Promise<BackupRun> {
   const [postgres, mongo] = await Promise.all([backups.backupPostgres(), backups.backupMongo()]);
-  const pruned = await pruneBackups();
-  return { postgres, mongo, pruned };
+  return { postgres, mongo };
 }

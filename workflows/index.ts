@@ -5,6 +5,7 @@ export { ingestDataSource } from './ingest-data-source';
 export { renewSubscriptions } from './renew-subscriptions';
 export { maintainPartitions } from './maintain-partitions';
 export { backUpDatabases } from './back-up-databases';
+export { snapshotRedis } from './snapshot-redis';
 export { refreshUploadMetrics } from './refresh-upload-metrics';
 export { expireMongoDocuments } from './expire-mongo-documents';
 export { recoveryDrill } from './recovery-drill';

@@ -2,6 +2,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { BACKUP_RETENTION_DAYS } from '../../db/backups';
 import { minioBinary, minioSetupBinary } from './binaries';
 import { startDetached, type ManagedProcess } from './process';
 import { localSecret, serviceDir, type ServiceDefinition, type StackContext } from './context';
@@ -23,8 +24,6 @@ const APP_USER = 'autoclip-app';
 const PGBACKREST_USER = 'autoclip-pgbackrest';
 const REPLICATOR_USER = 'autoclip-replicator';
 
-/** Days each backup kind is kept (seed §7.1), as the expiry of its prefix in the backups bucket. */
-const BACKUP_EXPIRY_DAYS = { postgres: 30, mongo: 14, redis: 7 } as const;
 
 const bucketArn = (bucket: string) => `arn:aws:s3:::${bucket}`;
 const objectsArn = (bucket: string, prefix = '') => `arn:aws:s3:::${bucket}/${prefix}*`;
@@ -217,8 +216,9 @@ export const minio: ServiceDefinition = {
         {
           name: BACKUP_BUCKET_NAME,
           objectLock: true,
-          expire: Object.entries(BACKUP_EXPIRY_DAYS).map(([kind, days]) => ({ prefix: `${kind}/`, days })),
-          noncurrentDays: BACKUP_EXPIRY_DAYS.postgres,
+          // Each kind's prefix expires when its objects' lock ends (seed §7.1).
+          expire: Object.entries(BACKUP_RETENTION_DAYS).map(([kind, days]) => ({ prefix: `${kind}/`, days })),
+          noncurrentDays: BACKUP_RETENTION_DAYS.postgres,
         },
       ],
       policies: [

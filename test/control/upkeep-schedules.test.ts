@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { ScheduleHandle } from '@temporalio/client';
 import { QueryTypes } from 'sequelize';
+import { parseBackupKey, readRetention, retainUntil, type BackupSummary } from '../../db/backups';
 import type { BackupRun } from '../../workflows/back-up-databases';
 import type { RolloverSummary } from '../../db/rollover';
 import { MONGO_RETENTION_DAYS, type ExpiredDocuments } from '../../db/mongo/retention';
@@ -82,13 +83,29 @@ describe('upkeep schedules', () => {
     assert.ok(Number(row!.n) >= 4, `the current month and three ahead exist (created now: ${created.join(', ') || 'none'})`);
   });
 
-  it('backs up PostgreSQL and MongoDB to S3', async () => {
+  it('backs up PostgreSQL and MongoDB to the backups bucket, each locked for its retention', async () => {
     const run = await runNow<BackupRun>(ctx.temporal.schedule.getHandle('upkeep-backups'));
-    assert.match(run.postgres.key, /^backups\/postgres\/\d{4}\/\d{2}\/\d{2}\/.+\.dump$/);
-    assert.match(run.mongo.key, /^backups\/mongo\/\d{4}\/\d{2}\/\d{2}\/.+\.jsonl\.gz$/);
+    assert.match(run.postgres.key, /^postgres\/\d{4}\/\d{2}\/\d{2}\/.+\.dump$/);
+    assert.match(run.mongo.key, /^mongo\/\d{4}\/\d{2}\/\d{2}\/.+\.jsonl\.gz$/);
     assert.ok(run.postgres.bytes > 0 && run.mongo.bytes > 0);
-    const stored = await ctx.db.objects.getBuffer(run.postgres.key);
+    const stored = await ctx.db.backups.getBuffer(run.postgres.key);
     assert.equal(stored.subarray(0, 5).toString('latin1'), 'PGDMP', 'a pg_dump custom-format archive');
+    for (const backup of [run.postgres, run.mongo]) {
+      const parsed = parseBackupKey(backup.key);
+      assert.ok(parsed);
+      assert.deepEqual(await readRetention({ store: ctx.db.backups }, backup.key), { mode: 'COMPLIANCE', retainUntil: retainUntil(backup.kind, parsed.takenAt) });
+    }
+  });
+
+  it('snapshots Redis to the backups bucket, locked for 7 days', async () => {
+    const run = await runNow<BackupSummary>(ctx.temporal.schedule.getHandle('upkeep-redis-snapshot'));
+    assert.match(run.key, /^redis\/\d{4}\/\d{2}\/\d{2}\/.+\.rdb$/);
+    assert.equal(run.database, new URL(ctx.config.redisUrl).host);
+    const stored = await ctx.db.backups.getBuffer(run.key);
+    assert.match(stored.subarray(0, 9).toString('latin1'), /^REDIS\d{4}$/, 'an RDB file');
+    const parsed = parseBackupKey(run.key);
+    assert.ok(parsed);
+    assert.deepEqual(await readRetention({ store: ctx.db.backups }, run.key), { mode: 'COMPLIANCE', retainUntil: retainUntil('redis', parsed.takenAt) });
   });
 
   it('deletes workflow_logs and analytics_events past their retention from the MongoDB-compatible store, and keeps the rest', async () => {

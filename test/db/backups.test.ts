@@ -3,26 +3,36 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DeleteObjectsCommand, GetObjectTaggingCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectTaggingCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+} from '@aws-sdk/client-s3';
 import { mongo } from 'mongoose';
 import {
+  BACKUP_KINDS,
   backupKey,
   backupMongo,
   backupPostgres,
   listBackups,
   parseBackupKey,
-  pruneBackups,
+  readRetention,
   restoreMongo,
   restorePostgres,
-  type BackupKind,
+  retainUntil,
+  type BackupSummary,
 } from '../../db/backups';
 import { migrateUp, readMigrationFiles } from '../../db/migrate';
 import { ObjectStore } from '../../db/objects';
 import { loadConfig } from '../../lib/config';
 import { connect, createScratchDatabase, type ScratchDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
 
-const DAY_MS = 86_400_000;
 const REPO_ROOT = join(__dirname, '..', '..');
+const MiB = 1024 * 1024;
 
 /** The configured MongoDB URL with a fresh database name, so runs never see each other's data. */
 function scratchMongoUrl(baseUrl: string, label: string): string {
@@ -41,44 +51,65 @@ async function withMongo<T>(url: string, work: (db: mongo.Db) => Promise<T>): Pr
   }
 }
 
+/**
+ * Backups as the platform writes them: into the backups bucket of the test stack with the platform's
+ * own key, which cannot delete there. Each run writes under a scope of its own (locked objects stay
+ * until the bucket expires them), so its listings see only its own backups.
+ */
 describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO of the test stack)', () => {
   const config = loadConfig();
-  const store = new ObjectStore(config.s3);
-  const prefix = `test/backups-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}/`;
+  const store = new ObjectStore({ ...config.s3, bucket: config.s3.backupBucket, publicUrl: undefined });
+  const scope = `test/backups-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
   const scratch: ScratchDatabase[] = [];
   const mongoDatabases: string[] = [];
-
-  async function putEmpty(key: string): Promise<void> {
-    await store.put(key, 'x', 'application/octet-stream');
-  }
-
-  async function keysUnder(under: string): Promise<string[]> {
-    const page = await store.client.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: under }));
-    return (page.Contents ?? []).map((object) => object.Key ?? '').sort();
-  }
+  let notesBackup: BackupSummary | undefined;
 
   after(async () => {
-    const keys = await keysUnder(prefix);
-    if (keys.length > 0) {
-      await store.client.send(new DeleteObjectsCommand({ Bucket: store.bucket, Delete: { Objects: keys.map((Key) => ({ Key })) } }));
-    }
     await Promise.all(scratch.map((db) => db.drop()));
     await Promise.all(mongoDatabases.map((url) => withMongo(url, (db) => db.dropDatabase())));
     store.destroy();
   });
 
-  it('keys carry the kind and UTC date, and only such keys are read back as backups', () => {
+  /** The stored object's lock as S3 reports it, against what the summary promised. */
+  async function assertLocked(summary: BackupSummary, within = scope): Promise<void> {
+    const parsed = parseBackupKey(summary.key, within);
+    assert.ok(parsed, `${summary.key} is a backup key of the scope`);
+    assert.equal(summary.retainUntil, retainUntil(summary.kind, parsed.takenAt).toISOString());
+    const head = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: summary.key }));
+    assert.equal(head.ObjectLockMode, 'COMPLIANCE');
+    assert.equal(head.ObjectLockRetainUntilDate?.toISOString(), summary.retainUntil);
+    assert.deepEqual(await readRetention({ store }, summary.key), { mode: 'COMPLIANCE', retainUntil: new Date(summary.retainUntil) });
+    await assert.rejects(
+      store.client.send(new DeleteObjectCommand({ Bucket: store.bucket, Key: summary.key, VersionId: head.VersionId })),
+      { name: 'AccessDenied' },
+      "the platform's key cannot delete a backup",
+    );
+  }
+
+  it('keys lead with the kind, carry the UTC time, and only such keys are read back as backups', () => {
     const at = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 6));
-    assert.equal(backupKey('backups/', 'postgres', at), 'backups/postgres/2025/01/02/20250102T030405.006Z.dump');
-    assert.equal(backupKey('backups/', 'mongo', at), 'backups/mongo/2025/01/02/20250102T030405.006Z.jsonl.gz');
-    assert.deepEqual(parseBackupKey('backups/', 'backups/mongo/2025/01/02/20250102T030405.006Z.jsonl.gz'), { kind: 'mongo', takenAt: at });
-    assert.equal(parseBackupKey('backups/', 'backups/postgres/2025/01/02/notes.txt'), undefined);
-    assert.equal(parseBackupKey('backups/', 'backups/postgres/2025/01/03/20250102T030405.006Z.dump'), undefined, 'folder and time disagree');
-    assert.equal(parseBackupKey('backups/', 'backups/postgres/2025/01/02/20250102T030405.006Z.jsonl.gz'), undefined, 'wrong extension for the kind');
-    assert.equal(parseBackupKey('other/', 'backups/postgres/2025/01/02/20250102T030405.006Z.dump'), undefined);
+    assert.equal(backupKey('postgres', at), 'postgres/2025/01/02/20250102T030405.006Z.dump');
+    assert.equal(backupKey('mongo', at), 'mongo/2025/01/02/20250102T030405.006Z.jsonl.gz');
+    assert.equal(backupKey('redis', at), 'redis/2025/01/02/20250102T030405.006Z.rdb');
+    assert.equal(backupKey('redis', at, 'test/run-1'), 'redis/test/run-1/2025/01/02/20250102T030405.006Z.rdb');
+    assert.throws(() => backupKey('redis', at, '../elsewhere'), /must be folder names joined by \//);
+
+    assert.deepEqual(parseBackupKey('mongo/2025/01/02/20250102T030405.006Z.jsonl.gz'), { kind: 'mongo', takenAt: at });
+    assert.deepEqual(parseBackupKey('redis/test/run-1/2025/01/02/20250102T030405.006Z.rdb', 'test/run-1'), { kind: 'redis', takenAt: at });
+    assert.equal(parseBackupKey('redis/test/run-1/2025/01/02/20250102T030405.006Z.rdb'), undefined, "another scope's backup");
+    assert.equal(parseBackupKey('redis/2025/01/02/20250102T030405.006Z.rdb', 'test/run-1'), undefined, 'outside the scope');
+    assert.equal(parseBackupKey('postgres/2025/01/02/notes.txt'), undefined);
+    assert.equal(parseBackupKey('postgres/2025/01/03/20250102T030405.006Z.dump'), undefined, 'folder and time disagree');
+    assert.equal(parseBackupKey('postgres/2025/01/02/20250102T030405.006Z.rdb'), undefined, 'wrong extension for the kind');
+    assert.equal(parseBackupKey('backups/postgres/2025/01/02/20250102T030405.006Z.dump'), undefined, 'the former layout');
+    assert.equal(parseBackupKey('pgbackrest/2025/01/02/20250102T030405.006Z.dump'), undefined, 'not a kind');
+
+    assert.equal(retainUntil('postgres', at).toISOString(), '2025-02-01T03:04:05.006Z');
+    assert.equal(retainUntil('mongo', at).toISOString(), '2025-01-16T03:04:05.006Z');
+    assert.equal(retainUntil('redis', at).toISOString(), '2025-01-09T03:04:05.006Z');
   });
 
-  it('PostgreSQL: a backup restores into an empty database with its rows, types, indexes and sequences', async () => {
+  it('PostgreSQL: a backup is stored locked for 30 days and restores into an empty database with its rows, types, indexes and sequences', async () => {
     const source = await createScratchDatabase('backup_pg_src');
     scratch.push(source);
     const client = await connect(source.url);
@@ -101,12 +132,14 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
     }
 
     const progress: number[] = [];
-    const summary = await backupPostgres({ store, prefix, databaseUrl: source.url, onProgress: (bytes) => progress.push(bytes) });
+    const summary = await backupPostgres({ store, scope, databaseUrl: source.url, onProgress: (bytes) => progress.push(bytes) });
+    notesBackup = summary;
     assert.equal(summary.kind, 'postgres');
     assert.equal(summary.database, new URL(source.url).pathname.slice(1));
-    assert.match(summary.key, new RegExp(`^${prefix}postgres/\\d{4}/\\d{2}/\\d{2}/\\d{8}T\\d{6}\\.\\d{3}Z\\.dump$`));
+    assert.match(summary.key, new RegExp(`^postgres/${scope}/\\d{4}/\\d{2}/\\d{2}/\\d{8}T\\d{6}\\.\\d{3}Z\\.dump$`));
     assert.ok(summary.bytes > 0 && summary.durationMs >= 0);
     assert.equal(progress.at(-1), summary.bytes);
+    await assertLocked(summary);
 
     const head = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: summary.key }));
     assert.equal(head.ContentLength, summary.bytes);
@@ -148,6 +181,7 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
       assert.match(error.message, /^pg_restore exited with 1: .*already exists/s);
       return true;
     });
+    await assert.rejects(restorePostgres({ store, databaseUrl: target.url }, summary.key.replace(/^postgres\//, 'mongo/')), /is not a postgres backup/);
   });
 
   it('PostgreSQL: the read-only login role (BACKUP_DATABASE_URL) dumps a migrated database, partitions and sequences included', async () => {
@@ -178,7 +212,7 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
       await backup.end();
     }
 
-    const summary = await backupPostgres({ store, prefix: `${prefix}readonly/`, databaseUrl: source.backupUrl });
+    const summary = await backupPostgres({ store, scope: `${scope}/readonly`, databaseUrl: source.backupUrl });
     const target = await createScratchDatabase('backup_pg_ro_dst');
     scratch.push(target);
     await restorePostgres({ store, databaseUrl: target.url }, summary.key);
@@ -200,17 +234,16 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
   });
 
   it('PostgreSQL: the documented restore command restores a backup by its key', async () => {
-    const [backup] = await listBackups({ store, prefix }, 'postgres');
-    assert.ok(backup, 'the backup of the previous test');
+    assert.ok(notesBackup, 'the backup of the first PostgreSQL test');
     const target = await createScratchDatabase('backup_pg_cli');
     scratch.push(target);
     const cli = spawnSync(
       process.execPath,
-      ['--import', 'tsx', 'scripts/backup.ts', 'restore', 'postgres', backup.key, '--database-url', target.url],
+      ['--import', 'tsx', 'scripts/backup.ts', 'restore', 'postgres', notesBackup.key, '--database-url', target.url],
       { cwd: REPO_ROOT, encoding: 'utf8', env: process.env },
     );
     assert.equal(cli.status, 0, cli.stderr);
-    assert.match(cli.stdout, new RegExp(`restored ${backup.key} into ${new URL(target.url).pathname.slice(1)}`));
+    assert.match(cli.stdout, new RegExp(`restored ${notesBackup.key} into ${new URL(target.url).pathname.slice(1)}`));
     const check = await connect(target.url);
     try {
       assert.equal((await check.query<{ n: string }>('SELECT count(*) AS n FROM notes')).rows[0]?.n, '2');
@@ -218,7 +251,7 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
       await check.end();
     }
 
-    const usage = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/backup.ts', 'restore', 'postgres', backup.key], {
+    const usage = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/backup.ts', 'restore', 'postgres', notesBackup.key], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
       env: process.env,
@@ -227,20 +260,101 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
     assert.match(usage.stderr, /restore postgres needs --database-url URL/);
   });
 
-  it('PostgreSQL: a failed dump carries pg_dump\'s message without the password and leaves no object', async () => {
+  it("PostgreSQL: a failed dump carries pg_dump's message without the password and leaves no object", async () => {
     const password = `wrong-${randomBytes(8).toString('hex')}`;
     const url = new URL(config.backupDatabaseUrl);
     url.password = password;
-    const existing = await listBackups({ store, prefix }, 'postgres');
-    await assert.rejects(backupPostgres({ store, prefix, databaseUrl: url.toString() }), (error: Error) => {
+    const existing = await listBackups({ store, scope }, 'postgres');
+    await assert.rejects(backupPostgres({ store, scope, databaseUrl: url.toString() }), (error: Error) => {
       assert.match(error.message, /^pg_dump exited with 1: .*password authentication failed/s);
       assert.ok(!error.message.includes(password), error.message);
       return true;
     });
-    assert.deepEqual(await listBackups({ store, prefix }, 'postgres'), existing);
+    assert.deepEqual(await listBackups({ store, scope }, 'postgres'), existing);
   });
 
-  it('MongoDB: a backup restores every collection, document type and index into a fresh database', async () => {
+  it('PostgreSQL: a dump larger than one part goes up in parts under the same lock, and one stopped half-way leaves neither object nor parts', async () => {
+    const source = await createScratchDatabase('backup_pg_big');
+    scratch.push(source);
+    const owner = await connect(source.url);
+    const digest = async (client: Awaited<ReturnType<typeof connect>>): Promise<{ rows: number; digest: string }> => {
+      const { rows } = await client.query<{ rows: number; digest: string }>("SELECT count(*)::int AS rows, md5(string_agg(md5(data), '' ORDER BY id)) AS digest FROM blobs");
+      return rows[0]!;
+    };
+    let written: { rows: number; digest: string };
+    try {
+      // 24 rows of 1 MiB that do not compress (md5 output): the dump outgrows one 16 MiB part.
+      await owner.query(`
+        CREATE TABLE blobs (id int PRIMARY KEY, data bytea NOT NULL);
+        INSERT INTO blobs SELECT g, (SELECT string_agg(decode(md5(g || ':' || i), 'hex'), ''::bytea) FROM generate_series(1, 65536) i) FROM generate_series(1, 24) g;
+      `);
+      written = await digest(owner);
+    } finally {
+      await owner.end();
+    }
+
+    const summary = await backupPostgres({ store, scope: `${scope}/big`, databaseUrl: source.url });
+    assert.ok(summary.bytes > 16 * MiB, `${summary.bytes} bytes`);
+    const firstPart = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: summary.key, PartNumber: 1 }));
+    assert.equal(firstPart.PartsCount, Math.ceil(summary.bytes / (16 * MiB)), 'stored as a multipart upload');
+    await assertLocked(summary, `${scope}/big`);
+    const checksum = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: summary.key, ChecksumMode: 'ENABLED' }));
+    assert.ok(checksum.ChecksumCRC32, 'every part went up with its CRC32');
+
+    const target = await createScratchDatabase('backup_pg_big_dst');
+    scratch.push(target);
+    await restorePostgres({ store, databaseUrl: target.url }, summary.key);
+    const check = await connect(target.url);
+    try {
+      assert.deepEqual(await digest(check), written);
+    } finally {
+      await check.end();
+    }
+
+    // MinIO lists the uploads in progress of one key at a time: the multipart uploads started are recorded as they start.
+    const started: { key: string; uploadId: string }[] = [];
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const out = await next(args);
+        if (context.commandName === 'CreateMultipartUploadCommand') {
+          started.push({ key: (args.input as { Key: string }).Key, uploadId: (out.output as { UploadId: string }).UploadId });
+        }
+        return out;
+      },
+      { step: 'initialize', name: 'recordMultipartUploads' },
+    );
+    const inProgress = async (key: string): Promise<string[]> =>
+      ((await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: key }))).Uploads ?? []).map((u) => u.UploadId ?? '');
+    try {
+      const probeKey = `postgres/${scope}/big/probe`;
+      const probe = await store.client.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: probeKey }));
+      assert.deepEqual(await inProgress(probeKey), [probe.UploadId], 'an upload in progress is listed (else the check below could not fail)');
+      await store.client.send(new AbortMultipartUploadCommand({ Bucket: store.bucket, Key: probeKey, UploadId: probe.UploadId }));
+
+      const stopped = new AbortController();
+      const before = await listBackups({ store, scope: `${scope}/big` });
+      const failure = backupPostgres(
+        {
+          store,
+          scope: `${scope}/big`,
+          databaseUrl: source.url,
+          onProgress: (bytes) => {
+            if (bytes > 20 * MiB) stopped.abort(new Error('stopped after the first part'));
+          },
+        },
+        stopped.signal,
+      );
+      await assert.rejects(failure, /stopped after the first part/);
+      assert.deepEqual(await listBackups({ store, scope: `${scope}/big` }), before);
+      const [upload, ...more] = started.filter((each) => each.key !== probeKey);
+      assert.ok(upload && more.length === 0 && upload.key.startsWith(`postgres/${scope}/big/`), 'the stopped backup had started one multipart upload');
+      await waitFor('the parts of the stopped upload discarded', async () => (await inProgress(upload.key)).length === 0, 30_000);
+    } finally {
+      store.client.middlewareStack.remove('recordMultipartUploads');
+    }
+  });
+
+  it('MongoDB: a backup is stored locked for 14 days and restores every collection, document type and index into a fresh database', async () => {
     const sourceUrl = scratchMongoUrl(config.mongodbUrl, 'src');
     mongoDatabases.push(sourceUrl);
     const id = new mongo.ObjectId();
@@ -267,11 +381,12 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
       await db.createCollection('empty_logs');
     });
 
-    const summary = await backupMongo({ store, prefix, mongodbUrl: sourceUrl });
+    const summary = await backupMongo({ store, scope, mongodbUrl: sourceUrl });
     assert.equal(summary.kind, 'mongo');
-    assert.match(summary.key, new RegExp(`^${prefix}mongo/\\d{4}/\\d{2}/\\d{2}/\\d{8}T\\d{6}\\.\\d{3}Z\\.jsonl\\.gz$`));
+    assert.match(summary.key, new RegExp(`^mongo/${scope}/\\d{4}/\\d{2}/\\d{2}/\\d{8}T\\d{6}\\.\\d{3}Z\\.jsonl\\.gz$`));
     assert.deepEqual(summary.collections, ['ai_outputs', 'analytics_events', 'empty_logs']);
     assert.equal(summary.documents, 2501);
+    await assertLocked(summary);
     const head = await store.client.send(new HeadObjectCommand({ Bucket: store.bucket, Key: summary.key }));
     assert.equal(head.ContentLength, summary.bytes);
     assert.equal(head.Metadata?.database, new URL(sourceUrl).pathname.slice(1));
@@ -311,50 +426,40 @@ describe('backups (against the PostgreSQL, MongoDB-compatible server and MinIO o
     await assert.rejects(restoreMongo({ store, mongodbUrl: targetUrl }, summary.key), /collection ai_outputs .* already holds documents/);
 
     const whole = await store.getBuffer(summary.key);
-    const truncated = `${prefix}broken/truncated.jsonl.gz`;
+    const truncated = `mongo/${scope}/broken/truncated.jsonl.gz`;
     await store.put(truncated, whole.subarray(0, Math.floor(whole.length / 2)), 'application/gzip');
     const brokenUrl = scratchMongoUrl(config.mongodbUrl, 'broken');
     mongoDatabases.push(brokenUrl);
     await assert.rejects(restoreMongo({ store, mongodbUrl: brokenUrl }, truncated), /unexpected end of file/);
-    await assert.rejects(restoreMongo({ store, mongodbUrl: brokenUrl }, `${prefix}mongo/missing.jsonl.gz`), /no backup is stored at/);
+    await assert.rejects(restoreMongo({ store, mongodbUrl: brokenUrl }, `mongo/${scope}/missing.jsonl.gz`), /no backup is stored at/);
+    await assert.rejects(restoreMongo({ store, mongodbUrl: brokenUrl }, notesBackup?.key ?? 'postgres/'), /is not a mongo backup/);
+    assert.equal(await readRetention({ store }, truncated), undefined, 'an object written without a lock has none');
     await assert.rejects(restoreMongo({ store, mongodbUrl: 'mongodb://127.0.0.1:1' }, summary.key), /must name a database/);
   });
 
   it('a backup stopped by its signal leaves no object', async () => {
     const stopped = new AbortController();
     stopped.abort(new Error('stopped by the schedule'));
-    const existing = await listBackups({ store, prefix });
-    await assert.rejects(backupPostgres({ store, prefix, databaseUrl: config.backupDatabaseUrl }, stopped.signal), /stopped by the schedule/);
-    await assert.rejects(backupMongo({ store, prefix, mongodbUrl: config.mongodbUrl }, stopped.signal), /stopped by the schedule/);
-    assert.deepEqual(await listBackups({ store, prefix }), existing);
+    const existing = await listBackups({ store, scope });
+    await assert.rejects(backupPostgres({ store, scope, databaseUrl: config.backupDatabaseUrl }, stopped.signal), /stopped by the schedule/);
+    await assert.rejects(backupMongo({ store, scope, mongodbUrl: config.mongodbUrl }, stopped.signal), /stopped by the schedule/);
+    assert.deepEqual(await listBackups({ store, scope }), existing);
   });
 
-  it('pruning deletes only what is past its kind\'s retention and always keeps the newest backup', async () => {
-    const now = new Date();
-    const daysAgo = (days: number): Date => new Date(now.getTime() - days * DAY_MS);
-    const old = (kind: BackupKind, days: number): string => backupKey(prefix, kind, daysAgo(days));
-    const expired = [old('postgres', 31), old('postgres', 400), old('mongo', 15)];
-    const kept = [old('postgres', 29), old('mongo', 13), old('mongo', 1)];
-    const stranger = `${prefix}postgres/2001/01/01/readme.txt`;
-    for (const key of [...expired, ...kept, stranger]) await putEmpty(key);
-    const existing = await listBackups({ store, prefix });
-
-    const result = await pruneBackups({ store, prefix, now });
-    assert.deepEqual(result.deleted.sort(), [...expired].sort());
-    assert.equal(result.kept, existing.length - expired.length);
-    const left = await keysUnder(prefix);
-    for (const key of expired) assert.ok(!left.includes(key), `${key} deleted`);
-    for (const key of [...kept, stranger, ...existing.map((b) => b.key).filter((k) => !expired.includes(k))]) assert.ok(left.includes(key), `${key} kept`);
-
-    const onlyOld = `${prefix}stale/`;
-    const newestOld = backupKey(onlyOld, 'postgres', daysAgo(60));
-    const oldest = backupKey(onlyOld, 'postgres', daysAgo(90));
-    await putEmpty(newestOld);
-    await putEmpty(oldest);
-    const stale = await pruneBackups({ store, prefix: onlyOld, now });
-    assert.deepEqual(stale, { deleted: [oldest], kept: 1 });
-    assert.deepEqual(await keysUnder(onlyOld), [newestOld]);
-
-    assert.deepEqual(await pruneBackups({ store, prefix: onlyOld, now }, { postgres: 1, mongo: 1 }), { deleted: [], kept: 1 });
+  it("lists a scope's backups of every kind, newest first, each locked until its time plus its kind's retention", async () => {
+    const listed = await listBackups({ store, scope });
+    assert.deepEqual([...new Set(listed.map((b) => b.kind))].sort(), ['mongo', 'postgres']);
+    assert.deepEqual(listed.map((b) => b.takenAt.getTime()), listed.map((b) => b.takenAt.getTime()).sort((a, b) => b - a));
+    for (const backup of listed) {
+      assert.ok(backup.key.startsWith(`${backup.kind}/${scope}/`), backup.key);
+      assert.ok(backup.bytes > 0);
+      assert.deepEqual(await readRetention({ store }, backup.key), { mode: 'COMPLIANCE', retainUntil: retainUntil(backup.kind, backup.takenAt) });
+    }
+    assert.ok(!listed.some((b) => b.key.includes('/broken/')), 'objects that are not backups are left out');
+    assert.deepEqual(await listBackups({ store, scope }, 'mongo'), listed.filter((b) => b.kind === 'mongo'));
+    for (const kind of BACKUP_KINDS) {
+      const unscoped = await listBackups({ store }, kind);
+      assert.ok(!unscoped.some((b) => b.key.includes(scope)), `the platform's own listing of ${kind} leaves the scope out`);
+    }
   });
 });
