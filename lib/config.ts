@@ -33,6 +33,8 @@ export interface AppConfig {
     /** The bucket of the database backups, apart from the media: object-locked, the app's key cannot delete there. */
     backupBucket: string;
   };
+  /** Accounts (by email) that may read the platform's own state through the API, e.g. the restore drills. */
+  operatorEmails: string[];
   /** The restore drill's pgBackRest and PostgreSQL binaries, where this deployment archives WAL with pgBackRest. */
   recovery:
     | {
@@ -205,6 +207,7 @@ const schema = Joi.object({
   S3_PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   S3_CA_FILE: Joi.string(),
   S3_BACKUP_BUCKET: Joi.string().pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('autoclip-backups'),
+  OPERATOR_EMAILS: Joi.string().allow('').default(''),
   PGBACKREST_CONFIG: Joi.string(),
   PGBACKREST_STANZA: Joi.string().pattern(/^[\w-]+$/).default('autoclip'),
   POSTGRES_OS_USER: Joi.string().pattern(/^[a-z_][\w-]*$/),
@@ -375,6 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       caFile: value.S3_CA_FILE,
       backupBucket: value.S3_BACKUP_BUCKET,
     },
+    operatorEmails: value.OPERATOR_EMAILS.split(',').map((e: string) => e.trim().toLowerCase()).filter(Boolean),
     recovery: value.PGBACKREST_CONFIG
       ? { pgBackRestConfig: value.PGBACKREST_CONFIG, stanza: value.PGBACKREST_STANZA, osUser: value.POSTGRES_OS_USER, postgresBinDir: value.POSTGRES_BIN_DIR }
       : undefined,

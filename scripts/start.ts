@@ -12,6 +12,7 @@ import { createSequelize } from '../db/sequelize';
 import { createAppContext } from '../control/app-context';
 import { loadConfig } from '../lib/config';
 import { startProduction } from '../control/productions';
+import { reconcileDataSourceSchedules } from '../control/data-source-schedules';
 import { ensureUpkeepSchedules } from '../control/upkeep-schedules';
 import { installRuntime, startWorkers } from '../worker';
 import { systemCheck } from '../workflows';
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
   await ensureMongoIndexes(ctx.db.mongo.models);
 
   const schedules = await ensureUpkeepSchedules(ctx);
+  await reconcileDataSourceSchedules(ctx);
   const workers = await startWorkers(ctx);
   const api = await startApi(ctx);
   const uiUrl = config.temporal.uiUrl;

@@ -8,6 +8,7 @@ import { contentRoutes } from './contents';
 import { dataSourceRoutes } from './data-sources';
 import { docsRoutes } from './docs';
 import { healthRoutes } from './health';
+import { operatorRoutes } from './operator';
 import { organizationRoutes } from './organizations';
 import { projectRoutes } from './projects';
 import { providerKeyRoutes } from './provider-keys';
@@ -16,7 +17,7 @@ import { usageRoutes } from './usage';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...operatorRoutes(deps)];
   routes.push(...docsRoutes(() => routes));
   return routes;
 }
