@@ -40,7 +40,7 @@ describe('operator routes', () => {
     assert.equal(refused.status, 403);
     assert.equal(refused.body.error.code, 'forbidden');
 
-    const key = await api.request('POST', '/api-keys', { token: operator, body: { name: 'ops script' } });
+    const key = await api.request('POST', '/api-keys', { token: operator, body: { name: 'ops script', role: 'viewer' } });
     assert.equal(key.status, 201, key.text);
     const byKey = await api.request('GET', '/operator/recovery-drills', { token: key.body.key });
     assert.equal(byKey.status, 403);
