@@ -11,6 +11,8 @@ import { allRoutes } from './routes';
  * The Express application: thin routes over the models and Temporal. Every request gets a request
  * id, security headers, a per-IP rate limit and a log line; every error the one JSON shape.
  */
+const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
+
 export function createApp(ctx: AppContext): express.Express {
   const { config } = ctx;
   const deps: ApiDeps = {
@@ -30,7 +32,8 @@ export function createApp(ctx: AppContext): express.Express {
   app.set('json escape', true);
   const limits = requestRateLimits(ctx.db.rateCounters, config.api.rateLimitPerIp, config.api.rateLimitPerUser);
   app.use(requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
-  app.use(limits.ip);
+  // The health routes are not counted: they must answer while Redis, which counts, is down.
+  app.use((req, res, next) => (HEALTH_PATHS.has(req.path) ? next() : limits.ip(req, res, next)));
   // The depth cap runs before anything walks the body (a few KB of '[' would overflow a recursive walk).
   // Stripe signs the raw bytes of its webhook: that path keeps them (a Buffer), and express.json skips it.
   app.use('/billing/stripe/webhook', express.raw({ type: 'application/json', limit: config.api.bodyLimit }));

@@ -39,6 +39,10 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
           : err instanceof URIError
             ? new HttpError(400, 'malformed_path', 'the request path holds a malformed percent-escape')
             : new HttpError(clientStatus, 'bad_request', expose === true && typeof message === 'string' ? message : (STATUS_CODES[clientStatus] ?? 'bad request'));
+  } else if (isStoreUnavailable(err)) {
+    log.warn({ err, requestId: res.getHeader('x-request-id'), method: req.method, path: req.path }, 'a store is unavailable');
+    error = new HttpError(503, 'service_unavailable', 'a service the platform depends on is unavailable; nothing was changed, try again shortly');
+    res.setHeader('retry-after', String(UNAVAILABLE_RETRY_AFTER_S));
   } else {
     log.error({ err, requestId: res.getHeader('x-request-id'), method: req.method, path: req.path }, 'unhandled error');
     error = new HttpError(500, 'internal_error', 'internal error');
@@ -46,6 +50,30 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, req, res, _next)
   if (res.headersSent) return;
   res.status(error.status).json({ error: { status: error.status, code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) } });
 };
+
+const UNAVAILABLE_RETRY_AFTER_S = 5;
+
+/** Errors of a store that cannot be reached (PostgreSQL, Redis, MongoDB, S3, Temporal), as their clients name them. */
+const UNAVAILABLE_NAMES = new Set([
+  'SequelizeConnectionError', 'SequelizeConnectionRefusedError', 'SequelizeConnectionTimedOutError', 'SequelizeHostNotFoundError',
+  'SequelizeHostNotReachableError', 'SequelizeConnectionAcquireTimeoutError', 'MaxRetriesPerRequestError', 'MongoServerSelectionError',
+  'MongoNetworkError', 'MongoNetworkTimeoutError', 'MongoNotConnectedError',
+]);
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH']);
+
+/**
+ * A failure to reach a store, here or in the errors it wraps: answered 503 with Retry-After, not
+ * 500, since the request may succeed once the store is back (a failover, a restart).
+ */
+function isStoreUnavailable(err: unknown, depth = 0): boolean {
+  if (typeof err !== 'object' || err === null || depth > 4) return false;
+  const { name, code, message, cause, original, parent } = err as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown; original?: unknown; parent?: unknown };
+  if (typeof name === 'string' && UNAVAILABLE_NAMES.has(name)) return true;
+  if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+  // ioredis while disconnected, without its offline queue or after it gave up on the request.
+  if (typeof message === 'string' && /^(Connection is closed\.|Stream isn't writeable)/.test(message)) return true;
+  return [cause, original, parent].some((inner) => inner !== err && isStoreUnavailable(inner, depth + 1));
+}
 
 /** The 4xx `status` (or `statusCode`) express, its router or its body parser put on an error; only an `expose`d one's message is shown. */
 function clientStatusOf(err: unknown): number | undefined {
