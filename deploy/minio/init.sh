@@ -63,10 +63,15 @@ if ! mc retention info --default "primary/$S3_BACKUP_BUCKET" >/dev/null 2>&1; th
   exit 1
 fi
 # pgBackRest's expire deletes, which in a versioned bucket leaves delete markers over the old
-# versions: both go a day later, under pgbackrest/ only (the application's backups are untouched).
+# versions: both go a day later, under pgbackrest/ only. The application's backups expire by kind
+# once their lock has run out (seed §7.1: PostgreSQL 30 days, MongoDB 14, Redis 7; db/backups.ts
+# locks each object that long), and their old versions a day after.
 mc ilm import "primary/$S3_BACKUP_BUCKET" <<ILM
 {
   "Rules": [
+    { "ID": "expire-postgres", "Status": "Enabled", "Filter": { "Prefix": "postgres/" }, "Expiration": { "Days": 30 }, "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } },
+    { "ID": "expire-mongo", "Status": "Enabled", "Filter": { "Prefix": "mongo/" }, "Expiration": { "Days": 14 }, "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } },
+    { "ID": "expire-redis", "Status": "Enabled", "Filter": { "Prefix": "redis/" }, "Expiration": { "Days": 7 }, "NoncurrentVersionExpiration": { "NoncurrentDays": 1 } },
     {
       "ID": "pgbackrest-expired-versions",
       "Status": "Enabled",

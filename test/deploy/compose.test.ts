@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { BACKUP_RETENTION_DAYS } from '../../db/backups';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -740,7 +741,7 @@ describe('deploy/: the MinIO sites, their policies and replication (deploy/minio
     assert.deepEqual(granted(app, objectArn(backups, 'pgbackrest/archive/autoclip/15-1/0000000100000000/x.gz')), [], "nothing in pgBackRest's repository");
   });
 
-  it("makes the backups bucket with object lock and no default retention, and refuses one that has no lock; lifecycle rules touch only pgBackRest's prefix", () => {
+  it('makes the backups bucket with object lock and no default retention, and refuses one that has no lock; each kind expires when its lock ends', () => {
     assert.ok(initLines.includes('mc mb --ignore-existing --with-lock "primary/$S3_BACKUP_BUCKET"'));
     const check = initLines.findIndex((line) => line === 'if ! mc retention info --default "primary/$S3_BACKUP_BUCKET" >/dev/null 2>&1; then');
     assert.ok(check > 0 && initLines[check + 2] === 'exit 1', 'a backups bucket without object lock stops the script');
@@ -748,11 +749,12 @@ describe('deploy/: the MinIO sites, their policies and replication (deploy/minio
     assert.equal(backups, 'autoclip-backups');
     const lifecycles = [...initScript.matchAll(/mc ilm import "([^"]+)" <<ILM\n([\s\S]*?)\nILM\n/g)];
     assert.deepEqual(lifecycles.map((match) => match[1]), ['primary/$S3_BACKUP_BUCKET']);
-    const rules = (JSON.parse(lifecycles[0]?.[2] ?? '{}') as { Rules: { Filter: { Prefix: string }; NoncurrentVersionExpiration?: { NoncurrentDays: number } }[] }).Rules;
-    assert.ok(rules.length > 0);
+    const rules = (JSON.parse(lifecycles[0]?.[2] ?? '{}') as { Rules: { Filter: { Prefix: string }; Expiration?: { Days?: number }; NoncurrentVersionExpiration?: { NoncurrentDays: number } }[] }).Rules;
+    const expiry = Object.fromEntries(rules.filter((rule) => rule.Expiration?.Days).map((rule) => [rule.Filter.Prefix.replace(/\/$/, ''), rule.Expiration!.Days]));
+    assert.deepEqual(expiry, BACKUP_RETENTION_DAYS, 'each kind expires when db/backups.ts stops locking it');
     for (const rule of rules) {
-      assert.equal(rule.Filter.Prefix, 'pgbackrest/', "a lifecycle rule never reaches the application's locked backups");
-      assert.ok(rule.NoncurrentVersionExpiration, 'what pgBackRest expired goes for good');
+      assert.ok(rule.NoncurrentVersionExpiration, 'what was expired goes for good');
+      assert.ok(!rule.Expiration?.Days || rule.Filter.Prefix !== 'pgbackrest/', "pgBackRest's repository expires by pgBackRest alone");
     }
   });
 
