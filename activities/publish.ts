@@ -17,7 +17,7 @@ import type { YouTubeClient, YouTubeCredentials, YouTubePrivacyStatus } from '..
 import type { ProviderUsage } from '../providers/types';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
-import { currentJob, recordUsage, reportProgress } from './recording';
+import { currentJob, recordSafely, recordUsage, reportProgress } from './recording';
 import { loadContent } from './scope';
 
 const log = moduleLogger('publish');
@@ -74,7 +74,7 @@ interface Publication {
   project: Project;
   settings: UploadSettings;
   videoKey: string;
-  /** Where an earlier attempt stopped (see `PlatformUploadOptions.onSession`). */
+  /** Where an earlier attempt stopped (see `PlatformUploadOptions.onSession`), from the upload row. */
   session?: string;
   /** Downloads the rendered video to a local file, for platforms that receive the bytes. */
   download(): Promise<string>;
@@ -277,7 +277,8 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
 
     /**
      * Opens (or, on a retry, finds) the upload row and decides when it goes out: the time the
-     * approver chose, else the channel's calendar (upload_settings.schedule_time in its zone).
+     * approver chose, else the channel's calendar (upload_settings.schedule_time in its zone). A
+     * content goes out once per channel: a row already published is the answer again.
      */
     async preparePublication(input: { contentId: string; channelId: string; scheduledAt?: string; workflowId: string }): Promise<{ uploadId: string; scheduledAt: string | null }> {
       const channel = await loadChannel(input.channelId);
@@ -286,12 +287,12 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
       if (!scheduledAt && settings.schedule_time) {
         scheduledAt = nextLocalTime(new Date(), settings.schedule_time, settings.timezone ?? 'Asia/Seoul');
       }
-      const open = await ContentUpload.findOne({
-        where: { content_id: input.contentId, channel_id: input.channelId, status: { [Op.in]: ['pending', 'scheduled', 'uploading'] } },
+      const existing = await ContentUpload.findOne({
+        where: { content_id: input.contentId, channel_id: input.channelId, status: { [Op.in]: ['pending', 'scheduled', 'uploading', 'published'] } },
         order: [['created_at', 'DESC']],
       });
       const upload =
-        open ??
+        existing ??
         (await ContentUpload.create({
           content_id: input.contentId,
           channel_id: input.channelId,
@@ -317,16 +318,23 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     },
 
     /**
-     * Publishes the rendered video on the channel's platform, heartbeating progress and the point
-     * an upload can continue from, which the next attempt after a crash gets back.
+     * Publishes the rendered video on the channel's platform, heartbeating progress. The platform's
+     * upload session is sealed into the upload row before any byte goes, so an attempt after a crash
+     * (or a later run for the same row) continues that upload, or finds the video it made, instead
+     * of publishing again; a row already published answers its video without asking the platform.
      */
     async uploadToChannel(input: { contentId: string; channelId: string; uploadId: string }): Promise<{ uploadId: string; platformVideoId: string; url: string }> {
-      const activity = ActivityContext.current();
-      const channel = await loadChannel(input.channelId);
-      const content = await loadContent(db, input.contentId);
-      const { project } = content;
       const upload = await ContentUpload.findByPk(input.uploadId);
       if (!upload) throw ApplicationFailure.nonRetryable('the upload row is gone', 'ContentNotFound');
+      const content = await loadContent(db, input.contentId);
+      if (upload.status === 'published' && upload.platform_video_id && upload.platform_url) {
+        // An earlier attempt published the video and failed after: only its bookkeeping is finished.
+        await content.update({ status: 'published', published_at: content.published_at ?? upload.published_at });
+        return { uploadId: upload.id, platformVideoId: upload.platform_video_id, url: upload.platform_url };
+      }
+      const channel = await loadChannel(input.channelId);
+      const { project } = content;
+      const session = upload.readSession(box);
       await upload.update({ status: 'uploading', error_message: null });
 
       const scope = currentJob();
@@ -334,8 +342,6 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
       await mkdir(ctx.config.media.workDir, { recursive: true });
       const dir = await mkdtemp(join(ctx.config.media.workDir, `upload-${content.id}-`));
       try {
-        const earlier = (activity.info.heartbeatDetails as { session?: unknown } | undefined)?.session;
-        let session = typeof earlier === 'string' ? earlier : undefined;
         let percent = 0;
         const publication: Publication = {
           content,
@@ -349,25 +355,32 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
         const result = await platformCall(channel, recordUsage, keep, (options) =>
           drivers[channel.platform].upload(channel, publication, {
             ...options,
-            onSession: (value) => {
-              session = value;
-              reportProgress(percent, { session });
+            onSession: async (value) => {
+              upload.setSession(box, value);
+              await upload.save();
+              reportProgress(percent);
             },
             onProgress: (done, total) => {
               percent = total > 0 ? (done / total) * 100 : 0;
-              reportProgress(percent, { session });
+              reportProgress(percent);
             },
           }),
         );
-        await keep(result.refreshedToken);
         const now = new Date();
-        await upload.update({ status: 'published', platform_video_id: result.videoId, platform_url: result.url, published_at: now, error_message: null });
+        // First what must never be lost: the video is out, and no later attempt may send it again.
+        await upload.update({ status: 'published', platform_video_id: result.videoId, platform_url: result.url, published_at: now, error_message: null, upload_session: null });
         await content.update({ status: 'published', published_at: content.published_at ?? now });
+        await keep(result.refreshedToken);
         await channel.update({ last_sync_at: now });
-        await db.analytics.track(
-          'upload_completed',
-          { userId: project.user_id, organizationId: project.organization_id, projectId: content.project_id, contentId: content.id },
-          { platform: channel.platform, vertical: project.vertical, duration: content.video_duration, platform_video_id: result.videoId },
+        await recordSafely(
+          'the upload_completed event',
+          () =>
+            db.analytics.track(
+              'upload_completed',
+              { userId: project.user_id, organizationId: project.organization_id, projectId: content.project_id, contentId: content.id },
+              { platform: channel.platform, vertical: project.vertical, duration: content.video_duration, platform_video_id: result.videoId },
+            ),
+          { contentId: content.id, uploadId: upload.id },
         );
         return { uploadId: upload.id, platformVideoId: result.videoId, url: result.url };
       } finally {

@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
@@ -18,7 +19,9 @@ const log = moduleLogger('recording');
  * activity interceptor opens a `content_jobs` row per job of a workflow run (status, progress,
  * retry_count from the attempt number, error, result, timestamps), appends the step to the run's
  * `workflow_logs` document, and gives the activity a scope through which its provider calls land in
- * `api_usages` and its progress in the job row and on Redis (for live progress streams).
+ * `api_usages` and its progress in the job row and on Redis (for live progress streams). These
+ * writes record work already done: a store that hiccups is tried again, and a write that still
+ * fails is logged, never turned into a failure of the activity (`recordSafely`).
  */
 export interface JobScope {
   contentId: string;
@@ -47,6 +50,30 @@ export function currentJob(): JobScope | undefined {
 }
 
 const PROGRESS_WRITE_INTERVAL_MS = 1000;
+/** Tries of a write that records work already done, and the wait before the second (doubled after each). */
+const RECORD_TRIES = 4;
+const RECORD_BACKOFF_MS = 200;
+
+/**
+ * Runs a write that records work already done (an attempt's outcome, a provider call, an analytics
+ * event), trying again with backoff while its store hiccups. A write that still fails is logged at
+ * error level and given up, and false returned: the work it records stands, and failing the
+ * activity over it would only make Temporal do that work again (publish a video twice).
+ */
+export async function recordSafely(what: string, write: () => Promise<unknown>, context: Record<string, unknown> = {}): Promise<boolean> {
+  for (let tries = 1; ; tries += 1) {
+    try {
+      await write();
+      return true;
+    } catch (err) {
+      if (tries >= RECORD_TRIES) {
+        log.error({ err, ...context, tries }, `could not record ${what}`);
+        return false;
+      }
+      await sleep(RECORD_BACKOFF_MS * 2 ** (tries - 1));
+    }
+  }
+}
 
 /**
  * Heartbeats with the progress (0–100) and, at most once a second, writes it to the job row and
@@ -114,12 +141,16 @@ export function billOwnKeys(services: ReadonlySet<string>): void {
   if (store) store.ownKeyServices = services;
 }
 
-/** Records one provider call in `api_usages`, attributed to the running job, content and owner. */
+/** Records one provider call in `api_usages`, attributed to the running job, content and owner (see `recordSafely`). */
 export async function recordUsage(usage: ProviderUsage, error?: string): Promise<void> {
   const store = scopes.getStore();
   if (!store) throw new Error('recordUsage called outside a recorded activity');
+  const { scope, recorder } = store;
   const billedTo: BilledTo = store.ownKeyServices?.has(usage.service) ? 'organization' : 'platform';
-  await store.recorder.insertUsage(store.scope, usage, error, billedTo);
+  await recordSafely(`the usage of ${usage.service} ${usage.operation}`, () => recorder.insertUsage(scope, usage, error, billedTo), {
+    contentId: scope.contentId,
+    jobId: scope.jobId,
+  });
 }
 
 function errorMessage(err: unknown): string {
@@ -153,10 +184,15 @@ class JobRecorder {
     await this.db.progress.publish(scope.contentId, { jobType: scope.jobType, progress, at: new Date().toISOString() });
   }
 
-  /** Closes the attempt: the job row and its attempt list, the progress notice, and the run's workflow log. */
+  /**
+   * Closes the attempt: the job row and its attempt list, the progress notice, and the run's
+   * workflow log, each tried again on its own while its store hiccups (`recordSafely`), so one
+   * store's failure neither repeats another's write nor fails the activity. Never rejects.
+   */
   async finish(scope: JobScope, activityType: string, startedAt: Date, outcome: { status: AttemptRecord['status']; output?: unknown; error?: string }): Promise<void> {
     const endedAt = new Date();
-    const writes: Promise<unknown>[] = [];
+    const context = { contentId: scope.contentId, jobId: scope.jobId, activityType, attempt: scope.attempt, status: outcome.status };
+    const writes: Promise<boolean>[] = [];
     if (scope.jobId) {
       const attempt: AttemptRecord = {
         attempt: scope.attempt,
@@ -165,26 +201,35 @@ class JobRecorder {
         ended_at: endedAt.toISOString(),
         ...(outcome.error ? { error: outcome.error } : {}),
       };
+      const notice = { jobType: scope.jobType, status: outcome.status, progress: outcome.status === 'completed' ? 100 : undefined, error: outcome.error };
       writes.push(
-        this.db.jobs.finishAttempt(scope.jobId, scope.execution.runId, attempt, outcome.output),
-        this.db.progress.publish(scope.contentId, {
-          jobType: scope.jobType,
-          status: outcome.status,
-          progress: outcome.status === 'completed' ? 100 : undefined,
-          error: outcome.error,
-        }),
+        recordSafely('the attempt in its job row', this.attemptWrite(scope, scope.jobId, attempt, outcome.output), context),
+        recordSafely('the progress notice of the attempt', () => this.db.progress.publish(scope.contentId, notice), context),
       );
     }
-    writes.push(
-      this.db.jobs.logNode(scope.execution, { projectId: scope.projectId, contentId: scope.contentId }, {
-        name: `${activityType}#${scope.attempt}`,
-        status: outcome.status,
-        startedAt,
-        endedAt,
-        summary: outcome.error ?? summarize(outcome.output),
-      }),
-    );
+    const node = { name: `${activityType}#${scope.attempt}`, status: outcome.status, startedAt, endedAt, summary: outcome.error ?? summarize(outcome.output) };
+    writes.push(recordSafely('the attempt in the workflow log', () => this.db.jobs.logNode(scope.execution, { projectId: scope.projectId, contentId: scope.contentId }, node), context));
     await Promise.all(writes);
+  }
+
+  /**
+   * The write of an attempt into its job row, safe to repeat: a write whose answer was lost may
+   * have landed, so every try after the first looks for the attempt in the row before appending it.
+   */
+  private attemptWrite(scope: JobScope, jobId: string, attempt: AttemptRecord, output: unknown): () => Promise<void> {
+    let tried = false;
+    return async () => {
+      if (tried && (await this.hasAttempt(scope.contentId, jobId, attempt))) return;
+      tried = true;
+      await this.db.jobs.finishAttempt(jobId, scope.execution.runId, attempt, output);
+    };
+  }
+
+  private async hasAttempt(contentId: string, jobId: string, attempt: AttemptRecord): Promise<boolean> {
+    const row = (await this.db.jobs.forContent(contentId)).find((job) => job.id === jobId);
+    const result = row?.result;
+    const attempts = result && typeof result === 'object' && !Array.isArray(result) ? result.attempts : undefined;
+    return Array.isArray(attempts) && attempts.some((a) => a !== null && typeof a === 'object' && !Array.isArray(a) && a.attempt === attempt.attempt && a.started_at === attempt.started_at);
   }
 
   async insertUsage(scope: JobScope, usage: ProviderUsage, error: string | undefined, billedTo: BilledTo): Promise<void> {
@@ -216,17 +261,17 @@ export function recordingInterceptor(db: Pick<Stores, 'contents' | 'jobs' | 'usa
         if (!contentId || !workflowExecution) return next(input);
         const startedAt = new Date();
         const scope = await recorder.begin(activityType, contentId, workflowExecution, attempt);
+        let output: unknown;
         try {
-          const output = await scopes.run({ scope, recorder, lastProgressWrite: 0 }, () => next(input));
-          await recorder.finish(scope, activityType, startedAt, { status: 'completed', output });
-          return output;
+          output = await scopes.run({ scope, recorder, lastProgressWrite: 0 }, () => next(input));
         } catch (err) {
           const cancelled = err instanceof CancelledFailure || activityContext.cancellationSignal.aborted;
-          await recorder
-            .finish(scope, activityType, startedAt, { status: cancelled ? 'cancelled' : 'failed', error: errorMessage(err) })
-            .catch((recordErr: unknown) => log.error({ err: recordErr }, 'could not record the failed attempt'));
+          await recorder.finish(scope, activityType, startedAt, { status: cancelled ? 'cancelled' : 'failed', error: errorMessage(err) });
           throw err;
         }
+        // Outside the try: the activity succeeded, and recording it cannot turn that into a failure.
+        await recorder.finish(scope, activityType, startedAt, { status: 'completed', output });
+        return output;
       },
     },
   });

@@ -16,9 +16,10 @@ import type {
  * Reels publishing, long-lived token refresh and media insights. Instagram fetches the video
  * itself from a public URL (the caller passes an S3 presigned GET): the client creates a REELS
  * container, polls its `status_code` until FINISHED, publishes it with `media_publish` and reads
- * the permalink. The container, then the published media, are handed to `onSession`; an attempt
- * given one back as `session` continues from there (a dead container of an earlier attempt is
- * replaced once).
+ * the permalink. The container, then the published media, are handed to `onSession` (and
+ * awaited) before the next step; an attempt given one back as `session` continues from there: a
+ * container is published only if it is not yet, a container an earlier attempt published leads to
+ * its reel among the account's latest media, and a dead container is replaced once.
  *
  * Tokens: long-lived Instagram User tokens (60 days) are refreshed with
  * `GET /refresh_access_token?grant_type=ig_refresh_token`, which only accepts a token that has not
@@ -45,6 +46,8 @@ const DEFAULT_RATE_WAIT_MS = 60_000;
 const CAPTION_MAX_CHARS = 2200;
 const CAPTION_MAX_HASHTAGS = 30;
 const UPLOAD_STEPS = 3;
+/** How many of the account's latest media are searched for the reel of a container published earlier. */
+const RECENT_MEDIA_LIMIT = 25;
 const INSIGHT_METRICS = ['views', 'likes', 'comments', 'shares'] as const;
 
 export type InstagramOperation = 'oauth_refresh' | 'upload' | 'metrics';
@@ -218,10 +221,15 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       for (;;) {
         if (!containerId) {
           containerId = await this.createContainer(state, request);
-          options.onSession?.(`container:${containerId}`);
+          await options.onSession?.(`container:${containerId}`);
         }
-        const container = await this.awaitContainer(state, containerId, inherited, options);
+        const container = await this.awaitContainer(state, containerId, options);
         if (container.statusCode === 'FINISHED') break;
+        if (inherited && container.statusCode === 'PUBLISHED') {
+          // The earlier attempt published it but did not live to keep the media id.
+          mediaId = await this.findPublished(state, request, containerId);
+          break;
+        }
         if (inherited) {
           // An earlier attempt's container died: this attempt starts a new one, once.
           inherited = false;
@@ -230,9 +238,11 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
         }
         throw this.containerFailure(state, containerId, container);
       }
-      options.onProgress?.(2, UPLOAD_STEPS);
-      mediaId = await this.publish(state, containerId);
-      options.onSession?.(`media:${mediaId}`);
+      if (!mediaId) {
+        options.onProgress?.(2, UPLOAD_STEPS);
+        mediaId = await this.publish(state, containerId);
+      }
+      await options.onSession?.(`media:${mediaId}`);
     }
     const url = await this.permalink(state, mediaId);
     options.onProgress?.(UPLOAD_STEPS, UPLOAD_STEPS);
@@ -297,7 +307,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
   }
 
   /** Polls until the container leaves IN_PROGRESS, heartbeating on every poll. */
-  private async awaitContainer(state: CallState, containerId: string, inherited: boolean, options: PlatformUploadOptions): Promise<Container> {
+  private async awaitContainer(state: CallState, containerId: string, options: PlatformUploadOptions): Promise<Container> {
     const deadline = Date.now() + this.maxWaitMs;
     const query = new URLSearchParams({ fields: 'status_code,status' });
     for (;;) {
@@ -310,11 +320,6 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
         }),
       );
       options.onProgress?.(1, UPLOAD_STEPS);
-      if (container.statusCode === 'PUBLISHED' && inherited) {
-        throw new ProviderError('instagram', 'bad_request', `Instagram upload: container ${containerId} was already published by an earlier attempt, whose media id was not kept`, {
-          providerReason: 'PUBLISHED',
-        });
-      }
       if (container.statusCode !== 'IN_PROGRESS') return container;
       if (Date.now() + this.pollIntervalMs > deadline) {
         throw new ProviderError('instagram', 'server_error', `Instagram upload: container ${containerId} is still IN_PROGRESS after ${Math.round(this.maxWaitMs / 1000)} s`, {
@@ -337,6 +342,31 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
     return new ProviderError('instagram', code, redactSecrets(text, state.secrets).slice(0, 1000), {
       providerReason: Number.isNaN(subcode) ? container.statusCode : String(subcode),
     });
+  }
+
+  /**
+   * The reel of a container an earlier attempt published: a container does not name its media, so
+   * it is the newest of the account's latest media with this upload's caption. None found is an
+   * error, never a second publication.
+   */
+  private async findPublished(state: CallState, request: InstagramUploadRequest, containerId: string): Promise<string> {
+    const caption = fitCaption(request.caption ?? '');
+    const query = new URLSearchParams({ fields: 'id,caption,media_product_type,timestamp', limit: String(RECENT_MEDIA_LIMIT) });
+    const { userId } = state.credentials;
+    const media = await this.authorized(state, () =>
+      this.exchange(state, 'GET', `${this.apiUrl}/${userId}/media?${query.toString()}`, undefined, ({ body, status }) => {
+        if (!Array.isArray(body.data)) throw new ProviderError('instagram', 'invalid_response', 'Instagram upload: the media list has no data list', { statusCode: status });
+        return body.data.map(record);
+      }),
+    );
+    const reel = media.find((item) => (optionalString(item.caption) ?? '') === caption && isGraphId(optionalString(item.id)));
+    const id = optionalString(reel?.id);
+    if (!isGraphId(id)) {
+      throw new ProviderError('instagram', 'not_found', `Instagram upload: container ${containerId} was published by an earlier attempt, but its reel is not among the account's ${RECENT_MEDIA_LIMIT} latest media`, {
+        providerReason: 'PUBLISHED',
+      });
+    }
+    return id;
   }
 
   private async publish(state: CallState, containerId: string): Promise<string> {

@@ -17,8 +17,10 @@ import type {
  * TikTok Content Posting API client (direct post) with the v2 OAuth refresh and the Display API's
  * video query. An upload reads the creator's posting options, initialises a FILE_UPLOAD post with
  * TikTok's chunk rules, PUTs the chunks in order, then polls the post's status until TikTok
- * finishes or fails it. The publish id is handed to `onSession` once every byte is sent, and an
- * attempt given it back as `session` only polls. Failures are `ProviderError`s of provider
+ * finishes or fails it. The post (its publish id, upload URL and chunk plan) is handed to
+ * `onSession` before the first chunk; an attempt given it back as `session` asks TikTok how far the
+ * post got and sends only the chunks it lacks, or only polls (a post TikTok dropped before all its
+ * bytes arrived is replaced by a new one). Failures are `ProviderError`s of provider
  * 'tiktok': `access_token_invalid` refreshes the token once per call and sends again (then
  * `unauthorized`), `rate_limit_exceeded` is `rate_limited` (Retry-After, else TikTok's one-minute
  * window), daily posting caps `quota_exceeded`, a refresh answered `invalid_grant` `auth_revoked`,
@@ -91,7 +93,7 @@ export interface TikTokUploadRequest {
   post: TikTokPostInfo;
   /** Checked against the creator's longest allowed post when given. */
   durationSec?: number;
-  /** The publish id of an earlier attempt (see `onSession`): the post is awaited, not sent again. */
+  /** The post of an earlier attempt (see `onSession`): it is continued, not posted again. */
   session?: string;
 }
 
@@ -134,8 +136,17 @@ interface CreatorInfo {
 
 interface PostStatus {
   status: string;
+  /** Bytes TikTok holds of a FILE_UPLOAD post. */
+  uploadedBytes: number;
   failReason?: string;
   postId?: string;
+}
+
+/** A post being sent: what `onSession` hands out and a later attempt continues. */
+interface PostSession extends TikTokChunkPlan {
+  publishId: string;
+  /** Carries TikTok's upload token: a secret. */
+  uploadUrl: string;
 }
 
 /** One answer of TikTok: the parsed body and the raw text (post ids are 64-bit integers a JSON number cannot hold). */
@@ -174,6 +185,21 @@ const CODE_OF_FAIL_REASON: Readonly<Record<string, ProviderErrorCode>> = {
   spam_risk_too_many_posts: 'quota_exceeded',
   spam_risk_user_banned_from_posting: 'forbidden',
 };
+
+function formatSession(post: PostSession): string {
+  return JSON.stringify({ publishId: post.publishId, uploadUrl: post.uploadUrl, chunkSize: post.chunkSize, chunkCount: post.chunkCount });
+}
+
+function parseSession(session: string): PostSession {
+  const fields = record(parseAnswer(session, undefined));
+  const publishId = optionalString(fields.publishId);
+  const uploadUrl = optionalString(fields.uploadUrl);
+  const { chunkSize, chunkCount } = fields;
+  if (!publishId || !uploadUrl || !/^https?:\/\//i.test(uploadUrl) || !Number.isInteger(chunkSize) || !Number.isInteger(chunkCount)) {
+    throw new ProviderError('tiktok', 'bad_request', 'TikTok upload: the session to continue from is not one this client handed out');
+  }
+  return { publishId, uploadUrl, chunkSize: chunkSize as number, chunkCount: chunkCount as number };
+}
 
 /** The post ids as written in the answer, digits intact. */
 function postIds(text: string): string[] {
@@ -261,17 +287,27 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
     if (request.durationSec !== undefined && creator.maxDurationSec !== undefined && request.durationSec > creator.maxDurationSec) {
       throw new ProviderError('tiktok', 'bad_request', `TikTok upload: the video lasts ${request.durationSec} s, this creator may post at most ${creator.maxDurationSec} s`);
     }
-    let publishId = request.session;
+    let post = request.session ? parseSession(request.session) : undefined;
     let sentBytes = 0;
-    if (!publishId) {
-      const plan = planChunks(size, this.chunkSize);
-      const post = await this.initPost(state, { ...request.post, title }, creator, size, plan);
+    if (post) {
       state.secrets.push(post.uploadUrl);
-      await this.sendChunks(state, request, post.uploadUrl, size, plan, options);
-      publishId = post.publishId;
-      sentBytes = size;
-      options.onSession?.(publishId);
+      const earlier = await this.fetchStatus(state, post.publishId);
+      if (earlier.status === 'PROCESSING_UPLOAD') {
+        sentBytes = await this.sendChunks(state, request, post, size, earlier.uploadedBytes, options);
+      } else if (earlier.status === 'FAILED' && earlier.uploadedBytes < size) {
+        // TikTok dropped the post before its bytes all arrived (its upload URL lasts an hour): nothing went out, so a new one does.
+        post = undefined;
+      }
     }
+    if (!post) {
+      const plan = planChunks(size, this.chunkSize);
+      const created = await this.initPost(state, { ...request.post, title }, creator, size, plan);
+      state.secrets.push(created.uploadUrl);
+      post = { ...created, ...plan };
+      await options.onSession?.(formatSession(post));
+      sentBytes = await this.sendChunks(state, request, post, size, 0, options);
+    }
+    const { publishId } = post;
     const outcome = await this.awaitPost(state, publishId, size, options);
     const postId = outcome.postId;
     const profile = `https://www.tiktok.com/@${encodeURIComponent(creator.username)}`;
@@ -372,19 +408,24 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
     );
   }
 
-  /** The chunks in order; the last one carries the trailing bytes. */
+  /**
+   * The chunks in order from the one holding byte `from` (what TikTok already has of the post);
+   * the last one carries the trailing bytes. Returns the bytes sent.
+   */
   private async sendChunks(
     state: CallState,
     request: TikTokUploadRequest,
-    uploadUrl: string,
+    post: PostSession,
     size: number,
-    plan: TikTokChunkPlan,
+    from: number,
     options: PlatformUploadOptions,
-  ): Promise<void> {
-    options.onProgress?.(0, size);
-    for (let index = 0; index < plan.chunkCount; index += 1) {
-      const first = index * plan.chunkSize;
-      const last = index === plan.chunkCount - 1 ? size - 1 : first + plan.chunkSize - 1;
+  ): Promise<number> {
+    const { uploadUrl, chunkSize, chunkCount } = post;
+    const firstIndex = Math.min(Math.floor(from / chunkSize), chunkCount - 1);
+    options.onProgress?.(firstIndex * chunkSize, size);
+    for (let index = firstIndex; index < chunkCount; index += 1) {
+      const first = index * chunkSize;
+      const last = index === chunkCount - 1 ? size - 1 : first + chunkSize - 1;
       const body: ReadStream = createReadStream(request.filePath, { start: first, end: last });
       try {
         await this.exchange(
@@ -410,24 +451,30 @@ export class TikTokClient implements PlatformClient<TikTokCredentials, TikTokUpl
       }
       options.onProgress?.(last + 1, size);
     }
+    return size - firstIndex * chunkSize;
+  }
+
+  /** One status of the post. */
+  private async fetchStatus(state: CallState, publishId: string): Promise<PostStatus> {
+    const url = `${this.baseUrl}/v2/post/publish/status/fetch/`;
+    const body = JSON.stringify({ publish_id: publishId });
+    return this.authorized(state, (token) =>
+      this.exchange(state, url, { method: 'POST', headers: this.jsonHeaders(token), body }, this.requestTimeoutMs, (answer): PostStatus => {
+        const data = record(answer.body.data);
+        const status = optionalString(data.status);
+        if (!status) throw new ProviderError('tiktok', 'invalid_response', 'TikTok upload: the status answer has no data.status', { statusCode: answer.status });
+        const failReason = optionalString(data.fail_reason);
+        const postId = postIds(answer.text)[0];
+        return { status, uploadedBytes: toCount(data.uploaded_bytes), ...(failReason ? { failReason } : {}), ...(postId ? { postId } : {}) };
+      }),
+    );
   }
 
   /** Polls the post until TikTok finishes or fails it, heartbeating on every poll. */
   private async awaitPost(state: CallState, publishId: string, size: number, options: PlatformUploadOptions): Promise<PostStatus> {
-    const url = `${this.baseUrl}/v2/post/publish/status/fetch/`;
-    const body = JSON.stringify({ publish_id: publishId });
     const deadline = Date.now() + this.maxWaitMs;
     for (;;) {
-      const post = await this.authorized(state, (token) =>
-        this.exchange(state, url, { method: 'POST', headers: this.jsonHeaders(token), body }, this.requestTimeoutMs, (answer): PostStatus => {
-          const data = record(answer.body.data);
-          const status = optionalString(data.status);
-          if (!status) throw new ProviderError('tiktok', 'invalid_response', 'TikTok upload: the status answer has no data.status', { statusCode: answer.status });
-          const failReason = optionalString(data.fail_reason);
-          const postId = postIds(answer.text)[0];
-          return { status, ...(failReason ? { failReason } : {}), ...(postId ? { postId } : {}) };
-        }),
-      );
+      const post = await this.fetchStatus(state, publishId);
       options.onProgress?.(size, size);
       if (post.status === 'PUBLISH_COMPLETE' || post.status === 'SEND_TO_USER_INBOX') return post;
       if (post.status === 'FAILED') {

@@ -33,10 +33,11 @@ export interface PlatformUploadOptions extends PlatformCallOptions {
   onProgress?: (done: number, total: number) => void;
   /**
    * An opaque point the upload can continue from after a crash (YouTube: the resumable session;
-   * TikTok: the publish id once the file is sent; Instagram: the container, then the published
-   * media). The activity heartbeats it and gives it back to the next attempt's request.
+   * TikTok: the post and its upload URL; Instagram: the container, then the published media).
+   * Awaited before the first byte goes (before Instagram is asked to publish), so the caller can
+   * store it durably; the next attempt gives it back in its request.
    */
-  onSession?: (session: string) => void;
+  onSession?: (session: string) => Promise<void> | void;
 }
 
 export interface PlatformUploadResult {

@@ -82,8 +82,8 @@ export interface YouTubeUploadRequest {
 
 export interface YouTubeUploadOptions extends YouTubeCallOptions {
   onProgress?: (sentBytes: number, totalBytes: number) => void;
-  /** Called when a session starts, so an activity can heartbeat it and resume after a crash. */
-  onSession?: (sessionUri: string) => void;
+  /** Awaited when a session starts, before its first byte goes, so the caller can store it and resume after a crash. */
+  onSession?: (sessionUri: string) => Promise<void> | void;
 }
 
 export interface YouTubeUploadResult {
@@ -278,7 +278,7 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
             throw new ProviderError('youtube', 'session_expired', 'YouTube upload: the upload session keeps expiring', { statusCode: state.statusCode });
           }
           session = await this.startSession(state, request, resource, total);
-          options.onSession?.(session);
+          await options.onSession?.(session);
           confirmed = -1;
           step = { kind: 'progress', offset: 0 };
           break;

@@ -6,10 +6,12 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
  * A loopback server speaking the Instagram API with Instagram Login (graph.instagram.com): REELS
  * containers that really fetch their `video_url` (an S3 presigned URL, or a file the fake hosts
  * itself through `hostFile`), container status walking IN_PROGRESS → FINISHED, `media_publish`
- * with the 24-hour publishing cap, permalinks, media insights and the long-lived token refresh.
+ * with the 24-hour publishing cap (a published container answers PUBLISHED), the account's media
+ * list (newest first), permalinks, media insights and the long-lived token refresh.
  * Tokens are accepted as a Bearer header or an `access_token` parameter, like the Graph API.
  * Tests steer it through `state`: `next` queues Graph errors per endpoint, `failNextContainers`
- * ends containers in ERROR, and helpers revoke or expire tokens.
+ * ends containers in ERROR, `stallNextPublish` publishes without answering, helpers revoke or
+ * expire tokens, and containers and reels are counted per caption.
  */
 
 export type InstagramEndpoint = 'refresh' | 'media' | 'status' | 'publish' | 'permalink' | 'insights';
@@ -53,6 +55,8 @@ export interface FakeContainer {
 export interface FakeMedia {
   id: string;
   containerId: string;
+  /** When it was published (Graph's format); reels a test seeds may have none. */
+  timestamp?: string;
   permalink: string;
   bytes?: Buffer;
   insights: { views: number; likes: number; comments: number; shares: number };
@@ -78,6 +82,10 @@ export class FakeInstagramState {
   readonly media = new Map<string, FakeMedia>();
   readonly files = new Map<string, Buffer>();
   readonly requests: InstagramRecordedRequest[] = [];
+  /** The next media_publish publishes its container and never answers, as when the publisher dies before the answer arrives. */
+  stallNextPublish = false;
+  /** media_publish calls that published and were left unanswered so far. */
+  stalledPublishes = 0;
 
   issueAccessToken(): string {
     const token = `IGAAfake${randomBytes(24).toString('hex')}`;
@@ -101,6 +109,22 @@ export class FakeInstagramState {
     return index < 0 ? undefined : this.next.splice(index, 1)[0];
   }
 
+  /** The containers whose caption begins with `caption`. */
+  containersCaptioned(caption: string): FakeContainer[] {
+    return [...this.containers.values()].filter((container) => String(container.params.caption ?? '').startsWith(caption));
+  }
+
+  /** A reel's caption: its container's. */
+  captionOf(media: FakeMedia): string {
+    const caption = this.containers.get(media.containerId)?.params.caption;
+    return typeof caption === 'string' ? caption : '';
+  }
+
+  /** The reels whose caption begins with `caption`. */
+  mediaCaptioned(caption: string): FakeMedia[] {
+    return [...this.media.values()].filter((media) => this.captionOf(media).startsWith(caption));
+  }
+
   setInsights(mediaId: string, insights: FakeMedia['insights']): void {
     const media = this.media.get(mediaId);
     if (!media) throw new Error(`no media ${mediaId}`);
@@ -115,6 +139,7 @@ export class FakeInstagramState {
     this.fetchVideos = true;
     this.publishedInWindow = 0;
     this.publishLimit = 100;
+    this.stallNextPublish = false;
   }
 }
 
@@ -257,12 +282,32 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
     const media: FakeMedia = {
       id,
       containerId: container.id,
+      timestamp: new Date().toISOString().replace(/\.\d{3}Z$/, '+0000'),
       permalink: `https://www.instagram.com/reel/${randomBytes(8).toString('base64url')}/`,
       ...(container.bytes ? { bytes: container.bytes } : {}),
       insights: { views: 0, likes: 0, comments: 0, shares: 0 },
     };
     state.media.set(id, media);
+    if (state.stallNextPublish) {
+      state.stallNextPublish = false;
+      state.stalledPublishes += 1;
+      return;
+    }
     sendJson(res, 200, { id });
+  }
+
+  /** The account's media, newest first, with the fields asked for; `limit` per page (25 by default). */
+  function listMedia(res: ServerResponse, userId: string, url: URL, fields: string[]): void {
+    if (userId !== state.userId) return missingObject(res, userId);
+    const limit = Number(url.searchParams.get('limit') ?? 25);
+    const data = [...state.media.values()]
+      .reverse()
+      .slice(0, limit)
+      .map((media) => {
+        const all: Record<string, unknown> = { id: media.id, caption: state.captionOf(media), ...(media.timestamp ? { timestamp: media.timestamp } : {}), permalink: media.permalink, media_product_type: 'REELS', media_type: 'VIDEO' };
+        return Object.fromEntries([...fields, 'id'].filter((f) => f in all).map((f) => [f, all[f]]));
+      });
+    sendJson(res, 200, { data, paging: { cursors: { before: 'QVFIUmZA', after: 'QVFIUmZB' } } });
   }
 
   function insights(res: ServerResponse, media: FakeMedia, url: URL): void {
@@ -307,6 +352,7 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
     if (req.method === 'POST' && edge === 'media') return createContainer(res, id, params);
     if (req.method === 'POST' && edge === 'media_publish') return publish(res, id, params);
     if (req.method !== 'GET') return sendGraphError(res, { status: 400, code: 100, message: `Unsupported ${req.method} request` });
+    if (edge === 'media') return listMedia(res, id, url, fields);
     const container = state.containers.get(id);
     const media = state.media.get(id);
     if (edge === 'insights') return media ? insights(res, media, url) : missingObject(res, id);

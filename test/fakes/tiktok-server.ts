@@ -7,8 +7,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
  * TikTok does), creator info, direct-post init with TikTok's chunk rules, the chunk PUTs on the
  * upload URL (sequential, sizes checked, bytes kept), the post status walking from
  * PROCESSING_UPLOAD through PROCESSING_DOWNLOAD to PUBLISH_COMPLETE (public post ids as bare 64-bit
- * numbers, as TikTok writes them) and the video query. Tests steer it through `state`: `next`
- * queues errors per endpoint, and helpers expire tokens, revoke the refresh token or fail a post.
+ * numbers, as TikTok writes them; `uploaded_bytes` tells how much of the file arrived, so an
+ * interrupted upload continues on the same upload URL) and the video query. Tests steer it through
+ * `state`: `next` queues errors per endpoint, helpers expire tokens, revoke the refresh token, fail
+ * or abandon a post, and posts are counted per title.
  */
 
 export type TikTokEndpoint = 'token' | 'creator_info' | 'init' | 'chunk' | 'status' | 'query';
@@ -46,6 +48,8 @@ export interface FakeTikTokPost {
   /** Polls still answered PROCESSING_DOWNLOAD once every byte arrived. */
   processingPolls: number;
   failReason?: string;
+  /** TikTok gave up on the post before all its bytes arrived: it answers FAILED and takes no chunk. */
+  abandoned?: boolean;
   postId?: string;
 }
 
@@ -84,6 +88,13 @@ export class FakeTikTokState {
   readonly posts = new Map<string, FakeTikTokPost>();
   readonly videos = new Map<string, FakeVideo>();
   readonly requests: TikTokRecordedRequest[] = [];
+  /**
+   * The chunk PUT that brings a post to at least this many bytes is kept and never answered, as
+   * when the uploader dies before the answer arrives.
+   */
+  stallAtBytes?: number;
+  /** Chunk PUTs kept and left unanswered so far. */
+  stalledChunks = 0;
 
   issueAccessToken(): string {
     const token = `act.fake${randomBytes(16).toString('hex')}`;
@@ -123,6 +134,19 @@ export class FakeTikTokState {
     return this.posts.get(publishId)?.data;
   }
 
+  /** The posts initialised with a title that begins with `title`. */
+  postsTitled(title: string): FakeTikTokPost[] {
+    return [...this.posts.values()].filter((post) => String(post.postInfo.title).startsWith(title));
+  }
+
+  /** TikTok drops a post whose bytes stopped coming (its upload URL expired): it ends FAILED. */
+  abandonPost(publishId: string, failReason = 'internal'): void {
+    const post = this.posts.get(publishId);
+    if (!post) throw new Error(`no post ${publishId}`);
+    post.abandoned = true;
+    post.failReason = failReason;
+  }
+
   setStatistics(postId: string, statistics: FakeVideo['statistics']): void {
     const video = this.videos.get(postId);
     if (!video) throw new Error(`no video ${postId}`);
@@ -135,6 +159,7 @@ export class FakeTikTokState {
     this.requests.length = 0;
     this.refreshRevoked = false;
     this.processingPolls = 2;
+    this.stallAtBytes = undefined;
   }
 }
 
@@ -245,6 +270,7 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
     state.requests.push({ method: 'PUT', path: req.url ?? '', headers: req.headers, bodyBytes: body.length });
     const post = [...state.posts.values()].find((p) => p.uploadId === url.searchParams.get('upload_id'));
     if (!post || post.uploadToken !== url.searchParams.get('upload_token')) return sendTikTokError(res, 404, 'invalid_params', 'upload session not found');
+    if (post.abandoned) return sendTikTokError(res, 404, 'invalid_params', 'upload session not found');
     const knob = state.take('chunk');
     if (knob) return sendKnob(res, knob);
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(req.headers['content-range'] ?? '');
@@ -263,13 +289,18 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
     if (problem) return sendTikTokError(res, 400, 'invalid_file_upload', problem);
     post.data = Buffer.concat([post.data, body]);
     post.chunksReceived += 1;
+    const failReason = post.chunksReceived === post.chunkCount ? state.failNextPosts.shift() : undefined;
+    if (failReason) post.failReason = failReason;
+    if (state.stallAtBytes !== undefined && post.data.length >= state.stallAtBytes) {
+      state.stallAtBytes = undefined;
+      state.stalledChunks += 1;
+      return;
+    }
     if (post.chunksReceived < post.chunkCount) {
       res.writeHead(206, { 'Content-Range': `bytes 0-${post.data.length - 1}/${post.videoSize}`, 'Content-Length': 0 });
       res.end();
       return;
     }
-    const failReason = state.failNextPosts.shift();
-    if (failReason) post.failReason = failReason;
     res.writeHead(201, { 'Content-Length': 0 });
     res.end();
   }
@@ -280,6 +311,7 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
     if (knob) return sendKnob(res, knob);
     const post = state.posts.get(String((body as { publish_id?: unknown } | undefined)?.publish_id));
     if (!post) return sendTikTokError(res, 400, 'invalid_params', 'publish_id does not exist');
+    if (post.abandoned) return sendOk(res, { status: 'FAILED', fail_reason: post.failReason, uploaded_bytes: post.data.length });
     if (post.data.length < post.videoSize) return sendOk(res, { status: 'PROCESSING_UPLOAD', uploaded_bytes: post.data.length });
     if (post.processingPolls > 0) {
       post.processingPolls -= 1;

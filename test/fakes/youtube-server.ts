@@ -4,8 +4,9 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 
 /**
  * A loopback server speaking the parts of YouTube's protocol AutoClip uses: the OAuth token
- * endpoint, resumable uploads (session, chunked PUTs with 308 + Range, status queries) and
- * videos.list statistics. Tests steer it through `state` to reproduce the provider's failures.
+ * endpoint, resumable uploads (session, chunked PUTs with 308 + Range, status queries that answer
+ * the video once the session is complete) and videos.list statistics. Tests steer it through
+ * `state` to reproduce the provider's failures, and count sessions and videos per title.
  */
 
 export interface FakeFailure {
@@ -61,6 +62,13 @@ export class FakeYouTubeState {
   readonly sessions = new Map<string, UploadSession>();
   readonly videos = new Map<string, FakeVideo>();
   readonly requests: RecordedRequest[] = [];
+  /**
+   * The chunk PUT that brings a session to at least this many bytes is kept (the video is made when
+   * it was the last one) and never answered, as when the uploader dies before the answer arrives.
+   */
+  stallAtBytes?: number;
+  /** Chunk PUTs kept and left unanswered so far. */
+  stalledChunks = 0;
 
   issueAccessToken(): string {
     const token = `ya29.fake-${randomBytes(16).toString('hex')}`;
@@ -118,6 +126,16 @@ export class FakeYouTubeState {
 
   uploadedBytes(videoId: string): Buffer | undefined {
     return this.videos.get(videoId)?.bytes;
+  }
+
+  /** Upload sessions started for videos of this title. */
+  sessionsTitled(title: string): number {
+    return [...this.sessions.values()].filter((session) => session.resource.snippet?.title === title).length;
+  }
+
+  /** The ids of the videos of this title. */
+  videosTitled(title: string): string[] {
+    return [...this.videos].filter(([, video]) => (video.resource.snippet as { title?: unknown } | undefined)?.title === title).map(([id]) => id);
   }
 }
 
@@ -234,6 +252,12 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
       return sendGoogleError(res, failure);
     }
     session.data = Buffer.concat([session.data.subarray(0, first), body]);
+    if (state.stallAtBytes !== undefined && session.data.length >= state.stallAtBytes) {
+      state.stallAtBytes = undefined;
+      state.stalledChunks += 1;
+      if (session.data.length === session.total) finish(session);
+      return;
+    }
     answerProgress(res, session);
   }
 

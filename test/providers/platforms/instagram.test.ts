@@ -9,6 +9,7 @@ import type { PlatformAccessToken, PlatformClient } from '../../../providers/pla
 import { YouTubeClient, type YouTubeCredentials, type YouTubeUploadRequest } from '../../../providers/platforms/youtube';
 import { startFakeInstagram, type FakeInstagramState } from '../../fakes/instagram-server';
 import { assertRateLimited, leakWatch } from '../../support/provider-errors';
+import { waitFor } from '../../support/wait';
 
 const DAY_MS = 86_400_000;
 
@@ -71,7 +72,7 @@ describe('InstagramClient against the fake Instagram server', () => {
     const result = await client.upload(uploadRequest(creds, { caption: `오늘의 요약 ${tags}`, thumbOffsetMs: 1200 }), {
       ...watch,
       onProgress: (done, total) => progress.push(done / total),
-      onSession: (s) => sessions.push(s),
+      onSession: (s) => void sessions.push(s),
     });
 
     const media = state.media.get(result.videoId);
@@ -215,7 +216,7 @@ describe('InstagramClient against the fake Instagram server', () => {
 
     let session = '';
     state.failNextContainers.push({ subcode: 2207001, message: 'Instagram server error' });
-    const transient = await failure(() => client.upload(uploadRequest(credentials()), { onSession: (s) => (session = s) }));
+    const transient = await failure(() => client.upload(uploadRequest(credentials()), { onSession: (s) => void (session = s) }));
     assert.equal(transient.code, 'server_error');
     assert.equal(transient.retryable, true);
     const dead = session.replace('container:', '');
@@ -230,7 +231,7 @@ describe('InstagramClient against the fake Instagram server', () => {
     let container = '';
     state.processingPolls = 1000;
     const slow = new InstagramClient({ graphUrl: fake.baseUrl, pollIntervalMs: 5, maxWaitMs: 60 });
-    const timedOut = await failure(() => slow.upload(uploadRequest(credentials()), { onSession: (s) => (container = s) }));
+    const timedOut = await failure(() => slow.upload(uploadRequest(credentials()), { onSession: (s) => void (container = s) }));
     assert.equal(timedOut.code, 'server_error');
     assert.equal(timedOut.providerReason, 'processing_timeout');
     assert.match(timedOut.message, /still IN_PROGRESS/);
@@ -248,6 +249,56 @@ describe('InstagramClient against the fake Instagram server', () => {
 
     const bogus = await failure(() => client.upload(uploadRequest(credentials(), { session: 'https://evil.example/' })));
     assert.equal(bogus.code, 'bad_request');
+  });
+
+  it('asks to publish only once the caller has stored the container', async () => {
+    let publishesWhileStoring = -1;
+    await client.upload(uploadRequest(credentials()), {
+      onSession: async (session) => {
+        if (!session.startsWith('container:')) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        publishesWhileStoring = requestsTo(/media_publish/).length;
+      },
+    });
+    assert.equal(publishesWhileStoring, 0);
+    assert.equal(requestsTo(/media_publish/).length, 1);
+  });
+
+  it('finds the reel of a container published by an attempt killed before the answer, publishing nothing again', async () => {
+    const caption = `응답 없는 게시 ${randomBytes(4).toString('hex')} #health`;
+    const request = uploadRequest(credentials(), { caption });
+    let session = '';
+    state.stallNextPublish = true;
+    const stalled = state.stalledPublishes;
+    const controller = new AbortController();
+    const attempt = client.upload(request, { signal: controller.signal, onSession: (s) => void (session = s) });
+    await waitFor('the stalled media_publish', async () => state.stalledPublishes > stalled, 10_000, 10);
+    controller.abort(new Error('the worker died'));
+    await assert.rejects(attempt, /the worker died/);
+    const [reel] = state.mediaCaptioned(caption);
+    assert.ok(reel, 'Instagram published the reel before the kill');
+    assert.equal(session, `container:${reel.containerId}`, 'the media id never reached the caller');
+
+    state.requests.length = 0;
+    const sessions: string[] = [];
+    const result = await client.upload({ ...request, session }, { onSession: (s) => void sessions.push(s) });
+    assert.equal(result.videoId, reel.id);
+    assert.equal(result.url, reel.permalink);
+    assert.deepEqual(sessions, [`media:${reel.id}`]);
+    assert.deepEqual(state.requests.map((r) => `${r.method} ${r.path.replace(/\?.*/, '')}`), [
+      `GET /v23.0/${reel.containerId}`,
+      `GET /v23.0/${state.userId}/media`,
+      `GET /v23.0/${reel.id}`,
+    ], 'the container answers PUBLISHED, the account lists the reel, then its permalink');
+    assert.equal(state.mediaCaptioned(caption).length, 1, 'one reel');
+    assert.equal(state.containersCaptioned(caption).length, 1, 'one container');
+
+    state.requests.length = 0;
+    const elsewhere = await failure(() => client.upload({ ...request, caption: `다른 캡션 ${randomBytes(4).toString('hex')}`, session }));
+    assert.equal(elsewhere.code, 'not_found');
+    assert.equal(elsewhere.retryable, false);
+    assert.match(elsewhere.message, /published by an earlier attempt, but its reel is not among the account's 25 latest media/);
+    assert.equal(requestsTo(/^POST /).length, 0, 'a reel not found is never published again');
   });
 
   it('rejects malformed answers cleanly', async () => {

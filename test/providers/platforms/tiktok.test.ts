@@ -11,6 +11,7 @@ import { planChunks, TikTokClient, TIKTOK_MIN_CHUNK_BYTES, type TikTokCredential
 import type { PlatformAccessToken } from '../../../providers/platforms/types';
 import { startFakeTikTok, type FakeTikTokState } from '../../fakes/tiktok-server';
 import { assertRateLimited, leakWatch } from '../../support/provider-errors';
+import { waitFor } from '../../support/wait';
 
 const MIB = 1024 * 1024;
 
@@ -82,14 +83,50 @@ describe('TikTokClient against the fake TikTok server', () => {
 
   const requestsTo = (path: string) => state.requests.filter((r) => r.path.startsWith(path));
 
+  /** The post and upload URL the fake handed out for a publish id. */
+  function sessionOf(publishId: string): { uploadUrl: string } {
+    const post = state.posts.get(publishId);
+    assert.ok(post, `no post ${publishId}`);
+    return { uploadUrl: `${fake.baseUrl}/upload/?upload_id=${post.uploadId}&upload_token=${post.uploadToken}` };
+  }
+
+  function publishIdOf(session: string): string {
+    return (JSON.parse(session) as { publishId: string }).publishId;
+  }
+
+  /**
+   * An upload killed while it sends: the fake keeps the chunk that brings the post to `stallAtBytes`
+   * and never answers it, then the attempt is aborted. Returns the session it handed out.
+   */
+  async function killedUpload(request: TikTokUploadRequest, stallAtBytes: number): Promise<string> {
+    let session = '';
+    const stalled = state.stalledChunks;
+    state.stallAtBytes = stallAtBytes;
+    const controller = new AbortController();
+    const attempt = client.upload(request, { signal: controller.signal, onSession: (s) => void (session = s) });
+    await waitFor('the stalled chunk', async () => state.stalledChunks > stalled, 10_000, 10);
+    controller.abort(new Error('the worker died'));
+    await assert.rejects(attempt, /the worker died/);
+    return session;
+  }
+
   it('uploads a 16 MiB file in three chunks, polls to PUBLISH_COMPLETE and keeps the 64-bit post id intact', async () => {
     const progress: [number, number][] = [];
-    const sessions: string[] = [];
+    const sessions: { session: string; chunksSent: number }[] = [];
     const refreshed: PlatformAccessToken[] = [];
     const watch = watched();
     const result = await client.upload(
       uploadRequest(credentials(false), { filePath: bigPath, durationSec: 58 }),
-      { ...watch, onProgress: (done, total) => progress.push([done, total]), onSession: (s) => sessions.push(s), onTokenRefreshed: (t) => void refreshed.push(t) },
+      {
+        ...watch,
+        onProgress: (done, total) => progress.push([done, total]),
+        onSession: async (session) => {
+          // Awaited: no chunk may go while the caller stores the session.
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          sessions.push({ session, chunksSent: requestsTo('/upload/').length });
+        },
+        onTokenRefreshed: (t) => void refreshed.push(t),
+      },
     );
 
     assert.deepEqual(state.uploadedBytes(result.publishId), big, 'the chunks reassemble to the file');
@@ -120,7 +157,9 @@ describe('TikTokClient against the fake TikTok server', () => {
     assert.equal(requestsTo('/v2/post/publish/status/fetch/').length, 3, 'two PROCESSING_DOWNLOAD polls, then PUBLISH_COMPLETE');
     assert.equal(requestsTo('/v2/post/publish/creator_info/query/').length, 1);
 
-    assert.deepEqual(sessions, [result.publishId], 'the publish id is handed over once every byte is sent');
+    assert.equal(sessions.length, 1);
+    assert.equal(sessions[0]?.chunksSent, 0, 'the post is handed over, and stored, before its first chunk');
+    assert.deepEqual(JSON.parse(sessions[0]!.session), { publishId: result.publishId, uploadUrl: sessionOf(result.publishId).uploadUrl, chunkSize: 5 * MIB, chunkCount: 3 });
     assert.deepEqual(progress.slice(0, 4).map(([done]) => done), [0, 5 * MIB, 10 * MIB, total]);
     assert.ok(progress.slice(4).every(([done, all]) => done === total && all === total), 'polls heartbeat');
 
@@ -155,25 +194,78 @@ describe('TikTokClient against the fake TikTok server', () => {
     assert.equal(result.refreshedToken, undefined);
   });
 
-  it('given the session of an earlier attempt, only polls that post', async () => {
+  it('given the session of an earlier attempt whose bytes all arrived, only polls that post', async () => {
     let session = '';
     state.processingPolls = 1000;
     const slow = new TikTokClient({ baseUrl: fake.baseUrl, pollIntervalMs: 5, maxWaitMs: 60 });
-    const timedOut = await failure(() => slow.upload(uploadRequest(credentials()), { onSession: (s) => (session = s) }));
+    const timedOut = await failure(() => slow.upload(uploadRequest(credentials()), { onSession: (s) => void (session = s) }));
     assert.equal(timedOut.code, 'server_error');
     assert.equal(timedOut.retryable, true);
     assert.equal(timedOut.providerReason, 'processing_timeout');
     assert.match(timedOut.message, /still PROCESSING_DOWNLOAD/);
 
-    state.posts.get(session)!.processingPolls = 1;
+    const publishId = publishIdOf(session);
+    state.posts.get(publishId)!.processingPolls = 1;
     state.requests.length = 0;
     const watch = watched();
     const result = await client.upload(uploadRequest(credentials(), { session }), watch);
-    assert.equal(result.publishId, session);
+    assert.equal(result.publishId, publishId);
     assert.equal(requestsTo('/v2/post/publish/video/init/').length, 0);
     assert.equal(requestsTo('/upload/').length, 0);
-    assert.deepEqual(state.uploadedBytes(session), small);
+    assert.deepEqual(state.uploadedBytes(publishId), small);
     assert.equal(result.usage.inputUnits, 0, 'no byte was sent again');
+  });
+
+  it('continues a post killed mid-file on its upload URL from the bytes TikTok holds, and one post exists', async () => {
+    const title = `중단된 업로드 ${randomBytes(4).toString('hex')}`;
+    const request = uploadRequest(credentials(), { filePath: bigPath, post: { title, privacyLevel: 'PUBLIC_TO_EVERYONE', aiGenerated: true } });
+    const session = await killedUpload(request, 5 * MIB);
+    const publishId = publishIdOf(session);
+    assert.equal(state.uploadedBytes(publishId)?.length, 5 * MIB, 'the first chunk arrived before the kill');
+
+    state.requests.length = 0;
+    const result = await client.upload({ ...request, session });
+    assert.equal(result.publishId, publishId);
+    assert.deepEqual(state.uploadedBytes(publishId), big);
+    assert.deepEqual(requestsTo('/upload/').map((r) => r.headers['content-range']), [`bytes ${5 * MIB}-${10 * MIB - 1}/${big.length}`, `bytes ${10 * MIB}-${big.length - 1}/${big.length}`]);
+    assert.equal(result.usage.inputUnits, big.length - 5 * MIB, 'only the missing bytes were sent');
+    assert.equal(requestsTo('/v2/post/publish/video/init/').length, 0);
+    assert.deepEqual(state.postsTitled(title).map((p) => p.publishId), [publishId], 'one post');
+  });
+
+  it('polls a post killed after its last chunk arrived, posting nothing again', async () => {
+    const title = `응답 없는 업로드 ${randomBytes(4).toString('hex')}`;
+    const request = uploadRequest(credentials(), { post: { title, privacyLevel: 'PUBLIC_TO_EVERYONE', aiGenerated: true } });
+    const session = await killedUpload(request, small.length);
+
+    state.requests.length = 0;
+    const result = await client.upload({ ...request, session });
+    assert.equal(requestsTo('/upload/').length, 0);
+    assert.equal(requestsTo('/v2/post/publish/video/init/').length, 0);
+    assert.equal(result.postId, state.posts.get(publishIdOf(session))?.postId);
+    assert.equal(state.postsTitled(title).length, 1, 'one post');
+  });
+
+  it('replaces a post TikTok dropped before its bytes all arrived, once', async () => {
+    const title = `버려진 업로드 ${randomBytes(4).toString('hex')}`;
+    const request = uploadRequest(credentials(), { filePath: bigPath, post: { title, privacyLevel: 'PUBLIC_TO_EVERYONE', aiGenerated: true } });
+    const session = await killedUpload(request, 5 * MIB);
+    state.abandonPost(publishIdOf(session));
+
+    const sessions: string[] = [];
+    const result = await client.upload({ ...request, session }, { onSession: (s) => void sessions.push(s) });
+    assert.notEqual(result.publishId, publishIdOf(session));
+    assert.deepEqual(sessions.map(publishIdOf), [result.publishId], 'the new post is handed over');
+    assert.deepEqual(state.uploadedBytes(result.publishId), big);
+    const posts = state.postsTitled(title);
+    assert.equal(posts.length, 2);
+    assert.equal(posts.filter((p) => p.postId).length, 1, 'one of them is published');
+  });
+
+  it('refuses a session it did not hand out', async () => {
+    const bogus = await failure(() => client.upload(uploadRequest(credentials(), { session: 'v_pub_file~v2-1.123' })));
+    assert.equal(bogus.code, 'bad_request');
+    assert.equal(requestsTo('/upload/').length, 0);
   });
 
   it('maps a 429 with Retry-After to rate_limited and the activity retry delay, and records the failed call', async () => {

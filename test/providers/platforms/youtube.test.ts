@@ -11,6 +11,7 @@ import { YouTubeClient, type YouTubeCredentials, type YouTubeUploadRequest } fro
 import type { ProviderUsage } from '../../../providers/types';
 import { startFakeYouTube, type FakeYouTubeState } from '../../fakes/youtube-server';
 import { leakWatch } from '../../support/provider-errors';
+import { waitFor } from '../../support/wait';
 
 const KIB = 1024;
 
@@ -82,7 +83,7 @@ describe('YouTubeClient against the fake YouTube server', () => {
     const result = await client.upload(uploadRequest(credentials()), {
       onUsage: (u) => usages.push(u),
       onProgress: (sent, total) => progress.push([sent, total]),
-      onSession: (uri) => sessions.push(uri),
+      onSession: (uri) => void sessions.push(uri),
     });
     assert.deepEqual(state.uploadedBytes(result.videoId), video);
     assert.equal(result.url, `https://www.youtube.com/watch?v=${result.videoId}`);
@@ -163,12 +164,71 @@ describe('YouTubeClient against the fake YouTube server', () => {
   it('continues a session started by an earlier attempt', async () => {
     let session = '';
     state.failNextChunks(10, 500);
-    await failure(() => client.upload(uploadRequest(credentials(true)), { onSession: (uri) => (session = uri) }));
+    await failure(() => client.upload(uploadRequest(credentials(true)), { onSession: (uri) => void (session = uri) }));
     state.chunkFailures.length = 0;
     const before = state.sessions.size;
     const result = await client.upload(uploadRequest(credentials(true), { sessionUri: session }));
     assert.equal(state.sessions.size, before, 'no new session was started');
     assert.deepEqual(state.uploadedBytes(result.videoId), video);
+  });
+
+  it('hands over the session, and waits while the caller stores it, before the first byte', async () => {
+    let putsAfterStoring = -1;
+    await client.upload(uploadRequest(credentials(true)), {
+      onSession: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        putsAfterStoring = chunkPuts().length;
+      },
+    });
+    assert.equal(putsAfterStoring, 0);
+  });
+
+  /**
+   * An upload killed while it sends: the fake keeps the chunk that brings the session to
+   * `stallAtBytes` and never answers it, then the attempt is aborted. Returns its session.
+   */
+  async function killedUpload(request: YouTubeUploadRequest, stallAtBytes: number): Promise<string> {
+    let session = '';
+    const stalled = state.stalledChunks;
+    state.stallAtBytes = stallAtBytes;
+    const controller = new AbortController();
+    const attempt = client.upload(request, { signal: controller.signal, onSession: (uri) => void (session = uri) });
+    await waitFor('the stalled chunk', async () => state.stalledChunks > stalled, 10_000, 10);
+    controller.abort(new Error('the worker died'));
+    await assert.rejects(attempt, /the worker died/);
+    return session;
+  }
+
+  it('continues a session killed mid-file from the Range YouTube holds, and one video exists', async () => {
+    const title = `중단된 업로드 ${randomBytes(4).toString('hex')}`;
+    const request = uploadRequest(credentials(true), { metadata: { title, privacyStatus: 'public', madeForKids: false } });
+    const session = await killedUpload(request, 512 * KIB);
+    assert.deepEqual(state.videosTitled(title), [], 'no video before the rest of the bytes');
+
+    state.requests.length = 0;
+    const result = await client.upload({ ...request, sessionUri: session });
+    assert.deepEqual(chunkPuts(), [
+      { range: `bytes */${video.length}`, bytes: 0 },
+      { range: `bytes 524288-716799/${video.length}`, bytes: 192512 },
+    ], 'a status query, then only the bytes YouTube lacks');
+    assert.deepEqual(state.videosTitled(title), [result.videoId]);
+    assert.deepEqual(state.uploadedBytes(result.videoId), video);
+    assert.equal(state.sessionsTitled(title), 1);
+  });
+
+  it('finds the video of a session killed after its last chunk arrived, uploading nothing again', async () => {
+    const title = `응답 없는 업로드 ${randomBytes(4).toString('hex')}`;
+    const request = uploadRequest(credentials(true), { metadata: { title, privacyStatus: 'public', madeForKids: false } });
+    const session = await killedUpload(request, video.length);
+    const [made] = state.videosTitled(title);
+    assert.ok(made, 'YouTube made the video before the kill');
+
+    state.requests.length = 0;
+    const result = await client.upload({ ...request, sessionUri: session });
+    assert.equal(result.videoId, made);
+    assert.deepEqual(chunkPuts(), [{ range: `bytes */${video.length}`, bytes: 0 }], 'one status query, which answers the video');
+    assert.deepEqual(state.videosTitled(title), [made]);
+    assert.equal(state.sessionsTitled(title), 1);
   });
 
   it('starts over when the session is gone (404)', async () => {
