@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { processWorkDir } from './work-folders';
 import { join } from 'node:path';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -339,8 +340,9 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
 
       const scope = currentJob();
       const videoKey = contentMediaKeys(scope ?? { organizationId: project.organization_id, userId: project.user_id, projectId: content.project_id }, content.id).video;
-      await mkdir(ctx.config.media.workDir, { recursive: true });
-      const dir = await mkdtemp(join(ctx.config.media.workDir, `upload-${content.id}-`));
+      const workDir = processWorkDir(ctx.config.media.workDir);
+      await mkdir(workDir, { recursive: true });
+      const dir = await mkdtemp(join(workDir, `upload-${content.id}-`));
       try {
         let percent = 0;
         const publication: Publication = {

@@ -266,7 +266,7 @@ export function recordingInterceptor(db: Pick<Stores, 'contents' | 'jobs' | 'usa
           output = await scopes.run({ scope, recorder, lastProgressWrite: 0 }, () => next(input));
         } catch (err) {
           const cancelled = err instanceof CancelledFailure || activityContext.cancellationSignal.aborted;
-          await recorder.finish(scope, activityType, startedAt, { status: cancelled ? 'cancelled' : 'failed', error: errorMessage(err) });
+          await recorder.finish(scope, activityType, startedAt, { status: cancelled ? 'cancelled' : 'failed', error: cancelled ? 'cancelled' : errorMessage(err) });
           throw err;
         }
         // Outside the try: the activity succeeded, and recording it cannot turn that into a failure.

@@ -1,4 +1,13 @@
+import type { RetryPolicy } from '@temporalio/common';
 import { isCancellation } from '@temporalio/workflow';
+
+/**
+ * Every activity retries through a database or Redis failover (minutes): backoff capped at 30 s,
+ * bounded by each proxy's schedule-to-close time rather than by a few attempts. What no retry can
+ * fix is thrown non-retryable by the activities (NoCredits, ContentNotFound, a provider's permanent
+ * refusal, …) and still fails at once.
+ */
+export const OUTLASTS_FAILOVER: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' };
 
 /**
  * How a workflow names a failure in what it records: workflow-safe, shared by the workflows.

@@ -14,12 +14,12 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration, RetryPolicy } from '@temporalio/common';
+import type { Duration } from '@temporalio/common';
 import type { ContentActivities } from '../activities/content';
 import type { MediaActivities } from '../activities/media';
 import type { PublishActivities } from '../activities/publish';
 import { publishToChannel } from './publish-to-channel';
-import { failureMessage, rootMessage } from './failures';
+import { failureMessage, OUTLASTS_FAILOVER, rootMessage } from './failures';
 import { PipelineStepKey } from './search-attributes';
 import { STEP_PERCENT, type ProductionStep } from './steps';
 
@@ -60,13 +60,6 @@ export function produceContentWorkflowId(contentId: string): string {
   return `content-${contentId}`;
 }
 
-/**
- * Every activity retries through a database or Redis failover (minutes): backoff capped at 30 s,
- * bounded by each proxy's schedule-to-close time rather than by a few attempts. What no retry can
- * fix is thrown non-retryable by the activities (NoCredits, ContentNotFound, a provider's permanent
- * refusal, …) and still fails at once.
- */
-const OUTLASTS_FAILOVER: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' };
 
 /**
  * The patch under which a run waits for its cancelled media activities to stop

@@ -1,6 +1,6 @@
 import { CancellationScope, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { PublishActivities } from '../activities/publish';
-import { rootMessage } from './failures';
+import { OUTLASTS_FAILOVER, rootMessage } from './failures';
 
 export interface PublishToChannelInput {
   contentId: string;
@@ -22,7 +22,8 @@ export interface PublishResult {
 export async function publishToChannel(input: PublishToChannelInput): Promise<PublishResult> {
   const light = proxyActivities<PublishActivities>({
     startToCloseTimeout: '1 minute',
-    retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+    scheduleToCloseTimeout: '15 minutes',
+    retry: OUTLASTS_FAILOVER,
   });
   const transfer = proxyActivities<PublishActivities>({
     startToCloseTimeout: '2 hours',
