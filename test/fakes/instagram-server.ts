@@ -1,4 +1,4 @@
-import { readAll, sendJson, serveLocally } from './http';
+import { captionOpensWith, readAll, sendJson, serveLocally, Storm } from './http';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
@@ -78,6 +78,8 @@ export class FakeInstagramState {
   readonly media = new Map<string, FakeMedia>();
   readonly files = new Map<string, Buffer>();
   readonly requests: InstagramRecordedRequest[] = [];
+  /** While it lasts, every Graph request gets its 429 (code 4, rate limit) or 5xx (code 2, transient). */
+  readonly storm = new Storm();
 
   issueAccessToken(): string {
     const token = `IGAAfake${randomBytes(24).toString('hex')}`;
@@ -99,6 +101,11 @@ export class FakeInstagramState {
   take(on: InstagramEndpoint): InstagramKnob | undefined {
     const index = this.next.findIndex((knob) => knob.on === on);
     return index < 0 ? undefined : this.next.splice(index, 1)[0];
+  }
+
+  /** Published reels whose caption opens with `title` (containers never published do not count). */
+  uploadsTitled(title: string): number {
+    return [...this.media.values()].filter((media) => captionOpensWith(String(this.containers.get(media.containerId)?.params.caption ?? ''), title)).length;
   }
 
   setInsights(mediaId: string, insights: FakeMedia['insights']): void {
@@ -295,6 +302,15 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
       res.writeHead(bytes ? 200 : 404, { 'Content-Type': 'video/mp4', 'Content-Length': bytes?.length ?? 0 });
       res.end(bytes);
       return;
+    }
+    const storm = state.storm.take();
+    if (storm) {
+      return sendGraphError(
+        res,
+        storm.status === 429
+          ? { status: 429, code: 4, transient: true, message: 'Application request limit reached', retryAfterSec: storm.retryAfterSec }
+          : { status: storm.status, code: 2, transient: true, message: 'Service temporarily unavailable' },
+      );
     }
     state.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, ...(body ? { body } : {}) });
     if (req.method === 'GET' && url.pathname === '/refresh_access_token') return refresh(req, res, url);
