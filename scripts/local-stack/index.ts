@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureSystemPackages } from './binaries';
 import { pgbouncer } from './pgbouncer';
-import { runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
+import { isAlive, runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
 import { localSecret, type ServiceDefinition, type StackContext } from './context';
 import { ensurePgBackRest } from './pgbackrest';
 import { minio, minioReplica } from './minio';
@@ -123,4 +124,35 @@ export async function stackStatus(profile: Profile): Promise<{ name: string; pid
       external: isExternal(service),
     })),
   );
+}
+
+function serviceNamed(name: string): ServiceDefinition {
+  const service = SERVICES.find((s) => s.name === name);
+  if (!service) throw new Error(`no service named ${name} (the stack has ${SERVICES.map((s) => s.name).join(', ')})`);
+  return service;
+}
+
+/**
+ * SIGKILL to a running service's whole process group, as a crash of its machine would (no clean
+ * shutdown; children such as PostgreSQL's archiver die with it). Its pid, or undefined when it
+ * was not running here (an external service, or one already down).
+ */
+export async function killService(profile: Profile, name: string): Promise<number | undefined> {
+  const proc = managed(stackContext(profile), serviceNamed(name));
+  const pid = runningPid(proc);
+  if (pid === undefined) return undefined;
+  process.kill(-pid, 'SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+  return pid;
+}
+
+/** Starts a service that is down again as startStack does: start, wait until it answers, then its afterReady. */
+export async function restartService(profile: Profile, name: string): Promise<void> {
+  const ctx = stackContext(profile);
+  const service = serviceNamed(name);
+  const proc = managed(ctx, service);
+  if (runningPid(proc) !== undefined) throw new Error(`${name} is still running`);
+  await service.start(ctx, proc);
+  await waitUntil(proc, () => service.ready(ctx), 120_000);
+  await service.afterReady?.(ctx);
 }

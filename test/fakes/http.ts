@@ -14,6 +14,11 @@ export async function readAll(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** True when a caption (title, description and hashtags as paragraphs) opens with `title` as its own line. */
+export function captionOpensWith(caption: string, title: string): boolean {
+  return caption === title || caption.startsWith(`${title}\n`);
+}
+
 export interface LocalServer {
   baseUrl: string;
   close(): Promise<void>;
@@ -47,4 +52,34 @@ export async function serveLocally(
         server.close((error) => (error ? reject(error) : resolve()));
       }),
   };
+}
+
+/** What a storm answers: its status, and the Retry-After of a 429. */
+export interface StormAnswer {
+  status: number;
+  retryAfterSec?: number;
+}
+
+/**
+ * A provider outage a fake can be put in: for a number of seconds it answers every request with
+ * one status (429 with Retry-After, or a 5xx) in its own error format, and counts the requests it
+ * turned away.
+ */
+export class Storm {
+  private until = 0;
+  private answer: StormAnswer = { status: 503 };
+  /** Requests answered by a storm, over the fake's life. */
+  answered = 0;
+
+  start(seconds: number, answer: StormAnswer): void {
+    this.answer = answer;
+    this.until = Date.now() + seconds * 1000;
+  }
+
+  /** The storm's answer while it lasts (counting the request it is given for), else undefined. */
+  take(): StormAnswer | undefined {
+    if (Date.now() >= this.until) return undefined;
+    this.answered += 1;
+    return this.answer;
+  }
 }

@@ -1,4 +1,4 @@
-import { readAll, sendJson, serveLocally } from './http';
+import { captionOpensWith, readAll, sendJson, serveLocally, Storm } from './http';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
@@ -86,6 +86,8 @@ export class FakeInstagramState {
   stallNextPublish = false;
   /** media_publish calls that published and were left unanswered so far. */
   stalledPublishes = 0;
+  /** While it lasts, every Graph request gets its 429 (code 4, rate limit) or 5xx (code 2, transient). */
+  readonly storm = new Storm();
 
   issueAccessToken(): string {
     const token = `IGAAfake${randomBytes(24).toString('hex')}`;
@@ -123,6 +125,11 @@ export class FakeInstagramState {
   /** The reels whose caption begins with `caption`. */
   mediaCaptioned(caption: string): FakeMedia[] {
     return [...this.media.values()].filter((media) => this.captionOf(media).startsWith(caption));
+  }
+
+  /** Published reels whose caption opens with `title` (containers never published do not count). */
+  uploadsTitled(title: string): number {
+    return [...this.media.values()].filter((media) => captionOpensWith(String(this.containers.get(media.containerId)?.params.caption ?? ''), title)).length;
   }
 
   setInsights(mediaId: string, insights: FakeMedia['insights']): void {
@@ -340,6 +347,15 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
       res.writeHead(bytes ? 200 : 404, { 'Content-Type': 'video/mp4', 'Content-Length': bytes?.length ?? 0 });
       res.end(bytes);
       return;
+    }
+    const storm = state.storm.take();
+    if (storm) {
+      return sendGraphError(
+        res,
+        storm.status === 429
+          ? { status: 429, code: 4, transient: true, message: 'Application request limit reached', retryAfterSec: storm.retryAfterSec }
+          : { status: storm.status, code: 2, transient: true, message: 'Service temporarily unavailable' },
+      );
     }
     state.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, ...(body ? { body } : {}) });
     if (req.method === 'GET' && url.pathname === '/refresh_access_token') return refresh(req, res, url);

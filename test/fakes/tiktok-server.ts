@@ -1,4 +1,4 @@
-import { readAll, sendJson, serveLocally } from './http';
+import { captionOpensWith, readAll, sendJson, serveLocally, Storm } from './http';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
@@ -95,6 +95,8 @@ export class FakeTikTokState {
   stallAtBytes?: number;
   /** Chunk PUTs kept and left unanswered so far. */
   stalledChunks = 0;
+  /** While it lasts, every request gets its 429 (rate_limit_exceeded) or 5xx (internal_error). */
+  readonly storm = new Storm();
 
   issueAccessToken(): string {
     const token = `act.fake${randomBytes(16).toString('hex')}`;
@@ -145,6 +147,11 @@ export class FakeTikTokState {
     if (!post) throw new Error(`no post ${publishId}`);
     post.abandoned = true;
     post.failReason = failReason;
+  }
+
+  /** Posts whose every chunk arrived (TikTok publishes those) and whose caption opens with `title`. */
+  uploadsTitled(title: string): number {
+    return [...this.posts.values()].filter((post) => post.chunksReceived === post.chunkCount && captionOpensWith(String(post.postInfo.title ?? ''), title)).length;
   }
 
   setStatistics(postId: string, statistics: FakeVideo['statistics']): void {
@@ -349,6 +356,14 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl);
+    const storm = state.storm.take();
+    if (storm) {
+      await readAll(req);
+      const [code, message] = storm.status === 429 ? ['rate_limit_exceeded', 'The API rate limit was exceeded.'] : ['internal_error', 'Something went wrong. Please try again later.'];
+      if (url.pathname !== '/v2/oauth/token/') return sendTikTokError(res, storm.status, code, message, storm.retryAfterSec);
+      const headers: Record<string, string> = storm.retryAfterSec !== undefined ? { 'Retry-After': String(storm.retryAfterSec) } : {};
+      return sendJson(res, storm.status, { error: code, error_description: message, log_id: logId() }, headers);
+    }
     if (req.method === 'PUT' && url.pathname === '/upload/') return putChunk(req, res, url);
     const raw = await readAll(req);
     const text = raw.toString('utf8');

@@ -1,4 +1,4 @@
-import { readAll, sendJson, serveLocally } from './http';
+import { readAll, sendJson, serveLocally, Storm } from './http';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
@@ -69,6 +69,8 @@ export class FakeYouTubeState {
   stallAtBytes?: number;
   /** Chunk PUTs kept and left unanswered so far. */
   stalledChunks = 0;
+  /** While it lasts, every request gets its 429 (rateLimitExceeded) or 5xx (backendError). */
+  readonly storm = new Storm();
 
   issueAccessToken(): string {
     const token = `ya29.fake-${randomBytes(16).toString('hex')}`;
@@ -136,6 +138,11 @@ export class FakeYouTubeState {
   /** The ids of the videos of this title. */
   videosTitled(title: string): string[] {
     return [...this.videos].filter(([, video]) => (video.resource.snippet as { title?: unknown } | undefined)?.title === title).map(([id]) => id);
+  }
+
+  /** Videos the channel holds with this title: every finished upload counts, whichever session it came from. */
+  uploadsTitled(title: string): number {
+    return [...this.videos.values()].filter((video) => (video.resource.snippet as { title?: unknown } | undefined)?.title === title).length;
   }
 }
 
@@ -278,6 +285,16 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl);
+    const storm = state.storm.take();
+    if (storm) {
+      await readAll(req);
+      return sendGoogleError(
+        res,
+        storm.status === 429
+          ? { status: 429, reason: 'rateLimitExceeded', message: 'Too many requests.', retryAfterSec: storm.retryAfterSec }
+          : { status: storm.status, reason: 'backendError', message: 'Backend Error' },
+      );
+    }
     if (req.method === 'PUT' && url.pathname === '/upload/youtube/v3/videos') {
       return putChunk(req, res, url.searchParams.get('upload_id') ?? '');
     }
