@@ -1,7 +1,7 @@
 import { tmpdir } from 'node:os';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { pgBackRestSetupOf } from '../db/pitr';
+import { pgBackRest, pgBackRestInfo, pgBackRestSetupOf, type PgBackRestBackup } from '../db/pitr';
 import { DrillFailedError, runRecoveryDrill, type DrillResult } from '../db/recovery-drill';
 import type { AppContext } from '../control/app-context';
 import { moduleLogger } from '../lib/logger';
@@ -9,6 +9,9 @@ import { moduleLogger } from '../lib/logger';
 const log = moduleLogger('recovery');
 
 const HEARTBEAT_EVERY_MS = 10_000;
+
+/** The daily full backup: its label and sizes, or why this worker took none. */
+export type BaseBackupResult = { taken: PgBackRestBackup } | { skipped: string };
 
 /** What the weekly drill keeps as its workflow result (the tables' detail stays in the worker's log). */
 export type DrillSummary = Omit<DrillResult, 'tables'> & { id: string };
@@ -20,6 +23,28 @@ export type DrillSummary = Omit<DrillResult, 'tables'> & { id: string };
  */
 export function createRecoveryActivities(ctx: AppContext) {
   return {
+    /**
+     * The daily full backup of point-in-time recovery, where this worker runs pgBackRest beside the
+     * database (the local stack); a deployment that backs up beside PostgreSQL itself (compose's
+     * pgbackrest service) leaves PGBACKREST_CONFIG unset on its workers, and this run says so.
+     */
+    async backUpPostgresBase(): Promise<BaseBackupResult> {
+      const { recovery } = ctx.config;
+      if (!recovery) return { skipped: 'PGBACKREST_CONFIG is not set on this worker: the full backups are taken beside PostgreSQL' };
+      const activity = ActivityContext.current();
+      const setup = pgBackRestSetupOf(recovery);
+      const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+      try {
+        await pgBackRest(setup, ['backup', '--type=full'], activity.cancellationSignal);
+        const taken = (await pgBackRestInfo(setup, activity.cancellationSignal)).backups.at(-1);
+        if (!taken) throw new Error('pgBackRest reported no backup after taking one');
+        log.info({ backup: taken }, 'full backup taken');
+        return { taken };
+      } finally {
+        clearInterval(beat);
+      }
+    },
+
     async runRecoveryDrill(): Promise<DrillSummary> {
       const { recovery } = ctx.config;
       if (!recovery) throw ApplicationFailure.nonRetryable('this deployment does not archive WAL with pgBackRest (PGBACKREST_CONFIG is not set)', 'RecoveryNotConfigured');

@@ -3,7 +3,7 @@ import { MONGO_RETENTION_DAYS } from '../db/mongo/retention';
 import { backUpDatabases } from '../workflows/back-up-databases';
 import { expireMongoDocuments } from '../workflows/expire-mongo-documents';
 import { maintainPartitions } from '../workflows/maintain-partitions';
-import { recoveryDrill } from '../workflows/recovery-drill';
+import { backUpPostgresBaseline, recoveryDrill } from '../workflows/recovery-drill';
 import { refreshUploadMetrics } from '../workflows/refresh-upload-metrics';
 import { renewSubscriptions } from '../workflows/renew-subscriptions';
 import { snapshotRedis } from '../workflows/snapshot-redis';
@@ -31,6 +31,7 @@ export const UPKEEP_SCHEDULES: readonly UpkeepSchedule[] = [
   { id: 'upkeep-redis-snapshot', cron: '0 */4 * * *', workflow: snapshotRedis, description: 'snapshot Redis (RDB, kept 7 days) to the backups bucket' },
   // After the backup, so the last backup before a deletion still holds what it deletes.
   { id: 'upkeep-mongo-retention', cron: '30 4 * * *', workflow: expireMongoDocuments, description: `delete workflow_logs (${MONGO_RETENTION_DAYS.workflow_logs} days) and analytics_events (${MONGO_RETENTION_DAYS.analytics_events} days) past their retention` },
+  { id: 'upkeep-postgres-base-backup', cron: '30 2 * * *', workflow: backUpPostgresBaseline, description: "a full pgBackRest backup, the base point-in-time recovery replays the WAL archive onto" },
   { id: 'upkeep-recovery-drill', cron: '0 5 * * 0', workflow: recoveryDrill, description: 'restore the newest PostgreSQL backup plus WAL into a scratch server and verify it (RPO, RTO)' },
 ];
 

@@ -8,4 +8,4 @@ export { backUpDatabases } from './back-up-databases';
 export { snapshotRedis } from './snapshot-redis';
 export { refreshUploadMetrics } from './refresh-upload-metrics';
 export { expireMongoDocuments } from './expire-mongo-documents';
-export { recoveryDrill } from './recovery-drill';
+export { backUpPostgresBaseline, recoveryDrill } from './recovery-drill';

@@ -1,5 +1,5 @@
 import { proxyActivities } from '@temporalio/workflow';
-import type { DrillSummary, RecoveryActivities } from '../activities/recovery';
+import type { BaseBackupResult, DrillSummary, RecoveryActivities } from '../activities/recovery';
 
 const { runRecoveryDrill } = proxyActivities<RecoveryActivities>({
   // Seed §7.2: a restore must be done within 4 hours.
@@ -15,4 +15,15 @@ const { runRecoveryDrill } = proxyActivities<RecoveryActivities>({
  */
 export async function recoveryDrill(): Promise<DrillSummary> {
   return runRecoveryDrill();
+}
+
+const { backUpPostgresBase } = proxyActivities<RecoveryActivities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1 minute', backoffCoefficient: 2, maximumInterval: '15 minutes', maximumAttempts: 5 },
+});
+
+/** Daily (schedule `upkeep-postgres-base-backup`): the full backup that WAL is replayed onto. */
+export async function backUpPostgresBaseline(): Promise<BaseBackupResult> {
+  return backUpPostgresBase();
 }

@@ -6,7 +6,8 @@ import type { ScheduleHandle } from '@temporalio/client';
 import { migrateUp } from '../../db/migrate';
 import { pgBackRestSetupOf } from '../../db/pitr';
 import { runRecoveryDrill } from '../../db/recovery-drill';
-import type { DrillSummary } from '../../activities/recovery';
+import type { BaseBackupResult, DrillSummary } from '../../activities/recovery';
+import { pgBackRestInfo } from '../../db/pitr';
 import type { AppContext } from '../../control/app-context';
 import { ensureUpkeepSchedules } from '../../control/upkeep-schedules';
 import { loadConfig } from '../../lib/config';
@@ -16,7 +17,8 @@ import { createPipelineHarness, createTenant, waitFor, type PipelineHarness } fr
 /**
  * The restore drill against the test stack's PostgreSQL, which archives its WAL through pgBackRest
  * to the backups bucket: a restore to a past time holds what was there then and not what came
- * after; the weekly schedule's run restores to now, verifies every table and is recorded.
+ * after; the daily schedule takes a full backup; the weekly one restores to now, verifies every
+ * table and is recorded.
  */
 describe('restore drill (pgBackRest point-in-time recovery)', () => {
   const recovery = loadConfig().recovery;
@@ -63,7 +65,7 @@ describe('restore drill (pgBackRest point-in-time recovery)', () => {
     });
   });
 
-  describe('the weekly schedule', { skip: !recovery && 'the stack does not archive WAL (PGBACKREST_CONFIG)' }, () => {
+  describe('the schedules', { skip: !recovery && 'the stack does not archive WAL (PGBACKREST_CONFIG)' }, () => {
     let h: PipelineHarness;
     let ctx: AppContext;
 
@@ -86,6 +88,16 @@ describe('restore drill (pgBackRest point-in-time recovery)', () => {
       });
       return ctx.temporal.workflow.getHandle(action.action.workflow.workflowId).result() as Promise<T>;
     }
+
+    it('takes the daily full backup that the WAL is replayed onto', async () => {
+      const setup = pgBackRestSetupOf(recovery!);
+      const before = (await pgBackRestInfo(setup)).backups.map((b) => b.label);
+      const result = await runNow<BaseBackupResult>(ctx.temporal.schedule.getHandle('upkeep-postgres-base-backup'));
+      assert.ok('taken' in result, JSON.stringify(result));
+      assert.equal(result.taken.type, 'full');
+      assert.ok(!before.includes(result.taken.label), `${result.taken.label} is new`);
+      assert.equal((await pgBackRestInfo(setup)).backups.at(-1)?.label, result.taken.label);
+    });
 
     it('restores to now, verifies every table against the source, keeps the result as the workflow result and a row', async () => {
       await createTenant(h, { credits: 5 });
