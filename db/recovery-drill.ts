@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { chownSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
+import { freeLoopbackPort } from '../lib/ports';
 import { pgBackRest, pgBackRestInfo, type PgBackRestSetup } from './pitr';
 
 /**
@@ -127,17 +127,6 @@ async function archiveUpToNow(source: Client, signal?: AbortSignal): Promise<voi
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Settings a server replaying WAL must hold at least as high as the server that wrote it. */
 const REPLAY_SETTINGS = ['max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction'];
 
@@ -239,7 +228,7 @@ export async function runRecoveryDrill(options: DrillOptions): Promise<DrillResu
     step(`restoring backup ${backup.label} and replaying WAL into ${dataDir}`);
     await pgBackRest(options.pgBackRest, ['restore', `--pg1-path=${dataDir}`, '--target-action=promote', ...targetArgs], options.signal);
 
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     server = await startScratch(options, source, dataDir, port);
     const restored = await waitPromoted(server, scratchUrl(options.sourceUrl, port), options.signal);
     try {

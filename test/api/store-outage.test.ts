@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import { freeLoopbackPort } from '../../lib/ports';
 import { createApiHarness, type ApiHarness } from '../support/api';
-
-/** A port with nothing listening on it, for a Redis that is down. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * The API while Redis is down (its rate limits, sessions and progress live there): requests are
@@ -24,7 +12,7 @@ describe('API during a Redis outage', () => {
   let api: ApiHarness;
 
   before(async () => {
-    api = await createApiHarness({ REDIS_URL: `redis://127.0.0.1:${await closedPort()}/0` });
+    api = await createApiHarness({ REDIS_URL: `redis://127.0.0.1:${await freeLoopbackPort()}/0` });
   });
   after(async () => {
     await api?.close();

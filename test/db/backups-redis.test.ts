@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, readdir } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
@@ -11,19 +11,11 @@ import { Redis } from 'ioredis';
 import { backupRedis, listBackups, parseBackupKey, restoreRedis, retainUntil } from '../../db/backups';
 import { ObjectStore } from '../../db/objects';
 import { loadConfig } from '../../lib/config';
+import { freeLoopbackPort } from '../../lib/ports';
 import { scratchDir } from '../support/scratch-dir';
 import { waitFor } from '../support/wait';
 
 const REPO_ROOT = join(__dirname, '..', '..');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  server.close();
-  assert.ok(address && typeof address === 'object');
-  return address.port;
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -66,7 +58,7 @@ describe('Redis snapshots (against the Redis and MinIO of the test stack)', () =
 
   /** A redis-server of its own on a free port, loading `dir`/dump.rdb and never saving; with a client on the platform's database number. */
   async function startFromDump(dir: string): Promise<{ server: ChildProcess; client: Redis }> {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const server = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--dbfilename', 'dump.rdb', '--save', '', '--appendonly', 'no'],
