@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { ScheduleHandle } from '@temporalio/client';
 import { QueryTypes } from 'sequelize';
 import { parseBackupKey, readRetention, retainUntil, type BackupSummary } from '../../db/backups';
 import type { BackupRun } from '../../workflows/back-up-databases';
@@ -9,7 +8,7 @@ import type { RolloverSummary } from '../../db/rollover';
 import { MONGO_RETENTION_DAYS, type ExpiredDocuments } from '../../db/mongo/retention';
 import type { AppContext } from '../../control/app-context';
 import { ensureUpkeepSchedules, UPKEEP_SCHEDULES, UPKEEP_TIMEZONE } from '../../control/upkeep-schedules';
-import { createPipelineHarness, createTenant, waitFor, type PipelineHarness } from '../support/pipeline';
+import { createPipelineHarness, createTenant, runScheduleNow, type PipelineHarness } from '../support/pipeline';
 
 describe('upkeep schedules', () => {
   let h: PipelineHarness;
@@ -23,17 +22,6 @@ describe('upkeep schedules', () => {
   after(async () => {
     await h?.close();
   });
-
-  /** Triggers the schedule now and returns the result of the run it started. */
-  async function runNow<T>(handle: ScheduleHandle): Promise<T> {
-    const before = (await handle.describe()).info.recentActions.length;
-    await handle.trigger();
-    const action = await waitFor('the triggered run', async () => {
-      const { recentActions } = (await handle.describe()).info;
-      return recentActions.length > before ? recentActions.at(-1) : undefined;
-    });
-    return ctx.temporal.workflow.getHandle(action.action.workflow.workflowId).result() as Promise<T>;
-  }
 
   it('creates every upkeep schedule once, and a second call only updates them', async () => {
     const ids = await ensureUpkeepSchedules(ctx);
@@ -59,10 +47,9 @@ describe('upkeep schedules', () => {
       { billing_cycle: 'monthly', started_at: new Date(ended.getTime() - 30 * 86_400_000), current_period_start: new Date(ended.getTime() - 30 * 86_400_000), current_period_end: ended },
       { where: { id: tenant.subscriptionId } },
     );
-    const handle = ctx.temporal.schedule.getHandle('upkeep-renew-subscriptions');
-    const first = await runNow<RolloverSummary>(handle);
+    const first = await runScheduleNow<RolloverSummary>(ctx, 'upkeep-renew-subscriptions');
     assert.ok(first.renewedIds.includes(tenant.subscriptionId));
-    const second = await runNow<RolloverSummary>(handle);
+    const second = await runScheduleNow<RolloverSummary>(ctx, 'upkeep-renew-subscriptions');
     assert.ok(!second.renewedIds.includes(tenant.subscriptionId));
     const resets = await ctx.sequelize.query<{ credits_balance: number }>(
       "SELECT credits_balance FROM credit_transactions WHERE subscription_id = :id AND transaction_type = 'reset'",
@@ -75,7 +62,7 @@ describe('upkeep schedules', () => {
   });
 
   it("creates next months' api_usages partitions", async () => {
-    const { created } = await runNow<{ created: string[] }>(ctx.temporal.schedule.getHandle('upkeep-api-usage-partitions'));
+    const { created } = await runScheduleNow<{ created: string[] }>(ctx, 'upkeep-api-usage-partitions');
     const [row] = await ctx.sequelize.query<{ n: string }>(
       "SELECT COUNT(*) AS n FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'api_usages'::regclass AND c.relname ~ '^api_usages_\\d{4}_\\d{2}$'",
       { type: QueryTypes.SELECT },
@@ -84,7 +71,7 @@ describe('upkeep schedules', () => {
   });
 
   it('backs up PostgreSQL and MongoDB to the backups bucket, each locked for its retention', async () => {
-    const run = await runNow<BackupRun>(ctx.temporal.schedule.getHandle('upkeep-backups'));
+    const run = await runScheduleNow<BackupRun>(ctx, 'upkeep-backups');
     assert.match(run.postgres.key, /^postgres\/\d{4}\/\d{2}\/\d{2}\/.+\.dump$/);
     assert.match(run.mongo.key, /^mongo\/\d{4}\/\d{2}\/\d{2}\/.+\.jsonl\.gz$/);
     assert.ok(run.postgres.bytes > 0 && run.mongo.bytes > 0);
@@ -98,7 +85,7 @@ describe('upkeep schedules', () => {
   });
 
   it('snapshots Redis to the backups bucket, locked for 7 days', async () => {
-    const run = await runNow<BackupSummary>(ctx.temporal.schedule.getHandle('upkeep-redis-snapshot'));
+    const run = await runScheduleNow<BackupSummary>(ctx, 'upkeep-redis-snapshot');
     assert.match(run.key, /^redis\/\d{4}\/\d{2}\/\d{2}\/.+\.rdb$/);
     assert.equal(run.database, new URL(ctx.config.redisUrl).host);
     const stored = await ctx.db.backups.getBuffer(run.key);
@@ -135,14 +122,14 @@ describe('upkeep schedules', () => {
       { event_type: 'video_rendered', content_id: contentId, properties: { tag: 'kept' }, created_at: daysAgo(eventsDays - 1) },
     ]);
 
-    const deleted = await runNow<ExpiredDocuments>(ctx.temporal.schedule.getHandle('upkeep-mongo-retention'));
+    const deleted = await runScheduleNow<ExpiredDocuments>(ctx, 'upkeep-mongo-retention');
     assert.ok(deleted.workflow_logs >= 2 && deleted.analytics_events >= 1, JSON.stringify(deleted));
     const runs = await WorkflowLog.find({ workflow_id: workflowId }).sort({ execution_id: 1 }).lean();
     assert.deepEqual(runs.map((run) => run.execution_id), ['long-run-still-written', 'recent']);
     const events = await AnalyticsEvent.find({ content_id: contentId }).lean();
     assert.deepEqual(events.map((event) => (event.properties as { tag: string }).tag), ['kept']);
 
-    const again = await runNow<ExpiredDocuments>(ctx.temporal.schedule.getHandle('upkeep-mongo-retention'));
+    const again = await runScheduleNow<ExpiredDocuments>(ctx, 'upkeep-mongo-retention');
     assert.equal((await WorkflowLog.countDocuments({ workflow_id: workflowId })) + (await AnalyticsEvent.countDocuments({ content_id: contentId })), 3, `a second run keeps them (${JSON.stringify(again)})`);
   });
 });

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { ScheduleHandle } from '@temporalio/client';
 import { migrateUp } from '../../db/migrate';
 import { pgBackRestSetupOf } from '../../db/pitr';
 import { runRecoveryDrill } from '../../db/recovery-drill';
@@ -12,7 +11,7 @@ import type { AppContext } from '../../control/app-context';
 import { ensureUpkeepSchedules } from '../../control/upkeep-schedules';
 import { loadConfig } from '../../lib/config';
 import { connect, createScratchDatabase, seedAsOwner, type ScratchDatabase } from '../support/database';
-import { createPipelineHarness, createTenant, waitFor, type PipelineHarness } from '../support/pipeline';
+import { createPipelineHarness, createTenant, runScheduleNow, type PipelineHarness } from '../support/pipeline';
 
 /**
  * The restore drill against the test stack's PostgreSQL, which archives its WAL through pgBackRest
@@ -79,20 +78,10 @@ describe('restore drill (pgBackRest point-in-time recovery)', () => {
       await h?.close();
     });
 
-    async function runNow<T>(handle: ScheduleHandle): Promise<T> {
-      const before = (await handle.describe()).info.recentActions.length;
-      await handle.trigger();
-      const action = await waitFor('the triggered run', async () => {
-        const { recentActions } = (await handle.describe()).info;
-        return recentActions.length > before ? recentActions.at(-1) : undefined;
-      });
-      return ctx.temporal.workflow.getHandle(action.action.workflow.workflowId).result() as Promise<T>;
-    }
-
-    it('takes the daily full backup that the WAL is replayed onto', async () => {
+  it('takes the daily full backup that the WAL is replayed onto', async () => {
       const setup = pgBackRestSetupOf(recovery!);
       const before = (await pgBackRestInfo(setup)).backups.map((b) => b.label);
-      const result = await runNow<BaseBackupResult>(ctx.temporal.schedule.getHandle('upkeep-postgres-base-backup'));
+      const result = await runScheduleNow<BaseBackupResult>(ctx, 'upkeep-postgres-base-backup');
       assert.ok('taken' in result, JSON.stringify(result));
       assert.equal(result.taken.type, 'full');
       assert.ok(!before.includes(result.taken.label), `${result.taken.label} is new`);
@@ -101,7 +90,7 @@ describe('restore drill (pgBackRest point-in-time recovery)', () => {
 
     it('restores to now, verifies every table against the source, keeps the result as the workflow result and a row', async () => {
       await createTenant(h, { credits: 5 });
-      const summary = await runNow<DrillSummary>(ctx.temporal.schedule.getHandle('upkeep-recovery-drill'));
+      const summary = await runScheduleNow<DrillSummary>(ctx, 'upkeep-recovery-drill');
       assert.ok(summary.rpoSeconds <= 3600, `RPO ${summary.rpoSeconds} s`);
       assert.ok(summary.rtoSeconds > 0 && summary.rtoSeconds < 4 * 3600, `RTO ${summary.rtoSeconds} s`);
       assert.ok(summary.tablesVerified >= 20);

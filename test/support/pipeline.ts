@@ -13,6 +13,7 @@ import { activityDeps, startWorkers, type RunningWorkers, type WorkerRole } from
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 import { startFakeYouTube, type FakeYouTubeState } from '../fakes/youtube-server';
 import { createScratchDatabase, seedAsOwner, type ScratchDatabase } from './database';
+import { waitFor } from './wait';
 
 /**
  * Everything a pipeline test runs against: a scratch database (migrated and seeded) on the test
@@ -151,4 +152,16 @@ export async function jobRows(harness: PipelineHarness, contentId: string): Prom
   );
 }
 
-export { waitFor } from './wait';
+/** Triggers schedule `scheduleId` now and returns the result of the run it started. */
+export async function runScheduleNow<T>(ctx: AppContext, scheduleId: string): Promise<T> {
+  const handle = ctx.temporal.schedule.getHandle(scheduleId);
+  const before = (await handle.describe()).info.recentActions.length;
+  await handle.trigger();
+  const action = await waitFor('the triggered run', async () => {
+    const { recentActions } = (await handle.describe()).info;
+    return recentActions.length > before ? recentActions.at(-1) : undefined;
+  });
+  return ctx.temporal.workflow.getHandle(action.action.workflow.workflowId).result() as Promise<T>;
+}
+
+export { waitFor };
