@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client as PgClient } from 'pg';
 import { pgbouncerBinary } from './binaries';
 import { startDetached } from './process';
 import { localSecret, type ServiceDefinition, type StackContext } from './context';
-import { DATABASE_NAME, pgLogins, postgres, postgresRunAs, postgresUserDir } from './services';
+import { DATABASE_NAME, pgAnswers, pgLogins, postgres, postgresRunAs, postgresUserDir } from './services';
 
 /**
  * PgBouncer in front of the local PostgreSQL, pooling as the seed sets it (§9.2) and as
@@ -99,14 +98,6 @@ export const pgbouncer: ServiceDefinition = {
     startDetached(proc, command, args, runAs);
   },
   async ready(ctx) {
-    const env = await this.env(ctx);
-    const client = new PgClient({ connectionString: env.DATABASE_URL, connectionTimeoutMillis: 2000 });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return true;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
+    return pgAnswers((await this.env(ctx)).DATABASE_URL!);
   },
 };

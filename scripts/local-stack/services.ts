@@ -35,6 +35,18 @@ function tcpOpen(port: number): Promise<boolean> {
 }
 
 /** The login roles with their passwords (hex, so they sit in a URL as they are), made once per profile. */
+/** True once a server at `url` (PostgreSQL, or PgBouncer in front of it) runs a query. */
+export async function pgAnswers(url: string): Promise<boolean> {
+  const client = new PgClient({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
 export function pgLogins(ctx: StackContext): { app: LoginRole; backup: LoginRole } {
   return {
     app: { name: PG_APP_USER, password: localSecret(ctx, 'postgres-app-password', 'hex'), memberOf: 'app_readwrite' },
@@ -144,16 +156,7 @@ export const postgres: ServiceDefinition = {
       { ...runAs, env: { ...process.env, LC_MESSAGES: 'C' } },
     );
   },
-  async ready(ctx) {
-    const client = new PgClient({ connectionString: pgUrl(ctx, 'postgres'), connectionTimeoutMillis: 2000 });
-    try {
-      await client.connect();
-      await client.query('SELECT 1');
-      return true;
-    } finally {
-      await client.end().catch(() => undefined);
-    }
-  },
+  ready: (ctx) => pgAnswers(pgUrl(ctx, 'postgres')),
   async afterReady(ctx) {
     const client = new PgClient({ connectionString: pgUrl(ctx, 'postgres') });
     await client.connect();
