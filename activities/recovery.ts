@@ -22,6 +22,33 @@ export type DrillSummary = Omit<DrillResult, 'tables'> & { id: string };
  * workflow. It runs where pgBackRest and the PostgreSQL binaries are (PGBACKREST_CONFIG).
  */
 export function createRecoveryActivities(ctx: AppContext) {
+  /** Runs `work` with a heartbeat every few seconds: pgBackRest and the scratch server report no progress of their own. */
+  async function heartbeating<T>(work: (activity: ActivityContext) => Promise<T>): Promise<T> {
+    const activity = ActivityContext.current();
+    const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
+    try {
+      return await work(activity);
+    } finally {
+      clearInterval(beat);
+    }
+  }
+
+  /** A recovery_drills row: passed without an error, failed with one (what was measured before it, if anything). */
+  function recordDrill(startedAt: Date, drill: Partial<DrillResult>, error: string | null): Promise<string> {
+    return ctx.db.recoveryDrills.record({
+      status: error === null ? 'passed' : 'failed',
+      target: drill.target ?? null,
+      backup_label: drill.backupLabel ?? null,
+      rpo_seconds: drill.rpoSeconds ?? null,
+      rto_seconds: drill.rtoSeconds ?? null,
+      tables_verified: drill.tablesVerified ?? null,
+      error,
+      workflow_id: ActivityContext.current().info.workflowExecution?.workflowId ?? null,
+      started_at: startedAt,
+      finished_at: new Date(),
+    });
+  }
+
   return {
     /**
      * The daily full backup of point-in-time recovery, where this worker runs pgBackRest beside the
@@ -31,70 +58,41 @@ export function createRecoveryActivities(ctx: AppContext) {
     async backUpPostgresBase(): Promise<BaseBackupResult> {
       const { recovery } = ctx.config;
       if (!recovery) return { skipped: 'PGBACKREST_CONFIG is not set on this worker: the full backups are taken beside PostgreSQL' };
-      const activity = ActivityContext.current();
       const setup = pgBackRestSetupOf(recovery);
-      const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
-      try {
-        await pgBackRest(setup, ['backup', '--type=full'], activity.cancellationSignal);
-        const taken = (await pgBackRestInfo(setup, activity.cancellationSignal)).backups.at(-1);
+      return heartbeating(async ({ cancellationSignal }) => {
+        await pgBackRest(setup, ['backup', '--type=full'], cancellationSignal);
+        const taken = (await pgBackRestInfo(setup, cancellationSignal)).backups.at(-1);
         if (!taken) throw new Error('pgBackRest reported no backup after taking one');
         log.info({ backup: taken }, 'full backup taken');
         return { taken };
-      } finally {
-        clearInterval(beat);
-      }
+      });
     },
 
     async runRecoveryDrill(): Promise<DrillSummary> {
       const { recovery } = ctx.config;
       if (!recovery) throw ApplicationFailure.nonRetryable('this deployment does not archive WAL with pgBackRest (PGBACKREST_CONFIG is not set)', 'RecoveryNotConfigured');
-      const activity = ActivityContext.current();
       const startedAt = new Date();
-      const beat = setInterval(() => activity.heartbeat(), HEARTBEAT_EVERY_MS);
-      try {
-        const result = await runRecoveryDrill({
-          sourceUrl: ctx.config.migrationDatabaseUrl,
-          pgBackRest: pgBackRestSetupOf(recovery),
-          postgresBinDir: recovery.postgresBinDir,
-          workDir: tmpdir(),
-          signal: activity.cancellationSignal,
-          onStep: (step) => activity.heartbeat(step),
-        });
-        const { tables, ...summary } = result;
-        const id = await ctx.db.recoveryDrills.record({
-          status: 'passed',
-          target: result.target,
-          backup_label: result.backupLabel,
-          rpo_seconds: result.rpoSeconds,
-          rto_seconds: result.rtoSeconds,
-          tables_verified: result.tablesVerified,
-          error: null,
-          workflow_id: activity.info.workflowExecution?.workflowId ?? null,
-          started_at: startedAt,
-          finished_at: new Date(),
-        });
-        log.info({ ...summary, tables }, 'restore drill passed');
-        return { id, ...summary };
-      } catch (err) {
-        const partial = err instanceof DrillFailedError ? err.partial : {};
-        const message = err instanceof Error ? err.message : String(err);
-        await ctx.db.recoveryDrills.record({
-          status: 'failed',
-          target: partial.target ?? null,
-          backup_label: partial.backupLabel ?? null,
-          rpo_seconds: partial.rpoSeconds ?? null,
-          rto_seconds: partial.rtoSeconds ?? null,
-          tables_verified: partial.tablesVerified ?? null,
-          error: message,
-          workflow_id: activity.info.workflowExecution?.workflowId ?? null,
-          started_at: startedAt,
-          finished_at: new Date(),
-        });
-        log.error({ err }, 'restore drill failed');
-        throw ApplicationFailure.nonRetryable(message, 'RecoveryDrillFailed');
-      } finally {
-        clearInterval(beat);
-      }
+      return heartbeating(async (activity) => {
+        try {
+          const result = await runRecoveryDrill({
+            sourceUrl: ctx.config.migrationDatabaseUrl,
+            pgBackRest: pgBackRestSetupOf(recovery),
+            postgresBinDir: recovery.postgresBinDir,
+            workDir: tmpdir(),
+            signal: activity.cancellationSignal,
+            onStep: (step) => activity.heartbeat(step),
+          });
+          const { tables, ...summary } = result;
+          const id = await recordDrill(startedAt, result, null);
+          log.info({ ...summary, tables }, 'restore drill passed');
+          return { id, ...summary };
+        } catch (err) {
+          const message = err instanceof Error ? err.message : String(err);
+          await recordDrill(startedAt, err instanceof DrillFailedError ? err.partial : {}, message);
+          log.error({ err }, 'restore drill failed');
+          throw ApplicationFailure.nonRetryable(message, 'RecoveryDrillFailed');
+        }
+      });
     },
   };
 }
