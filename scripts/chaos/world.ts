@@ -6,13 +6,12 @@ import { createAppContext, type AppContext } from '../../control/app-context';
 import { migrateUp } from '../../db/migrate';
 import { EMPTY_SCRIPT, type Platform } from '../../db/models';
 import { ensureMongoIndexes } from '../../db/mongo/models';
-import { seedReferenceData } from '../../db/seeds/reference-data';
-import { createSequelize } from '../../db/sequelize';
 import { loadConfig } from '../../lib/config';
 import { SecretBox } from '../../lib/secrets';
 import { startFakeInstagram } from '../../test/fakes/instagram-server';
 import { startFakeTikTok } from '../../test/fakes/tiktok-server';
 import { startFakeYouTube } from '../../test/fakes/youtube-server';
+import { createScratchDatabase, seedAsOwner } from '../../test/support/database';
 
 /** The local platform servers, in this process, that the workers publish to. */
 export interface PlatformFakes {
@@ -59,12 +58,6 @@ const TOPICS = [
   '로봇 청소기 고르는 기준',
 ];
 
-function inDatabase(base: string, name: string): string {
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
 /**
  * The Instagram fake fetches its `video_url`, a presigned link to the stack's MinIO, from this
  * process, which was not started with the stack's NODE_EXTRA_CA_CERTS: trust its certificate here.
@@ -84,11 +77,15 @@ function trustStackCertificate(caFile: string | undefined): void {
 export async function createWorld(stackEnv: Record<string, string>, options: { tag: string; productions: number; runDir: string }): Promise<ChaosWorld> {
   const ownerBase = stackEnv.MIGRATION_DATABASE_URL ?? stackEnv.DATABASE_URL;
   if (!ownerBase || !stackEnv.DATABASE_URL) throw new Error('the stack gave no DATABASE_URL');
-  const database = `chaos_${options.tag}`;
-  const admin = new PgClient({ connectionString: ownerBase });
+  const scratch = await createScratchDatabase(`chaos_${options.tag}`, {
+    owner: ownerBase,
+    app: stackEnv.DATABASE_URL,
+    backup: stackEnv.BACKUP_DATABASE_URL ?? stackEnv.DATABASE_URL,
+  });
+  const database = new URL(scratch.url).pathname.slice(1);
+  const admin = new PgClient({ connectionString: scratch.url });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE "${database}" TEMPLATE template0`);
     // The test profile's PostgreSQL acknowledges commits before their WAL is written
     // (synchronous_commit=off), so a kill -9 would lose the last fraction of a second of work the
     // platform was told was committed; a deployed server does not. A database's own setting wins
@@ -97,10 +94,8 @@ export async function createWorld(stackEnv: Record<string, string>, options: { t
   } finally {
     await admin.end();
   }
-  const ownerUrl = inDatabase(ownerBase, database);
-  await migrateUp(ownerUrl);
-  const owner = createSequelize({ databaseUrl: ownerUrl, databasePoolMax: 1 });
-  await seedReferenceData(owner).finally(() => owner.close());
+  await migrateUp(scratch.url);
+  await seedAsOwner(scratch.url);
 
   trustStackCertificate(stackEnv.S3_CA_FILE);
   const fakes: PlatformFakes = { youtube: await startFakeYouTube(), tiktok: await startFakeTikTok(), instagram: await startFakeInstagram() };
@@ -114,9 +109,9 @@ export async function createWorld(stackEnv: Record<string, string>, options: { t
     ...process.env,
     ...stackEnv,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
-    DATABASE_URL: inDatabase(stackEnv.DATABASE_URL, database),
-    BACKUP_DATABASE_URL: inDatabase(stackEnv.BACKUP_DATABASE_URL ?? stackEnv.DATABASE_URL, database),
-    MIGRATION_DATABASE_URL: ownerUrl,
+    DATABASE_URL: scratch.appUrl,
+    BACKUP_DATABASE_URL: scratch.backupUrl,
+    MIGRATION_DATABASE_URL: scratch.url,
     TEMPORAL_TASK_QUEUE: `chaos-${options.tag}`,
     TEMPORAL_MEDIA_TASK_QUEUE: `chaos-media-${options.tag}`,
     MEDIA_CONCURRENCY: '1',
@@ -207,14 +202,7 @@ export async function createWorld(stackEnv: Record<string, string>, options: { t
     async close({ keepDatabase }) {
       await ctx.close();
       await Promise.allSettled([fakes.youtube.close(), fakes.tiktok.close(), fakes.instagram.close()]);
-      if (keepDatabase) return;
-      const client = new PgClient({ connectionString: ownerBase });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
+      if (!keepDatabase) await scratch.drop();
     },
   };
 }

@@ -26,8 +26,8 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-async function asAdmin(work: (client: Client) => Promise<unknown>): Promise<void> {
-  const client = new Client({ connectionString: testDatabaseUrl() });
+async function asAdmin(work: (client: Client) => Promise<unknown>, ownerUrl = testDatabaseUrl()): Promise<void> {
+  const client = new Client({ connectionString: ownerUrl });
   await client.connect();
   try {
     await work(client);
@@ -43,20 +43,31 @@ function inDatabase(base: string, name: string): string {
   return url.toString();
 }
 
+/** URLs of a cluster as its owner, the app's and the backups' login roles (default: the test stack's environment). */
+export interface ClusterUrls {
+  owner: string;
+  app: string;
+  backup: string;
+}
+
+function testClusterUrls(): ClusterUrls {
+  const app = process.env.DATABASE_URL ?? testDatabaseUrl();
+  return { owner: testDatabaseUrl(), app, backup: process.env.BACKUP_DATABASE_URL ?? app };
+}
+
 /**
  * Creates an empty database (from template0, so nothing added to template1 leaks in) with a
  * unique name starting with `prefix`; `drop` removes it even if connections are left open.
  */
-export async function createScratchDatabase(prefix: string): Promise<ScratchDatabase> {
+export async function createScratchDatabase(prefix: string, cluster: ClusterUrls = testClusterUrls()): Promise<ScratchDatabase> {
   const safePrefix = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40);
   const name = `${safePrefix}_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
-  await asAdmin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE template0`));
-  const appBase = process.env.DATABASE_URL ?? testDatabaseUrl();
+  await asAdmin((client) => client.query(`CREATE DATABASE "${name}" TEMPLATE template0`), cluster.owner);
   return {
-    url: inDatabase(testDatabaseUrl(), name),
-    appUrl: inDatabase(appBase, name),
-    backupUrl: inDatabase(process.env.BACKUP_DATABASE_URL ?? appBase, name),
-    drop: () => asAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+    url: inDatabase(cluster.owner, name),
+    appUrl: inDatabase(cluster.app, name),
+    backupUrl: inDatabase(cluster.backup, name),
+    drop: () => asAdmin((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`), cluster.owner),
   };
 }
 
