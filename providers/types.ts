@@ -5,7 +5,9 @@
  * through Temporal payloads.
  */
 
-export type Language = 'ko' | 'en';
+import type { Language } from '../db/models/enums';
+
+export { LANGUAGES, isLanguage, type Language } from '../db/models/enums';
 export type Vertical = 'senior_health' | 'finance' | 'tech' | 'history' | 'commerce';
 export type Tone = 'professional' | 'casual' | 'urgent' | 'mysterious';
 export type ContentFormat = 'short' | 'mid' | 'long';

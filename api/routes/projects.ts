@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { Op, type WhereOptions } from 'sequelize';
-import { CONTENT_FORMATS, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
+import { CONTENT_FORMATS, LANGUAGES, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
 import type { JsonObject } from '../../db/models';
 import { isValidTimeZone } from '../../lib/calendar';
 import { deleteDataSourceSchedule, syncDataSourceSchedule } from '../../control/data-source-schedules';
@@ -37,7 +37,7 @@ const projectFields = {
   vertical: Joi.string().valid(...VERTICALS),
   sub_category: Joi.string().trim().max(50).allow('', null),
   content_format: Joi.string().valid(...CONTENT_FORMATS),
-  language: Joi.string().valid('ko', 'en'),
+  language: Joi.string().valid(...LANGUAGES),
   target_platforms: Joi.array().items(Joi.string().valid(...TARGET_PLATFORMS)).min(1).unique(),
   tone: Joi.string().valid(...TONES),
   style_preset: stylePreset,

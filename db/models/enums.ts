@@ -30,6 +30,22 @@ export type BillingCycle = (typeof BILLING_CYCLES)[number];
 export const VERTICALS = ['senior_health', 'finance', 'tech', 'history', 'commerce'] as const;
 export type Vertical = (typeof VERTICALS)[number];
 
+/** The languages videos are written, spoken and captioned in (ISO 639-1; projects.language). */
+export const LANGUAGES = ['ko', 'en', 'ja', 'zh', 'es', 'fr', 'de', 'pt', 'hi', 'ar'] as const;
+export type Language = (typeof LANGUAGES)[number];
+
+export function isLanguage(value: unknown): value is Language {
+  return typeof value === 'string' && (LANGUAGES as readonly string[]).includes(value);
+}
+
+/** A project's language the platform does not speak: refused by name, never replaced by another. */
+export class UnsupportedLanguageError extends Error {
+  constructor(readonly language: string) {
+    super(`language "${language}" is not supported; supported: ${LANGUAGES.join(', ')}`);
+    this.name = 'UnsupportedLanguageError';
+  }
+}
+
 export const CONTENT_FORMATS = ['short', 'mid', 'long'] as const;
 export type ContentFormat = (typeof CONTENT_FORMATS)[number];
 

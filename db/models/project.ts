@@ -4,7 +4,7 @@ import { uuidPrimaryKey, withTimestamps } from './columns';
 import type { Channel } from './channel';
 import type { Content } from './content';
 import type { DataSource } from './data-source';
-import type { ContentFormat, ProjectStatus, TargetPlatform, Tone, Vertical } from './enums';
+import { isLanguage, UnsupportedLanguageError, type ContentFormat, type Language, type ProjectStatus, type TargetPlatform, type Tone, type Vertical } from './enums';
 import type { JsonObject } from './json';
 import type { Organization } from './organization';
 import type { User } from './user';
@@ -34,9 +34,14 @@ export class Project extends Model<InferAttributes<Project>, InferCreationAttrib
   declare contents?: NonAttribute<Content[]>;
   declare data_sources?: NonAttribute<DataSource[]>;
 
-  /** The language the project's videos are written and spoken in: English, else Korean. */
-  mediaLanguage(): 'ko' | 'en' {
-    return this.language === 'en' ? 'en' : 'ko';
+  /**
+   * The language the project's videos are written and spoken in (Korean when unset). A language the
+   * platform does not speak is refused by name rather than replaced: the API accepts only LANGUAGES.
+   */
+  mediaLanguage(): Language {
+    const language = this.language ?? 'ko';
+    if (!isLanguage(language)) throw new UnsupportedLanguageError(language);
+    return language;
   }
 }
 

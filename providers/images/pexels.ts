@@ -53,7 +53,18 @@ interface SearchAnswer {
 }
 
 /** Pexels search locales for the content languages, so Korean keywords find Korean-tagged photos. */
-const LOCALES: Readonly<Record<Language, string>> = { ko: 'ko-KR', en: 'en-US' };
+const LOCALES: Readonly<Record<Language, string>> = {
+  ko: 'ko-KR',
+  en: 'en-US',
+  ja: 'ja-JP',
+  zh: 'zh-CN',
+  es: 'es-ES',
+  fr: 'fr-FR',
+  de: 'de-DE',
+  pt: 'pt-BR',
+  hi: 'hi-IN',
+  ar: 'ar-SA',
+};
 
 const ENGLISH_STOPWORDS = new Set(
   'about after again also and are because been before but can could does for from has have here how into its just more most not now our out over should that the their them then there these they this those through too very was were what when where which while who why will with would you your'.split(' '),

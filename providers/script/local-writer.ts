@@ -1,4 +1,5 @@
 import type { CallOptions, ContentFormat, Language, ScriptRequest, ScriptResult, ScriptWriter } from '../types';
+import { PermanentProviderError } from '../errors';
 import { PHRASES, fill, type LanguageText, type ToneText } from './phrases';
 import { digestSource, type SourceDigest } from './source';
 import {
@@ -26,19 +27,31 @@ export const LOCAL_WRITER_MODEL = 'local-template-v1';
 interface FormatPlan {
   sections: number;
   sentencesPerSection: number;
-  sectionMaxChars: Readonly<Record<Language, number>>;
+  /** Characters per section in languages written with spaces between words, and in Korean, Japanese and Chinese. */
+  sectionMaxChars: { spaced: number; dense: number };
   /** Spoken length the writer aims for; short videos must land in it. */
   seconds: readonly [number, number];
 }
 
 export const FORMAT_PLANS: Readonly<Record<ContentFormat, FormatPlan>> = {
-  short: { sections: 3, sentencesPerSection: 1, sectionMaxChars: { en: 220, ko: 105 }, seconds: [30, 60] },
-  mid: { sections: 5, sentencesPerSection: 2, sectionMaxChars: { en: 380, ko: 190 }, seconds: [60, 180] },
-  long: { sections: 7, sentencesPerSection: 3, sectionMaxChars: { en: 560, ko: 280 }, seconds: [120, 600] },
+  short: { sections: 3, sentencesPerSection: 1, sectionMaxChars: { spaced: 220, dense: 105 }, seconds: [30, 60] },
+  mid: { sections: 5, sentencesPerSection: 2, sectionMaxChars: { spaced: 380, dense: 190 }, seconds: [60, 180] },
+  long: { sections: 7, sentencesPerSection: 3, sectionMaxChars: { spaced: 560, dense: 280 }, seconds: [120, 600] },
 };
 
 /** Room the spoken topic may take inside a hook. */
-const HOOK_TOPIC_CHARS: Readonly<Record<Language, number>> = { en: 70, ko: 40 };
+const HOOK_TOPIC_CHARS = { spaced: 70, dense: 40 } as const;
+
+/** Korean, Japanese and Chinese say as much in about half the characters. */
+const DENSE_SCRIPTS: ReadonlySet<Language> = new Set(['ko', 'ja', 'zh']);
+
+function density(language: Language): 'spaced' | 'dense' {
+  return DENSE_SCRIPTS.has(language) ? 'dense' : 'spaced';
+}
+
+export function sectionMaxChars(plan: FormatPlan, language: Language): number {
+  return plan.sectionMaxChars[density(language)];
+}
 
 function leadFor(tone: ToneText, index: number, count: number, seed: string): string {
   const position = index === 0 ? 'first' : index === count - 1 ? 'last' : 'middle';
@@ -81,11 +94,12 @@ export class LocalScriptWriter implements ScriptWriter {
     options.signal?.throwIfAborted();
     const startedAt = performance.now();
     const { language, vertical, tone: toneName, format } = request;
-    const text: LanguageText = PHRASES[language];
+    const text = PHRASES[language];
+    if (!text) throw new PermanentProviderError(`the local script writer has no phrases in language "${language}"; write the script yourself or configure an AI writer`);
     const tone = text.tones[toneName];
     const verticalText = text.verticals[vertical];
     const plan = FORMAT_PLANS[format];
-    const maxChars = plan.sectionMaxChars[language];
+    const maxChars = sectionMaxChars(plan, language);
 
     const userTitle = cleanText((request.title ?? '').slice(0, 1000));
     const digest = digestSource(request.sourceData, request.topic ?? request.title ?? '', language);
@@ -93,7 +107,7 @@ export class LocalScriptWriter implements ScriptWriter {
     if (subject === '') throw new Error('LocalScriptWriter needs a topic, a title or source data with text');
     const seed = seedOf({ language, vertical, tone: toneName, format, topic: request.topic, title: request.title, sourceData: request.sourceData });
 
-    const spokenTopic = truncate(speakable(subject), HOOK_TOPIC_CHARS[language], '') || verticalText.subject;
+    const spokenTopic = truncate(speakable(subject), HOOK_TOPIC_CHARS[density(language)], '') || verticalText.subject;
     const hook = truncate(fill(pick(tone.hooks, seed, 'hook'), { topic: spokenTopic }), SCRIPT_LIMITS.hookMaxChars);
     const disclaimer = verticalText.disclaimer;
     const cta = [fill(pick(tone.ctas, seed, 'cta'), { subject: verticalText.subject }), disclaimer].filter(Boolean).join(' ');

@@ -268,7 +268,8 @@ const ko: LanguageText = {
   sourceLabel: '출처',
 };
 
-export const PHRASES: Readonly<Record<Language, LanguageText>> = { en, ko };
+/** The local writer's wording; a language without it is refused by name. */
+export const PHRASES: Readonly<Partial<Record<Language, LanguageText>>> = { en, ko };
 
 export function fill(template: string, values: Readonly<Record<string, string | number>>): string {
   return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));

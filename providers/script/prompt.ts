@@ -1,6 +1,6 @@
 import type { LlmPrompt } from '../llm/exchange';
-import type { ScriptRequest } from '../types';
-import { FORMAT_PLANS } from './local-writer';
+import type { Language, ScriptRequest } from '../types';
+import { FORMAT_PLANS, sectionMaxChars } from './local-writer';
 import { cleanText, truncate } from './text';
 import { SCRIPT_LIMITS } from './validate';
 
@@ -24,7 +24,18 @@ export const SCRIPT_JSON_SCHEMA = {
   additionalProperties: false,
 } as const;
 
-const LANGUAGE_NAMES = { en: 'English', ko: 'Korean' } as const;
+const LANGUAGE_NAMES: Readonly<Record<Language, string>> = {
+  ko: 'Korean',
+  en: 'English',
+  ja: 'Japanese',
+  zh: 'Simplified Chinese',
+  es: 'Spanish',
+  fr: 'French',
+  de: 'German',
+  pt: 'Brazilian Portuguese',
+  hi: 'Hindi',
+  ar: 'Modern Standard Arabic',
+};
 const SOURCE_MAX_CHARS = 8000;
 
 /** System instruction and user message for a request; `previousError` is added on the retry. */
@@ -36,7 +47,7 @@ export function buildScriptPrompt(request: ScriptRequest, previousError?: string
     `Write everything in ${language}. Vertical: ${request.vertical}. Tone: ${request.tone}.`,
     `Answer only with a JSON object with the fields title, description, tags, hook, body and cta.`,
     `hook: one or two sentences, at most ${SCRIPT_LIMITS.hookMaxChars} characters.`,
-    `body: ${plan.sections} sections (between ${SCRIPT_LIMITS.minSections} and ${SCRIPT_LIMITS.maxSections}), each a paragraph of at most ${plan.sectionMaxChars[request.language]} characters.`,
+    `body: ${plan.sections} sections (between ${SCRIPT_LIMITS.minSections} and ${SCRIPT_LIMITS.maxSections}), each a paragraph of at most ${sectionMaxChars(plan, request.language)} characters.`,
     `cta: a closing call to action, at most ${SCRIPT_LIMITS.ctaMaxChars} characters.`,
     `title: at most ${SCRIPT_LIMITS.titleMaxChars} characters. description: at most ${SCRIPT_LIMITS.descriptionMaxChars} characters.`,
     `tags: 3 to ${SCRIPT_LIMITS.maxTags} single-word tags, each at most ${SCRIPT_LIMITS.tagMaxChars} characters, without '#'.`,

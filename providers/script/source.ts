@@ -1,3 +1,4 @@
+import { PermanentProviderError } from '../errors';
 import type { Language } from '../types';
 import { PHRASES, fill } from './phrases';
 import { cleanText, splitSentences, truncate } from './text';
@@ -63,7 +64,8 @@ function isRecord(value: unknown): value is Data {
 const numberFormat = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2 });
 
 function financeDigest(data: Data, symbols: unknown[], language: Language): SourceDigest {
-  const text = PHRASES[language].finance;
+  const text = PHRASES[language]?.finance;
+  if (!text) throw new PermanentProviderError(`no finance wording in language "${language}"`);
   const rows = symbols.slice(0, MAX_LIST_ITEMS).flatMap((row) => {
     if (!isRecord(row) || typeof row.symbol !== 'string' || !/^[A-Za-z0-9.^=-]{1,15}$/.test(row.symbol)) return [];
     const close = Number(row.close ?? row.price);

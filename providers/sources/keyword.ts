@@ -19,6 +19,14 @@ export type KeywordService = (typeof KEYWORD_SERVICES)[number];
 const NEWS_EDITIONS: Readonly<Record<Language, string>> = {
   ko: 'hl=ko&gl=KR&ceid=KR:ko',
   en: 'hl=en-US&gl=US&ceid=US:en',
+  ja: 'hl=ja&gl=JP&ceid=JP:ja',
+  zh: 'hl=zh-CN&gl=CN&ceid=CN:zh-Hans',
+  es: 'hl=es-419&gl=US&ceid=US:es-419',
+  fr: 'hl=fr&gl=FR&ceid=FR:fr',
+  de: 'hl=de&gl=DE&ceid=DE:de',
+  pt: 'hl=pt-BR&gl=BR&ceid=BR:pt-419',
+  hi: 'hl=hi&gl=IN&ceid=IN:hi',
+  ar: 'hl=ar&gl=EG&ceid=EG:ar',
 };
 
 /** PMIDs summarized per fetch: one esummary request. */

@@ -6,7 +6,7 @@ import { commandArgs } from '../ffmpeg/command';
 import { FfmpegError, probe, runFfmpeg } from '../ffmpeg/runner';
 import { httpFailure, parseRetryAfterMs, readBody, readLimited, recordFailedCall, sendRequest, type ProviderLabel } from '../http';
 import { splitSentences } from '../text-layout';
-import type { CallOptions, Language, ProviderUsage, SpeechRequest, SpeechResult, SpeechSynthesizer } from '../types';
+import { LANGUAGES, type CallOptions, type Language, type ProviderUsage, type SpeechRequest, type SpeechResult, type SpeechSynthesizer } from '../types';
 import { alignmentCues, type CharacterAlignment } from './alignment';
 import { buildVoiceJoinCommand } from './voice-command';
 import { round3, voiceTimeline } from './voice-timeline';
@@ -178,7 +178,7 @@ export class ElevenLabsSpeechSynthesizer implements SpeechSynthesizer {
     this.apiKey = options.apiKey;
     this.baseUrl = (options.baseUrl ?? DEFAULT_ELEVENLABS_BASE_URL).replace(/\/+$/, '');
     this.model = options.model ?? DEFAULT_ELEVENLABS_MODEL;
-    this.voices = { ko: DEFAULT_ELEVENLABS_VOICE_ID, en: DEFAULT_ELEVENLABS_VOICE_ID, ...options.voices };
+    this.voices = { ...Object.fromEntries(LANGUAGES.map((language) => [language, DEFAULT_ELEVENLABS_VOICE_ID])), ...options.voices } as Record<Language, string>;
     this.sendLanguageCode = options.sendLanguageCode ?? !MODELS_WITHOUT_LANGUAGE_CODE.has(this.model);
     this.maxChars = options.maxCharsPerRequest ?? DEFAULT_ELEVENLABS_MAX_CHARS;
     if (!Number.isInteger(this.maxChars) || this.maxChars < 1) throw new Error(`maxCharsPerRequest must be a positive integer, got ${this.maxChars}`);

@@ -41,7 +41,7 @@ interface PlannedLine {
 }
 
 const VOICE_NAME = /^[A-Za-z0-9_+-]+$/;
-const DEFAULT_VOICES: Record<Language, string> = { ko: 'ko', en: 'en' };
+const DEFAULT_VOICES: Record<Language, string> = { ko: 'ko', en: 'en', ja: 'ja', zh: 'cmn', es: 'es', fr: 'fr', de: 'de', pt: 'pt-br', hi: 'hi', ar: 'ar' };
 
 /**
  * Offline speech with espeak-ng. Each subtitle line is synthesized to its own WAV so that cue
