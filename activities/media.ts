@@ -13,6 +13,7 @@ import { cancellationFailure, toActivityFailure } from './failures';
 import { contentMediaKeys, inputsHash } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
+import { planLookOf, templateFor } from './templates';
 import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
@@ -106,12 +107,6 @@ function voiceOf(project: Project, features: PlanFeatures): { voice?: string } {
   return { voice: voice.trim() };
 }
 
-/** What the owner's plan changes in a production: its features and, with white_label, the organization's branding. */
-interface PlanLook {
-  features: PlanFeatures;
-  branding: Branding | null;
-}
-
 function parseResolution(resolution: string): { width: number; height: number } {
   const match = /^(\d{3,4})x(\d{3,4})$/.exec(resolution);
   if (!match) throw ApplicationFailure.nonRetryable(`template resolution "${resolution}" is not WIDTHxHEIGHT`, 'BadTemplate');
@@ -125,39 +120,9 @@ function parseResolution(resolution: string): { width: number; height: number } 
  */
 export function createMediaActivities(ctx: AppContext, platformProviders: Providers, workRoot: string, providersFor = ProvidersFor.fixed(platformProviders, ctx.config)) {
   const { db } = ctx;
-  const { Template } = db.models;
-
-  async function planLookOf(project: Project): Promise<PlanLook> {
-    const { features } = await db.plans.featuresOf(project);
-    return { features, branding: features.white_label ? await db.plans.brandingOf(project) : null };
-  }
-
-  /**
-   * The project's chosen template (style_preset.template_id), else the system template for its
-   * format and vertical. A premium template (`is_premium`) needs `advanced_templates`: the API
-   * refuses it on other plans, and when the owner's plan was downgraded since, the production falls
-   * back to the system template with a warning rather than failing — a downgrade must not make every
-   * (scheduled) production of the project fail, and the preset is kept, so upgrading restores it.
-   */
-  async function templateFor(project: Project, features: PlanFeatures): Promise<Template> {
-    const chosen = typeof project.style_preset?.template_id === 'string' ? await Template.findByPk(project.style_preset.template_id) : null;
-    if (chosen && chosen.is_premium && !features.advanced_templates) {
-      log.warn({ projectId: project.id, templateId: chosen.id }, "premium template not used: the owner's plan no longer includes advanced_templates; the system template renders instead");
-    } else if (chosen) {
-      return chosen;
-    }
-    const candidates = await Template.findAll({
-      where: { template_type: 'system', content_format: project.content_format, is_active: true },
-      order: [['created_at', 'ASC']],
-    });
-    const template = candidates.find((t) => t.vertical === project.vertical) ?? candidates.find((t) => t.vertical === null) ?? candidates[0];
-    if (!template) throw ApplicationFailure.nonRetryable(`no active system template for format ${project.content_format}`, 'NoTemplate');
-    return template;
-  }
-
   async function lookFor(project: Project): Promise<TemplateLook> {
-    const plan = await planLookOf(project);
-    return lookOf((await templateFor(project, plan.features)).template_data, plan.branding);
+    const plan = await planLookOf(db, project);
+    return lookOf((await templateFor(db, project, plan.features)).template_data, plan.branding);
   }
 
   /**
@@ -326,8 +291,8 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
       return mediaStep(`render-${input.contentId}`, async ({ dir, callOptions }) => {
         const content = await loadContent(db, input.contentId);
         const keys = keysFor(content.id);
-        const plan = await planLookOf(content.project);
-        const templateRow = await templateFor(content.project, plan.features);
+        const plan = await planLookOf(db, content.project);
+        const templateRow = await templateFor(db, content.project, plan.features);
         const template = templateRow.template_data;
         const look = lookOf(template, plan.branding);
         const manifest = JSON.parse((await db.objects.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
