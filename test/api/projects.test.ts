@@ -197,7 +197,7 @@ describe('project routes', () => {
       ['missing', {}, ['body.name', 'body.vertical']],
       ['wrong types', { name: 42, vertical: 'finance', is_auto_publish: 'maybe', target_platforms: 'youtube', style_preset: [] }, ['body.is_auto_publish', 'body.name', 'body.style_preset', 'body.target_platforms']],
       ['out of range', { ...base, name: 'x'.repeat(101), target_platforms: [], sub_category: 'y'.repeat(51) }, ['body.name', 'body.sub_category', 'body.target_platforms']],
-      ['not in the lists', { name: 'P', vertical: 'crypto', tone: 'angry', language: 'fr', content_format: 'huge', target_platforms: ['myspace'] }, ['body.content_format', 'body.language', 'body.target_platforms.0', 'body.tone', 'body.vertical']],
+      ['not in the lists', { name: 'P', vertical: 'crypto', tone: 'angry', language: 'tlh', content_format: 'huge', target_platforms: ['myspace'] }, ['body.content_format', 'body.language', 'body.target_platforms.0', 'body.tone', 'body.vertical']],
       ['duplicate platforms', { ...base, target_platforms: ['youtube', 'youtube'] }, ['body.target_platforms.1']],
       ['unknown fields', { ...base, user_id: me.userId, status: 'active', owner: 'me' }, ['body.owner', 'body.status', 'body.user_id']],
       ['huge string', { ...base, description: 'x'.repeat(200_000) }, ['body.description']],
