@@ -6,6 +6,8 @@
  */
 
 import type { Language } from '../db/models/enums';
+import type { CaptionCue, CaptionStyle } from './captions';
+import type { TitleAnimation, TitleStyle } from './render/titles';
 
 export { LANGUAGES, isLanguage, type Language } from '../db/models/enums';
 export type Vertical = 'senior_health' | 'finance' | 'tech' | 'history' | 'commerce';
@@ -178,12 +180,44 @@ export interface ImageProvider {
 
 // ---- render --------------------------------------------------------------------------------
 
+/** A picture or clip filling part of a scene. */
+export interface RenderShot {
+  path: string;
+  kind: 'image' | 'video';
+}
+
+/** A scene on the voice's timeline and the shots that fill it, one after another. */
+export interface RenderScene {
+  startSec: number;
+  endSec: number;
+  shots: RenderShot[];
+}
+
+/** The intro's title or the outro's call to action: shown for `durationSec` before or after the voice. */
+export interface RenderTitle {
+  text: string;
+  durationSec: number;
+  animation: TitleAnimation;
+  style: TitleStyle;
+}
+
+/** What the template decides about the video beyond its frame. */
+export interface RenderDesign {
+  motion: 'static' | 'ken_burns';
+  transition: 'cut' | 'fade' | 'slide';
+  intro?: RenderTitle;
+  outro?: RenderTitle;
+  /** Captions on the voice's timeline, in the template's style. */
+  captions?: { cues: CaptionCue[]; style: CaptionStyle };
+}
+
 export interface RenderRequest {
   look: TemplateLook;
   fps: number;
-  scenes: { imagePath: string; startSec: number; endSec: number }[];
+  language: Language;
+  scenes: RenderScene[];
   audioPath: string;
-  cues: SubtitleCue[];
+  design: RenderDesign;
   music?: { path: string; volume: number };
   outDir: string;
   /** A job a remote renderer already accepted (see `CallOptions.onExternalJob`): it is awaited, not started again. */
@@ -195,7 +229,11 @@ export interface RenderRequest {
 export interface RenderResult {
   videoPath: string;
   thumbnailPath: string;
+  /** The captions as WebVTT beside the video (video.vtt), when the video has captions. */
+  captionsPath?: string;
   durationSec: number;
+  /** Where the voice (and the first scene) starts in the video: after the intro, if the renderer drew one. */
+  voiceStartSec: number;
   width: number;
   height: number;
   sizeBytes: number;

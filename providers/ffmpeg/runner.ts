@@ -21,6 +21,10 @@ export interface FfmpegRunOptions {
   /** How long ffmpeg gets to finish after SIGINT before SIGKILL. */
   killGraceMs?: number;
   ffmpegPath?: string;
+  /** ffmpeg's `-loglevel` (default `warning`); `info` lets a filter's report (loudnorm's) through. */
+  logLevel?: 'warning' | 'info';
+  /** Lines of stderr kept for the error message and the resolved value (default 20). */
+  stderrLines?: number;
 }
 
 export class FfmpegError extends Error {
@@ -82,17 +86,17 @@ export function parseProgressLine(line: string): { outTimeSec?: number; ended?: 
   return {};
 }
 
-/** Runs ffmpeg with `args` after the flags every run needs; resolves when it exits with 0. */
-export function runFfmpeg(args: readonly string[], options: FfmpegRunOptions = {}): Promise<void> {
+/** Runs ffmpeg with `args` after the flags every run needs; resolves with the last lines of its stderr when it exits with 0. */
+export function runFfmpeg(args: readonly string[], options: FfmpegRunOptions = {}): Promise<string> {
   const command = options.ffmpegPath ?? 'ffmpeg';
-  const fullArgs = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning', '-progress', 'pipe:1', '-y', ...args];
+  const fullArgs = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', options.logLevel ?? 'warning', '-progress', 'pipe:1', '-y', ...args];
   const commandLine = formatCommandLine(command, fullArgs);
   const { signal, onProgress, totalDurationSec, timeoutMs, killGraceMs = 3000 } = options;
   if (signal?.aborted) return Promise.reject(abortError(signal));
 
-  return new Promise<void>((resolve, reject) => {
+  return new Promise<string>((resolve, reject) => {
     const child = spawn(command, fullArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr = new LineTail(STDERR_TAIL_LINES);
+    const stderr = new LineTail(options.stderrLines ?? STDERR_TAIL_LINES);
     const progress = new LineTail(1);
     let lastPercent = -1;
     let stopped: { why: 'aborted' } | { why: 'timed out' } | { why: 'progress callback failed'; error: unknown } | undefined;
@@ -149,7 +153,7 @@ export function runFfmpeg(args: readonly string[], options: FfmpegRunOptions = {
       } else {
         try {
           if (lastPercent < 100) onProgress?.(100);
-          resolve();
+          resolve(stderr.text());
         } catch (error) {
           reject(error);
         }

@@ -29,7 +29,7 @@ export interface CardLayout {
 
 const CARD_TEXT_WIDTH = 0.78; // of the frame: the slow zoom crops up to 4 % per side
 const CARD_MAX_LINES = 7;
-const CARD_TEXT_CENTER = 0.4; // of the height: above the subtitle strips
+const CARD_TEXT_CENTER = 0.4; // of the height: above the captions
 const CJK_ASCENT = 0.88; // Noto Sans CJK ascender, in em
 
 /** The largest font size at which the text fits in at most seven centred lines. */

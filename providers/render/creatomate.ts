@@ -8,11 +8,12 @@ import { withSlot, type ConcurrencySlot } from '../concurrency';
 import { PermanentProviderError, ProviderError } from '../errors';
 import { probe, requireStream, runFfmpeg, type MediaInfo } from '../ffmpeg/runner';
 import { httpFailure, parseRetryAfterMs, readBody, recordFailedCall, sendRequest, sleep, type ProviderLabel } from '../http';
-import type { CallOptions, RenderRequest, RenderResult, Renderer, SubtitleCue } from '../types';
+import { toSrt } from '../captions';
+import type { CallOptions, RenderRequest, RenderResult, RenderShot, Renderer } from '../types';
 
 /**
  * Cloud rendering with Creatomate: a template designed in Creatomate's editor is filled through
- * `modifications` (scene images with their timing, the voice, the subtitle cues, the look's
+ * `modifications` (each scene's first picture with its timing, the voice, the captions, the look's
  * colours), rendered by `POST /v2/renders` and awaited by polling `GET /v2/renders/{id}`; the MP4
  * and its snapshot are then copied into `outDir` (Creatomate deletes outputs after 30 days).
  * Creatomate fetches every input by URL, so local files go through the `publish` option first.
@@ -115,17 +116,6 @@ function contentTypeFor(path: string): string {
   return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
 }
 
-function srtTime(seconds: number): string {
-  const ms = Math.max(0, Math.round(seconds * 1000));
-  const pad = (value: number, width = 2): string => String(value).padStart(width, '0');
-  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)},${pad(ms % 1000, 3)}`;
-}
-
-/** The cues as an SRT document, which Creatomate takes as a text element's `transcript_source`. */
-export function cuesToSrt(cues: readonly SubtitleCue[]): string {
-  return cues.map((cue, index) => `${index + 1}\n${srtTime(cue.startSec)} --> ${srtTime(cue.endSec)}\n${cue.text.replace(/\r?\n/g, ' ').trim()}\n`).join('\n');
-}
-
 /** Creatomate's credits for a video (see PIXELS_PER_CREDIT). */
 export function creatomateCredits(width: number, height: number, fps: number, durationSec: number): number {
   return Math.max(1, (width * height * fps * durationSec) / PIXELS_PER_CREDIT);
@@ -212,7 +202,7 @@ export class CreatomateRenderer implements Renderer {
     const names = this.elements;
     const publish = (path: string): Promise<string> => this.options.publish(path, contentTypeFor(path));
     const [imageUrls, voiceUrl, musicUrl] = await Promise.all([
-      Promise.all(request.scenes.map((scene) => publish(scene.imagePath))),
+      Promise.all(request.scenes.map((scene) => publish((scene.shots[0] as RenderShot).path))),
       publish(request.audioPath),
       request.music ? publish(request.music.path) : Promise.resolve(undefined),
     ]);
@@ -224,7 +214,8 @@ export class CreatomateRenderer implements Renderer {
       modifications[`${name}.duration`] = Math.max(0, scene.endSec - scene.startSec);
     });
     modifications[names.voice] = voiceUrl;
-    if (request.cues.length > 0) modifications[`${names.subtitles}.transcript_source`] = cuesToSrt(request.cues);
+    const cues = request.design.captions?.cues ?? [];
+    if (cues.length > 0) modifications[`${names.subtitles}.transcript_source`] = toSrt(cues);
     const { colors } = request.look;
     if (colors.text) modifications[`${names.subtitles}.fill_color`] = colors.text;
     modifications[`${names.subtitles}.transcript_color`] = colors.primary;
@@ -300,6 +291,7 @@ export class CreatomateRenderer implements Renderer {
       videoPath,
       thumbnailPath,
       durationSec: info.durationSec,
+      voiceStartSec: 0,
       width,
       height,
       sizeBytes: size,

@@ -1,25 +1,32 @@
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { availableEncoders, probe, requireStream, runFfmpeg } from '../ffmpeg/runner';
 import type { CallOptions, RenderRequest, RenderResult, Renderer } from '../types';
-import { checkRenderRequest, planRender, type RenderSettings } from './render-plan';
-import { renderSubtitleStrips } from './subtitle-strips';
+import { parseLoudnessReport } from './audio-mix';
+import { checkRenderRequest, planRender, type PlannedFile, type RenderSettings } from './render-plan';
 
 export interface FfmpegRendererOptions extends RenderSettings {
-  /** Font file for subtitles; resolved from the look's font when absent. */
-  fontFile?: string;
-  /** Stops the render (SIGINT, then SIGKILL) when it takes longer. */
+  /** Stops a run (SIGINT, then SIGKILL) when it takes longer. */
   timeoutMs?: number;
   killGraceMs?: number;
   ffmpegPath?: string;
   ffprobePath?: string;
 }
 
+/** Share of the progress the chunks take; the audio, the join and the thumbnail take the rest. */
+const CHUNKS_SHARE = 92;
+
+async function writePlanned(file: PlannedFile): Promise<void> {
+  await mkdir(dirname(file.path), { recursive: true });
+  await writeFile(file.path, file.text, 'utf8');
+}
+
 /**
- * Renders a video from scene cards, subtitle cues and a voice track with one ffmpeg run, so the
- * cost is close to the cost of encoding the frames. It probes the voice and the ffmpeg build,
- * draws the subtitle strips, and runs what `planRender` makes of them. Outputs go to `outDir`:
- * video.mp4 and thumbnail.jpg; the strips live in a temporary folder there and are removed.
+ * Renders a video from its shots (pictures and clips), captions, titles, voice and music with
+ * ffmpeg, in chunks of bounded length (so memory does not grow with the video's length) joined
+ * without encoding again, and the sound mixed and normalized in two audio passes. Outputs go to
+ * `outDir`: video.mp4, thumbnail.jpg and, with captions, video.vtt; the chunks live in `.render`
+ * there and are removed.
  */
 export class FfmpegRenderer implements Renderer {
   readonly name = 'ffmpeg';
@@ -28,26 +35,34 @@ export class FfmpegRenderer implements Renderer {
 
   async render(request: RenderRequest, callOptions: CallOptions = {}): Promise<RenderResult> {
     const { signal, onProgress } = callOptions;
-    const { ffmpegPath, ffprobePath } = this.options;
+    const { ffmpegPath, ffprobePath, timeoutMs, killGraceMs } = this.options;
     const started = Date.now();
     checkRenderRequest(request);
     const voice = await probe(resolve(request.audioPath), { signal, ffprobePath });
     const encoders = await availableEncoders(ffmpegPath);
+    const plan = planRender(request, { voice, encoders }, this.options);
+    const run = (args: string[], extra: Parameters<typeof runFfmpeg>[1] = {}) => runFfmpeg(args, { signal, ffmpegPath, timeoutMs, killGraceMs, ...extra });
 
-    await mkdir(request.outDir, { recursive: true });
-    const workDir = await mkdtemp(join(request.outDir, '.render-'));
+    await mkdir(dirname(plan.chunkList.path), { recursive: true });
     try {
-      const strips = await renderSubtitleStrips({ cues: request.cues, look: request.look, outDir: workDir, fontFile: this.options.fontFile, signal, ffmpegPath });
-      const plan = planRender(request, { voice, encoders, strips }, this.options);
-      await runFfmpeg(plan.video.args, {
-        signal,
-        ffmpegPath,
-        totalDurationSec: plan.durationSec,
-        timeoutMs: this.options.timeoutMs,
-        killGraceMs: this.options.killGraceMs,
-        onProgress: (percent) => onProgress?.(Math.min(99, percent)),
-      });
-      await runFfmpeg(plan.thumbnail.args, { signal, ffmpegPath });
+      let framesDone = 0;
+      for (const chunk of plan.chunks) {
+        for (const file of chunk.files) await writePlanned(file);
+        const before = framesDone;
+        await run(chunk.video.args, {
+          totalDurationSec: chunk.frames / plan.timeline.fps,
+          onProgress: (percent) => onProgress?.(Math.floor(((before + (chunk.frames * percent) / 100) / plan.totalFrames) * CHUNKS_SHARE)),
+        });
+        framesDone += chunk.frames;
+      }
+      const measure = async (args: string[]) => parseLoudnessReport(await run(args, { logLevel: 'info', stderrLines: 40 }));
+      const raw = await measure(plan.measureAudio.args);
+      const leveled = await measure(plan.measureLeveled(raw).args);
+      await run(plan.mixAudio(raw, leveled).args);
+      await writePlanned(plan.chunkList);
+      await run(plan.join.args);
+      await run(plan.thumbnail.args);
+      if (plan.captions) await writePlanned(plan.captions);
 
       const output = await probe(plan.videoPath, { signal, ffprobePath });
       const video = requireStream(output, 'video');
@@ -56,14 +71,16 @@ export class FfmpegRenderer implements Renderer {
       return {
         videoPath: plan.videoPath,
         thumbnailPath: plan.thumbnailPath,
+        ...(plan.captions ? { captionsPath: plan.captions.path } : {}),
         durationSec: output.durationSec,
+        voiceStartSec: plan.timeline.introFrames / request.fps,
         width: video.width ?? request.look.width,
         height: video.height ?? request.look.height,
         sizeBytes: size,
         usage: {
           service: 'ffmpeg',
           operation: 'render',
-          inputUnits: Math.round(plan.durationSec * 1000) / 1000,
+          inputUnits: Math.round(voice.durationSec * 1000) / 1000,
           outputUnits: plan.totalFrames,
           durationMs: Date.now() - started,
           estimatedCostUsd: 0,
@@ -71,7 +88,7 @@ export class FfmpegRenderer implements Renderer {
         },
       };
     } finally {
-      await rm(workDir, { recursive: true, force: true });
+      await rm(dirname(plan.chunkList.path), { recursive: true, force: true });
     }
   }
 }

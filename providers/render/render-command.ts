@@ -1,10 +1,12 @@
-import { formatNumber, type FfmpegCommand } from '../ffmpeg/command';
+import { filterValue, formatNumber, type FfmpegCommand } from '../ffmpeg/command';
+import type { ChunkPart, Timeline, TimelineChunk } from './timeline';
 
 /**
- * The render as one ffmpeg filter graph: each scene card is a single-frame input that `zoompan`
- * turns into exactly its scene's frames (a looped input would multiply frames and freeze the
- * first scene), the scenes are concatenated, subtitle strips are overlaid in their time windows,
- * and the voice (with optional music) is mapped alongside.
+ * The ffmpeg runs of a render. Each chunk of the timeline is one run: its shots become streams of
+ * exactly their frames (a picture is a single-frame input that `zoompan` or `loop` turns into its
+ * frames, a clip is looped and cut to them), blended with `xfade` or joined with `concat`, with the
+ * captions and titles burnt in by libass; the chunks are then joined with the
+ * mixed audio by the concat demuxer without encoding the video again.
  */
 
 export type X264Preset = 'ultrafast' | 'superfast' | 'veryfast' | 'faster' | 'fast' | 'medium' | 'slow' | 'slower' | 'veryslow';
@@ -32,143 +34,129 @@ export function chooseEncoder(profiles: readonly VideoEncoderProfile[], availabl
   return profile;
 }
 
-/**
- * Frames per scene from the scene start times, quantised on the whole timeline so that rounding
- * never accumulates: scene i runs from its start to the next scene's start, the last one to the end.
- */
-export function sceneFrameCounts(startTimes: readonly number[], durationSec: number, fps: number): number[] {
-  const total = Math.round(durationSec * fps);
-  const boundaries = startTimes.map((start, index) => (index === 0 ? 0 : Math.min(total, Math.max(0, Math.round(start * fps)))));
-  return boundaries.map((boundary, index) => Math.max(1, (boundaries[index + 1] ?? total) - boundary));
-}
+/** How a picture moves through its shot: still, a slow zoom in or out, or a pan. */
+export type PictureMotion = 'still' | 'zoom_in' | 'zoom_out' | 'pan_right' | 'pan_left';
 
-export interface StripWindow {
-  startFrame: number;
-  endFrame: number;
-}
+/** The moves a `ken_burns` template takes in turn, shot after shot. */
+export const KEN_BURNS_MOVES: readonly PictureMotion[] = ['zoom_in', 'pan_right', 'zoom_out', 'pan_left'];
 
 /**
- * Frames during which each subtitle shows, as [start, end). A line stays up through a short pause
- * before the next one so that the subtitle does not flicker between the lines of a sentence, but
- * not across a scene cut (`cutFrames`: the first frame of each scene).
+ * zoompan expressions for a move over `frames` frames, reaching `zoom` (e.g. 1.1). zoompan truncates
+ * the crop size to whole pixels and floors its origin to even ones in yuv420p, so a plain `1+k*on`
+ * zoom shakes by a pixel or two; stepping the crop width by 4 px (the epsilon survives the
+ * truncation) keeps the origin exact and the motion monotonic.
  */
-export function stripWindows(
-  cues: readonly { startSec: number; endSec: number }[],
-  fps: number,
-  totalFrames: number,
-  cutFrames: readonly number[] = [],
-  holdGapSec = 0.6,
-): StripWindow[] {
-  return cues.map((cue, index) => {
-    const next = cues[index + 1];
-    const startFrame = Math.min(totalFrames, Math.round(cue.startSec * fps));
-    const spokenEnd = Math.min(totalFrames, Math.round(cue.endSec * fps));
-    const holdEnd = next && next.startSec - cue.endSec <= holdGapSec ? Math.min(totalFrames, Math.round(next.startSec * fps)) : spokenEnd;
-    const cut = cutFrames.find((frame) => frame >= spokenEnd && frame < holdEnd);
-    return { startFrame, endFrame: Math.max(startFrame, cut ?? holdEnd) };
-  });
+export function motionExpressions(motion: Exclude<PictureMotion, 'still'>, zoom: number, frames: number): string {
+  const rise = formatNumber(zoom - 1, 4);
+  const progress = `on/${Math.max(1, frames - 1)}`;
+  const stepped = (factor: string): string => `iw/(iw-4*round(iw*(1-1/(${factor}))/4)+0.001)`;
+  const centred = `x='round((iw-iw/zoom)/2)':y='round((ih-ih/zoom)/2)'`;
+  switch (motion) {
+    case 'zoom_in':
+      return `z='${stepped(`1+${rise}*${progress}`)}':${centred}`;
+    case 'zoom_out':
+      return `z='${stepped(`1+${rise}*(1-${progress})`)}':${centred}`;
+    case 'pan_right':
+      return `z='${stepped(`1+${rise}`)}':x='round((iw-iw/zoom)*${progress})':y='round((ih-ih/zoom)/2)'`;
+    case 'pan_left':
+      return `z='${stepped(`1+${rise}`)}':x='round((iw-iw/zoom)*(1-${progress}))':y='round((ih-ih/zoom)/2)'`;
+  }
 }
 
-/** `between` bounds half a frame off the frame times, so each frame is inside or outside for sure. */
-export function enableExpression(window: StripWindow, fps: number): string {
-  const start = formatNumber(Math.max(0, (window.startFrame - 0.5) / fps), 4);
-  const end = formatNumber((window.endFrame - 0.5) / fps, 4);
-  return `between(t,${start},${end})`;
+export interface ShotSource {
+  path: string;
+  kind: 'image' | 'video';
+  motion: PictureMotion;
 }
 
-/**
- * A slow centred zoom from 1 to `zoomEnd` over `frames`. zoompan truncates the crop size to whole
- * pixels and floors its origin to even ones in yuv420p, so the plain `1+k*on` zoom shakes by a
- * pixel or two; stepping the crop width by 4 px (the epsilon survives the truncation) keeps the
- * horizontal origin exact and the motion monotonic.
- */
-function zoomExpressions(zoomEnd: number, frames: number): string {
-  const target = `(1+${formatNumber(zoomEnd - 1, 4)}*on/${frames})`;
-  return `z='iw/(iw-4*round(iw*(1-1/${target})/4)+0.001)':x='round((iw-iw/zoom)/2)':y='round((ih-ih/zoom)/2)'`;
-}
-
-export interface RenderCommandOptions {
+export interface ChunkCommandOptions {
   width: number;
   height: number;
-  fps: number;
-  scenes: { imagePath: string; frames: number }[];
-  /** The zoom factor reached at the end of each scene. */
-  zoomEnd: number;
-  strips: { imagePath: string; y: number; window: StripWindow }[];
-  voicePath: string;
-  /** Copy the voice as it is (already AAC) instead of encoding it again. */
-  copyVoice: boolean;
-  music?: { path: string; volume: number; duck: boolean };
-  durationSec: number;
+  timeline: Timeline;
+  chunk: TimelineChunk;
+  /** The source of every shot of the timeline, by shot index. */
+  sources: readonly ShotSource[];
+  /** Zoom reached by a moving picture. */
+  zoom: number;
+  /** xfade's transition name (fade, slideup, …) or 'cut'. */
+  transition: string;
+  /** ASS files burnt in, in order (captions, then titles), timed from the chunk's start. */
+  assFiles: readonly string[];
   videoArgs: string[];
-  audioBitrate: string;
   outputPath: string;
 }
 
-export function buildRenderCommand(plan: RenderCommandOptions): FfmpegCommand {
-  const { width, height, fps } = plan;
-  const size = `${width}x${height}`;
-  const inputs: string[][] = [
-    ...plan.scenes.map((scene) => ['-i', scene.imagePath]),
-    ...plan.strips.map((strip) => ['-i', strip.imagePath]),
-    ['-i', plan.voicePath],
-  ];
-  const voiceInput = plan.scenes.length + plan.strips.length;
-  if (plan.music) inputs.push(['-stream_loop', '-1', '-i', plan.music.path]);
+/** The input of a shot's part: a single frame for a picture, a clip looped long enough for a video. */
+function partInput(source: ShotSource, part: ChunkPart, fps: number): string[] {
+  if (source.kind === 'image') return ['-i', source.path];
+  // The clip plays from its start for the part's frames (looped when shorter), plus a margin.
+  return ['-stream_loop', '-1', '-t', formatNumber(part.toFrame / fps + 1, 3), '-i', source.path];
+}
 
-  const graph = plan.scenes.map(
-    (scene, index) =>
-      `[${index}:v]scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height},setsar=1,format=yuv420p,` +
-      `zoompan=${zoomExpressions(plan.zoomEnd, scene.frames)}:d=${scene.frames}:s=${size}:fps=${fps}[scene${index}]`,
-  );
-  const sceneLabels = plan.scenes.map((_, index) => `[scene${index}]`).join('');
-  let video = plan.strips.length === 0 ? '[video]' : '[slides]';
-  graph.push(`${sceneLabels}concat=n=${plan.scenes.length}:v=1:a=0${video}`);
-  plan.strips.forEach((strip, index) => {
-    const output = index === plan.strips.length - 1 ? '[video]' : `[sub${index}]`;
-    graph.push(`${video}[${plan.scenes.length + index}:v]overlay=x=0:y=${strip.y}:enable='${enableExpression(strip.window, fps)}'${output}`);
-    video = output;
+function partFilter(input: number, source: ShotSource, part: ChunkPart, streamFrames: number, options: ChunkCommandOptions, label: string): string {
+  const { width, height } = options;
+  const { fps } = options.timeline;
+  const fit = `scale=${width}:${height}:force_original_aspect_ratio=increase,crop=${width}:${height},setsar=1,format=yuv420p`;
+  const cut = `trim=start_frame=${part.fromFrame}:end_frame=${part.toFrame},setpts=PTS-STARTPTS`;
+  if (source.kind === 'video') return `[${input}:v]fps=${fps},${fit},${cut}[${label}]`;
+  if (source.motion === 'still') return `[${input}:v]${fit},loop=loop=${streamFrames - 1}:size=1:start=0,setpts=N/(${fps}*TB),fps=${fps},${cut}[${label}]`;
+  const move = motionExpressions(source.motion, options.zoom, streamFrames);
+  return `[${input}:v]${fit},zoompan=${move}:d=${streamFrames}:s=${width}x${height}:fps=${fps},${cut}[${label}]`;
+}
+
+export function buildChunkCommand(options: ChunkCommandOptions): FfmpegCommand {
+  const { timeline, chunk } = options;
+  const { fps } = timeline;
+  const inputs: string[][] = [];
+  const graph: string[] = [];
+  chunk.parts.forEach((part, index) => {
+    const source = options.sources[part.shot];
+    const shot = timeline.shots[part.shot];
+    if (!source || !shot) throw new Error(`shot ${part.shot} has no source`);
+    inputs.push(partInput(source, part, fps));
+    graph.push(partFilter(index, source, part, shot.streamFrames, options, `p${index}`));
   });
 
-  let audioMap = `${voiceInput}:a`;
-  let audioArgs = plan.copyVoice ? ['-c:a', 'copy'] : ['-c:a', 'aac', '-b:a', plan.audioBitrate];
-  if (plan.music) {
-    const musicInput = voiceInput + 1;
-    const volume = formatNumber(plan.music.volume, 3);
-    if (plan.music.duck) {
-      // The voice keys a compressor on the music, which dips while someone speaks.
-      graph.push(
-        `[${voiceInput}:a]asplit=2[voice][key]`,
-        `[${musicInput}:a]volume=${volume}[bed]`,
-        '[bed][key]sidechaincompress=threshold=0.02:ratio=8:attack=20:release=400[ducked]',
-        '[voice][ducked]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[audio]',
-      );
-    } else {
-      graph.push(`[${musicInput}:a]volume=${volume}[bed]`, `[${voiceInput}:a][bed]amix=inputs=2:duration=first:dropout_transition=0:normalize=0[audio]`);
-    }
-    audioMap = '[audio]';
-    audioArgs = ['-c:a', 'aac', '-b:a', plan.audioBitrate];
+  let video = '[p0]';
+  if (chunk.parts.length > 1 && options.transition === 'cut') {
+    graph.push(`${chunk.parts.map((_, index) => `[p${index}]`).join('')}concat=n=${chunk.parts.length}:v=1:a=0[joined]`);
+    video = '[joined]';
+  } else {
+    const blend = formatNumber(timeline.transitionFrames / fps, 4);
+    chunk.blendOffsets.forEach((offset, index) => {
+      const output = `[x${index}]`;
+      graph.push(`${video}[p${index + 1}]xfade=transition=${options.transition}:duration=${blend}:offset=${formatNumber(offset / fps, 4)}${output}`);
+      video = output;
+    });
   }
 
+  const overlays = options.assFiles.map((file) => `ass=filename=${filterValue(file)}`);
+  graph.push(`${video}${[...overlays, 'format=yuv420p'].join(',')}[video]`);
   return {
     inputs,
     filterGraph: graph.join(';'),
-    outputArgs: [
-      '-map', '[video]',
-      '-map', audioMap,
-      ...plan.videoArgs,
-      ...audioArgs,
-      '-t', formatNumber(plan.durationSec),
-      '-movflags', '+faststart',
-      plan.outputPath,
-    ],
+    outputArgs: ['-map', '[video]', '-an', ...options.videoArgs, '-r', String(fps), '-frames:v', String(chunk.endFrame - chunk.startFrame), options.outputPath],
   };
 }
 
-/** A JPEG of the first card, scaled: made from the PNG, so the video is never decoded again. */
-export function buildThumbnailCommand(options: { imagePath: string; width: number; outputPath: string }): FfmpegCommand {
+/** The concat demuxer's list of chunk files. */
+export function concatList(paths: readonly string[]): string {
+  return paths.map((path) => `file '${path.replace(/'/g, "'\\''")}'\n`).join('');
+}
+
+/** The chunks joined as they are, with the mixed audio, into the final MP4. */
+export function buildJoinCommand(options: { listPath: string; audioPath: string; durationSec: number; outputPath: string }): FfmpegCommand {
   return {
-    inputs: [['-i', options.imagePath]],
+    inputs: [['-f', 'concat', '-safe', '0', '-i', options.listPath], ['-i', options.audioPath]],
+    filterGraph: '',
+    outputArgs: ['-map', '0:v:0', '-map', '1:a:0', '-c', 'copy', '-t', formatNumber(options.durationSec), '-movflags', '+faststart', options.outputPath],
+  };
+}
+
+/** A JPEG of one frame of the video, scaled. */
+export function buildThumbnailCommand(options: { videoPath: string; atSec: number; width: number; outputPath: string }): FfmpegCommand {
+  return {
+    inputs: [['-ss', formatNumber(options.atSec), '-i', options.videoPath]],
     filterGraph: `[0:v]scale=${options.width}:-2[thumb]`,
     outputArgs: ['-map', '[thumb]', '-frames:v', '1', '-q:v', '3', '-update', '1', options.outputPath],
   };

@@ -1,35 +1,43 @@
 import { join, resolve } from 'node:path';
+import { toAss, toWebVtt, type CaptionCue } from '../captions';
 import { PermanentProviderError } from '../errors';
 import { commandArgs, type FfmpegCommand } from '../ffmpeg/command';
 import { requireStream, type MediaInfo } from '../ffmpeg/runner';
 import type { RenderRequest } from '../types';
+import { buildAudioMixCommand, buildLoudnessMeasureCommand, levelingFor, type AudioMixOptions, type LoudnessMeasurement } from './audio-mix';
 import {
-  buildRenderCommand,
+  buildChunkCommand,
+  buildJoinCommand,
   buildThumbnailCommand,
   chooseEncoder,
+  concatList,
   H264_ENCODERS,
-  sceneFrameCounts,
-  stripWindows,
+  KEN_BURNS_MOVES,
+  type ShotSource,
   type VideoEncoderProfile,
   type X264Preset,
 } from './render-command';
-import type { SubtitleStrip } from './subtitle-strips';
+import { planTimeline, type Timeline } from './timeline';
+import { titlesAss, type TitleCard } from './titles';
 
 /**
  * The ffmpeg render planned in one pure call, as Immich builds a whole transcode command: from the
- * request and what was found out before (the voice's probe, the encoders of the ffmpeg build, the
- * subtitle strips already drawn) to every argument of the render and of its thumbnail. The
- * renderer probes, calls `planRender`, and runs what it returns.
+ * request and what was found out before (the voice's probe, the encoders of the ffmpeg build) to
+ * every file and argument of the render — the timeline, each chunk's run and its ASS overlays, the
+ * two audio passes, the join and the thumbnail. The renderer probes, plans, writes the files and
+ * runs the commands in order.
  */
 
-/** How the video is encoded; every field has a default. */
+/** How the video is encoded and cut; every field has a default. */
 export interface RenderSettings {
   preset?: X264Preset;
   crf?: number;
-  /** Zoom factor reached at the end of each scene. */
-  zoomEnd?: number;
-  /** Lower the music while the voice speaks. */
-  duckMusic?: boolean;
+  /** Zoom factor a moving picture reaches. */
+  zoom?: number;
+  /** Length of a transition between shots. */
+  transitionSec?: number;
+  /** A chunk (one ffmpeg run) ends at the first shot boundary past this length. */
+  chunkSec?: number;
   audioBitrate?: string;
   thumbnailWidth?: number;
   /** Encoders to try in order; H.264 by default. */
@@ -42,8 +50,6 @@ export interface RenderInputs {
   voice: MediaInfo;
   /** The encoders the ffmpeg build has. */
   encoders: ReadonlySet<string>;
-  /** The subtitle lines drawn as strips, in time order. */
-  strips: readonly SubtitleStrip[];
 }
 
 /** One ffmpeg run: its parts, and the argument list `runFfmpeg` takes. */
@@ -51,23 +57,48 @@ export interface FfmpegInvocation extends FfmpegCommand {
   args: string[];
 }
 
-export interface RenderPlan {
-  /** Every scene card, strip, the voice and the music, the filter graph and the output options. */
+/** A text file the plan's runs read. */
+export interface PlannedFile {
+  path: string;
+  text: string;
+}
+
+export interface PlannedChunk {
   video: FfmpegInvocation;
+  outputPath: string;
+  frames: number;
+  /** The ASS overlays it burns, written before it runs. */
+  files: PlannedFile[];
+}
+
+export interface RenderPlan {
+  timeline: Timeline;
+  chunks: PlannedChunk[];
+  /** The audio's passes: the mix measured, then measured again leveled from the first measurement, then mixed from both. */
+  measureAudio: FfmpegInvocation;
+  measureLeveled: (raw: LoudnessMeasurement) => FfmpegInvocation;
+  mixAudio: (raw: LoudnessMeasurement, leveled: LoudnessMeasurement) => FfmpegInvocation;
+  /** The chunk list, then the join of the chunks and the mixed audio. */
+  chunkList: PlannedFile;
+  join: FfmpegInvocation;
   thumbnail: FfmpegInvocation;
+  /** The captions as WebVTT, on the video's timeline. */
+  captions?: PlannedFile;
   videoPath: string;
   thumbnailPath: string;
-  /** The voice's length, which the video takes. */
   durationSec: number;
   totalFrames: number;
   /** Encoder and preset, as the usage record names the model. */
   encoding: string;
 }
 
+const TRANSITIONS = { cut: 'cut', fade: 'fade', slide: 'slideleft' } as const;
+
 /** Refuses a request no render can satisfy, before anything is probed or drawn for it. */
 export function checkRenderRequest(request: RenderRequest): void {
   const { look, fps } = request;
   if (request.scenes.length === 0) throw new PermanentProviderError('render request has no scenes');
+  if (request.scenes.some((scene) => scene.shots.length === 0)) throw new PermanentProviderError('every scene needs at least one picture or clip');
   if (!(fps > 0 && fps <= 120)) throw new PermanentProviderError(`invalid frame rate ${fps}`);
   // yuv420p needs even dimensions.
   if (![look.width, look.height].every((side) => Number.isInteger(side) && side > 0 && side % 2 === 0)) {
@@ -81,39 +112,100 @@ function invocation(command: FfmpegCommand): FfmpegInvocation {
   return { ...command, args: commandArgs(command) };
 }
 
-/** The render and thumbnail runs of a request `checkRenderRequest` accepted. */
+function shifted(cues: readonly CaptionCue[], bySec: number): CaptionCue[] {
+  return cues.map((cue) => ({
+    ...cue,
+    startSec: cue.startSec + bySec,
+    endSec: cue.endSec + bySec,
+    words: cue.words.map((word) => ({ ...word, startSec: word.startSec + bySec, endSec: word.endSec + bySec })),
+  }));
+}
+
+/** The render's runs for a request `checkRenderRequest` accepted. */
 export function planRender(request: RenderRequest, inputs: RenderInputs, settings: RenderSettings = {}): RenderPlan {
-  const { look, fps } = request;
-  const voiceStream = requireStream(inputs.voice, 'audio');
-  const durationSec = inputs.voice.durationSec;
-  if (!(durationSec > 0)) throw new Error(`${request.audioPath} has no duration`);
-  const frames = sceneFrameCounts(request.scenes.map((scene) => scene.startSec), durationSec, fps);
-  const totalFrames = Math.round(durationSec * fps);
-  let sceneStart = 0;
-  const cutFrames = frames.map((count) => (sceneStart += count) - count); // each scene's first frame
-  const windows = stripWindows(inputs.strips, fps, totalFrames, cutFrames);
-  const preset = settings.preset ?? 'veryfast';
+  const { look, fps, design } = request;
+  requireStream(inputs.voice, 'audio');
+  const voiceSec = inputs.voice.durationSec;
+  if (!(voiceSec > 0)) throw new Error(`${request.audioPath} has no duration`);
+  const introSec = design.intro?.durationSec ?? 0;
+  const outroSec = design.outro?.durationSec ?? 0;
+  const timeline = planTimeline({
+    fps,
+    voiceSec,
+    introSec,
+    outroSec,
+    scenes: request.scenes.map((scene) => ({ startSec: scene.startSec, shots: scene.shots.length })),
+    transitionSec: design.transition === 'cut' ? 0 : (settings.transitionSec ?? 0.5),
+    chunkSec: settings.chunkSec ?? 30,
+  });
+  const durationSec = timeline.totalFrames / fps;
+  const frame = { width: look.width, height: look.height };
+  const sources: ShotSource[] = request.scenes
+    .flatMap((scene) => scene.shots)
+    .map((shot, index) => ({
+      path: resolve(shot.path),
+      kind: shot.kind,
+      motion: shot.kind === 'image' && design.motion === 'ken_burns' ? (KEN_BURNS_MOVES[index % KEN_BURNS_MOVES.length] as ShotSource['motion']) : 'still',
+    }));
+
+  const titles: TitleCard[] = [];
+  if (design.intro) titles.push({ ...design.intro, startSec: 0, endSec: timeline.introFrames / fps });
+  if (design.outro) titles.push({ ...design.outro, startSec: (timeline.totalFrames - timeline.outroFrames) / fps, endSec: durationSec });
+  const cues = design.captions ? shifted(design.captions.cues, timeline.introFrames / fps) : [];
+  const rightToLeft = request.language === 'ar';
+
   const encoder = chooseEncoder(settings.encoders ?? H264_ENCODERS, inputs.encoders);
+  const preset = settings.preset ?? 'veryfast';
+  const videoArgs = encoder.args({ preset, crf: settings.crf ?? 23 });
+  const renderDir = join(request.outDir, '.render');
+  const chunks: PlannedChunk[] = timeline.chunks.map((chunk, index) => {
+    const window = { fromSec: chunk.startFrame / fps, toSec: chunk.endFrame / fps };
+    const files: PlannedFile[] = [];
+    const captionsHere = cues.filter((cue) => cue.endSec > window.fromSec && cue.startSec < window.toSec);
+    if (design.captions && captionsHere.length > 0) {
+      files.push({ path: join(renderDir, `captions-${index}.ass`), text: toAss(captionsHere, design.captions.style, frame, request.language, window.fromSec) });
+    }
+    if (titles.some((card) => card.endSec > window.fromSec && card.startSec < window.toSec)) {
+      files.push({ path: join(renderDir, `titles-${index}.ass`), text: titlesAss(titles, frame, window, rightToLeft) });
+    }
+    const outputPath = join(renderDir, `chunk-${String(index).padStart(4, '0')}.mp4`);
+    const video = buildChunkCommand({
+      width: look.width,
+      height: look.height,
+      timeline,
+      chunk,
+      sources,
+      zoom: settings.zoom ?? 1.1,
+      transition: TRANSITIONS[design.transition],
+      assFiles: files.map((file) => file.path),
+      videoArgs,
+      outputPath,
+    });
+    return { video: invocation(video), outputPath, frames: chunk.endFrame - chunk.startFrame, files };
+  });
+
+  const audioPath = join(renderDir, 'audio.m4a');
+  const mix: AudioMixOptions = { voicePath: resolve(request.audioPath), delaySec: timeline.introFrames / fps, durationSec, ...(request.music ? { music: { path: resolve(request.music.path), volume: request.music.volume } } : {}) };
+  const chunkList: PlannedFile = { path: join(renderDir, 'chunks.txt'), text: concatList(chunks.map((chunk) => chunk.outputPath)) };
   const videoPath = join(request.outDir, 'video.mp4');
   const thumbnailPath = join(request.outDir, 'thumbnail.jpg');
-  const video = buildRenderCommand({
-    width: look.width,
-    height: look.height,
-    fps,
-    scenes: request.scenes.map((scene, index) => ({ imagePath: resolve(scene.imagePath), frames: frames[index] as number })),
-    zoomEnd: settings.zoomEnd ?? 1.08,
-    strips: inputs.strips
-      .map((strip, index) => ({ imagePath: strip.path, y: strip.y, window: windows[index] as (typeof windows)[number] }))
-      .filter((strip) => strip.window.endFrame > strip.window.startFrame),
-    voicePath: resolve(request.audioPath),
-    copyVoice: voiceStream.codec === 'aac',
-    music: request.music && { path: resolve(request.music.path), volume: request.music.volume, duck: settings.duckMusic ?? true },
+  const bitrate = settings.audioBitrate ?? '160k';
+  return {
+    timeline,
+    chunks,
+    measureAudio: invocation(buildLoudnessMeasureCommand(mix)),
+    measureLeveled: (raw) => invocation(buildLoudnessMeasureCommand(mix, levelingFor(raw))),
+    mixAudio: (raw, leveled) => invocation(buildAudioMixCommand({ ...mix, leveling: levelingFor(raw), measured: leveled, bitrate, outputPath: audioPath })),
+    chunkList,
+    join: invocation(buildJoinCommand({ listPath: chunkList.path, audioPath, durationSec, outputPath: videoPath })),
+    thumbnail: invocation(
+      buildThumbnailCommand({ videoPath, atSec: Math.min(durationSec / 2, Math.max(0.5, (timeline.introFrames / fps) * 0.6)), width: settings.thumbnailWidth ?? Math.round(look.width / 2), outputPath: thumbnailPath }),
+    ),
+    ...(design.captions ? { captions: { path: join(request.outDir, 'video.vtt'), text: toWebVtt(cues) } } : {}),
+    videoPath,
+    thumbnailPath,
     durationSec,
-    videoArgs: encoder.args({ preset, crf: settings.crf ?? 23 }),
-    audioBitrate: settings.audioBitrate ?? '128k',
-    outputPath: videoPath,
-  });
-  const firstScene = request.scenes[0] as RenderRequest['scenes'][number];
-  const thumbnail = buildThumbnailCommand({ imagePath: resolve(firstScene.imagePath), width: settings.thumbnailWidth ?? Math.round(look.width / 2), outputPath: thumbnailPath });
-  return { video: invocation(video), thumbnail: invocation(thumbnail), videoPath, thumbnailPath, durationSec, totalFrames, encoding: `${encoder.encoder}/${preset}` };
+    totalFrames: timeline.totalFrames,
+    encoding: `${encoder.encoder}/${preset}`,
+  };
 }

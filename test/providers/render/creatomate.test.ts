@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../../activities/failures';
+import { captionCues, spokenWords, type CaptionStyle } from '../../../providers/captions';
 import type { ConcurrencyLimiter } from '../../../providers/concurrency';
 import { probe, runFfmpeg } from '../../../providers/ffmpeg/runner';
-import { CreatomateRenderer, creatomateCredits, cuesToSrt, type CreatomateRendererOptions } from '../../../providers/render/creatomate';
+import { CreatomateRenderer, creatomateCredits, type CreatomateRendererOptions } from '../../../providers/render/creatomate';
 import type { CallOptions, ProviderUsage, RenderRequest, TemplateLook } from '../../../providers/types';
 import { startFakeCreatomate, type FakeCreatomateState } from '../../fakes/creatomate-server';
 import { assertRateLimited, failureLog } from '../../support/provider-errors';
@@ -14,6 +15,22 @@ import { scratchDir } from '../../support/scratch-dir';
 
 const LOOK: TemplateLook = { width: 360, height: 640, colors: { primary: '#FF5500', secondary: '#222244', text: '#FFFFFF' }, font: 'Noto Sans CJK KR' };
 const PRICE_PER_CREDIT = 0.02;
+const CAPTIONS: CaptionStyle = {
+  mode: 'classic',
+  font: 'Noto Sans CJK KR',
+  fontSize: 40,
+  bold: true,
+  color: '#FFFFFF',
+  highlightColor: '#FF5500',
+  outlineColor: '#000000',
+  position: 'bottom',
+  maxEm: 24,
+  wordsPerGroup: 3,
+};
+const LINES = [
+  { startSec: 0, endSec: 1.5, text: '무릎을 지키는 습관' },
+  { startSec: 1.5, endSec: 3, text: 'Walk twenty minutes\nevery morning' },
+];
 
 describe('CreatomateRenderer against the fake Creatomate server', () => {
   let fake: Awaited<ReturnType<typeof startFakeCreatomate>>;
@@ -32,7 +49,7 @@ describe('CreatomateRenderer against the fake Creatomate server', () => {
       colors.map(async (color, index) => {
         const imagePath = join(dir.path, `scene-${index}.png`);
         await runFfmpeg(['-f', 'lavfi', '-i', `color=c=${color}:s=360x640`, '-frames:v', '1', '-update', '1', imagePath]);
-        return { imagePath, startSec: index, endSec: index + 1 };
+        return { shots: [{ path: imagePath, kind: 'image' as const }], startSec: index, endSec: index + 1 };
       }),
     );
     audioPath = join(dir.path, 'voice.m4a');
@@ -68,12 +85,10 @@ describe('CreatomateRenderer against the fake Creatomate server', () => {
     return {
       look: LOOK,
       fps: 25,
+      language: 'ko',
       scenes,
       audioPath,
-      cues: [
-        { startSec: 0, endSec: 1.5, text: '무릎을 지키는 습관' },
-        { startSec: 1.5, endSec: 3, text: 'Walk twenty minutes\nevery morning' },
-      ],
+      design: { motion: 'static', transition: 'cut', captions: { cues: captionCues(spokenWords(LINES, scenes, 'ko'), CAPTIONS, 'ko'), style: CAPTIONS } },
       outDir: dir.next(),
       ...overrides,
     };
@@ -155,11 +170,6 @@ describe('CreatomateRenderer against the fake Creatomate server', () => {
     assert.ok(Math.abs(creatomateCredits(1280, 720, 25, 10) - 2.304) < 1e-9);
     assert.ok(Math.abs(creatomateCredits(1080, 1920, 30, 60) - 37.3248) < 1e-9);
     assert.equal(creatomateCredits(360, 640, 25, 2), 1);
-  });
-
-  it('writes cues as SRT with millisecond times', () => {
-    assert.equal(cuesToSrt([{ startSec: 61.2345, endSec: 3725.5, text: ' a\r\nb ' }]), '1\n00:01:01,235 --> 01:02:05,500\na b\n');
-    assert.equal(cuesToSrt([]), '');
   });
 
   it('accepts the array answer of v1', async () => {

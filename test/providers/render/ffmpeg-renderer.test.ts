@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { probe, runFfmpeg, type MediaInfo } from '../../../providers/ffmpeg/runner';
 import { SceneCardImageProvider } from '../../../providers/images/scene-cards';
+import { captionCues, spokenWords, type CaptionCue, type CaptionStyle, type SpokenWord } from '../../../providers/captions';
+import { parseLoudnessReport } from '../../../providers/render/audio-mix';
 import { FfmpegRenderer } from '../../../providers/render/ffmpeg-renderer';
+import type { TitleStyle } from '../../../providers/render/titles';
 import { EspeakSpeechSynthesizer } from '../../../providers/speech/espeak-tts';
-import type { RenderRequest, RenderResult, SceneImage, SpeechResult, TemplateLook } from '../../../providers/types';
+import type { RenderRequest, RenderResult, RenderScene, SceneImage, SpeechResult, TemplateLook } from '../../../providers/types';
 import { childProcesses, loudIntervals, meanAbsDiff, rawFrame } from '../ffmpeg/support';
 
 const LOOK: TemplateLook = {
@@ -17,18 +20,39 @@ const LOOK: TemplateLook = {
   font: 'Noto Sans CJK KR',
 };
 const SEGMENTS = ['아침 물 한 잔, 좋을까요?', '밤새 부족해진 몸의 수분을 채워 줍니다.', '오늘부터 시작해 보세요!'];
-// The strip sits at y 1380–1540 of 1920 (layoutStrip); the card text stays above 60 % of the height.
-const STRIP_REGION = { x: 0.15, y: 1380 / 1920, w: 0.7, h: 160 / 1920 };
+const INTRO_SEC = 1.5;
+const OUTRO_SEC = 1.5;
+const CAPTION_STYLE: CaptionStyle = {
+  mode: 'karaoke',
+  font: 'Noto Sans CJK KR',
+  fontSize: 64,
+  bold: true,
+  color: '#FFFFFF',
+  highlightColor: '#FF6B35',
+  outlineColor: '#000000',
+  background: '#000000B3',
+  position: 'bottom',
+  maxEm: 16,
+  wordsPerGroup: 3,
+};
+const TITLE_STYLE: TitleStyle = { font: 'Noto Sans CJK KR', fontSize: 96, bold: true, position: 'center', color: '#FFFFFF', background: '#1E3A8ACC', outlineColor: '#000000' };
+// Bottom captions sit above the lowest fifth of a portrait frame; the cards' own text stays above 60 %.
+const CAPTION_REGION = { x: 0.25, y: 0.755, w: 0.5, h: 0.045 };
 const CARD_REGION = { x: 0, y: 0, w: 1, h: 0.6 };
+const TITLE_REGION = { x: 0.1, y: 0.45, w: 0.8, h: 0.1 };
 
-/** Korean text → espeak-ng speech → scene cards → one ffmpeg render, checked like a viewer would. */
+/** Korean text → espeak-ng speech → scene cards → one ffmpeg render with its design, checked like a viewer would. */
 describe('offline media pipeline (Korean, 1080x1920)', () => {
   let dir: string;
   let speech: SpeechResult;
   let images: SceneImage[];
+  let cues: CaptionCue[];
   let request: RenderRequest;
   let result: RenderResult;
   let video: MediaInfo;
+
+  const scenesOf = (pictures: readonly SceneImage[]): RenderScene[] =>
+    pictures.map((image, index) => ({ shots: [{ path: image.path, kind: 'image' as const }], ...(speech.segments[index] as { startSec: number; endSec: number }) }));
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'autoclip-pipeline-'));
@@ -39,13 +63,21 @@ describe('offline media pipeline (Korean, 1080x1920)', () => {
       outDir: dir,
       scenes: SEGMENTS.map((text, index) => ({ index, text, keywords: [] })),
     }));
+    cues = captionCues(spokenWords(speech.cues, speech.segments, 'ko'), CAPTION_STYLE, 'ko');
     request = {
       look: LOOK,
       fps: 30,
+      language: 'ko',
       outDir: dir,
       audioPath: speech.audioPath,
-      cues: speech.cues,
-      scenes: images.map((image, index) => ({ imagePath: image.path, ...(speech.segments[index] as { startSec: number; endSec: number }) })),
+      scenes: scenesOf(images),
+      design: {
+        motion: 'ken_burns',
+        transition: 'fade',
+        intro: { text: '아침 물 한 잔', durationSec: INTRO_SEC, animation: 'fade', style: TITLE_STYLE },
+        outro: { text: '구독하고 알림 받기', durationSec: OUTRO_SEC, animation: 'slide_up', style: TITLE_STYLE },
+        captions: { cues, style: CAPTION_STYLE },
+      },
     };
     const progress: number[] = [];
     result = await new FfmpegRenderer().render(request, { onProgress: (percent) => progress.push(percent) });
@@ -91,13 +123,15 @@ describe('offline media pipeline (Korean, 1080x1920)', () => {
     }
   });
 
-  it('renders H.264 1080x1920 with AAC, as long as the voice, with a thumbnail', async () => {
+  it('renders H.264 1080x1920 with AAC: the intro, the voice and the outro, with a thumbnail and WebVTT captions', async () => {
     const [videoStream, audioStream] = video.streams;
     assert.deepEqual([videoStream?.codec, videoStream?.width, videoStream?.height, videoStream?.pixelFormat], ['h264', 1080, 1920, 'yuv420p']);
     assert.equal(videoStream?.frameRate, 30);
     assert.equal(audioStream?.codec, 'aac');
-    assert.ok(Math.abs(result.durationSec - speech.durationSec) < 0.5, `video ${result.durationSec} s, voice ${speech.durationSec} s`);
-    assert.ok(Math.abs((videoStream?.durationSec ?? 0) - speech.durationSec) < 0.5);
+    const expected = INTRO_SEC + speech.durationSec + OUTRO_SEC;
+    assert.ok(Math.abs(result.durationSec - expected) < 0.1, `video ${result.durationSec} s, expected ${expected} s`);
+    assert.ok(Math.abs((videoStream?.durationSec ?? 0) - expected) < 0.1);
+    assert.equal(result.voiceStartSec, INTRO_SEC);
     assert.equal(result.sizeBytes, video.sizeBytes);
     assert.deepEqual([result.width, result.height], [1080, 1920]);
     const thumbnail = await probe(result.thumbnailPath);
@@ -105,13 +139,17 @@ describe('offline media pipeline (Korean, 1080x1920)', () => {
     assert.equal(result.usage.service, 'ffmpeg');
     assert.equal(result.usage.operation, 'render');
     assert.equal(result.usage.inputUnits, Math.round(speech.durationSec * 1000) / 1000);
+    const vtt = await readFile(result.captionsPath as string, 'utf8');
+    const times = [...vtt.matchAll(/^(\d\d):(\d\d):(\d\d\.\d{3}) -->/gm)].map((match) => Number(match[1]) * 3600 + Number(match[2]) * 60 + Number(match[3]));
+    assert.equal(times.length, cues.length);
+    assert.ok(Math.abs((times[0] as number) - (INTRO_SEC + (cues[0] as CaptionCue).startSec)) < 0.002, 'captions are on the video\'s timeline, after the intro');
     assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('.')), [], 'temporary folders are removed');
   });
 
-  it('shows each scene at its own time', async () => {
+  it('shows each scene at its own time, after the intro', async () => {
     const cards = await Promise.all(images.map((image) => rawFrame(image.path, { crop: CARD_REGION })));
     const frames = await Promise.all(
-      speech.segments.map((segment) => rawFrame(result.videoPath, { atSec: (segment.startSec + segment.endSec) / 2, crop: CARD_REGION })),
+      speech.segments.map((segment) => rawFrame(result.videoPath, { atSec: INTRO_SEC + (segment.startSec + segment.endSec) / 2, crop: CARD_REGION })),
     );
     frames.forEach((frame, index) => {
       const distances = cards.map((card) => meanAbsDiff(frame, card));
@@ -123,21 +161,49 @@ describe('offline media pipeline (Korean, 1080x1920)', () => {
     }
   });
 
-  it('overlays the subtitle strip in the lower third while a cue is spoken, and not after the last one', async () => {
-    for (const cue of speech.cues) {
-      const at = (cue.startSec + cue.endSec) / 2;
-      const scene = speech.segments.findIndex((segment) => at >= segment.startSec && at < segment.endSec);
-      const card = await rawFrame(images[scene]?.path as string, { crop: STRIP_REGION, size: [108, 16] });
-      const frame = await rawFrame(result.videoPath, { atSec: at, crop: STRIP_REGION, size: [108, 16] });
-      assert.ok(meanAbsDiff(frame, card) > 25, `strip for "${cue.text}" at ${at.toFixed(2)} s: difference ${meanAbsDiff(frame, card).toFixed(1)}`);
-    }
-    const tail = speech.durationSec - 0.15;
-    const lastCard = await rawFrame(images.at(-1)?.path as string, { crop: STRIP_REGION, size: [108, 16] });
-    const tailFrame = await rawFrame(result.videoPath, { atSec: tail, crop: STRIP_REGION, size: [108, 16] });
-    assert.ok(meanAbsDiff(tailFrame, lastCard) < 10, `no strip after the last cue: difference ${meanAbsDiff(tailFrame, lastCard).toFixed(1)}`);
+  it('moves the picture (Ken Burns) within a scene', async () => {
+    const scene = speech.segments[1] as { startSec: number; endSec: number };
+    const early = await rawFrame(result.videoPath, { atSec: INTRO_SEC + scene.startSec + 0.6, crop: CARD_REGION });
+    const late = await rawFrame(result.videoPath, { atSec: INTRO_SEC + scene.endSec - 0.6, crop: CARD_REGION });
+    assert.ok(meanAbsDiff(early, late) > 2, `frames 0.6 s from either end of a scene differ by ${meanAbsDiff(early, late).toFixed(2)}`);
   });
 
-  it('mixes looping background music under the voice', async () => {
+  it('draws the title over the intro and the call to action over the outro, and no caption in either', async () => {
+    const firstCard = await rawFrame(images[0]?.path as string, { crop: TITLE_REGION });
+    const lastCard = await rawFrame(images.at(-1)?.path as string, { crop: TITLE_REGION });
+    const intro = await rawFrame(result.videoPath, { atSec: INTRO_SEC / 2, crop: TITLE_REGION });
+    const outro = await rawFrame(result.videoPath, { atSec: result.durationSec - OUTRO_SEC / 3, crop: TITLE_REGION });
+    assert.ok(meanAbsDiff(intro, firstCard) > 20, `title over the intro: difference ${meanAbsDiff(intro, firstCard).toFixed(1)}`);
+    assert.ok(meanAbsDiff(outro, lastCard) > 20, `call to action over the outro: difference ${meanAbsDiff(outro, lastCard).toFixed(1)}`);
+    const introCaption = await rawFrame(result.videoPath, { atSec: INTRO_SEC / 2, crop: CAPTION_REGION, size: [108, 24] });
+    const cardCaption = await rawFrame(images[0]?.path as string, { crop: CAPTION_REGION, size: [108, 24] });
+    assert.ok(meanAbsDiff(introCaption, cardCaption) < 12, `no caption during the intro: difference ${meanAbsDiff(introCaption, cardCaption).toFixed(1)}`);
+  });
+
+  it('shows a caption while the voice speaks, its highlight moving from word to word', async () => {
+    for (const cue of cues) {
+      const at = INTRO_SEC + (cue.startSec + cue.endSec) / 2;
+      const scene = speech.segments.findIndex((segment) => at - INTRO_SEC >= segment.startSec && at - INTRO_SEC < segment.endSec);
+      const card = await rawFrame(images[scene]?.path as string, { crop: CAPTION_REGION, size: [108, 24] });
+      const frame = await rawFrame(result.videoPath, { atSec: at, crop: CAPTION_REGION, size: [108, 24] });
+      assert.ok(meanAbsDiff(frame, card) > 25, `caption "${cue.text}" at ${at.toFixed(2)} s: difference ${meanAbsDiff(frame, card).toFixed(1)}`);
+    }
+    const cue = cues.find((candidate) => candidate.words.length >= 3) as CaptionCue;
+    const middle = (word: SpokenWord) => INTRO_SEC + (word.startSec + word.endSec) / 2;
+    const first = await rawFrame(result.videoPath, { atSec: middle(cue.words[0] as SpokenWord), crop: CAPTION_REGION, size: [216, 48] });
+    const last = await rawFrame(result.videoPath, { atSec: middle(cue.words.at(-1) as SpokenWord), crop: CAPTION_REGION, size: [216, 48] });
+    assert.ok(meanAbsDiff(first, last) > 1, `"${cue.text}": the first and the last word are lit in turn (difference ${meanAbsDiff(first, last).toFixed(2)})`);
+  });
+
+  it('levels the sound to -14 LUFS with its true peak under -1 dBTP', async () => {
+    const report = parseLoudnessReport(
+      await runFfmpeg(['-i', result.videoPath, '-vn', '-af', 'loudnorm=I=-14:TP=-1:print_format=json', '-f', 'null', '-'], { logLevel: 'info', stderrLines: 40 }),
+    );
+    assert.ok(Math.abs(Number(report.input_i) + 14) <= 1, `integrated loudness ${report.input_i} LUFS`);
+    assert.ok(Number(report.input_tp) <= -0.5, `true peak ${report.input_tp} dBTP`);
+  });
+
+  it('mixes looping background music under the voice, the intro and the outro, and plays a clip as a scene', async () => {
     const small: TemplateLook = { ...LOOK, width: 180, height: 320 };
     const smallDir = join(dir, 'music');
     const { images: smallCards } = await new SceneCardImageProvider().createSceneImages({
@@ -148,23 +214,29 @@ describe('offline media pipeline (Korean, 1080x1920)', () => {
     });
     const musicPath = join(smallDir, 'music.wav');
     await runFfmpeg(['-f', 'lavfi', '-i', 'sine=f=330:sample_rate=48000:d=2', '-ac', '2', musicPath]);
-    const audibleSec = async (path: string, durationSec: number): Promise<number> =>
-      (await loudIntervals(path, durationSec)).reduce((sum, interval) => sum + interval.endSec - interval.startSec, 0);
-    const renderWithMusic = async (duckMusic: boolean): Promise<RenderResult> =>
-      new FfmpegRenderer({ preset: 'ultrafast', duckMusic }).render({
-        ...request,
-        look: small,
-        outDir: join(smallDir, duckMusic ? 'ducked' : 'plain'),
-        scenes: smallCards.map((image, index) => ({ imagePath: image.path, ...(speech.segments[index] as { startSec: number; endSec: number }) })),
-        music: { path: musicPath, volume: 0.5 },
-      });
-    const voiceOnly = await audibleSec(speech.audioPath, speech.durationSec);
-    const plain = await renderWithMusic(false);
-    assert.ok(Math.abs(plain.durationSec - speech.durationSec) < 0.5, `mixed ${plain.durationSec} s, voice ${speech.durationSec} s`);
-    assert.ok((await audibleSec(plain.videoPath, plain.durationSec)) > plain.durationSec * 0.95, 'the looped music plays under the whole video');
-    const ducked = await renderWithMusic(true);
-    const duckedAudible = await audibleSec(ducked.videoPath, ducked.durationSec);
-    assert.ok(duckedAudible > voiceOnly + 0.3 && duckedAudible < plain.durationSec * 0.95, `ducked music: ${duckedAudible} s audible, voice alone ${voiceOnly} s`);
+    const clipPath = join(smallDir, 'clip.mp4');
+    await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25:duration=1', '-pix_fmt', 'yuv420p', clipPath]);
+    const scenes = scenesOf(smallCards);
+    scenes[1] = { ...(scenes[1] as RenderScene), shots: [{ path: clipPath, kind: 'video' }] };
+    const mixed = await new FfmpegRenderer({ preset: 'ultrafast' }).render({
+      ...request,
+      look: small,
+      outDir: join(smallDir, 'out'),
+      scenes,
+      design: { ...request.design, motion: 'static', transition: 'cut', captions: undefined },
+      music: { path: musicPath, volume: 0.5 },
+    });
+    const expected = INTRO_SEC + speech.durationSec + OUTRO_SEC;
+    assert.ok(Math.abs(mixed.durationSec - expected) < 0.1, `mixed ${mixed.durationSec} s, expected ${expected} s`);
+    const audible = (await loudIntervals(mixed.videoPath, mixed.durationSec)).reduce((sum, interval) => sum + interval.endSec - interval.startSec, 0);
+    assert.ok(audible > mixed.durationSec * 0.95, `the looped music plays under the whole video: ${audible.toFixed(2)} of ${mixed.durationSec} s audible`);
+    const clipScene = speech.segments[1] as { startSec: number; endSec: number };
+    const a = await rawFrame(mixed.videoPath, { atSec: INTRO_SEC + clipScene.startSec + 0.2 });
+    const b = await rawFrame(mixed.videoPath, { atSec: INTRO_SEC + clipScene.startSec + 0.7 });
+    assert.ok(meanAbsDiff(a, b) > 3, `the clip plays: frames 0.5 s apart differ by ${meanAbsDiff(a, b).toFixed(2)}`);
+    const still = await rawFrame(mixed.videoPath, { atSec: INTRO_SEC + (speech.segments[0]?.startSec ?? 0) + 0.2 });
+    const stillLater = await rawFrame(mixed.videoPath, { atSec: INTRO_SEC + (speech.segments[0]?.startSec ?? 0) + 0.7 });
+    assert.ok(meanAbsDiff(still, stillLater) < 1, 'a static picture does not move');
   });
 
   it('cancels a render: ffmpeg is gone and the promise rejects with an AbortError', async () => {
