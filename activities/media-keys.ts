@@ -32,6 +32,7 @@ export function contentMediaKeys(owner: MediaOwner, contentId: string) {
     }),
     video: `${base}/video/video.mp4`,
     thumbnail: `${base}/video/thumbnail.jpg`,
+    captions: `${base}/video/video.vtt`,
     renderRecord: `${base}/video/step.json`,
   };
 }

@@ -13,7 +13,7 @@ import { cancellationFailure, toActivityFailure } from './failures';
 import { contentMediaKeys, inputsHash } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
-import { planLookOf, templateFor } from './templates';
+import { planLookOf, renderDesignOf, templateFor } from './templates';
 import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
@@ -34,6 +34,8 @@ export interface ImagesOutput {
 export interface RenderOutput {
   videoKey: string;
   thumbnailKey: string;
+  /** The captions as WebVTT, when the video has captions (absent in runs recorded before they were kept). */
+  captionsKey?: string;
   durationSec: number;
 }
 
@@ -52,6 +54,8 @@ interface MadeImages {
 /** A render as made: its output, and what the content row shows of it. */
 interface Rendered {
   video: RenderOutput;
+  /** Where the first scene starts in the video (absent in runs recorded before intros: 0). */
+  voiceStartSec?: number;
   resolution: Resolution;
   renderer: string;
 }
@@ -161,7 +165,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
 
   /**
    * Runs a media activity in its own work folder, removed when it ends. It heartbeats its last
-   * progress whenever a second passes without any (downloads, subtitle strips, uploads report
+   * progress whenever a second passes without any (downloads, loudness passes, uploads report
    * none): a short heartbeat timeout is never missed, and a cancellation, which reaches an activity
    * only in the answer to a heartbeat, stops its process at once. A provider's error becomes the
    * failure the retry policy needs; once cancelled, the activity ends cancelled.
@@ -304,11 +308,15 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         }
         const providers = await providersFor.current();
         const remoteTemplateId = template.creatomate_template_id;
+        const language = content.project.mediaLanguage();
+        const design = renderDesignOf(template, look, language, { title: content.title, cta: content.script.cta }, manifest);
         const hash = inputsHash({
           audioKey: input.speech.audioKey,
-          manifest,
           imageKeys: input.images.imageKeys,
+          segments: manifest.segments,
           look,
+          language,
+          design,
           fps: RENDER_FPS,
           remoteTemplateId,
           engine: providers.renderer.name,
@@ -318,7 +326,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'), callOptions.signal);
           const scenes = await Promise.all(
             input.images.imageKeys.map(async (key, i) => ({
-              imagePath: await download(key, join(dir, `scene-${i}.png`), callOptions.signal),
+              shots: [{ path: await download(key, join(dir, `scene-${i}.png`), callOptions.signal), kind: 'image' as const }],
               startSec: manifest.segments[i]!.startSec,
               endSec: manifest.segments[i]!.endSec,
             })),
@@ -328,9 +336,10 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
             {
               look,
               fps: RENDER_FPS,
+              language,
               scenes,
               audioPath,
-              cues: manifest.cues,
+              design,
               outDir: dir,
               ...(resume ? { resumeExternalJobId: resume } : {}),
               ...(remoteTemplateId ? { remoteTemplateId } : {}),
@@ -341,21 +350,28 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           await db.objects.put(keys.renderRecord, JSON.stringify({ inputsHash: hash }), 'application/json');
           await db.objects.putFile(keys.video, result.videoPath, 'video/mp4');
           await db.objects.putFile(keys.thumbnail, result.thumbnailPath, 'image/jpeg');
+          if (result.captionsPath) await db.objects.putFile(keys.captions, result.captionsPath, 'text/vtt');
           return {
             output: {
-              video: { videoKey: keys.video, thumbnailKey: keys.thumbnail, durationSec: result.durationSec },
+              video: {
+                videoKey: keys.video,
+                thumbnailKey: keys.thumbnail,
+                ...(result.captionsPath ? { captionsKey: keys.captions } : {}),
+                durationSec: result.durationSec,
+              },
+              voiceStartSec: result.voiceStartSec,
               resolution: `${result.width}x${result.height}`,
               renderer: providers.renderer.name,
             },
             usage: result.usage,
           };
         });
-        const { video, resolution, renderer } = step.output;
+        const { video, resolution, renderer, voiceStartSec = 0 } = step.output;
         const mediaAssets: MediaAsset[] = manifest.segments.map((segment, i) => ({
           type: 'image',
           url: db.objects.urlFor(input.images.imageKeys[i]!),
           source: MEDIA_SOURCE[input.images.sources?.[i] ?? 'generated'],
-          timestamp: Math.round(segment.startSec * 100) / 100,
+          timestamp: Math.round((voiceStartSec + segment.startSec) * 100) / 100,
           duration: Math.round((segment.endSec - segment.startSec) * 100) / 100,
         }));
         await content.update({

@@ -1,8 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { PlanFeatures, Project, Template } from '../db/models';
+import type { PlanFeatures, Project, Template, TemplateData, TemplateTextStyle } from '../db/models';
 import type { Branding } from '../db/repositories/plans';
 import type { Stores } from '../db/stores';
 import { moduleLogger } from '../lib/logger';
+import { captionCues, spokenWords, type CaptionStyle } from '../providers/captions';
+import type { TitleStyle } from '../providers/render/titles';
+import type { Language, RenderDesign, SubtitleCue, TemplateLook } from '../providers/types';
 
 const log = moduleLogger('templates');
 
@@ -39,4 +42,69 @@ export async function templateFor(db: Stores, project: Project, features: PlanFe
   const template = candidates.find((t) => t.vertical === project.vertical) ?? candidates.find((t) => t.vertical === null) ?? candidates[0];
   if (!template) throw ApplicationFailure.nonRetryable(`no active system template for format ${project.content_format}`, 'NoTemplate');
   return template;
+}
+
+/** A title's style: the template's size, weight, place and colours, in the look's font. */
+function titleStyle(style: TemplateTextStyle, look: TemplateLook): TitleStyle {
+  return {
+    font: look.font,
+    fontSize: style.font_size,
+    bold: style.font_weight === 'bold',
+    position: style.position,
+    color: style.color ?? look.colors.text ?? '#FFFFFF',
+    ...(style.background ? { background: style.background } : {}),
+    outlineColor: '#000000',
+  };
+}
+
+/** The captions' style: over pictures, white unless the template says otherwise, the spoken word in the primary colour. */
+export function captionStyleOf(data: TemplateData, look: TemplateLook): CaptionStyle {
+  const caption = data.elements.body.caption;
+  return {
+    mode: caption.mode ?? 'karaoke',
+    font: look.font,
+    fontSize: caption.font_size,
+    bold: caption.font_weight === 'bold',
+    color: caption.color ?? '#FFFFFF',
+    highlightColor: caption.highlight_color ?? look.colors.primary,
+    outlineColor: '#000000',
+    ...(caption.background ? { background: caption.background } : {}),
+    position: caption.position,
+    maxEm: caption.max_chars_per_line,
+    wordsPerGroup: 3,
+  };
+}
+
+/** What a production shows besides its scenes: the intro's title and the outro's call to action. */
+export interface DesignTexts {
+  title: string;
+  cta: string;
+}
+
+/**
+ * The render's design from the template: its motion and transition, the intro with the title and
+ * the outro with the call to action (each when it lasts), and the voice's timed lines as captions
+ * in the template's caption style.
+ */
+export function renderDesignOf(
+  data: TemplateData,
+  look: TemplateLook,
+  language: Language,
+  texts: DesignTexts,
+  speech: { cues: readonly SubtitleCue[]; segments: readonly { startSec: number; endSec: number }[] },
+): RenderDesign {
+  const { intro, body, outro } = data.elements;
+  const style = captionStyleOf(data, look);
+  const cues = captionCues(spokenWords(speech.cues, speech.segments, language), style, language);
+  return {
+    motion: body.motion,
+    transition: body.transition,
+    ...(intro.duration > 0 && texts.title.trim() !== ''
+      ? { intro: { text: texts.title.trim(), durationSec: intro.duration, animation: intro.animation, style: titleStyle(intro.title, look) } }
+      : {}),
+    ...(outro.duration > 0 && texts.cta.trim() !== ''
+      ? { outro: { text: texts.cta.trim(), durationSec: outro.duration, animation: outro.animation, style: titleStyle(outro.cta, look) } }
+      : {}),
+    ...(cues.length > 0 ? { captions: { cues, style } } : {}),
+  };
 }

@@ -2,6 +2,7 @@ import Joi from 'joi';
 import { Op, type WhereOptions } from 'sequelize';
 import { CONTENT_FORMATS, VERTICALS, type ContentFormat, type Role, type Template, type TemplateData, type Vertical } from '../../db/models';
 import type { ApiDeps } from '../deps';
+import { CAPTION_MODES } from '../../providers/captions';
 import { HttpError } from '../errors';
 import { planHasFeature } from '../limits';
 import { route, schemas, type AnyRouteSpec } from '../registry';
@@ -36,7 +37,12 @@ const templateData = Joi.object<TemplateData>({
       scene_duration: Joi.number().min(0.5).max(60).required(),
       transition: Joi.string().valid('cut', 'fade', 'slide').required(),
       motion: Joi.string().valid('static', 'ken_burns').required(),
-      caption: Joi.object({ ...textStyle, max_chars_per_line: Joi.number().integer().min(4).max(80).required() }).required(),
+      caption: Joi.object({
+        ...textStyle,
+        max_chars_per_line: Joi.number().integer().min(4).max(80).required(),
+        mode: Joi.string().valid(...CAPTION_MODES),
+        highlight_color: hexColour,
+      }).required(),
     }).required(),
     outro: Joi.object({ duration: sectionSeconds, animation, cta: Joi.object(textStyle).required() }).required(),
   }).required(),

@@ -116,7 +116,12 @@ export interface TemplateBody {
   scene_duration: number;
   transition: 'cut' | 'fade' | 'slide';
   motion: 'static' | 'ken_burns';
-  caption: TemplateTextStyle & { max_chars_per_line: number };
+  /**
+   * Captions over the voice: `max_chars_per_line` counts wide (Hangul, kanji) characters, a Latin
+   * letter about half; `mode` karaoke (the line, its spoken word in `highlight_color`, the default),
+   * popup (a few words at a time) or classic (plain lines).
+   */
+  caption: TemplateTextStyle & { max_chars_per_line: number; mode?: 'karaoke' | 'popup' | 'classic'; highlight_color?: string };
 }
 
 export interface TemplateOutro {

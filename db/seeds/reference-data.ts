@@ -90,6 +90,8 @@ interface LayoutOptions {
   /** Caption size in pixels; larger for older viewers. */
   captionSize: number;
   maxCharsPerLine: number;
+  /** Karaoke unless the audience reads better without a moving highlight. */
+  captionMode?: 'karaoke' | 'classic';
   colors: TemplateData['colors'];
 }
 
@@ -111,6 +113,7 @@ function layout(o: LayoutOptions): TemplateData {
           position: portrait ? 'center' : 'bottom',
           background: '#000000B3',
           max_chars_per_line: o.maxCharsPerLine,
+          mode: o.captionMode ?? 'karaoke',
         },
       },
       outro: { duration: 4, animation: 'fade', cta: { font_size: Math.round(o.captionSize * 1.2), font_weight: 'bold', position: 'center' } },
@@ -170,6 +173,7 @@ export const SYSTEM_TEMPLATES: readonly TemplateSeed[] = [
       duration: 60,
       sceneDuration: 6,
       captionSize: 80,
+      captionMode: 'classic',
       maxCharsPerLine: 11,
       colors: { primary: '#2E7D32', secondary: '#FFF8E1', background: '#FFFFFF', text: '#1A1A1A' },
     }),

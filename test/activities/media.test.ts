@@ -7,6 +7,7 @@ import { createMediaActivities, type ImagesOutput, type MediaActivities, type Sp
 import { recordingInterceptor } from '../../activities/recording';
 import { processWorkDir } from '../../activities/work-folders';
 import { createProviders, type Providers } from '../../providers';
+import type { RenderRequest } from '../../providers/types';
 import { createPipelineHarness, createTenant, type PipelineHarness, type Tenant } from '../support/pipeline';
 import { scratchDir } from '../support/scratch-dir';
 
@@ -28,8 +29,9 @@ describe('media activities', () => {
   let media: MediaActivities;
   const workRoot = scratchDir('media-work-');
   const calls = { speech: 0, images: 0, render: 0 };
-  /** A silent phase before each render (as drawing the subtitle strips is), in ms. */
+  /** A silent phase before each render (as measuring the sound's loudness is), in ms. */
   let silentBeforeRenderMs = 0;
+  let lastRender: RenderRequest | undefined;
 
   before(async () => {
     h = await createPipelineHarness();
@@ -55,6 +57,7 @@ describe('media activities', () => {
         name: local.renderer.name,
         async render(request, options) {
           calls.render += 1;
+          lastRender = request;
           await new Promise((resolve) => setTimeout(resolve, silentBeforeRenderMs));
           return local.renderer.render(request, options);
         },
@@ -120,6 +123,27 @@ describe('media activities', () => {
     );
     assert.equal((await h.ctx.db.objects.getBuffer(first.videoKey)).subarray(4, 8).toString(), 'ftyp', 'the MP4 is in S3');
     assert.deepEqual(await readdir(processWorkDir(workRoot.path)), [], 'each attempt removed its work folder');
+  });
+
+  it("renders the template's design: the title over its intro, the call to action over its outro, its captions beside the video, scenes on the video's timeline", async () => {
+    const contentId = await newContent();
+    const runId = randomUUID();
+    const { speech, images } = await madeMedia(contentId, runId);
+    const video = await attempt('renderVideo', { contentId, speech, images }, { contentId, runId, attempt: 1 });
+    const row = await h.ctx.models.Content.findByPk(contentId);
+    const template = (await h.ctx.models.Template.findAll({ where: { template_type: 'system', content_format: 'short' } })).find((t) => t.vertical === null);
+    const { intro, outro, body } = template?.template_data.elements ?? assert.fail('the seeded short template');
+    const design = lastRender?.design;
+    assert.deepEqual([design?.intro?.text, design?.intro?.durationSec, design?.intro?.animation], ['AI 숏폼', intro.duration, intro.animation]);
+    assert.deepEqual([design?.outro?.text, design?.outro?.durationSec], [SCRIPT.cta, outro.duration]);
+    assert.deepEqual([design?.motion, design?.transition, design?.captions?.style.mode, design?.captions?.style.fontSize], [body.motion, body.transition, 'karaoke', body.caption.font_size]);
+    assert.ok(Math.abs(Number(row?.video_duration) - (intro.duration + Number(row?.audio_duration) + outro.duration)) < 0.1, `video ${row?.video_duration} s`);
+    assert.deepEqual(row?.media_assets.map((asset) => asset.timestamp)[0], intro.duration);
+    const vtt = (await h.ctx.db.objects.getBuffer(video.captionsKey ?? assert.fail('a captions key'))).toString('utf8');
+    const firstCue = /^(\d\d):(\d\d):(\d\d\.\d{3}) -->/m.exec(vtt);
+    assert.ok(vtt.startsWith('WEBVTT') && firstCue, vtt);
+    assert.ok(Math.abs(Number(firstCue[3]) - intro.duration) < 0.01, `the first caption starts after the intro: ${firstCue[0]}`);
+    assert.match(vtt, /숏폼 영상은/);
   });
 
   it('speech and scene images retried find theirs: each engine called once, one usage row each, the same outputs', async () => {

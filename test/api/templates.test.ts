@@ -148,8 +148,14 @@ describe('template routes', () => {
       ['no body element', { template_data: { ...data, elements: { intro: elements.intro, outro: elements.outro } } }, ['body.template_data.elements.body']],
       [
         'out of range',
-        { template_data: { ...data, duration: 0, elements: { ...elements, body: { ...elements.body, caption: { ...elements.body.caption, font_size: 1000, max_chars_per_line: 0 } } } } },
-        ['body.template_data.duration', 'body.template_data.elements.body.caption.font_size', 'body.template_data.elements.body.caption.max_chars_per_line'],
+        { template_data: { ...data, duration: 0, elements: { ...elements, body: { ...elements.body, caption: { ...elements.body.caption, font_size: 1000, max_chars_per_line: 0, mode: 'flashy', highlight_color: 'gold' } } } } },
+        [
+          'body.template_data.duration',
+          'body.template_data.elements.body.caption.font_size',
+          'body.template_data.elements.body.caption.highlight_color',
+          'body.template_data.elements.body.caption.max_chars_per_line',
+          'body.template_data.elements.body.caption.mode',
+        ],
       ],
       ['wrong types', { name: ['x'], is_active: 'yes', template_data: { ...data, duration: 'long' } }, ['body.is_active', 'body.name', 'body.template_data.duration']],
       ['unknown fields', { template_type: 'system', user_id: me.userId, template_data: { ...data, script: 'rm -rf' } }, ['body.template_data.script', 'body.template_type', 'body.user_id']],

@@ -83,7 +83,8 @@ describe('produceContent on a real worker', () => {
       assert.equal(video?.width, 1080);
       assert.equal(video?.height, 1920);
       assert.equal(audio?.codec, 'aac');
-      assert.ok(content.audio_duration && Math.abs(info.durationSec - content.audio_duration) <= 0.5, `video ${info.durationSec}s vs voice ${content.audio_duration}s`);
+      assert.ok(Math.abs(info.durationSec - Number(content.video_duration)) <= 0.1, `video ${info.durationSec}s, row ${content.video_duration}s`);
+      assert.ok(content.audio_duration && info.durationSec >= Number(content.audio_duration) + 1, `the intro and the outro frame the voice: video ${info.durationSec}s vs voice ${content.audio_duration}s`);
       // The speech's outputs are in the folder named by the hash of its inputs, next to the voice the content row points at.
       const audioKey = decodeURIComponent(content.audio_url!.slice(h.ctx.db.objects.urlFor('').length));
       const manifest = JSON.parse((await h.ctx.db.objects.getBuffer(audioKey.replace(/voice\.m4a$/, 'speech.json'))).toString()) as { cues: unknown[]; segments: unknown[] };
