@@ -6,6 +6,7 @@ import type { Content, MediaAsset, MediaAssetSource, PlanFeatures, Project, Reso
 import type { Branding } from '../db/repositories/plans';
 import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
+import type { SpokenWord } from '../providers/captions';
 import type { CallOptions, ProviderUsage, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
 import { guardContentCost } from './costs';
 import { loadContent } from './scope';
@@ -43,6 +44,8 @@ interface SpeechManifest {
   durationSec: number;
   segments: { startSec: number; endSec: number }[];
   cues: SubtitleCue[];
+  /** Absent in speech recorded before words were kept. */
+  words?: SpokenWord[];
 }
 
 /** The scene images as made, with the credits their description owes the photographers. */
@@ -252,7 +255,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
           const result = await providers.speech.synthesize({ ...request, outDir: dir }, callOptions);
           await db.objects.putFile(keys.audio, result.audioPath, 'audio/mp4');
-          const manifest: SpeechManifest = { durationSec: result.durationSec, segments: result.segments, cues: result.cues };
+          const manifest: SpeechManifest = { durationSec: result.durationSec, segments: result.segments, cues: result.cues, words: result.words };
           await db.objects.put(keys.manifest, JSON.stringify(manifest), 'application/json');
           return { output: { audioKey: keys.audio, manifestKey: keys.manifest, durationSec: result.durationSec }, usage: result.usage };
         });

@@ -3,7 +3,7 @@ import type { PlanFeatures, Project, Template, TemplateData, TemplateTextStyle }
 import type { Branding } from '../db/repositories/plans';
 import type { Stores } from '../db/stores';
 import { moduleLogger } from '../lib/logger';
-import { captionCues, spokenWords, type CaptionStyle } from '../providers/captions';
+import { captionCues, spokenWords, type CaptionStyle, type SpokenWord } from '../providers/captions';
 import type { TitleStyle } from '../providers/render/titles';
 import type { Language, RenderDesign, SubtitleCue, TemplateLook } from '../providers/types';
 
@@ -83,19 +83,19 @@ export interface DesignTexts {
 
 /**
  * The render's design from the template: its motion and transition, the intro with the title and
- * the outro with the call to action (each when it lasts), and the voice's timed lines as captions
- * in the template's caption style.
+ * the outro with the call to action (each when it lasts), and the voice's words as captions in the
+ * template's caption style (speech recorded before words were kept: its lines cut into words).
  */
 export function renderDesignOf(
   data: TemplateData,
   look: TemplateLook,
   language: Language,
   texts: DesignTexts,
-  speech: { cues: readonly SubtitleCue[]; segments: readonly { startSec: number; endSec: number }[] },
+  speech: { cues: readonly SubtitleCue[]; segments: readonly { startSec: number; endSec: number }[]; words?: readonly SpokenWord[] },
 ): RenderDesign {
   const { intro, body, outro } = data.elements;
   const style = captionStyleOf(data, look);
-  const cues = captionCues(spokenWords(speech.cues, speech.segments, language), style, language);
+  const cues = captionCues(speech.words ?? spokenWords(speech.cues, speech.segments, language), style, language);
   return {
     motion: body.motion,
     transition: body.transition,

@@ -6,7 +6,7 @@
  */
 
 import type { Language } from '../db/models/enums';
-import type { CaptionCue, CaptionStyle } from './captions';
+import type { CaptionCue, CaptionStyle, SpokenWord } from './captions';
 import type { TitleAnimation, TitleStyle } from './render/titles';
 
 export { LANGUAGES, isLanguage, type Language } from '../db/models/enums';
@@ -141,6 +141,8 @@ export interface SpeechResult {
   segments: { startSec: number; endSec: number }[];
   /** Subtitle lines timed to the speech. */
   cues: SubtitleCue[];
+  /** Each word, timed to the speech, in its segment. */
+  words: SpokenWord[];
   usage: ProviderUsage;
 }
 

@@ -3,12 +3,13 @@ import { cleanText, textWidthEm } from '../text-layout';
 import { assColor, assText, assTime } from '../render/titles';
 
 /**
- * Captions that follow the voice word by word. The speech engines time their subtitle lines (from
- * the synthesized pieces, or from the characters ElevenLabs aligns); each line is cut into words,
- * timed by their share of the line's width, and the words are grouped again into the template's
- * captions: whole lines with the spoken word highlighted (karaoke), a few words popping up at a
- * time (popup), or plain lines (classic). The same cues give the ASS overlay the renderer burns,
- * the WebVTT file published beside the video and the SRT a cloud renderer takes.
+ * Captions that follow the voice word by word. The speech engines time each word (ElevenLabs from
+ * its character alignment, espeak-ng from the pauses measured in each line's audio); speech
+ * recorded before that has only timed lines, which `spokenWords` cuts into words timed by their
+ * share of the line's width. The words are grouped into the template's captions: whole lines with
+ * the spoken word highlighted (karaoke), a few words popping up at a time (popup), or plain lines
+ * (classic). The same cues give the ASS overlay the renderer burns, the WebVTT file published
+ * beside the video and the SRT a cloud renderer takes.
  */
 
 /** A word as the voice speaks it, on the voice's timeline; `segment` is its scene. */

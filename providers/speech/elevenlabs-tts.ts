@@ -7,7 +7,7 @@ import { FfmpegError, probe, runFfmpeg } from '../ffmpeg/runner';
 import { httpFailure, parseRetryAfterMs, readBody, readLimited, recordFailedCall, sendRequest, type ProviderLabel } from '../http';
 import { splitSentences } from '../text-layout';
 import { LANGUAGES, type CallOptions, type Language, type ProviderUsage, type SpeechRequest, type SpeechResult, type SpeechSynthesizer } from '../types';
-import { alignmentCues, type CharacterAlignment } from './alignment';
+import { alignmentCues, alignmentWords, type CharacterAlignment } from './alignment';
 import { buildVoiceJoinCommand } from './voice-command';
 import { round3, voiceTimeline } from './voice-timeline';
 import { readWavInfo } from './wav';
@@ -225,7 +225,14 @@ export class ElevenLabsSpeechSynthesizer implements SpeechSynthesizer {
       const timed = pieces.map((piece, index) => {
         const { wavPath, durationSec, alignment } = spoken[index] as SpokenPiece;
         // Only the last piece of a scene is followed by a pause.
-        return { segment: piece.segment, wavPath, durationSec, cues: alignmentCues(piece.text, alignment, durationSec), pauseAfterSec: 0 };
+        return {
+          segment: piece.segment,
+          wavPath,
+          durationSec,
+          cues: alignmentCues(piece.text, alignment, durationSec),
+          words: alignmentWords(piece.text, request.language, alignment, durationSec),
+          pauseAfterSec: 0,
+        };
       });
       const timeline = voiceTimeline(request.segments.length, timed, { segmentPauseSec: this.segmentPauseSec, silentSegmentSec: this.silentSegmentSec });
       const audioPath = join(request.outDir, 'voice.m4a');
@@ -253,6 +260,7 @@ export class ElevenLabsSpeechSynthesizer implements SpeechSynthesizer {
         durationSec,
         segments,
         cues: timeline.cues,
+        words: timeline.words,
         usage: { ...this.usageOf(characters, durationSec), durationMs: Math.round(performance.now() - startedAt), statusCode: 200 },
       };
     } finally {

@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { splitWords } from '../captions';
 import { PermanentProviderError } from '../errors';
 import { commandArgs } from '../ffmpeg/command';
 import { abortError, probe, runFfmpeg } from '../ffmpeg/runner';
 import { cleanText, subtitleLines } from '../text-layout';
-import type { CallOptions, Language, SpeechRequest, SpeechResult, SpeechSynthesizer } from '../types';
+import type { CallOptions, Language, SpeechRequest, SpeechResult, SpeechSynthesizer, SubtitleCue } from '../types';
 import { buildVoiceJoinCommand } from './voice-command';
 import { round3, voiceTimeline } from './voice-timeline';
-import { readWavInfo, type WavInfo } from './wav';
+import { readWavInfo, wavPauses, type WavInfo } from './wav';
 
 export interface EspeakOptions {
   /** espeak-ng voice per language; a request's `voice` overrides it. */
@@ -90,18 +91,37 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
       );
       if (lines.length === 0) throw new PermanentProviderError('speech request has no speakable text');
 
+      const lineWords = lines.map((line) => splitWords(line.text, request.language));
+      const distinct = [...new Set(lineWords.flat())];
       let done = 0;
+      const report = () => onProgress?.(Math.floor((++done / (lines.length + distinct.length)) * 70));
       const wavs = await mapConcurrently(lines, this.options.concurrency, async (line) => {
         await this.speakToWav(voice, line.text, line.wavPath, signal);
-        onProgress?.(Math.floor((++done / lines.length) * 70));
+        report();
         return readWavInfo(line.wavPath);
+      });
+      const pauses = await Promise.all(lines.map((line) => wavPauses(line.wavPath, CLAUSE_PAUSE_SEC)));
+      const alone = new Map<string, number>();
+      await mapConcurrently([...distinct.entries()], this.options.concurrency, async ([index, word]) => {
+        const wavPath = join(workDir, `w${index}.wav`);
+        await this.speakToWav(voice, word, wavPath, signal);
+        alone.set(word, (await readWavInfo(wavPath)).durationSec);
+        report();
       });
 
       const { linePauseSec, sentencePauseSec, segmentPauseSec, silentSegmentSec } = this.options;
       const pieces = lines.map((line, index) => {
         const spoken = (wavs[index] as WavInfo).durationSec;
         const pauseAfterSec = line.endsSentence ? sentencePauseSec : linePauseSec;
-        return { segment: line.segment, wavPath: line.wavPath, durationSec: spoken, cues: [{ startSec: 0, endSec: spoken, text: line.text }], pauseAfterSec };
+        const words = lineWords[index] as string[];
+        return {
+          segment: line.segment,
+          wavPath: line.wavPath,
+          durationSec: spoken,
+          cues: [{ startSec: 0, endSec: spoken, text: line.text }],
+          words: timeLineWords(words, words.map((word) => alone.get(word) as number), spoken, pauses[index] as Pause[]),
+          pauseAfterSec,
+        };
       });
       const timeline = voiceTimeline(request.segments.length, pieces, { segmentPauseSec, silentSegmentSec });
       const first = wavs[0] as WavInfo;
@@ -130,6 +150,7 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
         durationSec,
         segments,
         cues: timeline.cues,
+        words: timeline.words,
         usage: {
           service: 'espeak-ng',
           operation: 'tts',
@@ -165,6 +186,51 @@ export class EspeakSpeechSynthesizer implements SpeechSynthesizer {
       child.stdin.end(text, 'utf8');
     });
   }
+}
+
+/**
+ * The words of a line spoken in `lineSec`, timed by how long espeak-ng takes to say each one alone
+ * (`aloneSec`). A word said alone carries a little more silence than inside a line; that surplus,
+ * measured as the difference between the sum and the line, is shared out before the line's time is.
+ */
+export function timeWords(words: readonly string[], aloneSec: readonly number[], lineSec: number): SubtitleCue[] {
+  const surplus = Math.max(0, (aloneSec.reduce((sum, sec) => sum + sec, 0) - lineSec) / Math.max(1, words.length));
+  const weights = aloneSec.map((sec) => Math.max(sec - surplus, sec * 0.3));
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  let startSec = 0;
+  return words.map((text, index) => {
+    const endSec = total > 0 ? startSec + (lineSec * (weights[index] as number)) / total : lineSec;
+    const word = { text, startSec: round3(startSec), endSec: round3(index === words.length - 1 ? lineSec : endSec) };
+    startSec = endSec;
+    return word;
+  });
+}
+
+type Pause = { startSec: number; endSec: number };
+
+/** The shortest silence inside a line taken for the pause espeak-ng makes after a clause. */
+const CLAUSE_PAUSE_SEC = 0.07;
+const CLAUSE_END = /[,;:、，；：—–]["'”’)\]]*$/u;
+
+/**
+ * The words of a line, timed from its audio: when the pauses measured in it match the clauses its
+ * punctuation ends (one pause after each), every clause is timed between its pauses and its words
+ * within it by `timeWords`; otherwise the whole line is shared by `timeWords`.
+ */
+export function timeLineWords(words: readonly string[], aloneSec: readonly number[], lineSec: number, pauses: readonly Pause[]): SubtitleCue[] {
+  const breaks = words.flatMap((word, index) => (index < words.length - 1 && CLAUSE_END.test(word) ? [index + 1] : []));
+  if (breaks.length === 0 || breaks.length !== pauses.length) return timeWords(words, aloneSec, lineSec);
+  const bounds = [0, ...breaks, words.length];
+  return bounds.slice(1).flatMap((end, clause) => {
+    const start = bounds[clause] as number;
+    const fromSec = clause === 0 ? 0 : (pauses[clause - 1] as Pause).endSec;
+    const toSec = clause === breaks.length ? lineSec : (pauses[clause] as Pause).startSec;
+    return timeWords(words.slice(start, end), aloneSec.slice(start, end), toSec - fromSec).map((word) => ({
+      ...word,
+      startSec: round3(fromSec + word.startSec),
+      endSec: round3(fromSec + word.endSec),
+    }));
+  });
 }
 
 /** Like Promise.all over `items.map(work)`, with at most `limit` calls running at once. */

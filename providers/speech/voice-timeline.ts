@@ -1,3 +1,4 @@
+import type { SpokenWord } from '../captions';
 import type { SubtitleCue } from '../types';
 import type { VoicePart } from './voice-command';
 
@@ -11,8 +12,9 @@ export interface TimedPiece {
   segment: number;
   wavPath: string;
   durationSec: number;
-  /** Its subtitle cues, timed from the piece's start. */
+  /** Its subtitle cues and its words, timed from the piece's start. */
   cues: readonly SubtitleCue[];
+  words: readonly SubtitleCue[];
   /** The pause after it when it is not its segment's last piece. */
   pauseAfterSec: number;
 }
@@ -20,6 +22,7 @@ export interface TimedPiece {
 export interface VoiceTimeline {
   parts: VoicePart[];
   cues: SubtitleCue[];
+  words: SpokenWord[];
   segments: { startSec: number; endSec: number }[];
   durationSec: number;
 }
@@ -35,6 +38,7 @@ export function round3(value: number): number {
 export function voiceTimeline(segmentCount: number, pieces: readonly TimedPiece[], pauses: { segmentPauseSec: number; silentSegmentSec: number }): VoiceTimeline {
   const parts: VoicePart[] = [];
   const cues: SubtitleCue[] = [];
+  const words: SpokenWord[] = [];
   const segments: { startSec: number; endSec: number }[] = [];
   let cursor = 0;
   for (let segment = 0; segment < segmentCount; segment++) {
@@ -48,9 +52,10 @@ export function voiceTimeline(segmentCount: number, pieces: readonly TimedPiece[
       const pauseAfterSec = position === ofSegment.length - 1 ? pauses.segmentPauseSec : piece.pauseAfterSec;
       parts.push({ kind: 'speech', path: piece.wavPath, pauseAfterSec });
       for (const cue of piece.cues) cues.push({ startSec: round3(cursor + cue.startSec), endSec: round3(cursor + cue.endSec), text: cue.text });
+      for (const word of piece.words) words.push({ text: word.text, startSec: round3(cursor + word.startSec), endSec: round3(cursor + word.endSec), segment });
       cursor += piece.durationSec + pauseAfterSec;
     }
     segments.push({ startSec: round3(startSec), endSec: round3(cursor) });
   }
-  return { parts, cues, segments, durationSec: cursor };
+  return { parts, cues, words, segments, durationSec: cursor };
 }

@@ -67,3 +67,11 @@ export async function loudIntervals(path: string, durationSec: number): Promise<
   if (soundStart !== undefined && durationSec > soundStart + 0.01) intervals.push({ startSec: soundStart, endSec: durationSec });
   return intervals;
 }
+
+/** Silences at least `minSec` long (quieter than -35 dB), from ffmpeg's silencedetect. */
+export async function silences(path: string, minSec: number): Promise<{ startSec: number; endSec: number }[]> {
+  const { stderr } = await execFileAsync('ffmpeg', ['-hide_banner', '-nostats', '-i', path, '-af', `silencedetect=n=-35dB:d=${minSec}`, '-f', 'null', '-']);
+  const starts = [...stderr.matchAll(/silence_start: (-?[\d.]+)/g)].map((match) => Number(match[1]));
+  const ends = [...stderr.matchAll(/silence_end: (-?[\d.]+)/g)].map((match) => Number(match[1]));
+  return starts.map((startSec, index) => ({ startSec, endSec: ends[index] ?? Number.POSITIVE_INFINITY }));
+}

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { ApplicationFailure } from '@temporalio/common';
 import { toActivityFailure } from '../../../activities/failures';
-import { alignmentCues } from '../../../providers/speech/alignment';
+import { alignmentCues, alignmentWords } from '../../../providers/speech/alignment';
 import { ElevenLabsSpeechSynthesizer, planRequests, splitForRequests, type ElevenLabsSpeechOptions } from '../../../providers/speech/elevenlabs-tts';
 import { probe, requireStream } from '../../../providers/ffmpeg/runner';
 import { cleanText } from '../../../providers/text-layout';
@@ -338,6 +338,21 @@ describe('cues from character alignment', () => {
     );
     assert.deepEqual(cues[0], { startSec: 0.5, endSec: 1.3, text: '첫 문장입니다.' });
     assert.deepEqual(cues[1], { startSec: 1.4, endSec: 2.5, text: '두 번째 문장이에요.' });
+  });
+
+  it('times each word from its first to its last character, Japanese words found by the dictionary', () => {
+    const text = '첫 문장입니다. 두 번째';
+    assert.deepEqual(alignmentWords(text, 'ko', alignment(text), 10), [
+      { startSec: 0.5, endSec: 0.6, text: '첫' },
+      { startSec: 0.7, endSec: 1.3, text: '문장입니다.' },
+      { startSec: 1.4, endSec: 1.5, text: '두' },
+      { startSec: 1.6, endSec: 1.8, text: '번째' },
+    ]);
+    const japanese = '今日は晴れ。';
+    assert.deepEqual(
+      alignmentWords(japanese, 'ja', alignment(japanese), 10).map((word) => [word.text, word.startSec, word.endSec]),
+      [['今日', 0.5, 0.7], ['は', 0.7, 0.8], ['晴れ。', 0.8, 1.1]],
+    );
   });
 
   it('maps positions proportionally when the provider counted characters differently', () => {
