@@ -4,17 +4,21 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { captionCues, spokenWords, type CaptionStyle } from '../providers/captions';
 import { runFfmpeg } from '../providers/ffmpeg/runner';
 import { SceneCardImageProvider } from '../providers/images/scene-cards';
 import { FfmpegRenderer } from '../providers/render/ffmpeg-renderer';
 import type { X264Preset } from '../providers/render/render-command';
+import type { TitleStyle } from '../providers/render/titles';
 import type { RenderRequest, SubtitleCue, TemplateLook } from '../providers/types';
 
 /**
- * Render benchmark (not a test): 20 s of 1080x1920@30, five scenes with Hangul text, subtitle
- * strips and AAC, rendered by FfmpegRenderer and compared with x264 encoding the same number of
- * frames of a test pattern at the same settings. Prints medians, peak memory and a preset sweep
- * with SSIM against a lossless render of the same graph.
+ * Render benchmark (not a test): 20 s of voice at 1080x1920@30 between a 3 s intro title and a
+ * 4 s outro call to action (the short system template's), five scenes of Hangul picture cards
+ * moving (ken_burns) and fading into each other, karaoke captions and AAC, rendered by
+ * FfmpegRenderer and compared with x264 encoding the same number of frames of a test pattern at
+ * the same settings. Prints medians, peak memory and a preset sweep with SSIM against a lossless
+ * render of the same graph.
  *
  *   npx tsx scripts/bench-render.ts [--runs 3] [--keep]
  */
@@ -23,7 +27,10 @@ const execFileAsync = promisify(execFile);
 const WIDTH = 1080;
 const HEIGHT = 1920;
 const FPS = 30;
-const DURATION_SEC = 20;
+const VOICE_SEC = 20;
+const INTRO_SEC = 3;
+const OUTRO_SEC = 4;
+const DURATION_SEC = INTRO_SEC + VOICE_SEC + OUTRO_SEC;
 const SSIM_FLOOR = 0.99;
 const LOOK: TemplateLook = { width: WIDTH, height: HEIGHT, colors: { primary: '#0F766E', secondary: '#1E3A8A' }, font: 'Noto Sans CJK KR' };
 const SCENES = [
@@ -33,6 +40,20 @@ const SCENES = [
   '차가운 물보다 미지근한 물이 좋아요',
   '오늘부터 물 한 잔으로 하루를 시작해 보세요',
 ];
+const CAPTION_STYLE: CaptionStyle = {
+  mode: 'karaoke',
+  font: LOOK.font,
+  fontSize: 64,
+  bold: true,
+  color: '#FFFFFF',
+  highlightColor: LOOK.colors.primary,
+  outlineColor: '#000000',
+  background: '#000000B3',
+  position: 'center',
+  maxEm: 14,
+  wordsPerGroup: 3,
+};
+const titleStyle = (fontSize: number): TitleStyle => ({ font: LOOK.font, fontSize, bold: true, position: 'center', color: '#FFFFFF', outlineColor: '#000000' });
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -89,7 +110,7 @@ async function ssim(distorted: string, reference: string): Promise<number> {
   return Number(all);
 }
 
-/** The benchmark's inputs: cards rendered once, a 20 s AAC voice stand-in, a cue every 2 s. */
+/** The benchmark's inputs: cards rendered once, a 20 s AAC voice stand-in, a subtitle line every 2 s made into captions. */
 async function prepare(dir: string): Promise<RenderRequest> {
   const { images } = await new SceneCardImageProvider().createSceneImages({
     language: 'ko',
@@ -98,9 +119,10 @@ async function prepare(dir: string): Promise<RenderRequest> {
     scenes: SCENES.map((text, index) => ({ index, text, keywords: [] })),
   });
   const audioPath = join(dir, 'voice.m4a');
-  await runFfmpeg(['-f', 'lavfi', '-i', `sine=f=220:sample_rate=44100:d=${DURATION_SEC}`, '-af', 'volume=0.3', '-c:a', 'aac', '-b:a', '128k', audioPath]);
-  const sceneSec = DURATION_SEC / SCENES.length;
-  const cues: SubtitleCue[] = SCENES.flatMap((text, scene) => {
+  await runFfmpeg(['-f', 'lavfi', '-i', `sine=f=220:sample_rate=44100:d=${VOICE_SEC}`, '-af', 'volume=0.3', '-c:a', 'aac', '-b:a', '128k', audioPath]);
+  const sceneSec = VOICE_SEC / SCENES.length;
+  const segments = SCENES.map((_, index) => ({ startSec: index * sceneSec, endSec: (index + 1) * sceneSec }));
+  const lines: SubtitleCue[] = SCENES.flatMap((text, scene) => {
     const half = text.split(' ');
     const middle = Math.ceil(half.length / 2);
     return [half.slice(0, middle).join(' '), half.slice(middle).join(' ')].map((line, part) => ({
@@ -112,10 +134,17 @@ async function prepare(dir: string): Promise<RenderRequest> {
   return {
     look: LOOK,
     fps: FPS,
+    language: 'ko',
     audioPath,
-    cues,
     outDir: join(dir, 'render'),
-    scenes: images.map((image, index) => ({ imagePath: image.path, startSec: index * sceneSec, endSec: (index + 1) * sceneSec })),
+    scenes: images.map((image, index) => ({ ...(segments[index] as { startSec: number; endSec: number }), shots: [{ path: image.path, kind: 'image' }] })),
+    design: {
+      motion: 'ken_burns',
+      transition: 'fade',
+      intro: { text: '아침 공복 물 한 잔의 효과', durationSec: INTRO_SEC, animation: 'zoom_in', style: titleStyle(102) },
+      outro: { text: '구독하고 건강 습관 더 알아보기', durationSec: OUTRO_SEC, animation: 'fade', style: titleStyle(77) },
+      captions: { cues: captionCues(spokenWords(lines, segments, 'ko'), CAPTION_STYLE, 'ko'), style: CAPTION_STYLE },
+    },
   };
 }
 
@@ -133,7 +162,10 @@ async function main(): Promise<void> {
     clockTicks = Number((await execFileAsync('getconf', ['CLK_TCK'])).stdout.trim()) || 100;
     const request = await prepare(dir);
     const frames = DURATION_SEC * FPS;
-    console.log(`bench: ${DURATION_SEC} s of ${WIDTH}x${HEIGHT}@${FPS} (${frames} frames), ${SCENES.length} scenes, ${request.cues.length} subtitle strips, medians of ${runs}\n`);
+    console.log(
+      `bench: ${DURATION_SEC} s of ${WIDTH}x${HEIGHT}@${FPS} (${frames} frames: ${INTRO_SEC} s intro, ${VOICE_SEC} s voice, ${OUTRO_SEC} s outro), ` +
+        `${SCENES.length} scenes, ken_burns + fade, ${request.design.captions?.cues.length ?? 0} captions, medians of ${runs}\n`,
+    );
 
     // Render and encode runs alternate, so that load from other processes hits both alike.
     const encodeArgs = ['-f', 'lavfi', '-i', `testsrc2=s=${WIDTH}x${HEIGHT}:r=${FPS}:d=${DURATION_SEC}`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', join(dir, 'encode-only.mp4')];

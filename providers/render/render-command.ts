@@ -110,15 +110,16 @@ export function buildChunkCommand(options: ChunkCommandOptions): FfmpegCommand {
   const inputs: string[][] = [];
   const graph: string[] = [];
   chunk.parts.forEach((part, index) => {
-    const source = options.sources[part.shot];
     const shot = timeline.shots[part.shot];
-    if (!source || !shot) throw new Error(`shot ${part.shot} has no source`);
+    const source = shot && options.sources[shot.shot];
+    if (!shot || !source) throw new Error(`shot ${part.shot} has no source`);
     inputs.push(partInput(source, part, fps));
     graph.push(partFilter(index, source, part, shot.streamFrames, options, `p${index}`));
   });
 
   let video = '[p0]';
-  if (chunk.parts.length > 1 && options.transition === 'cut') {
+  // xfade with no length drops every stream after its first: shots too short to blend are joined.
+  if (chunk.parts.length > 1 && (options.transition === 'cut' || timeline.transitionFrames === 0)) {
     graph.push(`${chunk.parts.map((_, index) => `[p${index}]`).join('')}concat=n=${chunk.parts.length}:v=1:a=0[joined]`);
     video = '[joined]';
   } else {

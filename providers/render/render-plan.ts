@@ -105,7 +105,12 @@ export function checkRenderRequest(request: RenderRequest): void {
     throw new PermanentProviderError(`frame size ${look.width}x${look.height} must be positive even numbers`);
   }
   const starts = request.scenes.map((scene) => scene.startSec);
-  if (starts.some((start, index) => index > 0 && start < (starts[index - 1] as number))) throw new PermanentProviderError('scenes must be in time order');
+  if (starts.some((start, index) => !Number.isFinite(start) || (index > 0 && start <= (starts[index - 1] as number)))) {
+    throw new PermanentProviderError('each scene must start after the scene before it');
+  }
+  for (const [name, title] of [['intro', request.design.intro], ['outro', request.design.outro]] as const) {
+    if (title && !(Number.isFinite(title.durationSec) && title.durationSec >= 0)) throw new PermanentProviderError(`the ${name} lasts ${title.durationSec} s`);
+  }
 }
 
 function invocation(command: FfmpegCommand): FfmpegInvocation {
@@ -127,6 +132,8 @@ export function planRender(request: RenderRequest, inputs: RenderInputs, setting
   requireStream(inputs.voice, 'audio');
   const voiceSec = inputs.voice.durationSec;
   if (!(voiceSec > 0)) throw new Error(`${request.audioPath} has no duration`);
+  const late = request.scenes.findIndex((scene, index) => index > 0 && scene.startSec >= voiceSec);
+  if (late !== -1) throw new PermanentProviderError(`scene ${late} starts after the voice ends (${voiceSec} s)`);
   const introSec = design.intro?.durationSec ?? 0;
   const outroSec = design.outro?.durationSec ?? 0;
   const timeline = planTimeline({

@@ -73,6 +73,12 @@ function transitionFramesFor(requested: number, shotFrames: readonly number[]): 
 export function planTimeline(request: TimelineRequest): Timeline {
   const { fps } = request;
   if (request.scenes.length === 0) throw new Error('a timeline needs at least one scene');
+  request.scenes.forEach((scene, index) => {
+    if (!Number.isFinite(scene.startSec) || (index > 0 && scene.startSec <= (request.scenes[index - 1] as { startSec: number }).startSec)) {
+      throw new Error(`scene ${index} does not start after the scene before it`);
+    }
+    if (index > 0 && scene.startSec >= request.voiceSec) throw new Error(`scene ${index} starts after the voice ends`);
+  });
   const introFrames = Math.round(request.introSec * fps);
   const voiceFrames = Math.round(request.voiceSec * fps);
   const outroFrames = Math.round(request.outroSec * fps);
@@ -81,18 +87,21 @@ export function planTimeline(request: TimelineRequest): Timeline {
   // Scene k shows from its voice start (the first scene from the video's first frame, under the
   // intro) to the next scene's start; the last scene runs under the outro to the end.
   const sceneStarts = request.scenes.map((scene, index) => (index === 0 ? 0 : introFrames + Math.min(voiceFrames, Math.max(0, Math.round(scene.startSec * fps)))));
-  const shotStarts: { scene: number; start: number }[] = [];
+  const shotStarts: { scene: number; source: number; start: number }[] = [];
+  let firstSource = 0;
   request.scenes.forEach((scene, index) => {
     const start = sceneStarts[index] as number;
     const end = sceneStarts[index + 1] ?? totalFrames;
+    // A scene shorter than its shots in frames shows as many of them as it has frames.
     const count = Math.max(1, Math.min(scene.shots, Math.max(1, end - start)));
-    for (let i = 0; i < count; i++) shotStarts.push({ scene: index, start: start + Math.round(((end - start) * i) / count) });
+    for (let i = 0; i < count; i++) shotStarts.push({ scene: index, source: firstSource + i, start: start + Math.round(((end - start) * i) / count) });
+    firstSource += scene.shots;
   });
   const frames = shotStarts.map((shot, index) => Math.max(1, (shotStarts[index + 1]?.start ?? totalFrames) - shot.start));
   const transitionFrames = transitionFramesFor(Math.round(request.transitionSec * fps), frames);
   const shots: TimelineShot[] = shotStarts.map((shot, index) => ({
     scene: shot.scene,
-    shot: index,
+    shot: shot.source,
     startFrame: shot.start,
     frames: frames[index] as number,
     streamFrames: (frames[index] as number) + (index < shotStarts.length - 1 ? transitionFrames : 0),

@@ -59,18 +59,24 @@ const ALIGNMENT = { top: 8, center: 5, bottom: 2 } as const;
 /** Where a title's anchor sits, as a share of the frame's height. */
 const ANCHOR_Y = { top: 0.2, center: 0.5, bottom: 0.72 } as const;
 
-function animationTags(card: TitleCard, frame: { width: number; height: number }): string {
+/**
+ * The card's placement and animation. A card already showing when the window starts (a chunk
+ * boundary inside it) has made its entrance in the chunk before: it keeps only its exit.
+ */
+function animationTags(card: TitleCard, frame: { width: number; height: number }, entered: boolean): string {
   const fadeMs = Math.min(400, Math.round(((card.endSec - card.startSec) * 1000) / 4));
   const x = Math.round(frame.width / 2);
   const y = Math.round(frame.height * ANCHOR_Y[card.style.position]);
   const anchor = `\\an${ALIGNMENT[card.style.position]}`;
+  const placed = `${anchor}\\pos(${x},${y})`;
+  if (entered) return card.animation === 'fade' ? `{${placed}\\fad(0,${fadeMs})}` : `{${placed}}`;
   switch (card.animation) {
     case 'none':
-      return `{${anchor}\\pos(${x},${y})}`;
+      return `{${placed}}`;
     case 'fade':
-      return `{${anchor}\\pos(${x},${y})\\fad(${fadeMs},${fadeMs})}`;
+      return `{${placed}\\fad(${fadeMs},${fadeMs})}`;
     case 'zoom_in':
-      return `{${anchor}\\pos(${x},${y})\\fad(${fadeMs},0)\\fscx70\\fscy70\\t(0,${fadeMs * 2},\\fscx100\\fscy100)}`;
+      return `{${placed}\\fad(${fadeMs},0)\\fscx70\\fscy70\\t(0,${fadeMs * 2},\\fscx100\\fscy100)}`;
     case 'slide_up':
       return `{${anchor}\\move(${x},${y + Math.round(frame.height * 0.08)},${x},${y},0,${fadeMs * 2})\\fad(${fadeMs},0)}`;
   }
@@ -109,7 +115,7 @@ export function titlesAss(cards: readonly TitleCard[], frame: { width: number; h
   });
   const events = visible.map(
     (card, index) =>
-      `Dialogue: 0,${assTime(card.startSec - window.fromSec)},${assTime(card.endSec - window.fromSec)},T${index},,0,0,0,,${animationTags(card, frame)}${assText(card.text.trim())}`,
+      `Dialogue: 0,${assTime(card.startSec - window.fromSec)},${assTime(card.endSec - window.fromSec)},T${index},,0,0,0,,${animationTags(card, frame, card.startSec < window.fromSec)}${assText(card.text.trim())}`,
   );
   return [
     '[Script Info]',
