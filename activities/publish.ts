@@ -75,6 +75,8 @@ interface Publication {
   project: Project;
   settings: UploadSettings;
   videoKey: string;
+  /** Declared on the platforms that have a field for it (see `disclosesSyntheticMedia`). */
+  syntheticMedia: boolean;
   /** Where an earlier attempt stopped (see `PlatformUploadOptions.onSession`), from the upload row. */
   session?: string;
   /** Downloads the rendered video to a local file, for platforms that receive the bytes. */
@@ -91,6 +93,21 @@ interface PlatformDriver {
   /** Ids the platform can be asked about (TikTok has no public id for a private post). */
   readable(videoId: string): boolean;
   fetchStatistics(channel: Channel, videoIds: string[], options: PlatformCallOptions): Promise<{ items: PlatformVideoStatistics[]; refreshedToken?: PlatformAccessToken }>;
+}
+
+/**
+ * Whether an upload declares synthetic media (YouTube `status.containsSyntheticMedia`, TikTok
+ * `post_info.is_aigc`, Instagram `is_ai_generated`): the project's
+ * `style_preset.disclose_synthetic_media` when it is a boolean, else whether the content's voice or
+ * pictures were generated. A voice is the deployment's TTS, synthetic always; the pictures count as
+ * generated when one of them is (`media_assets[].source`) or none is recorded, not when every one
+ * came from stock or the user.
+ */
+export function disclosesSyntheticMedia(project: Pick<Project, 'style_preset'>, content: Pick<Content, 'audio_url' | 'media_assets'>): boolean {
+  const choice = project.style_preset?.disclose_synthetic_media;
+  if (typeof choice === 'boolean') return choice;
+  const pictures = (content.media_assets ?? []).filter((asset) => asset.type !== 'audio');
+  return content.audio_url !== null || pictures.length === 0 || pictures.some((asset) => asset.source === 'generated');
 }
 
 /** Title, description and tags as one caption, the tags as hashtags. */
@@ -153,7 +170,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     youtube: {
       tokenDue: (channel, now) => expiringWithin(channel, now, TOKEN_REFRESH_MARGIN_MS),
       refresh: (channel, options) => clients.youtube.refreshAccessToken(youtubeCredentials(channel), options),
-      async upload(channel, { content, project, settings, session, download }, options) {
+      async upload(channel, { content, project, settings, syntheticMedia, session, download }, options) {
         return clients.youtube.upload(
           {
             credentials: youtubeCredentials(channel),
@@ -164,6 +181,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
               tags: content.tags ?? [],
               privacyStatus: (settings.default_visibility ?? 'private') satisfies YouTubePrivacyStatus,
               madeForKids: settings.made_for_kids ?? false,
+              containsSyntheticMedia: syntheticMedia,
               language: project.language,
             },
             urlStyle: project.content_format === 'short' ? 'shorts' : 'watch',
@@ -179,12 +197,12 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     tiktok: {
       tokenDue: (channel, now) => expiringWithin(channel, now, TOKEN_REFRESH_MARGIN_MS),
       refresh: (channel, options) => clients.tiktok.refreshAccessToken(tiktokCredentials(channel), options),
-      async upload(channel, { content, settings, session, download }, options) {
+      async upload(channel, { content, settings, syntheticMedia, session, download }, options) {
         return clients.tiktok.upload(
           {
             credentials: tiktokCredentials(channel),
             filePath: await download(),
-            post: { title: captionOf(content), privacyLevel: TIKTOK_PRIVACY[settings.default_visibility ?? 'private'], aiGenerated: true },
+            post: { title: captionOf(content), privacyLevel: TIKTOK_PRIVACY[settings.default_visibility ?? 'private'], aiGenerated: syntheticMedia },
             ...(content.video_duration ? { durationSec: content.video_duration } : {}),
             ...(session ? { session } : {}),
           },
@@ -198,12 +216,13 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     instagram: {
       tokenDue: (channel, now) => channel.token_expires_at !== null && channel.token_expires_at.getTime() - now <= INSTAGRAM_REFRESH_WITHIN_MS,
       refresh: (channel, options) => clients.instagram.refreshAccessToken(instagramCredentials(channel), options),
-      async upload(channel, { content, videoKey, session }, options) {
+      async upload(channel, { content, videoKey, syntheticMedia, session }, options) {
         return clients.instagram.upload(
           {
             credentials: instagramCredentials(channel),
             videoUrl: await db.objects.presignedGetUrl(videoKey, INSTAGRAM_VIDEO_URL_TTL_SEC),
             caption: captionOf(content),
+            aiGenerated: syntheticMedia,
             ...(session ? { session } : {}),
           },
           options,
@@ -350,6 +369,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
           project,
           settings: channel.upload_settings ?? {},
           videoKey,
+          syntheticMedia: disclosesSyntheticMedia(project, content),
           ...(session ? { session } : {}),
           download: () => downloadVideo(videoKey, dir),
         };

@@ -25,6 +25,8 @@ const stylePreset = Joi.object({
     .custom((value: string, helpers) => (isValidTimeZone(value) ? value : helpers.message({ custom: '{{#label}} must be an IANA time zone such as Asia/Seoul' }))),
   /** The voice the project's videos speak with: an ElevenLabs voice id or an espeak-ng voice name. */
   voice: Joi.string().pattern(/^[A-Za-z0-9_+.-]{1,64}$/).messages({ 'string.pattern.base': '{{#label}} must be a voice id' }),
+  /** Whether uploads declare synthetic media; absent, they do when the voice or the pictures were generated (activities/publish.ts). */
+  disclose_synthetic_media: Joi.boolean().strict(),
 })
   .unknown(true)
   .custom((value: JsonObject, helpers) =>

@@ -85,6 +85,8 @@ export interface InstagramUploadRequest {
   caption?: string;
   /** Also show the reel in the feed. Default true. */
   shareToFeed?: boolean;
+  /** Instagram's AI info label (`is_ai_generated` on the container), declared on every reel. */
+  aiGenerated: boolean;
   /** A public URL of a cover image. */
   coverUrl?: string;
   /** The frame used as cover when there is no `coverUrl`. */
@@ -294,6 +296,7 @@ export class InstagramClient implements PlatformClient<InstagramCredentials, Ins
       video_url: request.videoUrl,
       caption: fitCaption(request.caption ?? ''),
       share_to_feed: request.shareToFeed ?? true,
+      is_ai_generated: request.aiGenerated,
       ...(request.coverUrl ? { cover_url: request.coverUrl } : {}),
       ...(request.thumbOffsetMs !== undefined ? { thumb_offset: Math.max(0, Math.round(request.thumbOffsetMs)) } : {}),
     };

@@ -76,7 +76,7 @@ export interface TikTokPostInfo {
   title: string;
   /** Must be one of the creator's `privacy_level_options` (unaudited apps may only post SELF_ONLY). */
   privacyLevel: TikTokPrivacyLevel;
-  /** TikTok's `is_aigc` label, declared on every post. */
+  /** TikTok's AI-generated content label (`post_info.is_aigc`), declared on every post. */
   aiGenerated: boolean;
   disableComment?: boolean;
   disableDuet?: boolean;

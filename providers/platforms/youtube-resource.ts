@@ -19,6 +19,8 @@ export interface YouTubeVideoMetadata {
   publishAt?: Date | string;
   /** Declared explicitly on every upload: YouTube refuses or restricts uploads that leave it unset. */
   madeForKids: boolean;
+  /** YouTube's altered or synthetic content disclosure (`status.containsSyntheticMedia`), declared on every upload. */
+  containsSyntheticMedia: boolean;
   /** BCP-47 language of the title, description and speech, e.g. `ko`. */
   language?: string;
 }
@@ -32,7 +34,7 @@ export interface YouTubeVideoResource {
     defaultLanguage?: string;
     defaultAudioLanguage?: string;
   };
-  status: { privacyStatus: YouTubePrivacyStatus; selfDeclaredMadeForKids: boolean; publishAt?: string };
+  status: { privacyStatus: YouTubePrivacyStatus; selfDeclaredMadeForKids: boolean; containsSyntheticMedia: boolean; publishAt?: string };
 }
 
 const TITLE_MAX_CHARS = 100;
@@ -104,6 +106,7 @@ export function buildVideoResource(metadata: YouTubeVideoMetadata): YouTubeVideo
   const status: YouTubeVideoResource['status'] = {
     privacyStatus: metadata.privacyStatus,
     selfDeclaredMadeForKids: metadata.madeForKids,
+    containsSyntheticMedia: metadata.containsSyntheticMedia,
   };
   if (publishAt) status.publishAt = publishAt;
   return { snippet, status };

@@ -4,7 +4,8 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { contentMediaKeys } from '../../activities/media-keys';
-import { EMPTY_SCRIPT, type Platform, type UploadSettings } from '../../db/models';
+import { disclosesSyntheticMedia } from '../../activities/publish';
+import { EMPTY_SCRIPT, type MediaAsset, type MediaAssetSource, type Platform, type UploadSettings } from '../../db/models';
 import type { AppContext } from '../../control/app-context';
 import { SecretBox } from '../../lib/secrets';
 import { publishToChannel, type PublishResult } from '../../workflows/publish-to-channel';
@@ -17,6 +18,29 @@ const VIDEO = randomBytes(300 * 1024);
 function historyText(history: unknown): string {
   return JSON.stringify(history).replace(/"data":"([A-Za-z0-9+/=]*)"/g, (_match, data: string) => `"data":${JSON.stringify(Buffer.from(data, 'base64').toString('utf8'))}`);
 }
+
+/** A content's scene pictures, one per source. */
+function pictures(...sources: MediaAssetSource[]): MediaAsset[] {
+  return sources.map((source, i) => ({ type: 'image', url: `s3://autoclip/scene-${i}.png`, source, timestamp: i * 5, duration: 5 }));
+}
+
+describe('disclosesSyntheticMedia', () => {
+  const VOICE = 's3://autoclip/audio/voice.m4a';
+
+  it('declares by default when the voice or one picture was generated, or no picture is recorded', () => {
+    const unset = { style_preset: {} };
+    assert.equal(disclosesSyntheticMedia(unset, { audio_url: VOICE, media_assets: pictures('stock', 'stock') }), true, 'the voice is synthetic');
+    assert.equal(disclosesSyntheticMedia(unset, { audio_url: null, media_assets: pictures('stock', 'generated') }), true, 'one generated picture');
+    assert.equal(disclosesSyntheticMedia(unset, { audio_url: null, media_assets: [] }), true, 'nothing recorded');
+    assert.equal(disclosesSyntheticMedia(unset, { audio_url: null, media_assets: pictures('stock', 'user', 'stock') }), false, 'no voice, no generated picture');
+    assert.equal(disclosesSyntheticMedia({ style_preset: { disclose_synthetic_media: 'no' } }, { audio_url: VOICE, media_assets: [] }), true, 'a non-boolean is not a choice');
+  });
+
+  it('follows the project when it sets style_preset.disclose_synthetic_media', () => {
+    assert.equal(disclosesSyntheticMedia({ style_preset: { disclose_synthetic_media: false } }, { audio_url: VOICE, media_assets: pictures('generated') }), false);
+    assert.equal(disclosesSyntheticMedia({ style_preset: { disclose_synthetic_media: true } }, { audio_url: null, media_assets: pictures('stock') }), true);
+  });
+});
 
 describe('publishToChannel on TikTok and Instagram', () => {
   let h: PipelineHarness;
@@ -52,8 +76,9 @@ describe('publishToChannel on TikTok and Instagram', () => {
   }
 
   /** A rendered content, its video in S3 where the render puts it. */
-  async function readyContent(title: string): Promise<string> {
+  async function readyContent(title: string, media: { audio_url?: string; media_assets?: MediaAsset[] } = {}): Promise<string> {
     const content = await h.ctx.models.Content.create({
+      ...media,
       project_id: tenant.projectId,
       title,
       description: 'AI가 만드는 숏폼 영상의 미래를 30초로 정리했습니다.',
@@ -165,6 +190,28 @@ describe('publishToChannel on TikTok and Instagram', () => {
     assert.deepEqual(await usageOps(contentId), ['instagram:oauth_refresh', 'instagram:upload', 'tiktok:oauth_refresh', 'tiktok:upload']);
     const jobs = await jobRows(h, contentId);
     assert.deepEqual(jobs.map((j) => [j.job_type, j.status, j.progress]), [['upload', 'completed', 100], ['upload', 'completed', 100]]);
+  });
+
+  it('declares synthetic media on YouTube, TikTok and Instagram for generated media by default, and not once the project sets false', async () => {
+    const youtubeChannel = await connect('youtube', { accessToken: h.youtube.state.issueAccessToken(), refreshToken: h.youtube.state.refreshToken, expiresAt: new Date(Date.now() + 3_600_000) });
+    const tiktokChannel = await connect('tiktok', { accessToken: tiktok.state.issueAccessToken(), refreshToken: tiktok.state.refreshToken, expiresAt: new Date(Date.now() + 86_400_000) });
+    const instagramChannel = await connect('instagram', { accessToken: instagram.state.issueAccessToken(), expiresAt: new Date(Date.now() + 50 * 86_400_000) });
+    const produced = { audio_url: 's3://autoclip/audio/voice.m4a', media_assets: pictures('generated', 'stock', 'generated') };
+
+    /** What each platform was told about the content's media: YouTube's, TikTok's and Instagram's field. */
+    async function declared(contentId: string): Promise<[boolean | undefined, unknown, boolean | undefined]> {
+      const run = async (channelId: string): Promise<PublishResult> => (await publish(contentId, channelId)).result();
+      const [yt, tt, ig] = await Promise.all([run(youtubeChannel), run(tiktokChannel), run(instagramChannel)]);
+      const post = [...tiktok.state.posts.values()].find((p) => p.postId === tt.platformVideoId || p.publishId === tt.platformVideoId);
+      const reel = instagram.state.media.get(ig.platformVideoId);
+      assert.ok(post && reel);
+      return [h.youtube.state.containsSyntheticMedia(yt.platformVideoId), post.postInfo.is_aigc, instagram.state.aiGeneratedOf(reel)];
+    }
+
+    assert.deepEqual(await declared(await readyContent('생성된 음성과 그림', produced)), [true, true, true], 'on by default');
+
+    await h.ctx.models.Project.update({ style_preset: { disclose_synthetic_media: false } }, { where: { id: tenant.projectId } });
+    assert.deepEqual(await declared(await readyContent('공개하지 않는 프로젝트', produced)), [false, false, false], 'off when the project says false');
   });
 
   it('refreshes once when TikTok refuses the access token mid-call, storing the rotated token at once and recording the refused call', async () => {

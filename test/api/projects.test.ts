@@ -239,6 +239,24 @@ describe('project routes', () => {
     assert.equal(stored?.name, odd.name);
   });
 
+  it('takes style_preset.disclose_synthetic_media as a boolean only, naming the field otherwise', async () => {
+    const me = await api.register('discloser');
+    for (const value of ['yes', 'false', 1, null]) {
+      const res = await api.request('POST', '/projects', { token: me.token, body: { name: 'AI', vertical: 'tech', style_preset: { disclose_synthetic_media: value } } });
+      assert.equal(res.status, 400, `${JSON.stringify(value)}: ${res.text}`);
+      assert.deepEqual(Object.keys(res.body.error.details), ['body.style_preset.disclose_synthetic_media']);
+    }
+    const created = await api.request('POST', '/projects', { token: me.token, body: { name: 'AI', vertical: 'tech', style_preset: { disclose_synthetic_media: false } } });
+    assert.equal(created.status, 201, created.text);
+    assert.equal(created.body.project.style_preset.disclose_synthetic_media, false);
+    const id = created.body.project.id;
+    const refused = await api.request('PATCH', `/projects/${id}`, { token: me.token, body: { style_preset: { disclose_synthetic_media: 'true' } } });
+    assert.deepEqual(Object.keys(refused.body.error.details), ['body.style_preset.disclose_synthetic_media']);
+    const patched = await api.request('PATCH', `/projects/${id}`, { token: me.token, body: { style_preset: { disclose_synthetic_media: true } } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal((await api.ctx.models.Project.findByPk(id))?.style_preset.disclose_synthetic_media, true);
+  });
+
   it('lets style_preset.template_id name only a template the project’s owner may use', async () => {
     const me = await api.register('styler');
     const stranger = await api.register('stranger');

@@ -7,7 +7,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
  * containers that really fetch their `video_url` (an S3 presigned URL, or a file the fake hosts
  * itself through `hostFile`), container status walking IN_PROGRESS → FINISHED, `media_publish`
  * with the 24-hour publishing cap (a published container answers PUBLISHED), the account's media
- * list (newest first), permalinks, media insights and the long-lived token refresh.
+ * list (newest first), permalinks and the AI info label (`is_ai_generated`), media insights and
+ * the long-lived token refresh.
  * Tokens are accepted as a Bearer header or an `access_token` parameter, like the Graph API.
  * Tests steer it through `state`: `next` queues Graph errors per endpoint, `failNextContainers`
  * ends containers in ERROR, `stallNextPublish` publishes without answering, helpers revoke or
@@ -120,6 +121,12 @@ export class FakeInstagramState {
   captionOf(media: FakeMedia): string {
     const caption = this.containers.get(media.containerId)?.params.caption;
     return typeof caption === 'string' ? caption : '';
+  }
+
+  /** A reel's AI info label as its container declared it (`is_ai_generated`, a boolean or its text form); undefined when left out. */
+  aiGeneratedOf(media: FakeMedia): boolean | undefined {
+    const declared = this.containers.get(media.containerId)?.params.is_ai_generated;
+    return declared === undefined ? undefined : declared === true || declared === 'true';
   }
 
   /** The reels whose caption begins with `caption`. */
@@ -236,6 +243,10 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
     const caption = typeof params.caption === 'string' ? params.caption : '';
     if (Array.from(caption).length > 2200) return sendGraphError(res, { status: 400, code: 100, subcode: 2207035, message: 'The caption is longer than 2200 characters' });
     if ((caption.match(/#[\p{L}\p{N}_]+/gu) ?? []).length > 30) return sendGraphError(res, { status: 400, code: 100, message: 'The caption has more than 30 hashtags' });
+    const aiGenerated = params.is_ai_generated;
+    if (aiGenerated !== undefined && typeof aiGenerated !== 'boolean' && aiGenerated !== 'true' && aiGenerated !== 'false') {
+      return sendGraphError(res, { status: 400, code: 100, message: 'The parameter is_ai_generated must be a boolean' });
+    }
     const failure = state.failNextContainers.shift();
     const container: FakeContainer = {
       id: graphId(),
@@ -376,7 +387,7 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
     if (!media) return missingObject(res, id);
     const knob = state.take('permalink');
     if (knob) return sendGraphError(res, knob);
-    const all: Record<string, unknown> = { id, permalink: media.permalink, media_product_type: 'REELS', media_type: 'VIDEO' };
+    const all: Record<string, unknown> = { id, permalink: media.permalink, media_product_type: 'REELS', media_type: 'VIDEO', is_ai_generated: state.aiGeneratedOf(media) ?? false };
     sendJson(res, 200, Object.fromEntries([...fields, 'id'].filter((f) => f in all).map((f) => [f, all[f]])));
   }
 

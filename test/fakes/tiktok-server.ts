@@ -252,6 +252,7 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
     if (!state.creator.privacy_level_options.includes(String(postInfo.privacy_level))) {
       return sendTikTokError(res, 400, 'privacy_level_option_mismatch', 'privacy_level is not one of the creator options');
     }
+    if (postInfo.is_aigc !== undefined && typeof postInfo.is_aigc !== 'boolean') return sendTikTokError(res, 400, 'invalid_params', 'is_aigc must be a boolean');
     if (sourceInfo.source !== 'FILE_UPLOAD') return sendTikTokError(res, 400, 'invalid_params', 'this fake takes FILE_UPLOAD only');
     const [size, chunkSize, count] = [Number(sourceInfo.video_size), Number(sourceInfo.chunk_size), Number(sourceInfo.total_chunk_count)];
     const problem = chunkProblem(size, chunkSize, count);

@@ -140,6 +140,12 @@ export class FakeYouTubeState {
     return [...this.videos].filter(([, video]) => (video.resource.snippet as { title?: unknown } | undefined)?.title === title).map(([id]) => id);
   }
 
+  /** A video's `status.containsSyntheticMedia` as its upload declared it; undefined when it was left out. */
+  containsSyntheticMedia(videoId: string): boolean | undefined {
+    const status = this.videos.get(videoId)?.resource.status as { containsSyntheticMedia?: boolean } | undefined;
+    return status?.containsSyntheticMedia;
+  }
+
   /** Videos the channel holds with this title: every finished upload counts, whichever session it came from. */
   uploadsTitled(title: string): number {
     return [...this.videos.values()].filter((video) => (video.resource.snippet as { title?: unknown } | undefined)?.title === title).length;
@@ -188,6 +194,9 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
     }
     if (typeof resource.status?.selfDeclaredMadeForKids !== 'boolean') {
       return sendGoogleError(res, { status: 400, reason: 'invalidValue', message: 'selfDeclaredMadeForKids is required' });
+    }
+    if (resource.status.containsSyntheticMedia !== undefined && typeof resource.status.containsSyntheticMedia !== 'boolean') {
+      return sendGoogleError(res, { status: 400, reason: 'invalidValue', message: 'containsSyntheticMedia must be a boolean' });
     }
     if (resource.status.publishAt !== undefined && resource.status.privacyStatus !== 'private') {
       return sendGoogleError(res, { status: 400, reason: 'invalidPublishAt', message: 'publishAt requires a private video' });

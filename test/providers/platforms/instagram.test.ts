@@ -58,7 +58,7 @@ describe('InstagramClient against the fake Instagram server', () => {
   }
 
   function uploadRequest(creds: InstagramCredentials, overrides: Partial<InstagramUploadRequest> = {}): InstagramUploadRequest {
-    return { credentials: creds, videoUrl, caption: '무릎 건강을 지키는 다섯 가지 습관 #health #shorts', ...overrides };
+    return { credentials: creds, videoUrl, caption: '무릎 건강을 지키는 다섯 가지 습관 #health #shorts', aiGenerated: true, ...overrides };
   }
 
   const requestsTo = (pattern: RegExp) => state.requests.filter((r) => pattern.test(`${r.method} ${r.path}`));
@@ -92,6 +92,8 @@ describe('InstagramClient against the fake Instagram server', () => {
     assert.equal(params.video_url, videoUrl);
     assert.equal(params.share_to_feed, true);
     assert.equal(params.thumb_offset, 1200);
+    assert.equal(params.is_ai_generated, true);
+    assert.equal(state.aiGeneratedOf(media), true, 'the reel carries the AI info label');
     assert.equal(String(params.caption).match(/#t\d+/g)?.length, 30);
     assert.equal(requestsTo(/^GET \/v23\.0\/\d+\?fields=status_code%2Cstatus$/).length, 3, 'two IN_PROGRESS polls, then FINISHED');
     assert.deepEqual(requestsTo(/media_publish/)[0]?.body, { creation_id: media.containerId });
@@ -100,6 +102,14 @@ describe('InstagramClient against the fake Instagram server', () => {
     assert.deepEqual(watch.usages.map((u) => [u.service, u.operation, u.inputUnits, u.outputUnits, u.statusCode]), [['instagram', 'upload', 6, 1, 200]]);
     assert.deepEqual(result.usage, watch.usages[0]);
     assert.equal(result.refreshedToken, undefined);
+  });
+
+  it('sends is_ai_generated false when the reel is not declared AI-generated', async () => {
+    const result = await client.upload(uploadRequest(credentials(), { aiGenerated: false }));
+    const media = state.media.get(result.videoId);
+    assert.ok(media);
+    assert.equal((requestsTo(/^POST \/v23\.0\/\d+\/media$/)[0]?.body as Record<string, unknown>).is_ai_generated, false);
+    assert.equal(state.aiGeneratedOf(media), false);
   });
 
   it('refreshes a token close to expiry first, with ig_refresh_token', async () => {

@@ -188,6 +188,7 @@ describe('TikTokClient against the fake TikTok server', () => {
     assert.equal(init.post_info.disable_comment, true);
     assert.equal(init.post_info.video_cover_timestamp_ms, 1500);
     assert.equal(init.post_info.is_aigc, false);
+    assert.equal(state.posts.get(result.publishId)?.postInfo.is_aigc, false, 'the post is not labelled AI-generated');
     assert.equal(result.postId, undefined);
     assert.equal(result.videoId, result.publishId);
     assert.equal(result.url, 'https://www.tiktok.com/@autoclip.fake');

@@ -61,7 +61,7 @@ describe('YouTubeClient against the fake YouTube server', () => {
     return {
       credentials: creds,
       filePath: videoPath,
-      metadata: { title: '오늘의 시장 요약 <AAPL>', description: 'Daily summary', tags: ['finance', '주식', 'finance'], privacyStatus: 'public', madeForKids: false, language: 'ko' },
+      metadata: { title: '오늘의 시장 요약 <AAPL>', description: 'Daily summary', tags: ['finance', '주식', 'finance'], privacyStatus: 'public', madeForKids: false, containsSyntheticMedia: true, language: 'ko' },
       ...overrides,
     };
   }
@@ -105,7 +105,8 @@ describe('YouTubeClient against the fake YouTube server', () => {
     assert.equal(resource.snippet.title, '오늘의 시장 요약 AAPL');
     assert.deepEqual(resource.snippet.tags, ['finance', '주식']);
     assert.equal(resource.snippet.categoryId, '22');
-    assert.deepEqual(resource.status, { privacyStatus: 'public', selfDeclaredMadeForKids: false });
+    assert.deepEqual(resource.status, { privacyStatus: 'public', selfDeclaredMadeForKids: false, containsSyntheticMedia: true });
+    assert.equal(state.containsSyntheticMedia(result.videoId), true, 'the video carries the synthetic-media disclosure');
 
     const upload = usages.filter((u) => u.operation === 'upload').at(-1);
     assert.deepEqual({ ...upload, durationMs: 0 }, {
@@ -113,19 +114,20 @@ describe('YouTubeClient against the fake YouTube server', () => {
     });
   });
 
-  it('sends publishAt only on a private video, and refuses it on a public one before any request', async () => {
+  it('sends publishAt only on a private video, and refuses it on a public one before any request; containsSyntheticMedia false is sent as false', async () => {
     const publishAt = '2030-01-02T03:04:05.000Z';
     const result = await client.upload(uploadRequest(credentials(true), {
-      metadata: { title: 'Scheduled', privacyStatus: 'private', publishAt, madeForKids: true },
+      metadata: { title: 'Scheduled', privacyStatus: 'private', publishAt, madeForKids: true, containsSyntheticMedia: false },
       urlStyle: 'shorts',
     }));
     assert.equal(result.url, `https://www.youtube.com/shorts/${result.videoId}`);
     const init = state.requests.find((r) => r.method === 'POST' && r.path.startsWith('/upload/'));
-    assert.deepEqual((init?.body as { status: unknown }).status, { privacyStatus: 'private', selfDeclaredMadeForKids: true, publishAt });
+    assert.deepEqual((init?.body as { status: unknown }).status, { privacyStatus: 'private', selfDeclaredMadeForKids: true, containsSyntheticMedia: false, publishAt });
+    assert.equal(state.containsSyntheticMedia(result.videoId), false, 'an explicit false is declared, not left out');
 
     state.requests.length = 0;
     const error = await failure(() => client.upload(uploadRequest(credentials(true), {
-      metadata: { title: 'Scheduled', privacyStatus: 'public', publishAt, madeForKids: false },
+      metadata: { title: 'Scheduled', privacyStatus: 'public', publishAt, madeForKids: false, containsSyntheticMedia: true },
     })));
     assert.equal(error.code, 'bad_request');
     assert.equal(error.retryable, false);
@@ -201,7 +203,7 @@ describe('YouTubeClient against the fake YouTube server', () => {
 
   it('continues a session killed mid-file from the Range YouTube holds, and one video exists', async () => {
     const title = `중단된 업로드 ${randomBytes(4).toString('hex')}`;
-    const request = uploadRequest(credentials(true), { metadata: { title, privacyStatus: 'public', madeForKids: false } });
+    const request = uploadRequest(credentials(true), { metadata: { title, privacyStatus: 'public', madeForKids: false, containsSyntheticMedia: true } });
     const session = await killedUpload(request, 512 * KIB);
     assert.deepEqual(state.videosTitled(title), [], 'no video before the rest of the bytes');
 
@@ -218,7 +220,7 @@ describe('YouTubeClient against the fake YouTube server', () => {
 
   it('finds the video of a session killed after its last chunk arrived, uploading nothing again', async () => {
     const title = `응답 없는 업로드 ${randomBytes(4).toString('hex')}`;
-    const request = uploadRequest(credentials(true), { metadata: { title, privacyStatus: 'public', madeForKids: false } });
+    const request = uploadRequest(credentials(true), { metadata: { title, privacyStatus: 'public', madeForKids: false, containsSyntheticMedia: true } });
     const session = await killedUpload(request, video.length);
     const [made] = state.videosTitled(title);
     assert.ok(made, 'YouTube made the video before the kill');
