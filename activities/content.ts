@@ -9,6 +9,7 @@ import { toActivityFailure } from './failures';
 import { currentExecution, loadContent } from './scope';
 import { ProvidersFor } from './providers-for';
 import { providerCallOptions, recordAiExchange, recordUsage } from './recording';
+import { frameOf, templateFor } from './templates';
 
 /** The light activities of a production: the ledger, the script, the safety check, the content row. */
 export function createContentActivities(ctx: AppContext, platformProviders: Providers, providersFor = ProvidersFor.fixed(platformProviders, ctx.config)) {
@@ -28,15 +29,25 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
       return (await db.ledger.refund(input.contentId, `refund: ${input.reason}`.slice(0, 1000))) ?? null;
     },
 
-    async writeScript(input: { contentId: string }): Promise<{ title: string; sections: number }> {
+    /**
+     * The writer step: the configured writer writes the script, title, description and tags, for
+     * the frame and the length of the project's template. A creator's script (`script.source`,
+     * db/models/json.ts) is kept as it is: no writer call, no usage row, no AI output; the result
+     * says whose script the production goes on with.
+     */
+    async writeScript(input: { contentId: string }): Promise<{ title: string; sections: number; source: 'creator' | 'writer' }> {
       const content = await loadContent(db, input.contentId);
       await content.update({ status: 'processing' });
+      if (content.script.source === 'creator') return { title: content.title, sections: content.script.body.length, source: 'creator' };
       const { project } = content;
+      const template = (await templateFor(db, project, (await db.plans.featuresOf(project)).features)).template_data;
       const request: ScriptRequest = {
         language: project.mediaLanguage(),
         vertical: project.vertical,
         tone: project.tone,
         format: project.content_format,
+        frame: frameOf(template.resolution),
+        targetSec: template.duration,
         title: content.title,
         ...(content.source_data && typeof content.source_data === 'object' && !Array.isArray(content.source_data)
           ? { sourceData: content.source_data }
@@ -56,7 +67,7 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
         description: result.description,
         tags: result.tags,
       });
-      return { title: result.title, sections: result.script.body.length };
+      return { title: result.title, sections: result.script.body.length, source: 'writer' };
     },
 
     async checkSafety(input: { contentId: string }): Promise<{ passed: boolean; score: number; flags: SafetyFlag[] }> {

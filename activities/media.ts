@@ -14,7 +14,7 @@ import { cancellationFailure, toActivityFailure } from './failures';
 import { contentMediaKeys, inputsHash } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
-import { planLookOf, renderDesignOf, templateFor } from './templates';
+import { frameOf, planLookOf, renderDesignOf, templateFor } from './templates';
 import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
@@ -114,12 +114,6 @@ function voiceOf(project: Project, features: PlanFeatures): { voice?: string } {
   return { voice: voice.trim() };
 }
 
-function parseResolution(resolution: string): { width: number; height: number } {
-  const match = /^(\d{3,4})x(\d{3,4})$/.exec(resolution);
-  if (!match) throw ApplicationFailure.nonRetryable(`template resolution "${resolution}" is not WIDTHxHEIGHT`, 'BadTemplate');
-  return { width: Number(match[1]), height: Number(match[2]) };
-}
-
 /**
  * The heavy activities (speech, images, render) run on their own task queue. Inputs and outputs are
  * S3 keys; each activity works in a private temporary folder that it removes when done, and finds
@@ -139,7 +133,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
    */
   function lookOf(data: TemplateData, branding: Branding | null = null): TemplateLook {
     const colors = { ...data.colors, ...(branding?.colors.primary ? { primary: branding.colors.primary } : {}), ...(branding?.colors.secondary ? { secondary: branding.colors.secondary } : {}) };
-    return { ...parseResolution(data.resolution), colors, font: data.fonts[0] ?? 'Noto Sans CJK KR' };
+    return { ...frameOf(data.resolution), colors, font: data.fonts[0] ?? 'Noto Sans CJK KR' };
   }
 
   /**

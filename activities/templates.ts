@@ -44,6 +44,13 @@ export async function templateFor(db: Stores, project: Project, features: PlanFe
   return template;
 }
 
+/** A template's frame from its resolution ("WIDTHxHEIGHT"). */
+export function frameOf(resolution: string): { width: number; height: number } {
+  const match = /^(\d{3,4})x(\d{3,4})$/.exec(resolution);
+  if (!match) throw ApplicationFailure.nonRetryable(`template resolution "${resolution}" is not WIDTHxHEIGHT`, 'BadTemplate');
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
 /** A title's style: the template's size, weight, place and colours, in the look's font. */
 function titleStyle(style: TemplateTextStyle, look: TemplateLook): TitleStyle {
   return {

@@ -68,11 +68,5 @@ export const contentFields = {
   title: text(200).trim().min(1),
   description: text(5000).allow('', null),
   tags: Joi.array().items(text(50).trim().min(1)).max(30).unique(),
-  script: Joi.object({
-    hook: text(1000).allow('').required(),
-    body: Joi.array().items(text(2000).allow('')).max(50).required(),
-    cta: text(1000).allow('').required(),
-    full_text: text(20_000).allow('').required(),
-  }),
 };
 

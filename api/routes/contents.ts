@@ -9,6 +9,7 @@ import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeContent, serializeContentSummary } from '../serializers/contents';
 import { requireProject } from '../tenancy';
 import { contentFields, jsonObject, loadContent, readContent, text } from './contents-common';
+import { creatorScript, scriptSchema, scriptTextSchema, type ScriptParts } from './contents-script';
 import { productionRoutes } from './contents-production';
 import { contentProgressRoutes } from './contents-progress';
 import { describeProduction } from '../../control/production-state';
@@ -27,13 +28,19 @@ interface CreateBody {
   title?: string;
   description?: string | null;
   tags?: string[];
+  script?: ScriptParts;
+  /** Sent as plain text; validation splits it into its parts. */
+  script_text?: ScriptParts;
 }
 
 interface UpdateBody {
   title?: string;
   description?: string | null;
   tags?: string[];
-  script?: ContentScript;
+  /** null gives the script back to the writer: the next production writes one. */
+  script?: ScriptParts | null;
+  /** Sent as plain text; validation splits it into its parts. */
+  script_text?: ScriptParts;
 }
 
 interface ListQuery {
@@ -58,9 +65,22 @@ const createBody = Joi.object<CreateBody>({
   title: contentFields.title,
   description: contentFields.description,
   tags: contentFields.tags,
+  script: scriptSchema,
+  script_text: scriptTextSchema,
 })
-  .xor('topic', 'source')
+  .or('topic', 'source', 'script', 'script_text')
+  .oxor('topic', 'source')
+  .oxor('script', 'script_text')
   .oxor('topic', 'title')
+  .required();
+
+const updateBody = Joi.object<UpdateBody>({
+  ...contentFields,
+  script: scriptSchema.allow(null),
+  script_text: scriptTextSchema,
+})
+  .oxor('script', 'script_text')
+  .min(1)
   .required();
 
 const listQuery = Joi.object<ListQuery>({
@@ -72,12 +92,34 @@ const listQuery = Joi.object<ListQuery>({
   cursor: cursorParam,
 });
 
-/** The title of a content made from a source: the one given, the source's own, its URL, or a placeholder the pipeline replaces. */
-function titleFor(body: CreateBody, source: SourceInput): string {
+/** A source's own title (its data's title, headline or name) or its URL. */
+function sourceTitle(source: SourceInput): string | undefined {
   const data = source.data ?? {};
   const named = [data.title, data.headline, data.name].find((v): v is string => typeof v === 'string' && v.trim() !== '');
+  return named?.trim() ?? source.url;
+}
+
+/**
+ * The title of a new content: the one given, the topic, or the source's own or its URL; else
+ * 'Untitled', left to the writer. A creator's script skips the writer, so it then needs a title
+ * (400 naming `title`).
+ */
+function titleOf(body: CreateBody, script: ContentScript | undefined): string {
+  const title = body.title ?? body.topic ?? (body.source && sourceTitle(body.source));
+  if (title === undefined && script) {
+    throw new HttpError(400, 'validation_failed', 'the request is invalid', {
+      'body.title': 'is required with a script when no topic or source (with its own title or URL) names the content',
+    });
+  }
   // Cut by code points, as VARCHAR(200) counts, so that no surrogate pair is split.
-  return Array.from(body.title ?? named?.trim() ?? source.url ?? 'Untitled').slice(0, 200).join('');
+  return Array.from(title ?? 'Untitled').slice(0, 200).join('');
+}
+
+/** The script a write stores: the creator's parts, EMPTY_SCRIPT when `script` is null, none when the body names no script. */
+function scriptOf(body: { script?: ScriptParts | null; script_text?: ScriptParts }): ContentScript | undefined {
+  const parts = body.script ?? body.script_text;
+  if (parts) return creatorScript(parts);
+  return body.script === null ? EMPTY_SCRIPT : undefined;
 }
 
 export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
@@ -96,7 +138,10 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
     route<{ projectId: string }, Record<string, never>, CreateBody>({
       method: 'post',
       path: '/projects/:projectId/contents',
-      summary: 'Create a draft content from a topic (its title) or a source (URL, RSS, API data, manual data)',
+      summary:
+        "Create a draft content from a topic (its title), a source (URL, RSS, API data, manual data) or the creator's own script " +
+        '(`script` {hook, body, cta} or `script_text` split into scenes; the production keeps it and writes none). ' +
+        'With a script and neither topic nor source, `title` is required',
       tag: 'contents',
       auth: 'user',
       params: Joi.object({ projectId: Joi.string().guid().required() }),
@@ -106,12 +151,13 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
         const userId = req.auth!.userId;
         const { project } = await requireProject(models, userId, params.projectId, 'editor');
         const source = body.source;
+        const script = scriptOf(body);
         const content = await models.Content.create({
           project_id: project.id,
-          title: source ? titleFor(body, source) : body.topic!,
+          title: titleOf(body, script),
           description: body.description ?? null,
           tags: body.tags ?? null,
-          script: EMPTY_SCRIPT,
+          script: script ?? EMPTY_SCRIPT,
           source_type: source?.type ?? 'manual',
           source_url: source?.url ?? null,
           source_data: source?.data ?? null,
@@ -162,18 +208,22 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
     route<{ id: string }, Record<string, never>, UpdateBody>({
       method: 'patch',
       path: '/contents/:id',
-      summary: 'Edit the draft fields of a content (title, description, tags, script); refused while it is being produced',
+      summary:
+        "Edit the draft fields of a content (title, description, tags, the creator's script as `script` or `script_text`; " +
+        '`script: null` lets the writer write it again); refused while it is being produced',
       tag: 'contents',
       auth: 'user',
       params: schemas.idParams,
-      body: Joi.object<UpdateBody>({ ...contentFields, script: contentFields.script }).min(1).required(),
+      body: updateBody,
       responses: { 200: '{ content }' },
       handler: async (req, res, { params, body }) => {
         const { content } = await loadContent(models, req.auth!.userId, params.id, 'editor');
         await answeringConflicts(() => db.locks.withLock(`production:${content.id}`, async () => {
           await content.reload();
           await assertNotProducing(content, 'edit it');
-          await content.update(body);
+          const { script: parts, script_text: fromText, ...fields } = body;
+          const script = scriptOf({ script: parts, script_text: fromText });
+          await content.update(script ? { ...fields, script } : fields);
         }));
         res.json({ content: serializeContent(content) });
       },

@@ -37,6 +37,14 @@ export interface ContentScript {
   body: string[];
   cta: string;
   full_text: string;
+  /**
+   * Who wrote the script, beyond the seed's four fields (the seed has no column for it:
+   * `source_type` says where the content's material came from, not who wrote its script).
+   * `creator`: the creator gave it (`script` or `script_text` through the API); the production
+   * keeps it, its writer step writes nothing, and the safety check still runs on it. Absent: the
+   * production's writer writes the script (again at every production).
+   */
+  source?: 'creator';
 }
 
 /** The script a content starts with: the pipeline writes the real one. */

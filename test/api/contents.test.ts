@@ -153,13 +153,13 @@ describe('content routes', () => {
 
   it('edits draft fields, validating the script shape, and refuses other fields', async () => {
     const id = await newContent();
-    const script = { hook: '3초 훅', body: ['첫 장면', '둘째 장면'], cta: '구독!', full_text: '3초 훅 첫 장면 둘째 장면 구독!' };
+    const script = { hook: '3초 훅', body: ['첫 장면', '둘째 장면'], cta: '구독!' };
     const res = await api.request('PATCH', `/contents/${id}`, { token: t.as.editor.token, body: { title: 'New title', description: null, tags: [], script } });
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.content.title, 'New title');
     assert.equal(res.body.content.description, null);
     assert.deepEqual(res.body.content.tags, []);
-    assert.deepEqual(res.body.content.script, script);
+    assert.deepEqual(res.body.content.script, { ...script, full_text: '3초 훅\n첫 장면\n둘째 장면\n구독!', source: 'creator' });
 
     const unchanged = await rawRow(api, 'contents', id);
     const cases: [unknown, string[]][] = [
@@ -168,11 +168,11 @@ describe('content routes', () => {
       [{ video_url: 'https://example.com/v.mp4' }, ['body.video_url']],
       [{ title: '' }, ['body.title']],
       [{ title: null }, ['body.title']],
-      [{ script: { hook: 'only a hook' } }, ['body.script.body', 'body.script.cta', 'body.script.full_text']],
+      [{ script: { hook: 'only a hook' } }, ['body.script.body', 'body.script.cta']],
       [{ script: { ...script, body: 'not a list' } }, ['body.script.body']],
       [{ script: { ...script, body: [1] } }, ['body.script.body.0']],
       [{ script: { ...script, extra: true } }, ['body.script.extra']],
-      [{ script: { ...script, full_text: 'x'.repeat(20_001) } }, ['body.script.full_text']],
+      [{ script: { ...script, full_text: '3초 훅' } }, ['body.script.full_text']],
       [{ tags: [''] }, ['body.tags.0']],
     ];
     for (const [body, fields] of cases) {

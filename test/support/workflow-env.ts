@@ -167,7 +167,7 @@ export class StubActivities {
     return {
       chargeCredit: this.stub('chargeCredit', ({ contentId }) => ({ subscriptionId: 'sub-1', transactionId: `charge-${contentId}`, balance: 9, applied: true })),
       refundCredit: this.stub('refundCredit', ({ contentId }) => ({ subscriptionId: 'sub-1', transactionId: `refund-${contentId}`, balance: 10, applied: true })),
-      writeScript: this.stub('writeScript', () => ({ title: 'A stub script', sections: 3 })),
+      writeScript: this.stub('writeScript', () => ({ title: 'A stub script', sections: 3, source: 'writer' })),
       checkSafety: this.stub('checkSafety', () => ({ passed: true, score: 0.02, flags: [] })),
       recordRejection: this.stub('recordRejection', () => undefined),
       finishRun: this.stub('finishRun', () => undefined),

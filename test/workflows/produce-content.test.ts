@@ -129,7 +129,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
         overrides: {
           writeScript: async (_input, ctx) => {
             if (ctx.info.attempt === 1) throw ApplicationFailure.create({ message: 'model overloaded (503)', nextRetryDelay: '10ms' });
-            return { title: 'Second time lucky', sections: 3 };
+            return { title: 'Second time lucky', sections: 3, source: 'writer' };
           },
         },
       });
@@ -537,7 +537,7 @@ describe('produceContent workflow (stub activities)', { concurrency: true }, () 
       channels: ['ch-1'],
       overrides: {
         chargeCredit: gated(gates.chargeCredit, { subscriptionId: 's', transactionId: 'tx', balance: 1, applied: true }),
-        writeScript: gated(gates.writeScript, { title: 'T', sections: 2 }),
+        writeScript: gated(gates.writeScript, { title: 'T', sections: 2, source: 'writer' }),
         checkSafety: gated(gates.checkSafety, { passed: true, score: 0, flags: [] }),
         synthesizeSpeech: gated(gates.synthesizeSpeech, { audioKey: 'a', manifestKey: 'm', durationSec: 3 }),
         renderVideo: gated(gates.renderVideo, { videoKey: 'v', thumbnailKey: 't', durationSec: 3 }),
