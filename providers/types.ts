@@ -63,6 +63,10 @@ export interface ScriptRequest {
   sourceData?: Record<string, unknown>;
   /** A title the user already chose. */
   title?: string;
+  /** The frame the video renders in (the template's resolution), for writers that describe it. */
+  frame?: { width: number; height: number };
+  /** The template's target length in seconds, within the format's range. */
+  targetSec?: number;
 }
 
 /** The JSON of seed §3.4.1 (`contents.script`). */

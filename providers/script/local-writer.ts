@@ -45,11 +45,11 @@ const HOOK_TOPIC_CHARS = { spaced: 70, dense: 40 } as const;
 /** Korean, Japanese and Chinese say as much in about half the characters. */
 const DENSE_SCRIPTS: ReadonlySet<Language> = new Set(['ko', 'ja', 'zh']);
 
-function density(language: Language): 'spaced' | 'dense' {
+export function density(language: Language): 'spaced' | 'dense' {
   return DENSE_SCRIPTS.has(language) ? 'dense' : 'spaced';
 }
 
-export function sectionMaxChars(plan: FormatPlan, language: Language): number {
+function sectionMaxChars(plan: FormatPlan, language: Language): number {
   return plan.sectionMaxChars[density(language)];
 }
 

@@ -1,6 +1,7 @@
 import type { LlmPrompt } from '../llm/exchange';
 import type { Language, ScriptRequest } from '../types';
-import { FORMAT_PLANS, sectionMaxChars } from './local-writer';
+import type { ContentFormat } from '../../db/models';
+import { density } from './local-writer';
 import { cleanText, truncate } from './text';
 import { SCRIPT_LIMITS } from './validate';
 
@@ -38,16 +39,51 @@ const LANGUAGE_NAMES: Readonly<Record<Language, string>> = {
 };
 const SOURCE_MAX_CHARS = 8000;
 
+/**
+ * What the AI writers are asked for per format: the spoken length (short ≤ 60 s, mid 3–5 min,
+ * long 10–20 min) and the body sections that carry it.
+ */
+export const AI_FORMAT_PLANS: Readonly<Record<ContentFormat, { sections: number; seconds: readonly [number, number] }>> = {
+  short: { sections: 3, seconds: [30, 60] },
+  mid: { sections: 6, seconds: [180, 300] },
+  long: { sections: 12, seconds: [600, 1200] },
+};
+
+/** Characters a narrator speaks per second: about 150 words a minute with spaces, six syllables a second in Korean, Japanese and Chinese. */
+const CHARS_PER_SEC = { spaced: 14, dense: 6 } as const;
+
+/** The spoken length asked for: the format's range, narrowed to the template's target when it falls inside. */
+export function spokenRange(format: ContentFormat, targetSec?: number): readonly [number, number] {
+  const [min, max] = AI_FORMAT_PLANS[format].seconds;
+  if (targetSec === undefined || !(targetSec > min) || targetSec > max) return [min, max];
+  return [Math.max(min, Math.round(targetSec * 0.85)), Math.round(targetSec)];
+}
+
+function gcd(a: number, b: number): number {
+  return b === 0 ? a : gcd(b, a % b);
+}
+
+/** "vertical 9:16", "horizontal 16:9", "square 1:1", "vertical 4:5". */
+export function orientationOf(frame: { width: number; height: number }): string {
+  const divisor = gcd(frame.width, frame.height);
+  const shape = frame.width < frame.height ? 'vertical' : frame.width > frame.height ? 'horizontal' : 'square';
+  return `${shape} ${frame.width / divisor}:${frame.height / divisor}`;
+}
+
 /** System instruction and user message for a request; `previousError` is added on the retry. */
 export function buildScriptPrompt(request: ScriptRequest, previousError?: string): LlmPrompt {
-  const plan = FORMAT_PLANS[request.format];
+  const { sections } = AI_FORMAT_PLANS[request.format];
+  const [minSec, maxSec] = spokenRange(request.format, request.targetSec);
+  const rate = CHARS_PER_SEC[density(request.language)];
+  const sectionChars = Math.min(SCRIPT_LIMITS.sectionMaxChars, Math.ceil(((maxSec * rate) / sections) * 1.15));
   const language = LANGUAGE_NAMES[request.language];
+  const shape = request.frame ? `${orientationOf(request.frame)} ` : '';
   const system = [
-    `You write scripts for ${request.format}-form vertical videos (${plan.seconds[0]}–${plan.seconds[1]} seconds spoken), read aloud by a narrator.`,
-    `Write everything in ${language}. Vertical: ${request.vertical}. Tone: ${request.tone}.`,
+    `You write scripts for ${request.format}-form ${shape}videos, ${minSec}–${maxSec} seconds spoken (about ${minSec * rate}–${maxSec * rate} characters in all), read aloud by a narrator.`,
+    `Write everything in ${language}. Subject area: ${request.vertical}. Tone: ${request.tone}.`,
     `Answer only with a JSON object with the fields title, description, tags, hook, body and cta.`,
     `hook: one or two sentences, at most ${SCRIPT_LIMITS.hookMaxChars} characters.`,
-    `body: ${plan.sections} sections (between ${SCRIPT_LIMITS.minSections} and ${SCRIPT_LIMITS.maxSections}), each a paragraph of at most ${sectionMaxChars(plan, request.language)} characters.`,
+    `body: ${sections} sections (between ${SCRIPT_LIMITS.minSections} and ${SCRIPT_LIMITS.maxSections}), each a paragraph of at most ${sectionChars} characters; together they carry the length above.`,
     `cta: a closing call to action, at most ${SCRIPT_LIMITS.ctaMaxChars} characters.`,
     `title: at most ${SCRIPT_LIMITS.titleMaxChars} characters. description: at most ${SCRIPT_LIMITS.descriptionMaxChars} characters.`,
     `tags: 3 to ${SCRIPT_LIMITS.maxTags} single-word tags, each at most ${SCRIPT_LIMITS.tagMaxChars} characters, without '#'.`,
