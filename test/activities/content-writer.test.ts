@@ -40,7 +40,7 @@ describe('the writer step', () => {
       { activityType: 'writeScript', attempt: 1, workflowExecution: { workflowId: `content-${content.id}`, runId: randomUUID() } },
       { interceptors: [recordingInterceptor(h.ctx.db)] },
     );
-    const result = await env.run(activities.writeScript, { contentId: content.id });
+    const result = (await env.run(activities.writeScript, { contentId: content.id })) as Awaited<ReturnType<typeof activities.writeScript>>;
     assert.equal(result.source, 'writer');
 
     const templates = await h.ctx.models.Template.findAll({ where: { template_type: 'system', content_format: 'mid' } });
