@@ -95,7 +95,9 @@ export function buildAudioMixCommand(options: AudioMixOptions & { leveling: Leve
   const { measured } = options;
   const loudnorm =
     `loudnorm=${TARGET}:measured_I=${measured.input_i}:measured_TP=${measured.input_tp}:measured_LRA=${measured.input_lra}` +
-    `:measured_thresh=${measured.input_thresh}:offset=${measured.target_offset}:linear=true,aresample=${SAMPLE_RATE}`;
+    `:measured_thresh=${measured.input_thresh}:offset=${measured.target_offset}:linear=true,aresample=${SAMPLE_RATE}` +
+    // The encoder's link is given its layout: left open, a voice whose frames change layout mid-stream fails to reconfigure.
+    `,aformat=sample_rates=${SAMPLE_RATE}:channel_layouts=stereo`;
   const command = mixGraph(options, options.leveling, loudnorm);
   return { ...command, outputArgs: ['-map', '[audio]', '-c:a', 'aac', '-b:a', options.bitrate, '-t', formatNumber(options.durationSec), options.outputPath] };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { commandArgs } from '../../../providers/ffmpeg/command';
 import { probe, runFfmpeg } from '../../../providers/ffmpeg/runner';
+import { FfmpegRenderer } from '../../../providers/render/ffmpeg-renderer';
 import { buildChunkCommand } from '../../../providers/render/render-command';
 import { checkRenderRequest, planRender } from '../../../providers/render/render-plan';
 import { planTimeline } from '../../../providers/render/timeline';
@@ -67,6 +68,30 @@ describe('render edge cases', () => {
 
   it('plans no timeline for scenes out of order', () => {
     assert.throws(() => planTimeline({ fps: 30, voiceSec: 4, introSec: 0, outroSec: 0, scenes: [{ startSec: 0, shots: 1 }, { startSec: 3, shots: 1 }, { startSec: 1, shots: 1 }], transitionSec: 0.5, chunkSec: 30 }));
+  });
+
+  it('mixes a mono 44.1 kHz AAC voice without an intro into 48 kHz stereo', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'mono-voice-'));
+    try {
+      const voice = join(dir, 'voice.m4a');
+      await runFfmpeg(['-f', 'lavfi', '-i', 'sine=f=220:sample_rate=44100:d=2', '-c:a', 'aac', voice]);
+      const picture = join(dir, 'red.png');
+      await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=red:s=64x64', '-frames:v', '1', picture]);
+      const result = await new FfmpegRenderer({ preset: 'ultrafast' }).render({
+        look: { width: 64, height: 64, colors: { primary: '#112233', secondary: '#445566' }, font: 'Noto Sans' },
+        fps: 10,
+        language: 'en',
+        audioPath: voice,
+        outDir: join(dir, 'out'),
+        scenes: [{ startSec: 0, endSec: 2, shots: [{ path: picture, kind: 'image' }] }],
+        design: { motion: 'static', transition: 'cut' },
+      });
+      const audio = (await probe(result.videoPath)).streams.find((stream) => stream.type === 'audio');
+      assert.deepEqual([audio?.codec, audio?.sampleRate, audio?.channels], ['aac', 48000, 2]);
+      assert.ok(Math.abs(result.durationSec - 2) < 0.1, `${result.durationSec} s`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses an intro of negative length', () => {
