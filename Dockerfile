@@ -20,11 +20,12 @@ COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
-# ffmpeg renders, espeak-ng is the offline voice, fonts-noto-cjk draws Hangul titles and subtitles;
+# ffmpeg renders, espeak-ng is the offline voice; fonts-noto-cjk draws Korean, Japanese and Chinese,
+# fonts-noto-core Hindi (Noto Sans Devanagari) and Arabic (Noto Sans Arabic);
 # pg_dump and redis-cli take the backups;
 # fontconfig builds the font cache here rather than at the first render.
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ca-certificates ffmpeg espeak-ng fonts-noto-cjk fontconfig postgresql-client redis-tools \
+  && apt-get install -y --no-install-recommends ca-certificates ffmpeg espeak-ng fonts-noto-cjk fonts-noto-core fontconfig postgresql-client redis-tools \
   && rm -rf /var/lib/apt/lists/* \
   && fc-cache -f
 ENV NODE_ENV=production

@@ -8,7 +8,7 @@ import type { SubtitleCue } from './types';
 
 /** Emoji and their joiners: espeak-ng reads out their names and CJK fonts draw them as boxes. */
 const PICTOGRAPHS = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\p{Emoji_Modifier}|\u200D|\uFE0E|\uFE0F|\u20E3/gu;
-// Control characters other than newline would reach espeak-ng and the drawtext files.
+// Control characters other than newline would reach espeak-ng and the ASS files.
 // eslint-disable-next-line no-control-regex
 const CONTROLS = /[\u0000-\u0009\u000B-\u001F\u007F]/g;
 

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { join, resolve, sep } from 'node:path';
+import { FONTS_DIR_VARIABLE } from '../providers/ffmpeg/fonts';
 import { temporalBinary } from './local-stack/binaries';
+import { ensureScriptFonts } from './local-stack/fonts';
 import { testFiles } from './test-files';
 
 /**
@@ -15,7 +17,8 @@ import { testFiles } from './test-files';
  * a stack variable. The only server they use is the Temporal CLI dev server that
  * @temporalio/testing starts per file (the stack's cached CLI binary, built once when missing).
  * The stack's variables are removed from the environment, so a test that comes to need the stack
- * fails here instead of silently using a developer's running one.
+ * fails here instead of silently using a developer's running one. The script fonts are fetched
+ * into the cache as the stack does (./local-stack/fonts.ts), for the media tests.
  */
 const UNIT_TESTS = [
   'test/workflows', // produceContent / publishToChannel on real workers with stub activities, and the replay of saved histories
@@ -40,6 +43,8 @@ async function main(): Promise<number> {
   if (files.length === 0) throw new Error('no test files found');
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
   for (const name of STACK_VARIABLES) delete env[name];
+  const fontsDir = ensureScriptFonts();
+  if (fontsDir) env[FONTS_DIR_VARIABLE] = fontsDir;
   const workflowTests = join(REPO_ROOT, 'test', 'workflows') + sep;
   if (files.some((f) => resolve(REPO_ROOT, f).startsWith(workflowTests))) env.TEMPORAL_CLI_PATH = await temporalBinary();
   const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-timeout=120000', ...flags, ...files], {

@@ -139,12 +139,33 @@ export function captionCues(words: readonly SpokenWord[], style: CaptionStyle, l
   });
 }
 
-/** A font with the language's glyphs: a CJK family is swapped for the language's own variant. */
+/** Scripts no CJK font covers: their Noto family, whatever the template asks for. */
+const SCRIPT_FONTS: Partial<Record<Language, string>> = { hi: 'Noto Sans Devanagari', ar: 'Noto Sans Arabic' };
+
+/**
+ * The font every text of a video in that language is drawn in (captions, titles, scene cards): the
+ * Noto family of its script for Hindi and Arabic; a Noto CJK family swapped for the language's own
+ * variant for Korean, Japanese and Chinese; else the template's font.
+ */
 export function fontForLanguage(language: Language, preferred: string): string {
+  const script = SCRIPT_FONTS[language];
+  if (script) return script;
   const cjk = /^Noto (Sans|Serif) CJK (KR|JP|SC|TC|HK)$/.exec(preferred);
   if (!cjk) return preferred;
   const region = { ko: 'KR', ja: 'JP', zh: 'SC' }[language as 'ko' | 'ja' | 'zh'] ?? cjk[2];
   return `Noto ${cjk[1]} CJK ${region}`;
+}
+
+/**
+ * libass sizes a font by its ascent plus descent: 1.45 em in Noto Sans CJK, for which the
+ * templates' sizes are set, but 2.11 em in Noto Sans Arabic and 1.30 em in Noto Sans Devanagari.
+ * These scales give their letters the em of Noto Sans CJK at the template's size.
+ */
+const SIZE_SCALES: Partial<Record<Language, number>> = { ar: 1.46, hi: 0.9 };
+
+/** The libass font size drawing `fontForLanguage`'s font as large as the template's size means. */
+export function fontSizeForLanguage(language: Language, size: number): number {
+  return Math.round(size * (SIZE_SCALES[language] ?? 1));
 }
 
 const ALIGNMENT = { top: 8, center: 5, bottom: 2 } as const;
@@ -183,7 +204,7 @@ export function toAss(cues: readonly CaptionCue[], style: CaptionStyle, frame: {
   const styleLine = [
     'Style: Caption',
     fontForLanguage(language, style.font),
-    style.fontSize,
+    fontSizeForLanguage(language, style.fontSize),
     assColor(style.color),
     assColor(style.highlightColor),
     assColor(style.outlineColor),

@@ -54,10 +54,9 @@ export function formatNumber(value: number, decimals = 3): string {
 }
 
 /**
- * A drawtext filter. Text reaches it through `textfile=` (no escaping of the text itself) with
- * `expansion=none` (no `%{…}` expansion), in a font given by file path (see ./fonts.ts).
+ * An ass filter burning the ASS file in. libass finds the styles' families through fontconfig and,
+ * when `fontsDir` is given, among that folder's fonts too (the script fonts the stack fetches).
  */
-export function drawText(fontFile: string, textFile: string, fontSize: number, color: string, extra: string[]): string {
-  const options = [`fontfile=${filterValue(fontFile)}`, `textfile=${filterValue(textFile)}`, 'expansion=none', `fontsize=${fontSize}`, `fontcolor=${color}`, ...extra];
-  return `drawtext=${options.join(':')}`;
+export function assFilter(file: string, fontsDir?: string): string {
+  return `ass=filename=${filterValue(file)}${fontsDir ? `:fontsdir=${filterValue(fontsDir)}` : ''}`;
 }

@@ -1,57 +1,119 @@
-import { drawText, ffmpegColor, type FfmpegCommand } from '../ffmpeg/command';
+import { fontForLanguage, fontSizeForLanguage, splitWords } from '../captions';
+import { assFilter, ffmpegColor, type FfmpegCommand } from '../ffmpeg/command';
+import { assColor, assText } from '../render/titles';
 import { wrapLines } from '../text-layout';
+import type { Language } from '../types';
 
 /**
- * Layout and ffmpeg command for scene cards. All cards of a video are drawn by one ffmpeg run with
- * one output per card (text through `drawText`).
+ * Layout and ffmpeg command for scene cards. The captions already show every word the voice says,
+ * so a card does not print its scene's text again: over a gradient in the template's colours it
+ * shows the scene's number, large and faint, and a headline of the scene's first words in a box.
+ * The text is drawn by libass, as the captions are (shaped, and right to left for Arabic); all
+ * cards of a video come from one ffmpeg run with one output per card.
  */
-
-export interface CardLine {
-  textFile: string;
-  baselineY: number;
-}
 
 export interface CardSpec {
   outputPath: string;
   /** ffmpeg colours and the gradient line, in pixels. */
   gradient: { from: string; to: string; x0: number; y0: number; x1: number; y1: number };
-  band: { y: number; height: number; color: string };
-  lines: CardLine[];
-  fontSize: number;
+  /** The card's ASS document (see `cardAss`). */
+  assFile: string;
+}
+
+export interface CardText {
+  /** The scene's number, from 01. */
+  number: string;
+  /** The headline's lines. */
+  headline: string[];
+}
+
+export interface CardStyle {
+  /** The template's font: the number's; `fontForLanguage` picks the headline's. */
+  font: string;
+  /** '#RRGGBB' of the text. */
   textColor: string;
+  /** '#RRGGBB' of the box behind the headline (drawn at 30 % opacity). */
+  boxColor: string;
 }
 
-export interface CardLayout {
-  fontSize: number;
-  lines: { text: string; baselineY: number }[];
-  band: { y: number; height: number };
+const HEADLINE_WIDTH = 0.78; // of the frame: the slow zoom crops up to 4 % per side
+const HEADLINE_LINES = 2;
+const HEADLINE_WORDS = 5;
+const NUMBER_Y = 0.24; // centres, as shares of the height: both above the captions
+const HEADLINE_Y = 0.46;
+
+/** Languages written without spaces between words. */
+const UNSPACED: ReadonlySet<Language> = new Set<Language>(['ja', 'zh']);
+
+/** Headline size: large, and at most two lines that stay clear of the number in a wide frame. */
+export function headlineFontSize(frame: { width: number; height: number }): number {
+  return Math.round(Math.min(frame.width * 0.09, frame.height * 0.075));
 }
 
-const CARD_TEXT_WIDTH = 0.78; // of the frame: the slow zoom crops up to 4 % per side
-const CARD_MAX_LINES = 7;
-const CARD_TEXT_CENTER = 0.4; // of the height: above the captions
-const CJK_ASCENT = 0.88; // Noto Sans CJK ascender, in em
-
-/** The largest font size at which the text fits in at most seven centred lines. */
-export function layoutCard(text: string, width: number, height: number): CardLayout {
-  const maxWidth = width * CARD_TEXT_WIDTH;
-  const minSize = Math.round(width * 0.045);
-  let fontSize = Math.round(width * 0.09);
-  let lines = wrapLines(text, maxWidth / fontSize);
-  while (lines.length > CARD_MAX_LINES && fontSize > minSize) {
-    fontSize = Math.max(minSize, Math.floor(fontSize * 0.92));
-    lines = wrapLines(text, maxWidth / fontSize);
+/**
+ * The headline of a scene: its first words (at most five, on at most two lines of `maxEm`), with
+ * an ellipsis when the scene says more.
+ */
+export function cardHeadline(text: string, language: Language, maxEm: number): string[] {
+  const words = splitWords(text, language);
+  const joiner = UNSPACED.has(language) ? '' : ' ';
+  const lead: string[] = [];
+  for (const word of words.slice(0, HEADLINE_WORDS)) {
+    if (lead.length > 0 && wrapLines([...lead, word].join(joiner), maxEm).length > HEADLINE_LINES) break;
+    lead.push(word);
   }
-  if (lines.length > CARD_MAX_LINES) lines = [...lines.slice(0, CARD_MAX_LINES - 1), `${lines[CARD_MAX_LINES - 1] ?? ''}…`];
-  const lineHeight = Math.round(fontSize * 1.35);
-  const blockTop = Math.round(height * CARD_TEXT_CENTER - (lines.length * lineHeight) / 2);
-  const firstBaseline = blockTop + Math.round((lineHeight - fontSize) / 2 + fontSize * CJK_ASCENT);
-  const padding = Math.round(fontSize * 0.6);
-  return {
-    fontSize,
-    lines: lines.map((line, index) => ({ text: line, baselineY: firstBaseline + index * lineHeight })),
-    band: { y: blockTop - padding, height: lines.length * lineHeight + 2 * padding },
-  };
+  const headline = lead.join(joiner);
+  const cut = lead.length < words.length ? `${headline.replace(/[\s\p{P}]+$/u, '')}…` : headline;
+  return wrapLines(cut, maxEm).slice(0, HEADLINE_LINES);
+}
+
+/** The number and headline of scene `index` (from 0). */
+export function cardText(index: number, text: string, language: Language, frame: { width: number; height: number }): CardText {
+  const maxEm = (frame.width * HEADLINE_WIDTH) / headlineFontSize(frame);
+  return { number: String(index + 1).padStart(2, '0'), headline: cardHeadline(text, language, maxEm) };
+}
+
+/** A card's text as a whole ASS document for a one-frame picture of that size. */
+export function cardAss(card: CardText, style: CardStyle, frame: { width: number; height: number }, language: Language): string {
+  const font = fontForLanguage(language, style.font);
+  const fontSize = fontSizeForLanguage(language, headlineFontSize(frame));
+  const numberSize = Math.round(Math.min(frame.width, frame.height) * 0.3);
+  const x = Math.round(frame.width / 2);
+  const margin = Math.round(frame.width * 0.08);
+  const encoding = language === 'ar' ? -1 : 1;
+  const faint = assColor(`${style.textColor}59`);
+  // BorderStyle 4: one box in BackColour behind the whole headline, padded by Shadow.
+  const styles = [
+    // Digits in the template's font, the same in every language.
+    ['Style: Number', style.font, numberSize, faint, faint, '&HFF000000', '&HFF000000', -1, 0, 0, 0, 100, 100, 0, 0, 1, 0, 0, 5, 0, 0, 0, encoding],
+    [
+      'Style: Headline', font, fontSize,
+      assColor(style.textColor), assColor(style.textColor), '&H73000000', assColor(`${style.boxColor}4D`),
+      -1, 0, 0, 0, 100, 100, 0, 0,
+      4, Math.max(2, Math.round(fontSize / 24)), Math.round(fontSize * 0.35),
+      5, margin, margin, 0, encoding,
+    ],
+  ].map((fields) => fields.join(','));
+  const event = (styleName: string, y: number, text: string) =>
+    `Dialogue: 0,0:00:00.00,0:00:01.00,${styleName},,0,0,0,,{\\an5\\pos(${x},${Math.round(frame.height * y)})}${text}`;
+  return [
+    '[Script Info]',
+    'ScriptType: v4.00+',
+    `PlayResX: ${frame.width}`,
+    `PlayResY: ${frame.height}`,
+    'WrapStyle: 2',
+    'ScaledBorderAndShadow: yes',
+    '',
+    '[V4+ Styles]',
+    'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
+    ...styles,
+    '',
+    '[Events]',
+    'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
+    event('Number', NUMBER_Y, card.number),
+    ...(card.headline.length > 0 ? [event('Headline', HEADLINE_Y, card.headline.map(assText).join('\\N'))] : []),
+    '',
+  ].join('\n');
 }
 
 /**
@@ -65,23 +127,15 @@ export function sceneGradient(index: number, width: number, height: number, prim
   return { from: ffmpegColor(from), to: ffmpegColor(to), x0, y0, x1, y1 };
 }
 
-/** One output per card: 1-frame source, band behind the text, one centred drawtext per line. */
-export function buildCardsCommand(options: { width: number; height: number; fontFile: string; cards: CardSpec[] }): FfmpegCommand {
-  const { width, height, fontFile, cards } = options;
+/** One output per card: a 1-frame gradient with the card's ASS burnt in. */
+export function buildCardsCommand(options: { width: number; height: number; fontsDir?: string; cards: CardSpec[] }): FfmpegCommand {
+  const { width, height, fontsDir, cards } = options;
   const chains = cards.map((card, index) => {
     const { from, to, x0, y0, x1, y1 } = card.gradient;
     const filters = [
       `gradients=s=${width}x${height}:c0=${from}:c1=${to}:x0=${x0}:y0=${y0}:x1=${x1}:y1=${y1}:n=2:seed=0:r=1:d=1`,
       'format=rgb24',
-      `drawbox=x=0:y=${card.band.y}:w=iw:h=${card.band.height}:color=${card.band.color}:t=fill`,
-      ...card.lines.map((line) =>
-        drawText(fontFile, line.textFile, card.fontSize, card.textColor, [
-          `borderw=${Math.max(2, Math.round(card.fontSize / 24))}`,
-          'bordercolor=black@0.45',
-          'x=(w-text_w)/2',
-          `y=${line.baselineY}-ascent`,
-        ]),
-      ),
+      assFilter(card.assFile, fontsDir),
     ];
     return `${filters.join(',')}[card${index}]`;
   });

@@ -1,27 +1,21 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { commandArgs, ffmpegColor } from '../ffmpeg/command';
-import { hangulFontFile } from '../ffmpeg/fonts';
+import { commandArgs } from '../ffmpeg/command';
+import { fontsDirFromEnv } from '../ffmpeg/fonts';
 import { runFfmpeg } from '../ffmpeg/runner';
-import type { CallOptions, ImageProvider, SceneImage, SceneImageRequest, TemplateLook, ProviderUsage } from '../types';
-import { buildCardsCommand, layoutCard, sceneGradient, type CardSpec } from './card-commands';
+import type { CallOptions, ImageProvider, SceneImage, SceneImageRequest, ProviderUsage } from '../types';
+import { buildCardsCommand, cardAss, cardText, sceneGradient, type CardSpec } from './card-commands';
 
 export interface SceneCardOptions {
-  /** A font file with Hangul glyphs; found through fontconfig from the look's font when absent. */
-  fontFile?: string;
-  fontStyle?: string;
+  /** A folder of fonts libass reads besides the system's; AUTOCLIP_FONTS_DIR's by default. */
+  fontsDir?: string;
   timeoutMs?: number;
   ffmpegPath?: string;
 }
 
-/** The font file to draw with: an explicit one, or the look's family resolved once. */
-function fontFileFor(look: TemplateLook, options: Pick<SceneCardOptions, 'fontFile' | 'fontStyle'>): Promise<string> {
-  return options.fontFile ? Promise.resolve(options.fontFile) : hangulFontFile(look.font, options.fontStyle ?? 'Bold');
-}
-
 /**
- * Offline scene images: a gradient in the template's colours with the scene's text wrapped,
- * large and centred. All cards come from one ffmpeg run.
+ * Offline scene images: a gradient in the template's colours with the scene's number and a
+ * headline of its first words (the captions carry the whole text). All cards come from one ffmpeg run.
  */
 export class SceneCardImageProvider implements ImageProvider {
   readonly name = 'local-cards';
@@ -30,32 +24,26 @@ export class SceneCardImageProvider implements ImageProvider {
 
   async createSceneImages(request: SceneImageRequest, callOptions: CallOptions = {}): Promise<{ images: SceneImage[]; usage: ProviderUsage }> {
     const started = Date.now();
-    const { look, scenes, outDir } = request;
-    const fontFile = await fontFileFor(look, this.options);
+    const { look, scenes, outDir, language } = request;
+    const frame = { width: look.width, height: look.height };
+    const style = { font: look.font, textColor: look.colors.text ?? '#FFFFFF', boxColor: look.colors.background ?? '#000000' };
     await mkdir(outDir, { recursive: true });
-    const textDir = await mkdtemp(join(outDir, '.card-text-'));
+    const assDir = await mkdtemp(join(outDir, '.card-text-'));
     try {
-      const cards: CardSpec[] = [];
-      for (const scene of scenes) {
-        const layout = layoutCard(scene.text, look.width, look.height);
-        const lines = await Promise.all(
-          layout.lines.map(async (line, lineIndex) => {
-            const textFile = join(textDir, `scene-${scene.index}-line-${lineIndex}.txt`);
-            await writeFile(textFile, line.text, 'utf8');
-            return { textFile, baselineY: line.baselineY };
-          }),
-        );
-        cards.push({
-          outputPath: join(outDir, `scene-${String(scene.index).padStart(2, '0')}.png`),
-          gradient: sceneGradient(scene.index, look.width, look.height, look.colors.primary, look.colors.secondary),
-          band: { ...layout.band, color: ffmpegColor(look.colors.background ?? 'black', 0.3) },
-          lines,
-          fontSize: layout.fontSize,
-          textColor: ffmpegColor(look.colors.text ?? 'white'),
-        });
-      }
+      const cards: CardSpec[] = await Promise.all(
+        scenes.map(async (scene) => {
+          const assFile = join(assDir, `scene-${scene.index}.ass`);
+          await writeFile(assFile, cardAss(cardText(scene.index, scene.text, language, frame), style, frame, language), 'utf8');
+          return {
+            outputPath: join(outDir, `scene-${String(scene.index).padStart(2, '0')}.png`),
+            gradient: sceneGradient(scene.index, look.width, look.height, look.colors.primary, look.colors.secondary),
+            assFile,
+          };
+        }),
+      );
       if (cards.length > 0) {
-        const command = buildCardsCommand({ width: look.width, height: look.height, fontFile, cards });
+        const fontsDir = this.options.fontsDir ?? fontsDirFromEnv();
+        const command = buildCardsCommand({ ...frame, ...(fontsDir ? { fontsDir } : {}), cards });
         await runFfmpeg(commandArgs(command), { signal: callOptions.signal, timeoutMs: this.options.timeoutMs, ffmpegPath: this.options.ffmpegPath });
       }
       callOptions.onProgress?.(100);
@@ -68,11 +56,11 @@ export class SceneCardImageProvider implements ImageProvider {
           outputUnits: cards.length,
           durationMs: Date.now() - started,
           estimatedCostUsd: 0,
-          model: 'ffmpeg-drawtext',
+          model: 'ffmpeg-libass',
         },
       };
     } finally {
-      await rm(textDir, { recursive: true, force: true });
+      await rm(assDir, { recursive: true, force: true });
     }
   }
 }

@@ -1,10 +1,12 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { fontsDirFromEnv } from '../ffmpeg/fonts';
 import { availableEncoders, probe, requireStream, runFfmpeg } from '../ffmpeg/runner';
 import type { CallOptions, RenderRequest, RenderResult, Renderer } from '../types';
 import { parseLoudnessReport } from './audio-mix';
 import { checkRenderRequest, planRender, type PlannedFile, type RenderSettings } from './render-plan';
 
+/** `fontsDir` defaults to the folder AUTOCLIP_FONTS_DIR names. */
 export interface FfmpegRendererOptions extends RenderSettings {
   /** Stops a run (SIGINT, then SIGKILL) when it takes longer. */
   timeoutMs?: number;
@@ -40,7 +42,8 @@ export class FfmpegRenderer implements Renderer {
     checkRenderRequest(request);
     const voice = await probe(resolve(request.audioPath), { signal, ffprobePath });
     const encoders = await availableEncoders(ffmpegPath);
-    const plan = planRender(request, { voice, encoders }, this.options);
+    const fontsDir = this.options.fontsDir ?? fontsDirFromEnv();
+    const plan = planRender(request, { voice, encoders }, { ...this.options, ...(fontsDir ? { fontsDir } : {}) });
     const run = (args: string[], extra: Parameters<typeof runFfmpeg>[1] = {}) => runFfmpeg(args, { signal, ffmpegPath, timeoutMs, killGraceMs, ...extra });
 
     await mkdir(dirname(plan.chunkList.path), { recursive: true });

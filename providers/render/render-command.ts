@@ -1,4 +1,4 @@
-import { filterValue, formatNumber, type FfmpegCommand } from '../ffmpeg/command';
+import { assFilter, formatNumber, type FfmpegCommand } from '../ffmpeg/command';
 import type { ChunkPart, Timeline, TimelineChunk } from './timeline';
 
 /**
@@ -82,6 +82,8 @@ export interface ChunkCommandOptions {
   transition: string;
   /** ASS files burnt in, in order (captions, then titles), timed from the chunk's start. */
   assFiles: readonly string[];
+  /** A folder of fonts libass reads besides the system's. */
+  fontsDir?: string;
   videoArgs: string[];
   outputPath: string;
 }
@@ -131,7 +133,7 @@ export function buildChunkCommand(options: ChunkCommandOptions): FfmpegCommand {
     });
   }
 
-  const overlays = options.assFiles.map((file) => `ass=filename=${filterValue(file)}`);
+  const overlays = options.assFiles.map((file) => assFilter(file, options.fontsDir));
   graph.push(`${video}${[...overlays, 'format=yuv420p'].join(',')}[video]`);
   return {
     inputs,

@@ -1,9 +1,9 @@
 import { join, resolve } from 'node:path';
-import { toAss, toWebVtt, type CaptionCue } from '../captions';
+import { fontForLanguage, fontSizeForLanguage, toAss, toWebVtt, type CaptionCue } from '../captions';
 import { PermanentProviderError } from '../errors';
 import { commandArgs, type FfmpegCommand } from '../ffmpeg/command';
 import { requireStream, type MediaInfo } from '../ffmpeg/runner';
-import type { RenderRequest } from '../types';
+import type { RenderRequest, RenderTitle } from '../types';
 import { buildAudioMixCommand, buildLoudnessMeasureCommand, levelingFor, type AudioMixOptions, type LoudnessMeasurement } from './audio-mix';
 import {
   buildChunkCommand,
@@ -42,6 +42,8 @@ export interface RenderSettings {
   thumbnailWidth?: number;
   /** Encoders to try in order; H.264 by default. */
   encoders?: readonly VideoEncoderProfile[];
+  /** A folder of fonts libass reads besides the system's (the script fonts). */
+  fontsDir?: string;
 }
 
 /** What the renderer found out before planning. */
@@ -156,8 +158,12 @@ export function planRender(request: RenderRequest, inputs: RenderInputs, setting
     }));
 
   const titles: TitleCard[] = [];
-  if (design.intro) titles.push({ ...design.intro, startSec: 0, endSec: timeline.introFrames / fps });
-  if (design.outro) titles.push({ ...design.outro, startSec: (timeline.totalFrames - timeline.outroFrames) / fps, endSec: durationSec });
+  const inLanguage = (title: RenderTitle) => ({
+    ...title,
+    style: { ...title.style, font: fontForLanguage(request.language, title.style.font), fontSize: fontSizeForLanguage(request.language, title.style.fontSize) },
+  });
+  if (design.intro) titles.push({ ...inLanguage(design.intro), startSec: 0, endSec: timeline.introFrames / fps });
+  if (design.outro) titles.push({ ...inLanguage(design.outro), startSec: (timeline.totalFrames - timeline.outroFrames) / fps, endSec: durationSec });
   const cues = design.captions ? shifted(design.captions.cues, timeline.introFrames / fps) : [];
   const rightToLeft = request.language === 'ar';
 
@@ -185,6 +191,7 @@ export function planRender(request: RenderRequest, inputs: RenderInputs, setting
       zoom: settings.zoom ?? 1.1,
       transition: TRANSITIONS[design.transition],
       assFiles: files.map((file) => file.path),
+      ...(settings.fontsDir ? { fontsDir: settings.fontsDir } : {}),
       videoArgs,
       outputPath,
     });

@@ -19,9 +19,13 @@ export const GO_SERVERS = {
   'stripe-mock': { module: 'github.com/stripe/stripe-mock', version: 'v0.203.0' },
 } as const;
 
+/** The user's cache folder for the project, outside the checkout. */
+export function cacheRoot(): string {
+  return process.env.AUTOCLIP_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'autoclip');
+}
+
 export function cacheDir(): string {
-  const base = process.env.AUTOCLIP_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'autoclip');
-  const dir = join(base, 'bin');
+  const dir = join(cacheRoot(), 'bin');
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -6,6 +6,8 @@ import { pgbouncer } from './pgbouncer';
 import { isAlive, runningPid, stopProcess, waitUntil, type ManagedProcess } from './process';
 import { localSecret, type ServiceDefinition, type StackContext } from './context';
 import { ensurePgBackRest } from './pgbackrest';
+import { ensureScriptFonts } from './fonts';
+import { FONTS_DIR_VARIABLE } from '../../providers/ffmpeg/fonts';
 import { minio, minioReplica } from './minio';
 import { localPgBackRest, mongodb, postgres, redis, stripeMock, temporal } from './services';
 
@@ -62,9 +64,10 @@ export interface RunningStack {
 
 export async function startStack(profile: Profile, log: (line: string) => void = (l) => console.error(l)): Promise<RunningStack> {
   ensureSystemPackages();
+  const fontsDir = ensureScriptFonts();
   const ctx = stackContext(profile);
   const startedHere = new Set<string>();
-  const env: Record<string, string> = { NODE_ENV: profile === 'test' ? 'test' : 'development', ...localSecrets(ctx) };
+  const env: Record<string, string> = { NODE_ENV: profile === 'test' ? 'test' : 'development', ...localSecrets(ctx), ...(fontsDir ? { [FONTS_DIR_VARIABLE]: fontsDir } : {}) };
   const stop = async () => {
     for (const service of [...SERVICES].reverse()) if (startedHere.has(service.name)) await stopProcess(managed(ctx, service));
   };

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { textWidthEm } from '../../providers/text-layout';
-import { captionCues, fontForLanguage, spokenWords, splitWords, toAss, toSrt, toWebVtt, type CaptionStyle, type SpokenWord } from '../../providers/captions';
+import { captionCues, fontForLanguage, fontSizeForLanguage, spokenWords, splitWords, toAss, toSrt, toWebVtt, type CaptionStyle, type SpokenWord } from '../../providers/captions';
 
 const STYLE: CaptionStyle = {
   mode: 'karaoke',
@@ -98,7 +98,7 @@ describe('captions', () => {
     assert.doesNotMatch(popup[1] as string, /fscx80/);
   });
 
-  it('styles the captions from the template: box or outline, safe-area margin, the language font, right-to-left', () => {
+  it('styles the captions from the template: box or outline, safe-area margin, the language font and size, right-to-left', () => {
     const cues = captionCues(spokenWords(LINES, SCENES, 'ko'), STYLE, 'ko');
     const style = (ass: string) => (ass.split('\n').find((line) => line.startsWith('Style: Caption,')) as string).split(',');
     const boxed = style(toAss(cues, STYLE, PORTRAIT, 'ko'));
@@ -111,7 +111,12 @@ describe('captions', () => {
     assert.equal(outlined[15], '1');
     assert.equal(outlined[1], 'Noto Sans CJK JP');
     assert.equal(outlined[18], '8');
-    assert.equal(style(toAss(cues, STYLE, PORTRAIT, 'ar'))[22], '-1');
+    const arabic = style(toAss(cues, STYLE, PORTRAIT, 'ar'));
+    assert.deepEqual([arabic[1], arabic[2], arabic[22]], ['Noto Sans Arabic', '93', '-1']);
+    const hindi = style(toAss(cues, STYLE, PORTRAIT, 'hi'));
+    assert.deepEqual([hindi[1], hindi[2], hindi[22]], ['Noto Sans Devanagari', '58', '1']);
+    assert.equal(fontForLanguage('hi', 'Pretendard'), 'Noto Sans Devanagari');
+    assert.equal(fontSizeForLanguage('ko', 64), 64);
     assert.equal(fontForLanguage('zh', 'Noto Serif CJK KR'), 'Noto Serif CJK SC');
     assert.equal(fontForLanguage('en', 'Noto Sans CJK KR'), 'Noto Sans CJK KR');
     assert.equal(fontForLanguage('ja', 'Pretendard'), 'Pretendard');

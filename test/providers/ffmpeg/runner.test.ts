@@ -3,8 +3,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { filterValue } from '../../../providers/ffmpeg/command';
-import { hangulFontFile } from '../../../providers/ffmpeg/fonts';
+import { assFilter } from '../../../providers/ffmpeg/command';
+import { titlesAss } from '../../../providers/render/titles';
 import { FfmpegError, mapProbeOutput, parseProgressLine, probe, runFfmpeg } from '../../../providers/ffmpeg/runner';
 import { childProcesses } from './support';
 
@@ -142,15 +142,10 @@ describe('runFfmpeg and probe', () => {
   it('passes awkward paths through the filter graph escaping', async () => {
     const awkward = join(dir, "it's [a]; b,c:d");
     await mkdir(awkward);
-    const textFile = join(awkward, 'line.txt');
-    await writeFile(textFile, "100% 'quoted' %{pts} \\ text", 'utf8');
-    const fontFile = await hangulFontFile('Noto Sans CJK KR');
+    const assFile = join(awkward, 'line.ass');
+    await writeFile(assFile, titlesAss([{ text: "100% 'quoted' text", startSec: 0, endSec: 1, animation: 'none', style: { font: 'Noto Sans CJK KR', fontSize: 20, bold: false, position: 'center', color: '#FFFFFF', outlineColor: '#000000' } }], { width: 320, height: 80 }, { fromSec: 0, toSec: 1 }, false), 'utf8');
     const output = join(awkward, 'out.png');
-    await runFfmpeg([
-      '-filter_complex',
-      `color=c=black:s=320x80:r=1:d=1,drawtext=fontfile=${filterValue(fontFile)}:textfile=${filterValue(textFile)}:expansion=none:fontsize=20:fontcolor=white:x=4:y=30[out]`,
-      '-map', '[out]', '-frames:v', '1', '-update', '1', output,
-    ]);
+    await runFfmpeg(['-filter_complex', `color=c=black:s=320x80:r=1:d=1,${assFilter(assFile, awkward)}[out]`, '-map', '[out]', '-frames:v', '1', '-update', '1', output]);
     assert.equal((await probe(output)).streams[0]?.width, 320);
   });
 });

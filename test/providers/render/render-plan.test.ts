@@ -195,12 +195,16 @@ describe('render plan', () => {
     assert.match(both.chunks[1]?.video.filterGraph ?? '', /ass=filename=\/o\/\.render\/captions-1\.ass,ass=filename=\/o\/\.render\/titles-1\.ass,format=yuv420p\[video\]$/);
   });
 
-  it('writes captions and titles right to left for Arabic', () => {
-    const plan = planRender({ ...REQUEST, language: 'ar', design: DESIGNED }, INPUTS, { chunkSec: 1 });
+  it('writes captions and titles right to left for Arabic, in Noto Sans Arabic from the fonts folder', () => {
+    const plan = planRender({ ...REQUEST, language: 'ar', design: DESIGNED }, INPUTS, { chunkSec: 1, fontsDir: '/cache/fonts' });
     for (const file of plan.chunks.flatMap((chunk) => chunk.files)) {
       const styles = file.text.split('\n').filter((line) => line.startsWith('Style:'));
       assert.ok(styles.length > 0 && styles.every((line) => line.endsWith(',-1')), `${file.path}: ${styles.join(' | ')}`);
+      assert.ok(styles.every((line) => line.split(',')[1] === 'Noto Sans Arabic'), `${file.path}: ${styles.join(' | ')}`);
     }
+    const title = plan.chunks[0]?.files[0]?.text.split('\n').find((line) => line.startsWith('Style: T0,'));
+    assert.equal(title?.split(',')[2], '140', 'the title size scaled to Noto Sans Arabic\'s taller metrics');
+    assert.ok(plan.chunks[0]?.video.filterGraph.endsWith('[x0]ass=filename=/o/.render/titles-0.ass:fontsdir=/cache/fonts,format=yuv420p[video]'));
     assert.ok(designed().chunks[0]?.files[0]?.text.split('\n').find((line) => line.startsWith('Style:'))?.endsWith(',1'));
   });
 
@@ -262,7 +266,7 @@ describe('render plan', () => {
     const mix = plan.mixAudio(raw, leveled);
     assert.match(
       mix.filterGraph,
-      /normalize=0,volume=7\.3dB,alimiter=[^,]+,loudnorm=I=-14:TP=-1\.5:LRA=11:measured_I=-14\.60:measured_TP=-2\.90:measured_LRA=4\.80:measured_thresh=-24\.90:offset=0\.20:linear=true,aresample=48000\[audio\]$/,
+      /normalize=0,volume=7\.3dB,alimiter=[^,]+,loudnorm=I=-14:TP=-1\.5:LRA=11:measured_I=-14\.60:measured_TP=-2\.90:measured_LRA=4\.80:measured_thresh=-24\.90:offset=0\.20:linear=true,aresample=48000,aformat=sample_rates=48000:channel_layouts=stereo\[audio\]$/,
     );
     assert.deepEqual(mix.args.slice(-9), ['-map', '[audio]', '-c:a', 'aac', '-b:a', '160k', '-t', '10', '/o/.render/audio.m4a']);
     assert.equal(plan.join.inputs[1]?.at(-1), '/o/.render/audio.m4a', 'the join takes the mixed audio');
