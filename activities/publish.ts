@@ -8,13 +8,14 @@ import type { DueUpload } from '../db/repositories/uploads';
 import type { Channel, Content, Platform, Project, TargetPlatform, UploadMetrics, UploadSettings, Visibility } from '../db/models';
 import type { AppContext } from '../control/app-context';
 import { nextLocalTime } from '../lib/calendar';
+import { describeWithChapters, videoChapters } from '../lib/chapters';
 import { moduleLogger } from '../lib/logger';
 import { SecretBox } from '../lib/secrets';
 import { isProviderError, ProviderError } from '../providers/errors';
 import type { InstagramClient, InstagramCredentials } from '../providers/platforms/instagram';
 import type { TikTokClient, TikTokCredentials, TikTokPrivacyLevel } from '../providers/platforms/tiktok';
 import type { PlatformAccessToken, PlatformCallOptions, PlatformUploadOptions, PlatformUploadResult, PlatformVideoStatistics } from '../providers/platforms/types';
-import type { YouTubeClient, YouTubeCredentials, YouTubePrivacyStatus } from '../providers/platforms/youtube';
+import { YOUTUBE_DESCRIPTION_MAX_BYTES, type YouTubeClient, type YouTubeCredentials, type YouTubePrivacyStatus } from '../providers/platforms/youtube';
 import type { ProviderUsage } from '../providers/types';
 import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
@@ -110,6 +111,27 @@ export function disclosesSyntheticMedia(project: Pick<Project, 'style_preset'>, 
   return content.audio_url !== null || pictures.length === 0 || pictures.some((asset) => asset.source === 'generated');
 }
 
+/**
+ * The description a YouTube upload carries: for mid and long videos, the content's description
+ * followed by the chapters of its sections (lib/chapters.ts), computed at each upload and never
+ * stored; short videos, and videos whose scenes give fewer than three chapters, as written.
+ */
+export function youtubeDescription(
+  content: Pick<Content, 'title' | 'description' | 'script' | 'media_assets' | 'video_duration'>,
+  project: Pick<Project, 'content_format' | 'language'>,
+): string {
+  const description = content.description ?? '';
+  if (project.content_format !== 'mid' && project.content_format !== 'long') return description;
+  const chapters = videoChapters({
+    script: content.script,
+    mediaAssets: content.media_assets ?? [],
+    videoDurationSec: content.video_duration,
+    fallbackTitle: content.title,
+    ...(project.language ? { language: project.language } : {}),
+  });
+  return describeWithChapters(description, chapters, YOUTUBE_DESCRIPTION_MAX_BYTES);
+}
+
 /** Title, description and tags as one caption, the tags as hashtags. */
 function captionOf(content: Content): string {
   const hashtags = (content.tags ?? []).map((tag) => `#${tag.replace(/[^\p{L}\p{N}_]/gu, '')}`).filter((tag) => tag.length > 1);
@@ -177,7 +199,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
             filePath: await download(),
             metadata: {
               title: content.title,
-              description: content.description ?? '',
+              description: youtubeDescription(content, project),
               tags: content.tags ?? [],
               privacyStatus: (settings.default_visibility ?? 'private') satisfies YouTubePrivacyStatus,
               madeForKids: settings.made_for_kids ?? false,
@@ -276,6 +298,56 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     return filePath;
   }
 
+  /**
+   * Adds the captions rendered beside the video (`video/video.vtt`) to its YouTube video as a
+   * caption track in the project's language; a video rendered without them is left as it is. The
+   * attempt that published the video inserts at once: this step follows the row's `published`, so
+   * no earlier attempt reached it. An attempt that found the row published (`checkFirst`) asks
+   * YouTube for the video's tracks first, because an earlier one may have added it, even if its
+   * answer was lost: a track in that language (not YouTube's automatic one) means it is there.
+   * Never fails the publication: a failed call is recorded in `api_usages` with its error, a
+   * warning is logged, and the video stays published.
+   */
+  async function addCaptionTrack(channel: Channel, target: { uploadId: string; contentId: string; videoId: string; captionsKey: string; project: Project }, checkFirst: boolean): Promise<void> {
+    const { uploadId, contentId, videoId, captionsKey, project } = target;
+    const context = { contentId, uploadId, videoId };
+    const usages: ProviderUsage[] = [];
+    let failure: string | undefined;
+    try {
+      let track: Buffer;
+      try {
+        track = await db.objects.getBuffer(captionsKey);
+      } catch (err) {
+        if ((err as { name?: unknown }).name === 'NoSuchKey') return;
+        throw err;
+      }
+      const language = project.mediaLanguage();
+      const keep = tokenKeeper(channel);
+      const options = { signal: ActivityContext.current().cancellationSignal, onUsage: (usage: ProviderUsage) => usages.push(usage) };
+      if (checkFirst) {
+        reportProgress(100);
+        const listed = await clients.youtube.listCaptions(youtubeCredentials(channel), videoId, options);
+        await keep(listed.refreshedToken);
+        if (listed.tracks.some((t) => t.language === language && t.trackKind !== 'asr')) {
+          log.info({ ...context, language }, 'the caption track is already there');
+          return;
+        }
+      }
+      reportProgress(100);
+      const name = new Intl.DisplayNames([language], { type: 'language' }).of(language) ?? language;
+      const inserted = await clients.youtube.insertCaption({ credentials: youtubeCredentials(channel), videoId, language, name, track, contentType: 'text/vtt' }, options);
+      await keep(inserted.refreshedToken);
+      log.info({ ...context, captionId: inserted.track.id, language }, 'caption track added');
+    } catch (err) {
+      if (ActivityContext.current().cancellationSignal.aborted) throw err;
+      failure = (err instanceof Error ? err.message : String(err)).slice(0, 4000);
+      if (isProviderError(err) && err.requiresReconnect) await recordSafely('the channel in error', () => channel.update({ status: 'error' }), context);
+      log.warn({ ...context, error: failure }, 'the caption track was not added; the video stays published');
+    } finally {
+      for (const [index, usage] of usages.entries()) await recordUsage(usage, index === usages.length - 1 ? failure : undefined);
+    }
+  }
+
   /** Records a metrics call against the channel's owner; it names the content when it read one video. */
   function ownerSink(owner: { user_id: string | null; organization_id: string | null }, contentId: string | null): UsageSink {
     return (usage, error) => db.usage.insert({ user_id: owner.user_id, organization_id: owner.organization_id, content_id: contentId, job_id: null }, usage, error);
@@ -347,18 +419,23 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
       const upload = await ContentUpload.findByPk(input.uploadId);
       if (!upload) throw ApplicationFailure.nonRetryable('the upload row is gone', 'ContentNotFound');
       const content = await loadContent(db, input.contentId);
+      const { project } = content;
+      const scope = currentJob();
+      const keys = contentMediaKeys(scope ?? { organizationId: project.organization_id, userId: project.user_id, projectId: content.project_id }, content.id);
       if (upload.status === 'published' && upload.platform_video_id && upload.platform_url) {
         // An earlier attempt published the video and failed after: only its bookkeeping is finished.
         await content.update({ status: 'published', published_at: content.published_at ?? upload.published_at });
+        const channel = await ChannelModel.findByPk(input.channelId);
+        if (channel?.platform === 'youtube' && channel.status === 'connected') {
+          await addCaptionTrack(channel, { uploadId: upload.id, contentId: content.id, videoId: upload.platform_video_id, captionsKey: keys.captions, project }, true);
+        }
         return { uploadId: upload.id, platformVideoId: upload.platform_video_id, url: upload.platform_url };
       }
       const channel = await loadChannel(input.channelId);
-      const { project } = content;
       const session = upload.readSession(box);
       await upload.update({ status: 'uploading', error_message: null });
 
-      const scope = currentJob();
-      const videoKey = contentMediaKeys(scope ?? { organizationId: project.organization_id, userId: project.user_id, projectId: content.project_id }, content.id).video;
+      const videoKey = keys.video;
       const workDir = processWorkDir(ctx.config.media.workDir);
       await mkdir(workDir, { recursive: true });
       const dir = await mkdtemp(join(workDir, `upload-${content.id}-`));
@@ -404,6 +481,9 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
             ),
           { contentId: content.id, uploadId: upload.id },
         );
+        if (channel.platform === 'youtube') {
+          await addCaptionTrack(channel, { uploadId: upload.id, contentId: content.id, videoId: result.videoId, captionsKey: keys.captions, project }, false);
+        }
         return { uploadId: upload.id, platformVideoId: result.videoId, url: result.url };
       } finally {
         await rm(dir, { recursive: true, force: true });

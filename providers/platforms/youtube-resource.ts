@@ -38,7 +38,8 @@ export interface YouTubeVideoResource {
 }
 
 const TITLE_MAX_CHARS = 100;
-const DESCRIPTION_MAX_BYTES = 5000;
+/** YouTube's longest description, in UTF-8 bytes. */
+export const YOUTUBE_DESCRIPTION_MAX_BYTES = 5000;
 const TAGS_MAX_CHARS = 500;
 const DEFAULT_CATEGORY_ID = '22';
 
@@ -95,7 +96,7 @@ export function buildVideoResource(metadata: YouTubeVideoMetadata): YouTubeVideo
   }
   const snippet: YouTubeVideoResource['snippet'] = {
     title,
-    description: truncateUtf8(clean(metadata.description ?? ''), DESCRIPTION_MAX_BYTES),
+    description: truncateUtf8(clean(metadata.description ?? ''), YOUTUBE_DESCRIPTION_MAX_BYTES),
     tags: fitTags(metadata.tags ?? []),
     categoryId: metadata.categoryId ?? DEFAULT_CATEGORY_ID,
   };

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ProviderError, type ProviderErrorCode } from '../errors';
@@ -8,13 +9,14 @@ import type { PlatformAccessToken, PlatformClient, PlatformVideoStatistics } fro
 import { buildVideoResource, type YouTubeVideoMetadata, type YouTubeVideoResource } from './youtube-resource';
 
 /**
- * YouTube Data API v3 client: OAuth refresh, resumable upload, statistics. Every base URL is
+ * YouTube Data API v3 client: OAuth refresh, resumable upload, caption tracks, statistics. Every base URL is
  * configurable so tests run it against a loopback fake (test/fakes/youtube-server.ts).
  */
 
 export type { YouTubeVideoMetadata, YouTubePrivacyStatus } from './youtube-resource';
+export { YOUTUBE_DESCRIPTION_MAX_BYTES } from './youtube-resource';
 
-export type YouTubeOperation = 'oauth_refresh' | 'upload' | 'metrics';
+export type YouTubeOperation = 'oauth_refresh' | 'upload' | 'captions_list' | 'captions_insert' | 'metrics';
 
 export interface YouTubeEndpoints {
   oauthUrl: string;
@@ -28,10 +30,12 @@ export const YOUTUBE_DEFAULT_ENDPOINTS: Readonly<YouTubeEndpoints> = {
   apiUrl: 'https://www.googleapis.com',
 };
 
-/** Quota units charged per call (videos.insert 1600, videos.list 1; token refresh is free). */
+/** Quota units charged per call (videos.insert 1600, captions.insert 400, captions.list 50, videos.list 1; token refresh is free). */
 export const YOUTUBE_QUOTA_UNITS: Readonly<Record<YouTubeOperation, number>> = {
   oauth_refresh: 0,
   upload: 1600,
+  captions_list: 50,
+  captions_insert: 400,
   metrics: 1,
 };
 
@@ -94,6 +98,27 @@ export interface YouTubeUploadResult {
   refreshedToken?: PlatformAccessToken;
 }
 
+export interface YouTubeCaptionRequest {
+  credentials: YouTubeCredentials;
+  videoId: string;
+  /** BCP-47 language of the track, e.g. `ko`. */
+  language: string;
+  /** The track's name, shown to viewers among the subtitle choices. */
+  name: string;
+  /** The caption file (WebVTT, SRT, …), at most 100 MB. */
+  track: Buffer;
+  /** Default `text/vtt`. */
+  contentType?: string;
+}
+
+export interface YouTubeCaptionTrack {
+  id: string;
+  language: string;
+  name: string;
+  /** `standard`, `asr` (YouTube's automatic speech recognition) or `forced`. */
+  trackKind: string;
+}
+
 type UploadStep =
   | { kind: 'progress'; offset: number }
   | { kind: 'done'; video: Record<string, unknown> }
@@ -143,6 +168,17 @@ function providerError(body: unknown): { message: string; reason?: string } {
     return { message: typeof message === 'string' ? message : 'no message', reason };
   }
   return { message: 'no details' };
+}
+
+/** A caption resource of an answer, or undefined when it has no id. */
+function captionTrackOf(value: unknown): YouTubeCaptionTrack | undefined {
+  const { id, snippet } = (value ?? {}) as { id?: unknown; snippet?: Record<string, unknown> };
+  if (typeof id !== 'string' || id === '') return undefined;
+  const text = (field: string): string => {
+    const value = snippet?.[field];
+    return typeof value === 'string' ? value : '';
+  };
+  return { id, language: text('language'), name: text('name'), trackKind: text('trackKind') };
 }
 
 export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTubeUploadRequest> {
@@ -253,6 +289,69 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
       }
     }
     return { items, ...(state.refreshed ? { refreshedToken: state.refreshed } : {}) };
+  }
+
+  /**
+   * captions.insert as one multipart request (the caption resource, then the file). Not sent again
+   * on any failure: a track whose answer was lost may exist, and a second one would be a duplicate;
+   * `listCaptions` tells.
+   */
+  async insertCaption(request: YouTubeCaptionRequest, options: YouTubeCallOptions = {}): Promise<{ track: YouTubeCaptionTrack; refreshedToken?: PlatformAccessToken }> {
+    const state = this.state('captions_insert', request.credentials, options);
+    const startedAt = performance.now();
+    let track: YouTubeCaptionTrack | undefined;
+    try {
+      const boundary = `autoclip-${randomBytes(16).toString('hex')}`;
+      const resource = { snippet: { videoId: request.videoId, language: request.language, name: request.name, isDraft: false } };
+      const body = Buffer.concat([
+        Buffer.from(`--${boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n${JSON.stringify(resource)}\r\n`),
+        Buffer.from(`--${boundary}\r\nContent-Type: ${request.contentType ?? 'text/vtt'}\r\n\r\n`),
+        request.track,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]);
+      const url = `${this.endpoints.uploadUrl}/upload/youtube/v3/captions?uploadType=multipart&part=snippet`;
+      const response = await this.authorized(state, (token) =>
+        this.send(state, url, this.requestTimeoutMs, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': `multipart/related; boundary=${boundary}`, Accept: 'application/json' },
+          body,
+        }),
+      );
+      if (!response.ok) throw await this.failure(state, response);
+      track = captionTrackOf(await readBody(response));
+      if (!track) throw new ProviderError('youtube', 'invalid_response', 'YouTube captions_insert: the answer is not a caption resource', { statusCode: response.status });
+      return { track, ...(state.refreshed ? { refreshedToken: state.refreshed } : {}) };
+    } finally {
+      this.record(state, startedAt, track ? 1 : 0);
+    }
+  }
+
+  /** captions.list: the video's caption tracks (YouTube's automatic ones included, as `asr`). */
+  async listCaptions(
+    credentials: YouTubeCredentials,
+    videoId: string,
+    options: YouTubeCallOptions = {},
+  ): Promise<{ tracks: YouTubeCaptionTrack[]; refreshedToken?: PlatformAccessToken }> {
+    const state = this.state('captions_list', credentials, options);
+    const startedAt = performance.now();
+    const tracks: YouTubeCaptionTrack[] = [];
+    try {
+      const query = new URLSearchParams({ part: 'snippet', videoId });
+      const response = await this.authorized(state, (token) =>
+        this.send(state, `${this.endpoints.apiUrl}/youtube/v3/captions?${query.toString()}`, this.requestTimeoutMs, {
+          headers: { Authorization: `Bearer ${token}`, Accept: 'application/json' },
+        }),
+      );
+      if (!response.ok) throw await this.failure(state, response);
+      const body = (await readBody(response)) as { items?: unknown } | undefined;
+      for (const item of Array.isArray(body?.items) ? body.items : []) {
+        const track = captionTrackOf(item);
+        if (track) tracks.push(track);
+      }
+      return { tracks, ...(state.refreshed ? { refreshedToken: state.refreshed } : {}) };
+    } finally {
+      this.record(state, startedAt, tracks.length);
+    }
   }
 
   private async runUpload(

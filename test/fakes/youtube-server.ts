@@ -5,7 +5,8 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 /**
  * A loopback server speaking the parts of YouTube's protocol AutoClip uses: the OAuth token
  * endpoint, resumable uploads (session, chunked PUTs with 308 + Range, status queries that answer
- * the video once the session is complete) and videos.list statistics. Tests steer it through
+ * the video once the session is complete), captions.insert (multipart: the caption resource, then
+ * the file) and captions.list, and videos.list statistics. Tests steer it through
  * `state` to reproduce the provider's failures, and count sessions and videos per title.
  */
 
@@ -43,7 +44,42 @@ interface FakeVideo {
   statistics: { viewCount: number; likeCount: number; commentCount: number };
 }
 
+/** A caption track as captions.insert received it. */
+export interface FakeCaptionTrack {
+  id: string;
+  videoId: string;
+  language: string;
+  name: string;
+  contentType: string;
+  /** The caption file, as text. */
+  body: string;
+}
+
 const CHUNK_GRANULARITY = 256 * 1024;
+
+/** The parts of a multipart/related body, each with its headers (names in lower case) and bytes. */
+function multipartParts(body: Buffer, contentType: string): { headers: Record<string, string>; data: Buffer }[] | undefined {
+  const boundary = /boundary="?([^";]+)"?/i.exec(contentType)?.[1];
+  if (!/^multipart\/related/i.test(contentType) || !boundary) return undefined;
+  const text = body.toString('latin1');
+  const delimiter = `--${boundary}`;
+  const end = text.indexOf(`\r\n${delimiter}--`);
+  if (!text.startsWith(`${delimiter}\r\n`) || end < 0) return undefined;
+  return text
+    .slice(delimiter.length + 2, end)
+    .split(`\r\n${delimiter}\r\n`)
+    .map((part) => {
+      const split = part.indexOf('\r\n\r\n');
+      const head = split < 0 ? '' : part.slice(0, split);
+      const headers = Object.fromEntries(
+        head.split('\r\n').flatMap((line) => {
+          const colon = line.indexOf(':');
+          return colon > 0 ? [[line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]] : [];
+        }),
+      );
+      return { headers, data: Buffer.from(split < 0 ? '' : part.slice(split + 4), 'latin1') };
+    });
+}
 
 export class FakeYouTubeState {
   readonly clientId = 'fake-client-id.apps.googleusercontent.com';
@@ -59,6 +95,11 @@ export class FakeYouTubeState {
   readonly initFailures: FakeFailure[] = [];
   readonly chunkFailures: FakeFailure[] = [];
   readonly statisticsFailures: FakeFailure[] = [];
+  /** captions.insert; a `dropConnection` failure stores the track, then cuts the connection (the answer lost). */
+  readonly captionFailures: FakeFailure[] = [];
+  readonly captionListFailures: FakeFailure[] = [];
+  /** Caption tracks by their id. */
+  readonly captions = new Map<string, FakeCaptionTrack>();
   readonly sessions = new Map<string, UploadSession>();
   readonly videos = new Map<string, FakeVideo>();
   readonly requests: RecordedRequest[] = [];
@@ -144,6 +185,11 @@ export class FakeYouTubeState {
   containsSyntheticMedia(videoId: string): boolean | undefined {
     const status = this.videos.get(videoId)?.resource.status as { containsSyntheticMedia?: boolean } | undefined;
     return status?.containsSyntheticMedia;
+  }
+
+  /** The caption tracks of a video, in the order they were inserted. */
+  captionsOf(videoId: string): FakeCaptionTrack[] {
+    return [...this.captions.values()].filter((track) => track.videoId === videoId);
   }
 
   /** Videos the channel holds with this title: every finished upload counts, whichever session it came from. */
@@ -292,6 +338,46 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
     sendJson(res, 200, { kind: 'youtube#videoListResponse', items, pageInfo: { totalResults: items.length, resultsPerPage: items.length } });
   }
 
+  function insertCaption(req: IncomingMessage, res: ServerResponse, raw: Buffer): void {
+    if (!authorized(req, res)) return;
+    const failure = state.captionFailures.shift();
+    if (failure && !failure.dropConnection) return sendGoogleError(res, failure);
+    const parts = multipartParts(raw, req.headers['content-type'] ?? '');
+    if (!parts || parts.length !== 2) return sendGoogleError(res, { status: 400, reason: 'mediaBodyRequired', message: 'A multipart/related body with the caption resource and the caption file is required' });
+    const [metadata, media] = parts as [(typeof parts)[number], (typeof parts)[number]];
+    if (!/^application\/json/i.test(metadata.headers['content-type'] ?? '')) {
+      return sendGoogleError(res, { status: 400, reason: 'invalidMetadata', message: 'The first part must be the JSON caption resource' });
+    }
+    const snippet = (JSON.parse(metadata.data.toString('utf8')) as { snippet?: Record<string, unknown> }).snippet ?? {};
+    const { videoId, language, name } = snippet;
+    if (typeof videoId !== 'string' || !state.videos.has(videoId)) return sendGoogleError(res, { status: 404, reason: 'videoNotFound', message: 'The video identified by videoId could not be found.' });
+    if (typeof language !== 'string' || language === '') return sendGoogleError(res, { status: 400, reason: 'invalidMetadata', message: 'snippet.language is required' });
+    if (typeof name !== 'string' || [...name].length > 150) return sendGoogleError(res, { status: 400, reason: 'nameTooLong', message: 'snippet.name is missing or longer than 150 characters' });
+    if (media.data.length === 0) return sendGoogleError(res, { status: 400, reason: 'mediaBodyRequired', message: 'The caption file is empty' });
+    const id = `AUtoClipCap${randomBytes(9).toString('base64url')}`;
+    const track: FakeCaptionTrack = { id, videoId, language, name, contentType: media.headers['content-type'] ?? '', body: media.data.toString('utf8') };
+    state.captions.set(id, track);
+    if (failure?.dropConnection) {
+      req.socket.destroy();
+      return;
+    }
+    sendJson(res, 200, captionResource(track));
+  }
+
+  function captionResource(track: FakeCaptionTrack): Record<string, unknown> {
+    const { id, videoId, language, name } = track;
+    return { kind: 'youtube#caption', id, snippet: { videoId, language, name, trackKind: 'standard', isDraft: false, status: 'serving', lastUpdated: new Date().toISOString() } };
+  }
+
+  function listCaptions(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (!authorized(req, res)) return;
+    const failure = state.captionListFailures.shift();
+    if (failure) return sendGoogleError(res, failure);
+    const videoId = url.searchParams.get('videoId') ?? '';
+    if (!state.videos.has(videoId)) return sendGoogleError(res, { status: 404, reason: 'videoNotFound', message: 'The video identified by videoId could not be found.' });
+    sendJson(res, 200, { kind: 'youtube#captionListResponse', items: state.captionsOf(videoId).map(captionResource) });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl);
     const storm = state.storm.take();
@@ -318,6 +404,10 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
     if (req.method === 'POST' && url.pathname === '/upload/youtube/v3/videos' && url.searchParams.get('uploadType') === 'resumable') {
       return startSession(req, res, body);
     }
+    if (req.method === 'POST' && url.pathname === '/upload/youtube/v3/captions' && url.searchParams.get('uploadType') === 'multipart' && url.searchParams.get('part') === 'snippet') {
+      return insertCaption(req, res, raw);
+    }
+    if (req.method === 'GET' && url.pathname === '/youtube/v3/captions' && url.searchParams.get('part') === 'snippet') return listCaptions(req, res, url);
     if (req.method === 'GET' && url.pathname === '/youtube/v3/videos' && url.searchParams.get('part') === 'statistics') return statistics(req, res, url);
     sendGoogleError(res, { status: 404, reason: 'notFound', message: `No route ${req.method} ${url.pathname}` });
   }

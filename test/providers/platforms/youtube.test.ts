@@ -329,6 +329,47 @@ describe('YouTubeClient against the fake YouTube server', () => {
     }
   });
 
+  const VTT = 'WEBVTT\n\n00:00:02.500 --> 00:00:05.000\n고양이는 왜 <c>골골</c> 소리를 낼까요?\n';
+
+  it('inserts a caption track as one multipart request (the resource, then the WebVTT) and lists it', async () => {
+    const { videoId } = await client.upload(uploadRequest(credentials(true)));
+    const local: ProviderUsage[] = [];
+    const inserted = await client.insertCaption(
+      { credentials: credentials(true), videoId, language: 'ko', name: '한국어', track: Buffer.from(VTT) },
+      { onUsage: (u) => local.push(u) },
+    );
+    const [stored] = state.captionsOf(videoId);
+    assert.deepEqual(stored, { id: inserted.track.id, videoId, language: 'ko', name: '한국어', contentType: 'text/vtt', body: VTT });
+    assert.deepEqual(inserted.track, { id: stored?.id, language: 'ko', name: '한국어', trackKind: 'standard' });
+    const request = state.requests.find((r) => r.path.startsWith('/upload/youtube/v3/captions'));
+    assert.equal(request?.path, '/upload/youtube/v3/captions?uploadType=multipart&part=snippet');
+    assert.match(String(request?.headers['content-type']), /^multipart\/related; boundary=autoclip-[0-9a-f]{32}$/);
+
+    const listed = await client.listCaptions(credentials(true), videoId, { onUsage: (u) => local.push(u) });
+    assert.deepEqual(listed.tracks, [inserted.track]);
+    usages.push(...local);
+    assert.deepEqual(local.map((u) => [u.operation, u.inputUnits, u.outputUnits, u.statusCode]), [['captions_insert', 400, 1, 200], ['captions_list', 50, 1, 200]]);
+  });
+
+  it('refreshes once on a 401 for a caption track, and reports a refusal or a lost answer without sending the track again', async () => {
+    const { videoId } = await client.upload(uploadRequest(credentials(true)));
+    const expired = { ...credentials(true), accessToken: 'ya29.revoked-long-ago' };
+    const inserted = await client.insertCaption({ credentials: expired, videoId, language: 'en', name: 'English', track: Buffer.from(VTT) });
+    assert.ok(inserted.refreshedToken && state.accessTokens.has(inserted.refreshedToken.accessToken));
+
+    state.captionFailures.push({ status: 403, reason: 'forbidden', message: 'The permissions associated with the request are not sufficient to upload the caption track.' });
+    const refused = await failure(() => client.insertCaption({ credentials: credentials(true), videoId, language: 'en', name: 'English', track: Buffer.from(VTT) }));
+    assert.deepEqual([refused.code, refused.retryable, refused.statusCode], ['forbidden', false, 403]);
+    assert.match(refused.message, /not sufficient to upload the caption track/);
+
+    state.captionFailures.push({ status: 0, dropConnection: true });
+    const before = state.requests.length;
+    const lost = await failure(() => client.insertCaption({ credentials: credentials(true), videoId, language: 'en', name: 'English', track: Buffer.from(VTT) }));
+    assert.equal(lost.code, 'network_error');
+    assert.equal(state.requests.slice(before).filter((r) => r.path.startsWith('/upload/youtube/v3/captions')).length, 1, 'sent once');
+    assert.equal(state.captionsOf(videoId).length, 2, 'the track whose answer was lost exists, and the refused one does not');
+  });
+
   it('fetches statistics as numbers', async () => {
     const first = await client.upload(uploadRequest(credentials(true)));
     const second = await client.upload(uploadRequest(credentials(true)));
