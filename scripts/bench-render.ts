@@ -20,7 +20,14 @@ import type { RenderRequest, SubtitleCue, TemplateLook } from '../providers/type
  * the same settings. Prints medians, peak memory and a preset sweep with SSIM against a lossless
  * render of the same graph.
  *
- *   npx tsx scripts/bench-render.ts [--runs 3] [--keep]
+ * Then two cases of stock footage: a 60 s 1080x1920 video of six clips (one per scene, 720x1280
+ * as stock HD clips come, looped and scaled) with word captions, fades and ducked music, beside x264
+ * encoding the same frames; and a long 1920x1080 video of the same clips (20 minutes unless
+ * `--long-minutes` says otherwise), rendered once, whose peak memory should stay that of the 60 s
+ * one (the renderer works in chunks). Its last line:
+ * `clips <ratio> of floor, <speed>x real time, <MiB> MiB peak; long <MiB> MiB peak`.
+ *
+ *   npx tsx scripts/bench-render.ts [--runs 3] [--long-minutes 20] [--keep]
  */
 
 const execFileAsync = promisify(execFile);
@@ -148,6 +155,57 @@ async function prepare(dir: string): Promise<RenderRequest> {
   };
 }
 
+const CLIP_SOURCES = ['testsrc2', 'smptehdbars', 'rgbtestsrc', 'testsrc', 'yuvtestsrc', 'pal100bars'];
+const CLIP_SEC = 6;
+const SCENE_SEC = 10;
+
+/** Six distinct 720x1280 H.264 clips of CLIP_SEC seconds, shorter than a scene so that they loop, and a stereo music bed. */
+async function prepareClips(dir: string): Promise<{ clips: string[]; musicPath: string }> {
+  await mkdir(dir, { recursive: true });
+  const clips: string[] = [];
+  for (const [index, source] of CLIP_SOURCES.entries()) {
+    const path = join(dir, `clip-${index}.mp4`);
+    await runFfmpeg(['-f', 'lavfi', '-i', `${source}=size=720x1280:rate=25:duration=${CLIP_SEC}`, '-c:v', 'libx264', '-preset', 'veryfast', '-pix_fmt', 'yuv420p', path]);
+    clips.push(path);
+  }
+  const musicPath = join(dir, 'music.m4a');
+  await runFfmpeg(['-f', 'lavfi', '-i', 'sine=f=330:sample_rate=44100:d=30', '-f', 'lavfi', '-i', 'sine=f=495:sample_rate=44100:d=30', '-filter_complex', 'amerge=inputs=2,volume=0.4', '-c:a', 'aac', '-b:a', '128k', musicPath]);
+  return { clips, musicPath };
+}
+
+/** A voice stand-in and its word captions, a subtitle line every 2.5 s, over `scenes` scenes of SCENE_SEC. */
+async function clipsRequest(dir: string, footage: { clips: string[]; musicPath: string }, look: TemplateLook, scenes: number): Promise<RenderRequest> {
+  await mkdir(dir, { recursive: true });
+  const voiceSec = scenes * SCENE_SEC;
+  const audioPath = join(dir, 'voice.m4a');
+  await runFfmpeg(['-f', 'lavfi', '-i', `sine=f=220:sample_rate=44100:d=${voiceSec}`, '-af', 'volume=0.3', '-c:a', 'aac', '-b:a', '96k', audioPath]);
+  const segments = Array.from({ length: scenes }, (_, index) => ({ startSec: index * SCENE_SEC, endSec: (index + 1) * SCENE_SEC }));
+  const lines: SubtitleCue[] = Array.from({ length: voiceSec / 2.5 }, (_, index) => ({
+    startSec: index * 2.5 + 0.1,
+    endSec: (index + 1) * 2.5 - 0.1,
+    text: (SCENES[index % SCENES.length] as string).split(' ').slice(0, 4).join(' '),
+  }));
+  return {
+    look,
+    fps: FPS,
+    language: 'ko',
+    audioPath,
+    outDir: join(dir, 'render'),
+    scenes: segments.map((segment, index) => ({ ...segment, shots: [{ path: footage.clips[index % footage.clips.length] as string, kind: 'video' }] })),
+    design: {
+      motion: 'ken_burns',
+      transition: 'fade',
+      captions: { cues: captionCues(spokenWords(lines, segments, 'ko'), CAPTION_STYLE, 'ko'), style: CAPTION_STYLE },
+    },
+    music: { path: footage.musicPath, volume: 0.3 },
+  };
+}
+
+/** Peak memory of the benchmark process (the worker's part) and of its ffmpeg children, in MiB. */
+function processPeakMiB(): number {
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 function row(cells: (string | number)[], widths: number[]): string {
   return cells.map((cell, index) => String(cell).padEnd(widths[index] ?? 10)).join('  ');
 }
@@ -181,7 +239,7 @@ async function main(): Promise<void> {
     const renderCpu = median(renders.map((run) => run.cpuSeconds));
     const encodeCpu = median(encodes.map((run) => run.cpuSeconds));
     const pairRatios = renders.map((run, index) => run.seconds / (encodes[index] as { seconds: number }).seconds);
-    const widths = [36, 24];
+    const widths = [46, 24];
     console.log(row(['metric (veryfast, CRF 23)', 'value'], widths));
     console.log(row(['render, FfmpegRenderer', `${render.toFixed(2)} s wall, ${renderCpu.toFixed(2)} s CPU`], widths));
     console.log(row(['x264 encode only, testsrc2', `${encode.toFixed(2)} s wall, ${encodeCpu.toFixed(2)} s CPU`], widths));
@@ -215,6 +273,40 @@ async function main(): Promise<void> {
         ? `\nfastest preset above the floor: ${fastestPassing.preset}, ${fastestPassing.speed.toFixed(2)}x real time (target ≥ 4x)`
         : '\nno preset reached the quality floor',
     );
+
+    const footage = await prepareClips(join(dir, 'clips'));
+    const clipScenes = 60 / SCENE_SEC;
+    const clipRequest = await clipsRequest(join(dir, 'clips-60'), footage, LOOK, clipScenes);
+    const clipFrames = 60 * FPS;
+    const clipEncodeArgs = ['-f', 'lavfi', '-i', `testsrc2=s=${WIDTH}x${HEIGHT}:r=${FPS}:d=60`, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-pix_fmt', 'yuv420p', join(dir, 'clips-encode.mp4')];
+    const clipRenders: { seconds: number; peakMiB: number }[] = [];
+    const clipEncodes: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      const { value, peakMiB } = await withPeakFfmpegMemory(() => timed(() => new FfmpegRenderer().render(clipRequest)));
+      clipRenders.push({ seconds: value.seconds, peakMiB });
+      clipEncodes.push((await timed(() => runFfmpeg(clipEncodeArgs))).seconds);
+    }
+    const clipRender = median(clipRenders.map((run) => run.seconds));
+    const clipEncode = median(clipEncodes);
+    const clipPeak = Math.max(...clipRenders.map((run) => run.peakMiB)) + processPeakMiB();
+    console.log(`\nstock footage: 60 s of ${WIDTH}x${HEIGHT}@${FPS} (${clipFrames} frames), ${clipScenes} clips, word captions, fades, ducked music, medians of ${runs}`);
+    console.log(row(['render, FfmpegRenderer', `${clipRender.toFixed(2)} s wall`], widths));
+    console.log(row(['x264 encode only, testsrc2', `${clipEncode.toFixed(2)} s wall`], widths));
+    console.log(row(['ratio render / encode (target ≤ 1.2)', (clipRender / clipEncode).toFixed(2)], widths));
+    console.log(row(['speed (target ≥ 2x)', `${(60 / clipRender).toFixed(2)}x real time`], widths));
+    console.log(row(['peak ffmpeg + process (target < 1024)', `${clipPeak.toFixed(0)} MiB`], widths));
+
+    const longMinutesFlag = args.indexOf('--long-minutes');
+    const longMinutes = longMinutesFlag >= 0 ? Number(args[longMinutesFlag + 1]) : 20;
+    if (!(longMinutes > 0)) throw new Error('--long-minutes needs a positive number');
+    const landscape: TemplateLook = { ...LOOK, width: HEIGHT, height: WIDTH };
+    const longRequest = await clipsRequest(join(dir, 'clips-long'), footage, landscape, Math.round((longMinutes * 60) / SCENE_SEC));
+    const long = await withPeakFfmpegMemory(() => timed(() => new FfmpegRenderer().render(longRequest)));
+    const longPeak = long.peakMiB + processPeakMiB();
+    console.log(`\nlong: ${longMinutes} min of ${HEIGHT}x${WIDTH}@${FPS}, rendered once`);
+    console.log(row(['render, FfmpegRenderer', `${long.value.seconds.toFixed(2)} s wall, ${((longMinutes * 60) / long.value.seconds).toFixed(2)}x real time`], widths));
+    console.log(row(['peak ffmpeg + process (target ≤ 60 s + 10 %)', `${longPeak.toFixed(0)} MiB`], widths));
+    console.log(`\nclips ${(clipRender / clipEncode).toFixed(2)} of floor, ${(60 / clipRender).toFixed(2)}x real time, ${clipPeak.toFixed(0)} MiB peak; long ${longPeak.toFixed(0)} MiB peak`);
   } finally {
     if (args.includes('--keep')) console.log(`\noutputs kept in ${dir}`);
     else await rm(dir, { recursive: true, force: true });
