@@ -28,6 +28,7 @@ export function contentMediaKeys(owner: MediaOwner, contentId: string) {
     }),
     images: (inputsHash: string) => ({
       scene: (index: number) => `${base}/scenes/${inputsHash}/${String(index).padStart(2, '0')}.png`,
+      clip: (index: number) => `${base}/scenes/${inputsHash}/${String(index).padStart(2, '0')}.mp4`,
       record: `${base}/scenes/${inputsHash}/step.json`,
     }),
     video: `${base}/video/video.mp4`,

@@ -30,6 +30,8 @@ export interface ImagesOutput {
   imageKeys: string[];
   /** Where each scene's picture came from (absent in runs recorded before it was kept). */
   sources?: SceneImage['source'][];
+  /** Whether each scene's media is a picture or a clip (absent in runs recorded before clips: pictures). */
+  kinds?: ('image' | 'video')[];
 }
 
 export interface RenderOutput {
@@ -273,12 +275,14 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           const ordered = [...images].sort((a, b) => a.index - b.index);
           const imageKeys: string[] = [];
           for (const image of ordered) {
-            const key = keys.scene(image.index);
-            await db.objects.putFile(key, image.path, 'image/png');
+            const clip = image.kind === 'video';
+            const key = clip ? keys.clip(image.index) : keys.scene(image.index);
+            await db.objects.putFile(key, image.path, clip ? 'video/mp4' : 'image/png');
             imageKeys.push(key);
           }
           const credits = [...new Set(ordered.map((image) => image.credit).filter((credit): credit is string => Boolean(credit)))];
-          return { output: { images: { imageKeys, sources: ordered.map((image) => image.source) }, credits }, usage };
+          const kinds = ordered.map((image) => image.kind ?? 'image');
+          return { output: { images: { imageKeys, sources: ordered.map((image) => image.source), kinds }, credits }, usage };
         });
         const { images, credits } = step.output;
         const description = content.description ?? '';
@@ -322,11 +326,14 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
           const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'), callOptions.signal);
           const scenes = await Promise.all(
-            input.images.imageKeys.map(async (key, i) => ({
-              shots: [{ path: await download(key, join(dir, `scene-${i}.png`), callOptions.signal), kind: 'image' as const }],
-              startSec: manifest.segments[i]!.startSec,
-              endSec: manifest.segments[i]!.endSec,
-            })),
+            input.images.imageKeys.map(async (key, i) => {
+              const kind = input.images.kinds?.[i] ?? 'image';
+              return {
+                shots: [{ path: await download(key, join(dir, `scene-${i}.${kind === 'video' ? 'mp4' : 'png'}`), callOptions.signal), kind }],
+                startSec: manifest.segments[i]!.startSec,
+                endSec: manifest.segments[i]!.endSec,
+              };
+            }),
           );
           const resume = resumableExternalJob();
           const result = await providers.renderer.render(
@@ -365,7 +372,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         });
         const { video, resolution, renderer, voiceStartSec = 0 } = step.output;
         const mediaAssets: MediaAsset[] = manifest.segments.map((segment, i) => ({
-          type: 'image',
+          type: input.images.kinds?.[i] ?? 'image',
           url: db.objects.urlFor(input.images.imageKeys[i]!),
           source: MEDIA_SOURCE[input.images.sources?.[i] ?? 'generated'],
           timestamp: Math.round((voiceStartSec + segment.startSec) * 100) / 100,

@@ -14,7 +14,7 @@ function selectedKeyProviders(config: AppConfig): Set<KeyProvider> {
   if (config.script.provider === 'gemini' || config.safety.provider === 'gemini') selected.add('gemini');
   if (config.script.provider === 'openai' || config.safety.provider === 'openai' || config.images.provider === 'openai') selected.add('openai');
   if (config.tts.provider === 'elevenlabs') selected.add('elevenlabs');
-  if (config.images.provider === 'pexels') selected.add('pexels');
+  if (config.images.provider === 'pexels' || config.images.provider === 'stock') selected.add('pexels');
   if (config.render.provider === 'creatomate') selected.add('creatomate');
   return selected;
 }

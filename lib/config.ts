@@ -97,8 +97,10 @@ export interface AppConfig {
     elevenlabs: { apiKey: string | undefined; baseUrl: string; model: string; voices: { ko: string; en: string }; pricePerThousandCharsUsd: number; concurrency: number };
   };
   images: {
-    provider: 'local' | 'pexels' | 'openai';
+    /** `stock`: Pexels and Pixabay clips and photos, from whichever of the two has a key. */
+    provider: 'local' | 'pexels' | 'openai' | 'stock';
     pexels: { apiKey: string | undefined; baseUrl: string };
+    pixabay: { apiKey: string | undefined; baseUrl: string };
     /** Image generation on the OPENAI_BASE_URL server. */
     openai: { model: string; pricePerImageUsd: number };
     concurrency: number;
@@ -242,9 +244,11 @@ const schema = Joi.object({
   ELEVENLABS_VOICE_EN: Joi.string().default('21m00Tcm4TlvDq8ikWAM'),
   ELEVENLABS_PRICE_PER_1K_CHARS: Joi.number().min(0).default(0.18),
   ELEVENLABS_CONCURRENCY: Joi.number().integer().min(1).max(100).default(2),
-  IMAGE_PROVIDER: Joi.string().valid('local', 'pexels', 'openai').default('local'),
+  IMAGE_PROVIDER: Joi.string().valid('local', 'pexels', 'openai', 'stock').default('local'),
   PEXELS_API_KEY: Joi.string(),
   PEXELS_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.pexels.com'),
+  PIXABAY_API_KEY: Joi.string(),
+  PIXABAY_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://pixabay.com'),
   OPENAI_IMAGE_MODEL: Joi.string().default('gpt-image-1'),
   OPENAI_IMAGE_PRICE_PER_IMAGE: Joi.number().min(0).default(0.063),
   IMAGE_CONCURRENCY: Joi.number().integer().min(1).max(100).default(4),
@@ -347,6 +351,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     [value.SAFETY_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"SAFETY_PROVIDER" is openai'],
     [value.TTS_PROVIDER === 'elevenlabs', 'ELEVENLABS_API_KEY', '"TTS_PROVIDER" is elevenlabs'],
     [value.IMAGE_PROVIDER === 'pexels', 'PEXELS_API_KEY', '"IMAGE_PROVIDER" is pexels'],
+    [value.IMAGE_PROVIDER === 'stock' && !value.PIXABAY_API_KEY, 'PEXELS_API_KEY', '"IMAGE_PROVIDER" is stock and "PIXABAY_API_KEY" is not set'],
     [value.IMAGE_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"IMAGE_PROVIDER" is openai'],
     [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_API_KEY', '"RENDER_PROVIDER" is creatomate'],
     [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_TEMPLATE_ID', '"RENDER_PROVIDER" is creatomate'],
@@ -437,6 +442,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     images: {
       provider: value.IMAGE_PROVIDER,
       pexels: { apiKey: value.PEXELS_API_KEY, baseUrl: value.PEXELS_BASE_URL },
+      pixabay: { apiKey: value.PIXABAY_API_KEY, baseUrl: value.PIXABAY_BASE_URL },
       openai: { model: value.OPENAI_IMAGE_MODEL, pricePerImageUsd: value.OPENAI_IMAGE_PRICE_PER_IMAGE },
       concurrency: value.IMAGE_CONCURRENCY,
     },

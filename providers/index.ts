@@ -3,6 +3,7 @@ import type { ConcurrencyLimiter, ConcurrencySlot } from './concurrency';
 import { OpenAiImageProvider } from './images/openai-images';
 import { PexelsImageProvider } from './images/pexels';
 import { SceneCardImageProvider } from './images/scene-cards';
+import { StockFootageProvider } from './images/stock-footage';
 import { InstagramClient } from './platforms/instagram';
 import { TikTokClient } from './platforms/tiktok';
 import { YouTubeClient } from './platforms/youtube';
@@ -79,7 +80,15 @@ function createSpeechSynthesizer(config: AppConfig, services: ProviderServices =
 }
 
 function createImageProvider(config: AppConfig, services: ProviderServices = {}): ImageProvider {
-  const { provider, pexels, openai, concurrency } = config.images;
+  const { provider, pexels, pixabay, openai, concurrency } = config.images;
+  if (provider === 'stock') {
+    return new StockFootageProvider({
+      ...(pexels.apiKey ? { pexels: { apiKey: pexels.apiKey, baseUrl: pexels.baseUrl } } : {}),
+      ...(pixabay.apiKey ? { pixabay: { apiKey: pixabay.apiKey, baseUrl: pixabay.baseUrl } } : {}),
+      fallback: new SceneCardImageProvider(),
+      ...slotFor(services, 'stock', concurrency),
+    });
+  }
   if (provider === 'pexels') {
     return new PexelsImageProvider({ apiKey: pexels.apiKey ?? '', baseUrl: pexels.baseUrl, fallback: new SceneCardImageProvider(), ...slotFor(services, 'pexels', concurrency) });
   }

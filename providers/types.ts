@@ -168,13 +168,17 @@ export interface TemplateLook {
 export interface SceneImageRequest {
   language: Language;
   look: TemplateLook;
-  scenes: { index: number; text: string; keywords: string[] }[];
+  /** `durationSec`: how long the scene is spoken, when known; providers that choose clips by length estimate it from the text otherwise. */
+  scenes: { index: number; text: string; keywords: string[]; durationSec?: number }[];
   outDir: string;
 }
 
 export interface SceneImage {
   index: number;
+  /** A PNG of the frame's size, or for a clip an MP4 the renderer loops or cuts, scales and crops to the scene. */
   path: string;
+  /** A clip or a picture; absent means a picture. */
+  kind?: 'image' | 'video';
   source: 'generated' | 'stock' | 'ai';
   credit?: string;
 }

@@ -1,18 +1,46 @@
-import { writeFile } from 'node:fs/promises';
+import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProviderError } from '../errors';
 import { commandArgs, type FfmpegCommand } from '../ffmpeg/command';
-import { runFfmpeg } from '../ffmpeg/runner';
-import { httpFailure, parseRetryAfterMs, readBody, readLimited, redactSecrets, sendRequest, type ProviderLabel } from '../http';
+import { probe, runFfmpeg } from '../ffmpeg/runner';
+import { httpFailure, isAbortOrTimeout, parseRetryAfterMs, readBody, readLimited, redactSecrets, sendRequest, type ProviderLabel } from '../http';
 
 /**
- * What the remote image providers share: bounded, timed downloads of pictures, a check that the
- * bytes really are a picture, one ffmpeg run that fits every picture to the template's frame
- * (scaled to cover it, centre-cropped, PNG).
+ * What the remote image providers share: bounded, timed downloads of pictures and clips, a check
+ * that the bytes really are a picture or a video, one ffmpeg run that fits every picture to the
+ * template's frame (scaled to cover it, centre-cropped, PNG), and the choice of a clip's file for
+ * the frame (the renderer fits clips itself).
  */
 
 export const DEFAULT_DOWNLOAD_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_PICTURE_BYTES = 25 * 1024 * 1024;
+export const DEFAULT_MAX_CLIP_BYTES = 200 * 1024 * 1024;
+
+/** One rendition of a stock clip. */
+export interface VideoFile {
+  url: string;
+  width: number;
+  height: number;
+}
+
+/** The share of a `width`×`height` picture that stays visible once scaled to cover the frame and cropped (1 = same shape). */
+export function coverFraction(width: number, height: number, frame: { width: number; height: number }): number {
+  const aspect = width / height;
+  const frameAspect = frame.width / frame.height;
+  return Math.min(aspect / frameAspect, frameAspect / aspect);
+}
+
+/**
+ * The rendition to download for the frame: the smallest one that covers the frame without being
+ * scaled up, else the largest; renditions whose shape loses more than half of the picture to the
+ * crop are not taken. Undefined when none fits.
+ */
+export function chooseVideoFile(files: readonly VideoFile[], frame: { width: number; height: number }): VideoFile | undefined {
+  const fitting = files.filter((file) => file.width > 0 && file.height > 0 && coverFraction(file.width, file.height, frame) >= 0.5);
+  const scale = (file: VideoFile): number => Math.max(frame.width / file.width, frame.height / file.height);
+  const bySize = [...fitting].sort((a, b) => a.width * a.height - b.width * b.height);
+  return bySize.find((file) => scale(file) <= 1) ?? bySize.at(-1);
+}
 
 type PictureKind = 'jpeg' | 'png' | 'webp';
 
@@ -90,6 +118,77 @@ export async function downloadPicture(label: ProviderLabel, url: string, pathWit
   const bytes = await readLimited(label, response, { maxBytes, timeoutMs, signal });
   const source = `${describeUrl(url)} (${response.headers.get('content-type') ?? 'no content type'})`;
   return savePicture(label, bytes, pathWithoutExtension, redactSecrets(source, secrets), response.status);
+}
+
+/** True when the first bytes are an ISO media file (MP4, MOV): a `ftyp` box first. */
+function isIsoMedia(bytes: Uint8Array): boolean {
+  return bytes.byteLength >= 8 && String.fromCharCode(...bytes.subarray(4, 8)) === 'ftyp';
+}
+
+/**
+ * Downloads one clip to `path`, streamed to the file (a clip is never held whole in memory), and
+ * checks it: an MP4 (`ftyp` first) whose video stream ffprobe reads. Failures are `ProviderError`s
+ * of the label's platform, like `downloadPicture`'s; a partly written file is removed.
+ */
+export async function downloadClip(label: ProviderLabel, url: string, path: string, options: DownloadOptions): Promise<string> {
+  const { timeoutMs, maxBytes, secrets, signal } = options;
+  const response = await sendRequest(label, url, { method: 'GET', headers: { accept: 'video/mp4' } }, timeoutMs, secrets, signal);
+  if (!response.ok) {
+    const body = await readBody(response, 500);
+    const message = `${describeUrl(url)}: ${typeof body === 'string' ? body : JSON.stringify(body ?? response.statusText)}`;
+    throw httpFailure(label, response.status, message, { retryAfterMs: parseRetryAfterMs(response.headers.get('retry-after')), secrets });
+  }
+  const invalid = (why: string): ProviderError => new ProviderError(label.provider, 'invalid_response', redactSecrets(`${label.operation}: ${why}`, secrets), { statusCode: response.status });
+  const source = `${describeUrl(url)} (${response.headers.get('content-type') ?? 'no content type'})`;
+  if (Number(response.headers.get('content-length') ?? 0) > maxBytes) {
+    await response.body?.cancel().catch(() => undefined);
+    throw invalid(`the answer is larger than ${maxBytes} bytes`);
+  }
+  const file = await open(path, 'w');
+  try {
+    const reader = response.body?.getReader();
+    let total = 0;
+    let head = new Uint8Array(0);
+    try {
+      for (;;) {
+        const { done, value } = reader ? await reader.read() : { done: true, value: undefined };
+        if (done) break;
+        total += value.byteLength;
+        if (total > maxBytes) {
+          await reader?.cancel().catch(() => undefined);
+          throw invalid(`the answer is larger than ${maxBytes} bytes`);
+        }
+        if (head.byteLength < 8) {
+          head = Buffer.concat([head, value.subarray(0, 8)]);
+          if (head.byteLength >= 8 && !isIsoMedia(head)) {
+            await reader?.cancel().catch(() => undefined);
+            throw invalid(`${source} is not an MP4 video`);
+          }
+        }
+        await file.write(value);
+      }
+    } catch (error) {
+      if (error instanceof ProviderError) throw error;
+      if (signal?.aborted) throw signal.reason;
+      const detail = isAbortOrTimeout(error) ? `no complete answer within ${timeoutMs} ms` : 'the connection broke off';
+      throw new ProviderError(label.provider, 'network_error', `${label.operation}: ${detail}`, { statusCode: response.status });
+    }
+    if (!isIsoMedia(head)) throw invalid(`${source} is not an MP4 video (${total} bytes)`);
+  } catch (error) {
+    await file.close();
+    await rm(path, { force: true });
+    throw error;
+  }
+  await file.close();
+  const info = await probe(path, { signal }).catch((error: unknown) => {
+    if (signal?.aborted) throw error;
+    return undefined;
+  });
+  if (!info?.streams.some((stream) => stream.type === 'video')) {
+    await rm(path, { force: true });
+    throw invalid(`${source} has no video stream ffprobe reads`);
+  }
+  return path;
 }
 
 export interface FitOptions {

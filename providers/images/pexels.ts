@@ -4,7 +4,7 @@ import { runLimited, withSlot, type ConcurrencySlot } from '../concurrency';
 import { ProviderError } from '../errors';
 import { httpFailure, parseRetryAfterMs, readBody, recordFailedCall, sendRequest, type ProviderLabel } from '../http';
 import type { CallOptions, ImageProvider, Language, ProviderUsage, SceneImage, SceneImageRequest } from '../types';
-import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_PICTURE_BYTES, downloadPicture, fitPictures, isHttpUrl, scenePicturePath } from './fit';
+import { DEFAULT_DOWNLOAD_TIMEOUT_MS, DEFAULT_MAX_PICTURE_BYTES, downloadPicture, fitPictures, isHttpUrl, scenePicturePath, type VideoFile } from './fit';
 
 /**
  * Scene images from Pexels stock photos: one portrait search per scene (its keywords, else the
@@ -41,10 +41,10 @@ export interface PexelsImageOptions {
   ffmpegTimeoutMs?: number;
 }
 
-interface PexelsPhoto {
+export interface PexelsPhoto {
   id: number;
   photographer: string;
-  /** The picture to download: `src.portrait`, else `src.large2x`, else `src.original`. */
+  /** The picture to download: `src.portrait` (for portrait frames), else `src.large2x`, else `src.original`. */
   url: string;
 }
 
@@ -53,7 +53,7 @@ interface SearchAnswer {
 }
 
 /** Pexels search locales for the content languages, so Korean keywords find Korean-tagged photos. */
-const LOCALES: Readonly<Record<Language, string>> = {
+export const PEXELS_LOCALES: Readonly<Record<Language, string>> = {
   ko: 'ko-KR',
   en: 'en-US',
   ja: 'ja-JP',
@@ -117,18 +117,52 @@ export function broaderQuery(query: string, scenes: readonly { keywords: string[
 }
 
 /** The usable photos of a search answer; an answer without a photo list, or with photos none of which is usable, is `invalid_response`. */
-function readPhotos(body: unknown, statusCode: number): PexelsPhoto[] {
+export function readPexelsPhotos(body: unknown, statusCode: number, portrait = true): PexelsPhoto[] {
   const invalid = (why: string): ProviderError => new ProviderError('pexels', 'invalid_response', `Pexels photo search: ${why}`, { statusCode });
   if (!body || typeof body !== 'object') throw invalid('the answer is not a JSON object');
   const { photos } = body as SearchAnswer;
   if (!Array.isArray(photos)) throw invalid('the answer has no photos list');
   const usable: PexelsPhoto[] = [];
   for (const photo of photos as { id?: unknown; photographer?: unknown; src?: Record<string, unknown> }[]) {
-    const url = [photo?.src?.portrait, photo?.src?.large2x, photo?.src?.original].find(isHttpUrl);
+    const url = [portrait ? photo?.src?.portrait : undefined, photo?.src?.large2x, photo?.src?.original].find(isHttpUrl);
     if (typeof photo?.id !== 'number' || !url) continue;
     usable.push({ id: photo.id, photographer: typeof photo.photographer === 'string' ? photo.photographer.trim() : '', url });
   }
   if (photos.length > 0 && usable.length === 0) throw invalid('no photo of the answer has an id and a picture link');
+  return usable;
+}
+
+export interface PexelsVideo {
+  id: number;
+  /** The videographer (`user.name`). */
+  user: string;
+  durationSec: number;
+  /** Its MP4 renditions (`video_files` of type video/mp4). */
+  files: VideoFile[];
+}
+
+/** The videos of a search answer with at least one MP4 rendition; an answer without a videos list, or with none usable, is `invalid_response`. */
+export function readPexelsVideos(body: unknown, statusCode: number): PexelsVideo[] {
+  const invalid = (why: string): ProviderError => new ProviderError('pexels', 'invalid_response', `Pexels video search: ${why}`, { statusCode });
+  if (!body || typeof body !== 'object') throw invalid('the answer is not a JSON object');
+  const { videos } = body as { videos?: unknown };
+  if (!Array.isArray(videos)) throw invalid('the answer has no videos list');
+  const usable: PexelsVideo[] = [];
+  for (const video of videos as { id?: unknown; duration?: unknown; user?: { name?: unknown }; video_files?: unknown }[]) {
+    const files = (Array.isArray(video?.video_files) ? (video.video_files as Record<string, unknown>[]) : []).flatMap((file) =>
+      file?.file_type === 'video/mp4' && isHttpUrl(file.link) && typeof file.width === 'number' && typeof file.height === 'number'
+        ? [{ url: file.link, width: file.width, height: file.height }]
+        : [],
+    );
+    if (typeof video?.id !== 'number' || files.length === 0) continue;
+    usable.push({
+      id: video.id,
+      user: typeof video.user?.name === 'string' ? video.user.name.trim() : '',
+      durationSec: typeof video.duration === 'number' ? video.duration : 0,
+      files,
+    });
+  }
+  if (videos.length > 0 && usable.length === 0) throw invalid('no video of the answer has an id and an MP4 file');
   return usable;
 }
 
@@ -137,6 +171,15 @@ function resetDelayMs(value: string | null, now = Date.now()): number | undefine
   const seconds = Number(value ?? '');
   if (!value || !Number.isFinite(seconds) || seconds < 0) return undefined;
   return seconds >= 1e9 ? Math.max(0, Math.round(seconds * 1000 - now)) : Math.round(seconds * 1000);
+}
+
+/** The `ProviderError` of a failed Pexels answer: 429 waits for Retry-After, else X-Ratelimit-Reset. */
+export function pexelsFailure(label: ProviderLabel, response: Response, body: unknown, apiKey: string): ProviderError {
+  const error = (body as { error?: unknown } | undefined)?.error;
+  const message = typeof error === 'string' ? error : typeof body === 'string' ? body.slice(0, 500) : response.statusText;
+  const retryAfterMs =
+    parseRetryAfterMs(response.headers.get('retry-after')) ?? (response.status === 429 ? resetDelayMs(response.headers.get('x-ratelimit-reset')) : undefined);
+  return httpFailure(label, response.status, message, { retryAfterMs, secrets: [apiKey] });
 }
 
 /** What one call has spent so far, so a failed exchange is recorded with it. */
@@ -182,7 +225,7 @@ export class PexelsImageProvider implements ImageProvider {
         const key = query.toLowerCase();
         let photos = results.get(key);
         if (!photos) {
-          photos = await this.searchPhotos(query, LOCALES[language], spent, options);
+          photos = await this.searchPhotos(query, PEXELS_LOCALES[language], spent, options);
           results.set(key, photos);
         }
         return photos;
@@ -264,8 +307,8 @@ export class PexelsImageProvider implements ImageProvider {
           options.signal,
         );
         const body = await readBody(response, 4_000_000);
-        if (!response.ok) throw this.failure(response, body);
-        return readPhotos(body, response.status);
+        if (!response.ok) throw pexelsFailure(this.search, response, body, this.apiKey);
+        return readPexelsPhotos(body, response.status);
       });
       spent.searches += 1;
       return photos;
@@ -292,13 +335,5 @@ export class PexelsImageProvider implements ImageProvider {
       if (signal.aborted) throw error;
       throw await recordFailedCall(options, { ...this.spentUsage(spent), operation: 'image_download', startedAt }, error);
     }
-  }
-
-  private failure(response: Response, body: unknown): ProviderError {
-    const error = (body as { error?: unknown } | undefined)?.error;
-    const message = typeof error === 'string' ? error : typeof body === 'string' ? body.slice(0, 500) : response.statusText;
-    const retryAfterMs =
-      parseRetryAfterMs(response.headers.get('retry-after')) ?? (response.status === 429 ? resetDelayMs(response.headers.get('x-ratelimit-reset')) : undefined);
-    return httpFailure(this.search, response.status, message, { retryAfterMs, secrets: [this.apiKey] });
   }
 }

@@ -7,11 +7,14 @@ import { join } from 'node:path';
 import { runFfmpeg } from '../../providers/ffmpeg/runner';
 
 /**
- * A loopback Pexels: `GET /v1/search` (checks the `Authorization` key, answers real photo objects
- * with rate-limit headers) and the photo links it hands out, which serve real JPEGs made with
- * ffmpeg once per server start (800×1200 for `src.portrait`, 1880×1300 for the other sizes), a
- * different picture per photo. Every request is recorded; `state.next` (searches) and
- * `state.nextPicture` (downloads) queue errors and broken answers.
+ * A loopback Pexels: `GET /v1/search` and `GET /videos/search` (check the `Authorization` key,
+ * answer real photo and video objects with rate-limit headers; video searches keep the videos of
+ * the `orientation` asked) and the links they hand out: real JPEGs made with ffmpeg once per server
+ * start (800×1200 for `src.portrait`, 1880×1300 for the other sizes), a different picture per
+ * photo, and real H.264 MP4 clips, two renditions per video (`sd` and `hd`, twice as large), one
+ * solid colour per video (`state.videos[].color`) and as long as its `duration`. Every request is
+ * recorded; `state.next` (searches), `state.nextPicture` and `state.nextClip` (downloads) queue
+ * errors and broken answers.
  */
 
 export interface PictureSpec {
@@ -51,6 +54,38 @@ export async function makePictures(specs: readonly PictureSpec[]): Promise<Map<s
   }
 }
 
+export interface ClipSpec {
+  name: string;
+  width: number;
+  height: number;
+  durationSec: number;
+  /** An ffmpeg colour, 0xRRGGBB. */
+  color: string;
+}
+
+/** Real MP4 clips (H.264, 10 fps, one solid colour each), made by one ffmpeg run. */
+export async function makeClips(specs: readonly ClipSpec[]): Promise<Map<string, Buffer>> {
+  const dir = await mkdtemp(join(tmpdir(), 'autoclip-fake-clips-'));
+  try {
+    const args: string[] = [];
+    for (const { width, height, durationSec, color } of specs) args.push('-f', 'lavfi', '-i', `color=c=${color}:s=${width}x${height}:r=10:d=${durationSec}`);
+    specs.forEach(({ name }, i) => {
+      args.push('-map', `${i}:v`, '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-movflags', '+faststart', join(dir, `${name}.mp4`));
+    });
+    await runFfmpeg(args);
+    const clips = new Map<string, Buffer>();
+    for (const { name } of specs) clips.set(name, await readFile(join(dir, `${name}.mp4`)));
+    return clips;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A colour per number (see paletteColor), as ffmpeg writes it. */
+export function clipColor(n: number): string {
+  return paletteColor(n, 0.5);
+}
+
 export type PexelsKnob =
   | { kind: 'error'; status: number; message: string; retryAfterSec?: number; resetInSec?: number; echoKey?: boolean }
   /** 200 with JSON cut off in the middle. */
@@ -69,6 +104,24 @@ export type PexelsPictureKnob =
   /** A JPEG-looking body of that many bytes, chunked (no Content-Length). */
   | { kind: 'large'; bytes: number };
 
+export type ClipKnob =
+  | { kind: 'error'; status: number; message: string }
+  /** 200 with an HTML page. */
+  | { kind: 'notVideo' };
+
+export interface FakePexelsVideo {
+  id: number;
+  user: string;
+  orientation: 'portrait' | 'landscape' | 'square';
+  /** The `sd` rendition's size; `hd` is twice as large. */
+  width: number;
+  height: number;
+  duration: number;
+  color: string;
+}
+
+const SIZES = { portrait: [180, 320], landscape: [320, 180], square: [240, 240] } as const;
+
 export interface FakePexelsPhoto {
   id: number;
   photographer: string;
@@ -76,7 +129,7 @@ export interface FakePexelsPhoto {
 }
 
 export interface PexelsRecordedRequest {
-  kind: 'search' | 'picture' | 'other';
+  kind: 'search' | 'videoSearch' | 'picture' | 'clip' | 'other';
   method: string;
   path: string;
   query: Record<string, string>;
@@ -92,7 +145,21 @@ export class FakePexelsState {
     photographer: PHOTOGRAPHERS[i % PHOTOGRAPHERS.length] as string,
     alt: `Stock photo number ${i + 1}`,
   }));
+  /** Portrait videos first (durations 1, 2, 3, 4, 1, 2 s), then two landscape and two square ones. */
+  readonly videos: FakePexelsVideo[] = (['portrait', 'portrait', 'portrait', 'portrait', 'portrait', 'portrait', 'landscape', 'landscape', 'square', 'square'] as const).map((orientation, i) => ({
+    id: 2_000_100 + i * 11,
+    user: PHOTOGRAPHERS[(i + 2) % PHOTOGRAPHERS.length] as string,
+    orientation,
+    width: SIZES[orientation][0],
+    height: SIZES[orientation][1],
+    duration: (i % 4) + 1,
+    color: clipColor(i),
+  }));
   readonly requests: PexelsRecordedRequest[] = [];
+  /** What the next clip downloads get, in order; the clip once it is empty. */
+  readonly nextClip: ClipKnob[] = [];
+  /** Video queries (compared in lower case) that find nothing. */
+  readonly noVideoResults = new Set<string>();
   /** What the next searches get, in order; photos for the query once it is empty. */
   readonly next: PexelsKnob[] = [];
   /** What the next photo downloads get, in order; the photo once it is empty. */
@@ -111,8 +178,18 @@ export class FakePexelsState {
     return this.requests.filter((request) => request.kind === 'picture');
   }
 
+  get videoSearches(): PexelsRecordedRequest[] {
+    return this.requests.filter((request) => request.kind === 'videoSearch');
+  }
+
+  get clipDownloads(): PexelsRecordedRequest[] {
+    return this.requests.filter((request) => request.kind === 'clip');
+  }
+
   reset(): void {
     this.requests.length = 0;
+    this.nextClip.length = 0;
+    this.noVideoResults.clear();
     this.next.length = 0;
     this.nextPicture.length = 0;
     this.noResults.clear();
@@ -132,6 +209,12 @@ export async function startFakePexels(): Promise<{ baseUrl: string; state: FakeP
     state.photos.flatMap((photo) => [
       { name: `${photo.id}-portrait`, width: 800, height: 1200, format: 'jpg' as const },
       { name: `${photo.id}-large`, width: 1880, height: 1300, format: 'jpg' as const },
+    ]),
+  );
+  const clips = await makeClips(
+    state.videos.flatMap((video) => [
+      { name: `${video.id}-sd`, width: video.width, height: video.height, durationSec: video.duration, color: video.color },
+      { name: `${video.id}-hd`, width: video.width * 2, height: video.height * 2, durationSec: video.duration, color: video.color },
     ]),
   );
   let baseUrl = '';
@@ -170,6 +253,63 @@ export async function startFakePexels(): Promise<{ baseUrl: string; state: FakeP
       liked: false,
       alt: photo.alt,
     };
+  }
+
+  function videoObject(video: FakePexelsVideo): Record<string, unknown> {
+    const file = (quality: 'sd' | 'hd', scale: number, id: number) => ({
+      id,
+      quality,
+      file_type: 'video/mp4',
+      width: video.width * scale,
+      height: video.height * scale,
+      fps: 10,
+      link: `${baseUrl}/video-files/${video.id}/${video.id}-${quality}_${video.width * scale}_${video.height * scale}_10fps.mp4`,
+      size: (clips.get(`${video.id}-${quality}`) as Buffer).length,
+    });
+    return {
+      id: video.id,
+      width: video.width * 2,
+      height: video.height * 2,
+      duration: video.duration,
+      url: `https://www.pexels.com/video/${video.id}/`,
+      image: `${baseUrl}/videos/${video.id}/pictures/preview-0.jpg`,
+      user: { id: video.id % 1000, name: video.user, url: `https://www.pexels.com/@${video.user.toLowerCase().replace(/\s+/g, '-')}` },
+      video_files: [file('hd', 2, video.id * 10 + 1), file('sd', 1, video.id * 10 + 2), { id: video.id * 10 + 3, quality: 'hls', file_type: 'video/hls', width: null, height: null, link: `${baseUrl}/hls/${video.id}.m3u8` }],
+      video_pictures: [],
+    };
+  }
+
+  function videoSearch(res: ServerResponse, query: Record<string, string>): void {
+    state.remaining -= 1;
+    const knob = state.next.shift();
+    const perPage = Math.min(80, Math.max(1, Number(query.per_page ?? 15) || 15));
+    const text = query.query ?? '';
+    if (knob?.kind === 'error') {
+      const headers: Record<string, string> = { ...rateHeaders() };
+      if (knob.retryAfterSec !== undefined) headers['Retry-After'] = String(knob.retryAfterSec);
+      if (knob.resetInSec !== undefined) headers['X-Ratelimit-Reset'] = String(Math.floor(Date.now() / 1000) + knob.resetInSec);
+      return sendJson(res, knob.status, { error: knob.message }, headers);
+    }
+    const orientation = query.orientation;
+    const found = knob?.kind === 'empty' || text.trim() === '' || state.noVideoResults.has(text.toLowerCase()) ? [] : state.videos.filter((video) => !orientation || video.orientation === orientation);
+    const videos = found.slice(0, perPage);
+    sendJson(res, 200, { page: 1, per_page: perPage, videos: videos.map(videoObject), total_results: found.length * 30, url: `https://www.pexels.com/search/videos/${encodeURIComponent(text)}/` }, rateHeaders());
+  }
+
+  function clip(res: ServerResponse, name: string): void {
+    const bytes = clips.get(name);
+    if (!bytes) return sendJson(res, 404, { error: 'Not Found' });
+    const knob = state.nextClip.shift();
+    if (knob?.kind === 'error') {
+      res.writeHead(knob.status, { 'Content-Type': 'text/plain' });
+      return void res.end(knob.message);
+    }
+    if (knob?.kind === 'notVideo') {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      return void res.end('<!DOCTYPE html><html><body>Access denied</body></html>');
+    }
+    res.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': bytes.length });
+    res.end(bytes);
   }
 
   function search(res: ServerResponse, query: Record<string, string>): void {
@@ -230,12 +370,15 @@ export async function startFakePexels(): Promise<{ baseUrl: string; state: FakeP
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams);
     const photoMatch = /^\/photos\/(\d+)\/pexels-photo-\d+\.jpeg$/.exec(url.pathname);
-    const kind = url.pathname === '/v1/search' ? 'search' : photoMatch ? 'picture' : 'other';
+    const clipMatch = /^\/video-files\/(\d+)\/\d+-(sd|hd)_\d+_\d+_10fps\.mp4$/.exec(url.pathname);
+    const kind = url.pathname === '/v1/search' ? 'search' : url.pathname === '/videos/search' ? 'videoSearch' : photoMatch ? 'picture' : clipMatch ? 'clip' : 'other';
     state.requests.push({ kind, method: req.method ?? '', path: req.url ?? '', query, headers: req.headers });
     if (req.method !== 'GET') return sendJson(res, 405, { error: 'Method Not Allowed' });
     if (kind === 'picture') return picture(res, Number(photoMatch?.[1]), query);
+    if (kind === 'clip') return clip(res, `${clipMatch?.[1]}-${clipMatch?.[2]}`);
     if (kind === 'other') return sendJson(res, 404, { error: 'Not Found' });
     if (req.headers.authorization !== state.apiKey) return sendJson(res, 401, { error: 'Unauthorized: the API key is missing or not valid' });
+    if (kind === 'videoSearch') return videoSearch(res, query);
     search(res, query);
   }
 

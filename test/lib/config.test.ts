@@ -67,4 +67,10 @@ describe('configuration', () => {
     assert.equal(config.costs.maxPerContentUsd, 0.5);
     assert.equal(config.backupDatabaseUrl, VALID.DATABASE_URL, 'backups use DATABASE_URL unless BACKUP_DATABASE_URL is set');
   });
+  it('takes stock footage from whichever of Pexels and Pixabay has a key, and needs one of them', () => {
+    assert.ok(problemsOf({ ...VALID, IMAGE_PROVIDER: 'stock' }).some((p) => p.includes('"PEXELS_API_KEY" is required when "IMAGE_PROVIDER" is stock and "PIXABAY_API_KEY" is not set')));
+    const config = loadConfig({ ...VALID, IMAGE_PROVIDER: 'stock', PIXABAY_API_KEY: 'pixabay-test' });
+    assert.deepEqual([config.images.pixabay.apiKey, config.images.pixabay.baseUrl, config.images.pexels.apiKey], ['pixabay-test', 'https://pixabay.com', undefined]);
+    assert.equal(createProviders(config).images.name, 'stock');
+  });
 });
