@@ -116,6 +116,13 @@ function contentTypeFor(path: string): string {
   return CONTENT_TYPES[extname(path).toLowerCase()] ?? 'application/octet-stream';
 }
 
+/** A scene's first picture: the template's scene elements are images, so a scene of clips alone cannot fill one. */
+function pictureOf(shots: readonly RenderShot[], scene: number): RenderShot {
+  const picture = shots.find((shot) => shot.kind === 'image');
+  if (!picture) throw new PermanentProviderError(`scene ${scene} has only clips; the Creatomate template's scene elements take pictures`);
+  return picture;
+}
+
 /** Creatomate's credits for a video (see PIXELS_PER_CREDIT). */
 export function creatomateCredits(width: number, height: number, fps: number, durationSec: number): number {
   return Math.max(1, (width * height * fps * durationSec) / PIXELS_PER_CREDIT);
@@ -202,7 +209,7 @@ export class CreatomateRenderer implements Renderer {
     const names = this.elements;
     const publish = (path: string): Promise<string> => this.options.publish(path, contentTypeFor(path));
     const [imageUrls, voiceUrl, musicUrl] = await Promise.all([
-      Promise.all(request.scenes.map((scene) => publish((scene.shots[0] as RenderShot).path))),
+      Promise.all(request.scenes.map((scene, index) => publish(pictureOf(scene.shots, index).path))),
       publish(request.audioPath),
       request.music ? publish(request.music.path) : Promise.resolve(undefined),
     ]);

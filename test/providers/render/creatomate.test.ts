@@ -172,6 +172,15 @@ describe('CreatomateRenderer against the fake Creatomate server', () => {
     assert.equal(creatomateCredits(360, 640, 25, 2), 1);
   });
 
+  it('refuses a scene of clips alone before calling Creatomate: its scene elements take pictures', async () => {
+    const clipOnly = { ...(scenes[1] as RenderRequest['scenes'][number]), shots: [{ path: join(dir.path, 'clip.mp4'), kind: 'video' as const }] };
+    await assert.rejects(renderer().render(request({ scenes: [scenes[0] as RenderRequest['scenes'][number], clipOnly] })), {
+      name: 'PermanentProviderError',
+      message: /scene 1 has only clips/,
+    });
+    assert.equal(state.requests.length, 0);
+  });
+
   it('accepts the array answer of v1', async () => {
     state.next.push({ kind: 'array' });
     const result = await renderer().render(request());
