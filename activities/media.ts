@@ -265,7 +265,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const content = await loadContent(db, input.contentId);
         const look = await lookFor(content.project);
         const language = content.project.mediaLanguage();
-        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.tags ?? [] }));
+        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.script.search_terms?.[index] ?? content.tags ?? [] }));
         const providers = await providersFor.current();
         const hash = inputsHash({ language, look, scenes, engine: providers.images.name });
         const keys = keysFor(content.id).images(hash);

@@ -45,6 +45,11 @@ export interface ContentScript {
    * production's writer writes the script (again at every production).
    */
   source?: 'creator';
+  /**
+   * Stock-footage search terms per scene (hook, each body section, cta), beyond the seed's four
+   * fields: the writers give them, and the scene pictures are searched with them.
+   */
+  search_terms?: string[][];
 }
 
 /** The script a content starts with: the pipeline writes the real one. */
@@ -74,6 +79,15 @@ export interface MediaAsset {
   timestamp: number;
   /** Seconds on screen; absent means until the next asset. */
   duration?: number;
+  /**
+   * Beyond the seed's fields, on the creator's own media (source 'user', set through the API's
+   * `media` of a content): the upload's S3 key, which the production reads.
+   */
+  key?: string;
+  /** The spoken scene a picture or clip fills (0: the first of the script's scenes); absent on the music track. */
+  scene?: number;
+  /** The music track's volume under the voice, 0–1. */
+  volume?: number;
 }
 
 /** channels.upload_settings (seed §3.3.2); stored as '{}' until the user saves settings. */

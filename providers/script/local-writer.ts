@@ -135,7 +135,15 @@ export class LocalScriptWriter implements ScriptWriter {
       else if (!this.shorten(longest, language)) break;
     }
 
-    const script = validateScript({ hook, body: compose(), cta });
+    const body = compose();
+    // Each scene is searched by its own most frequent words, else the subject's, else the vertical's tags.
+    const fitting = (terms: string[]) => terms.filter((term) => Array.from(term).length <= SCRIPT_LIMITS.searchTermMaxChars);
+    const fallbackTerms = fitting([...topKeywords(subject, 2), ...verticalText.tags]).slice(0, 2);
+    const searchTerms = [hook, ...body, cta].map((scene) => {
+      const own = fitting(topKeywords(scene, 3));
+      return (own.length > 0 ? own : fallbackTerms).slice(0, SCRIPT_LIMITS.maxSearchTerms);
+    });
+    const script = validateScript({ hook, body, cta, ...(searchTerms.every((terms) => terms.length > 0) ? { search_terms: searchTerms } : {}) });
     const title = userTitle ? truncate(userTitle, SCRIPT_LIMITS.titleMaxChars) : this.title(tone, subject, seed);
     const tags = tagsFrom([
       ...digest.keywords,

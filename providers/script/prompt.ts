@@ -20,8 +20,13 @@ export const SCRIPT_JSON_SCHEMA = {
     hook: { type: 'string', description: 'The opening line that grabs attention' },
     body: { type: 'array', items: { type: 'string' }, description: 'The spoken sections, one paragraph each' },
     cta: { type: 'string', description: 'The closing call to action' },
+    search_terms: {
+      type: 'array',
+      items: { type: 'array', items: { type: 'string' } },
+      description: 'For each scene in order (the hook, each body section, the cta): 1 to 4 short English search terms for stock footage that shows it',
+    },
   },
-  required: ['title', 'description', 'tags', 'hook', 'body', 'cta'],
+  required: ['title', 'description', 'tags', 'hook', 'body', 'cta', 'search_terms'],
   additionalProperties: false,
 } as const;
 
@@ -81,10 +86,11 @@ export function buildScriptPrompt(request: ScriptRequest, previousError?: string
   const system = [
     `You write scripts for ${request.format}-form ${shape}videos, ${minSec}–${maxSec} seconds spoken (about ${minSec * rate}–${maxSec * rate} characters in all), read aloud by a narrator.`,
     `Write everything in ${language}. Subject area: ${request.vertical}. Tone: ${request.tone}.`,
-    `Answer only with a JSON object with the fields title, description, tags, hook, body and cta.`,
+    `Answer only with a JSON object with the fields title, description, tags, hook, body, cta and search_terms.`,
     `hook: one or two sentences, at most ${SCRIPT_LIMITS.hookMaxChars} characters.`,
     `body: ${sections} sections (between ${SCRIPT_LIMITS.minSections} and ${SCRIPT_LIMITS.maxSections}), each a paragraph of at most ${sectionChars} characters; together they carry the length above.`,
     `cta: a closing call to action, at most ${SCRIPT_LIMITS.ctaMaxChars} characters.`,
+    `search_terms: one list per scene (the hook, each body section, the cta), each 1 to ${SCRIPT_LIMITS.maxSearchTerms} short English terms naming what stock footage of that scene shows (concrete things and actions, not abstractions).`,
     `title: at most ${SCRIPT_LIMITS.titleMaxChars} characters. description: at most ${SCRIPT_LIMITS.descriptionMaxChars} characters.`,
     `tags: 3 to ${SCRIPT_LIMITS.maxTags} single-word tags, each at most ${SCRIPT_LIMITS.tagMaxChars} characters, without '#'.`,
     'Plain spoken text only: no markdown, no emojis, no stage directions. Do not invent facts that the source does not support;',

@@ -16,6 +16,8 @@ export const SCRIPT_LIMITS = {
   descriptionMaxChars: 4000,
   maxTags: 12,
   tagMaxChars: 30,
+  maxSearchTerms: 4,
+  searchTermMaxChars: 40,
 } as const;
 
 /** Separator of the parts in `full_text`: one spoken paragraph per part. */
@@ -60,5 +62,23 @@ export function validateScript(value: unknown): Script {
   const checkedBody = body.map((section, index) => text(section, `body[${index}]`, SCRIPT_LIMITS.sectionMaxChars));
   const checkedCta = text(cta, 'cta', SCRIPT_LIMITS.ctaMaxChars);
   if (fullText !== undefined && typeof fullText !== 'string') throw new ScriptValidationError('full_text', 'must be a string when present');
-  return { hook: checkedHook, body: checkedBody, cta: checkedCta, full_text: joinScript(checkedHook, checkedBody, checkedCta) };
+  const { search_terms: searchTerms } = value as Record<string, unknown>;
+  return {
+    hook: checkedHook,
+    body: checkedBody,
+    cta: checkedCta,
+    full_text: joinScript(checkedHook, checkedBody, checkedCta),
+    ...(searchTerms === undefined ? {} : { search_terms: checkedSearchTerms(searchTerms, checkedBody.length + 2) }),
+  };
+}
+
+/** Search terms: one list per scene, each of 1–4 short terms. */
+function checkedSearchTerms(value: unknown, scenes: number): string[][] {
+  if (!Array.isArray(value) || value.length !== scenes) throw new ScriptValidationError('search_terms', `must be one list per scene (${scenes}: hook, each body section, cta)`);
+  return value.map((terms, scene) => {
+    if (!Array.isArray(terms) || terms.length < 1 || terms.length > SCRIPT_LIMITS.maxSearchTerms) {
+      throw new ScriptValidationError(`search_terms[${scene}]`, `must be 1–${SCRIPT_LIMITS.maxSearchTerms} strings`);
+    }
+    return terms.map((term, index) => text(term, `search_terms[${scene}][${index}]`, SCRIPT_LIMITS.searchTermMaxChars));
+  });
 }

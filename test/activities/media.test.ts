@@ -7,7 +7,7 @@ import { createMediaActivities, type ImagesOutput, type MediaActivities, type Sp
 import { recordingInterceptor } from '../../activities/recording';
 import { processWorkDir } from '../../activities/work-folders';
 import { createProviders, type Providers } from '../../providers';
-import type { RenderRequest } from '../../providers/types';
+import type { RenderRequest, SceneImageRequest } from '../../providers/types';
 import { createPipelineHarness, createTenant, type PipelineHarness, type Tenant } from '../support/pipeline';
 import { scratchDir } from '../support/scratch-dir';
 
@@ -32,6 +32,7 @@ describe('media activities', () => {
   /** A silent phase before each render (as measuring the sound's loudness is), in ms. */
   let silentBeforeRenderMs = 0;
   let lastRender: RenderRequest | undefined;
+  let lastImages: SceneImageRequest | undefined;
 
   before(async () => {
     h = await createPipelineHarness();
@@ -50,6 +51,7 @@ describe('media activities', () => {
         name: local.images.name,
         createSceneImages(request, options) {
           calls.images += 1;
+          lastImages = request;
           return local.images.createSceneImages(request, options);
         },
       },
@@ -144,6 +146,20 @@ describe('media activities', () => {
     assert.ok(vtt.startsWith('WEBVTT') && firstCue, vtt);
     assert.ok(Math.abs(Number(firstCue[3]) - intro.duration) < 0.01, `the first caption starts after the intro: ${firstCue[0]}`);
     assert.match(vtt, /숏폼 영상은/);
+  });
+
+  it("searches each scene's pictures with the script's terms for that scene", async () => {
+    const searchTerms = [['smartphone video'], ['robot', 'camera'], ['subscribe button']];
+    const content = await h.ctx.models.Content.create({
+      project_id: tenant.projectId,
+      title: 'AI 숏폼',
+      tags: ['ai'],
+      script: { ...SCRIPT, search_terms: searchTerms },
+      status: 'processing',
+      source_type: 'manual',
+    } as never);
+    await attempt('createSceneImages', { contentId: content.id }, { contentId: content.id, runId: randomUUID(), attempt: 1 });
+    assert.deepEqual(lastImages?.scenes.map((scene) => scene.keywords), searchTerms);
   });
 
   it('speech and scene images retried find theirs: each engine called once, one usage row each, the same outputs', async () => {

@@ -63,7 +63,7 @@ describe('GeminiScriptWriter against the fake Gemini server', () => {
     const config = sent.body.generationConfig as { responseMimeType: string; responseSchema: { type: string; properties: Record<string, unknown>; required: string[] } };
     assert.equal(config.responseMimeType, 'application/json');
     assert.equal(config.responseSchema.type, 'OBJECT');
-    assert.deepEqual(Object.keys(config.responseSchema.properties).sort(), ['body', 'cta', 'description', 'hook', 'tags', 'title']);
+    assert.deepEqual(Object.keys(config.responseSchema.properties).sort(), ['body', 'cta', 'description', 'hook', 'search_terms', 'tags', 'title']);
     assert.ok(config.responseSchema.required.includes('hook'));
     assert.match(JSON.stringify(sent.body.systemInstruction), /English/);
     assert.ok(!String(sent.path).includes(state.apiKey), 'the key goes in the header, not the URL');

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildScriptPrompt, orientationOf, spokenRange } from '../../../providers/script/prompt';
+import { LocalScriptWriter } from '../../../providers/script/local-writer';
+import { buildScriptPrompt, orientationOf, SCRIPT_JSON_SCHEMA, spokenRange } from '../../../providers/script/prompt';
+import { validateScript } from '../../../providers/script/validate';
 import type { ScriptRequest } from '../../../providers/types';
 
 const REQUEST: ScriptRequest = { language: 'en', vertical: 'tech', tone: 'casual', format: 'short', topic: 'Local AI models' };
@@ -33,5 +35,34 @@ describe('the AI writers’ prompt', () => {
     assert.deepEqual(spokenRange('mid', 60), [180, 300], 'a target below the range keeps the range');
     assert.deepEqual(spokenRange('short', 600), [30, 60], 'a target above the range keeps the range');
     assert.match(buildScriptPrompt({ ...REQUEST, format: 'long', targetSec: 900 }).system, /765–900 seconds spoken/);
+  });
+});
+
+describe('search terms per scene', () => {
+  const parts = { hook: 'Water first.', body: ['Then coffee.', 'Then work.'], cta: 'Try it!' };
+
+  it('asks the AI writers for them, one list per scene', () => {
+    assert.ok((SCRIPT_JSON_SCHEMA.required as readonly string[]).includes('search_terms'));
+    assert.match(buildScriptPrompt(REQUEST).system, /search_terms: one list per scene \(the hook, each body section, the cta\)/);
+  });
+
+  it('keeps well-formed terms and names the problem otherwise', () => {
+    const terms = [['glass of water'], ['coffee cup', 'kitchen'], ['office desk'], ['sunrise']];
+    assert.deepEqual(validateScript({ ...parts, search_terms: terms }).search_terms, terms);
+    assert.equal(validateScript(parts).search_terms, undefined);
+    assert.throws(() => validateScript({ ...parts, search_terms: terms.slice(1) }), /search_terms must be one list per scene \(4: hook, each body section, cta\)/);
+    assert.throws(() => validateScript({ ...parts, search_terms: [...terms.slice(0, 3), []] }), /search_terms\[3\] must be 1–4 strings/);
+    assert.throws(() => validateScript({ ...parts, search_terms: [...terms.slice(0, 3), ['x'.repeat(41)]] }), /search_terms\[3\]\[0\] has 41 characters/);
+  });
+
+  it('has the local writer give each scene its own words', async () => {
+    const { script } = await new LocalScriptWriter().write({ ...REQUEST, topic: 'Electric cars and batteries' });
+    const scenes = [script.hook, ...script.body, script.cta];
+    assert.equal(script.search_terms?.length, scenes.length);
+    script.search_terms?.forEach((terms, index) => {
+      assert.ok(terms.length >= 1 && terms.length <= 4, `scene ${index}: ${JSON.stringify(terms)}`);
+    });
+    const own = script.search_terms?.filter((terms, index) => terms.some((term) => (scenes[index] as string).toLowerCase().includes(term))).length ?? 0;
+    assert.ok(own >= scenes.length - 1, `most scenes are searched by their own words: ${JSON.stringify(script.search_terms)}`);
   });
 });
