@@ -75,8 +75,8 @@ export interface Script {
   body: string[];
   cta: string;
   full_text: string;
-  /** Stock-footage search terms per scene (hook, each body section, cta), when the writer gave them. */
-  search_terms?: string[][];
+  /** A stock-footage search per scene (hook, each body section, cta), when the writer gave them. */
+  search_terms?: string[];
 }
 
 export interface ScriptResult {

@@ -46,10 +46,11 @@ export interface ContentScript {
    */
   source?: 'creator';
   /**
-   * Stock-footage search terms per scene (hook, each body section, cta), beyond the seed's four
-   * fields: the writers give them, and the scene pictures are searched with them.
+   * A stock-footage search per scene (hook, each body section, cta), beyond the seed's four
+   * fields: the writers give them, and the scene pictures are searched with them. One string per
+   * scene, not a list of lists: the MongoDB-compatible store keeps no nested arrays.
    */
-  search_terms?: string[][];
+  search_terms?: string[];
 }
 
 /** The script a content starts with: the pipeline writes the real one. */

@@ -137,13 +137,10 @@ export class LocalScriptWriter implements ScriptWriter {
 
     const body = compose();
     // Each scene is searched by its own most frequent words, else the subject's, else the vertical's tags.
-    const fitting = (terms: string[]) => terms.filter((term) => Array.from(term).length <= SCRIPT_LIMITS.searchTermMaxChars);
-    const fallbackTerms = fitting([...topKeywords(subject, 2), ...verticalText.tags]).slice(0, 2);
-    const searchTerms = [hook, ...body, cta].map((scene) => {
-      const own = fitting(topKeywords(scene, 3));
-      return (own.length > 0 ? own : fallbackTerms).slice(0, SCRIPT_LIMITS.maxSearchTerms);
-    });
-    const script = validateScript({ hook, body, cta, ...(searchTerms.every((terms) => terms.length > 0) ? { search_terms: searchTerms } : {}) });
+    const search = (words: string[]): string => words.reduce((query, word) => (query === '' ? word : Array.from(`${query} ${word}`).length <= SCRIPT_LIMITS.searchMaxChars ? `${query} ${word}` : query), '');
+    const fallback = search([...topKeywords(subject, 2), ...verticalText.tags].filter((word) => Array.from(word).length <= SCRIPT_LIMITS.searchMaxChars));
+    const searchTerms = [hook, ...body, cta].map((scene) => search(topKeywords(scene, 3).filter((word) => Array.from(word).length <= SCRIPT_LIMITS.searchMaxChars)) || fallback);
+    const script = validateScript({ hook, body, cta, ...(searchTerms.every((terms) => terms !== '') ? { search_terms: searchTerms } : {}) });
     const title = userTitle ? truncate(userTitle, SCRIPT_LIMITS.titleMaxChars) : this.title(tone, subject, seed);
     const tags = tagsFrom([
       ...digest.keywords,

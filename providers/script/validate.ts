@@ -16,8 +16,7 @@ export const SCRIPT_LIMITS = {
   descriptionMaxChars: 4000,
   maxTags: 12,
   tagMaxChars: 30,
-  maxSearchTerms: 4,
-  searchTermMaxChars: 40,
+  searchMaxChars: 60,
 } as const;
 
 /** Separator of the parts in `full_text`: one spoken paragraph per part. */
@@ -72,13 +71,8 @@ export function validateScript(value: unknown): Script {
   };
 }
 
-/** Search terms: one list per scene, each of 1–4 short terms. */
-function checkedSearchTerms(value: unknown, scenes: number): string[][] {
-  if (!Array.isArray(value) || value.length !== scenes) throw new ScriptValidationError('search_terms', `must be one list per scene (${scenes}: hook, each body section, cta)`);
-  return value.map((terms, scene) => {
-    if (!Array.isArray(terms) || terms.length < 1 || terms.length > SCRIPT_LIMITS.maxSearchTerms) {
-      throw new ScriptValidationError(`search_terms[${scene}]`, `must be 1–${SCRIPT_LIMITS.maxSearchTerms} strings`);
-    }
-    return terms.map((term, index) => text(term, `search_terms[${scene}][${index}]`, SCRIPT_LIMITS.searchTermMaxChars));
-  });
+/** Search terms: one short search per scene. */
+function checkedSearchTerms(value: unknown, scenes: number): string[] {
+  if (!Array.isArray(value) || value.length !== scenes) throw new ScriptValidationError('search_terms', `must be one search per scene (${scenes}: hook, each body section, cta)`);
+  return value.map((search, scene) => text(search, `search_terms[${scene}]`, SCRIPT_LIMITS.searchMaxChars));
 }

@@ -149,7 +149,7 @@ describe('media activities', () => {
   });
 
   it("searches each scene's pictures with the script's terms for that scene", async () => {
-    const searchTerms = [['smartphone video'], ['robot', 'camera'], ['subscribe button']];
+    const searchTerms = ['smartphone video', 'robot camera', 'subscribe button'];
     const content = await h.ctx.models.Content.create({
       project_id: tenant.projectId,
       title: 'AI 숏폼',
@@ -159,7 +159,7 @@ describe('media activities', () => {
       source_type: 'manual',
     } as never);
     await attempt('createSceneImages', { contentId: content.id }, { contentId: content.id, runId: randomUUID(), attempt: 1 });
-    assert.deepEqual(lastImages?.scenes.map((scene) => scene.keywords), searchTerms);
+    assert.deepEqual(lastImages?.scenes.map((scene) => scene.keywords), searchTerms.map((search) => [search]));
   });
 
   it('speech and scene images retried find theirs: each engine called once, one usage row each, the same outputs', async () => {

@@ -41,28 +41,26 @@ describe('the AI writers’ prompt', () => {
 describe('search terms per scene', () => {
   const parts = { hook: 'Water first.', body: ['Then coffee.', 'Then work.'], cta: 'Try it!' };
 
-  it('asks the AI writers for them, one list per scene', () => {
+  it('asks the AI writers for them, one search per scene', () => {
     assert.ok((SCRIPT_JSON_SCHEMA.required as readonly string[]).includes('search_terms'));
-    assert.match(buildScriptPrompt(REQUEST).system, /search_terms: one list per scene \(the hook, each body section, the cta\)/);
+    assert.deepEqual(SCRIPT_JSON_SCHEMA.properties.search_terms.items, { type: 'string' }, 'no nested arrays: the MongoDB-compatible store keeps none');
+    assert.match(buildScriptPrompt(REQUEST).system, /search_terms: one search per scene \(the hook, each body section, the cta\)/);
   });
 
-  it('keeps well-formed terms and names the problem otherwise', () => {
-    const terms = [['glass of water'], ['coffee cup', 'kitchen'], ['office desk'], ['sunrise']];
-    assert.deepEqual(validateScript({ ...parts, search_terms: terms }).search_terms, terms);
+  it('keeps well-formed searches and names the problem otherwise', () => {
+    const searches = ['glass of water', 'coffee cup kitchen', 'office desk', 'sunrise'];
+    assert.deepEqual(validateScript({ ...parts, search_terms: searches }).search_terms, searches);
     assert.equal(validateScript(parts).search_terms, undefined);
-    assert.throws(() => validateScript({ ...parts, search_terms: terms.slice(1) }), /search_terms must be one list per scene \(4: hook, each body section, cta\)/);
-    assert.throws(() => validateScript({ ...parts, search_terms: [...terms.slice(0, 3), []] }), /search_terms\[3\] must be 1–4 strings/);
-    assert.throws(() => validateScript({ ...parts, search_terms: [...terms.slice(0, 3), ['x'.repeat(41)]] }), /search_terms\[3\]\[0\] has 41 characters/);
+    assert.throws(() => validateScript({ ...parts, search_terms: searches.slice(1) }), /search_terms must be one search per scene \(4: hook, each body section, cta\)/);
+    assert.throws(() => validateScript({ ...parts, search_terms: [...searches.slice(0, 3), ''] }), /search_terms\[3\] must not be empty/);
+    assert.throws(() => validateScript({ ...parts, search_terms: [...searches.slice(0, 3), 'x'.repeat(61)] }), /search_terms\[3\] has 61 characters/);
   });
 
-  it('has the local writer give each scene its own words', async () => {
+  it('has the local writer search each scene by its own words', async () => {
     const { script } = await new LocalScriptWriter().write({ ...REQUEST, topic: 'Electric cars and batteries' });
     const scenes = [script.hook, ...script.body, script.cta];
     assert.equal(script.search_terms?.length, scenes.length);
-    script.search_terms?.forEach((terms, index) => {
-      assert.ok(terms.length >= 1 && terms.length <= 4, `scene ${index}: ${JSON.stringify(terms)}`);
-    });
-    const own = script.search_terms?.filter((terms, index) => terms.some((term) => (scenes[index] as string).toLowerCase().includes(term))).length ?? 0;
+    const own = script.search_terms?.filter((search, index) => search.split(' ').some((word) => (scenes[index] as string).toLowerCase().includes(word))).length ?? 0;
     assert.ok(own >= scenes.length - 1, `most scenes are searched by their own words: ${JSON.stringify(script.search_terms)}`);
   });
 });
