@@ -39,8 +39,9 @@ export interface CardStyle {
 const HEADLINE_WIDTH = 0.78; // of the frame: the slow zoom crops up to 4 % per side
 const HEADLINE_LINES = 2;
 const HEADLINE_WORDS = 5;
-const NUMBER_Y = 0.24; // centres, as shares of the height: both above the captions
-const HEADLINE_Y = 0.46;
+// Centres, as shares of the height: in the upper third, clear of captions and titles in the centre or at the bottom.
+const NUMBER_Y = 0.12;
+const HEADLINE_Y = 0.32;
 
 /** Languages written without spaces between words. */
 const UNSPACED: ReadonlySet<Language> = new Set<Language>(['ja', 'zh']);

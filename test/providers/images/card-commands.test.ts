@@ -32,8 +32,8 @@ describe('card commands', () => {
     assert.equal(headline[22], '-1', 'Arabic takes its direction from the text');
     const events = ass.split('\n').filter((line) => line.startsWith('Dialogue:'));
     assert.deepEqual(events, [
-      'Dialogue: 0,0:00:00.00,0:00:01.00,Number,,0,0,0,,{\\an5\\pos(540,461)}03',
-      'Dialogue: 0,0:00:00.00,0:00:01.00,Headline,,0,0,0,,{\\an5\\pos(540,883)}كوب من الماء\\Nعلى ｛معدة｝…',
+      'Dialogue: 0,0:00:00.00,0:00:01.00,Number,,0,0,0,,{\\an5\\pos(540,230)}03',
+      'Dialogue: 0,0:00:00.00,0:00:01.00,Headline,,0,0,0,,{\\an5\\pos(540,614)}كوب من الماء\\Nعلى ｛معدة｝…',
     ]);
     assert.match(ass, /^WrapStyle: 2$/m, 'the lines are wrapped here, not by libass');
     const korean = cardAss({ number: '01', headline: [] }, STYLE, PORTRAIT, 'ko');
