@@ -16,9 +16,17 @@ export interface MediaOwner {
   projectId: string;
 }
 
+function tenantOf(owner: MediaOwner): string {
+  return owner.organizationId ? `orgs/${owner.organizationId}` : `users/${owner.userId}`;
+}
+
+/** The folder of a project's uploads (the creator's own pictures, clips and music), `<uuid>.<ext>` each. */
+export function projectUploadsPrefix(owner: MediaOwner): string {
+  return `${tenantOf(owner)}/projects/${owner.projectId}/uploads/`;
+}
+
 export function contentMediaKeys(owner: MediaOwner, contentId: string) {
-  const tenant = owner.organizationId ? `orgs/${owner.organizationId}` : `users/${owner.userId}`;
-  const base = `${tenant}/projects/${owner.projectId}/contents/${contentId}`;
+  const base = `${tenantOf(owner)}/projects/${owner.projectId}/contents/${contentId}`;
   return {
     base,
     speech: (inputsHash: string) => ({
@@ -37,6 +45,9 @@ export function contentMediaKeys(owner: MediaOwner, contentId: string) {
     renderRecord: `${base}/video/step.json`,
   };
 }
+
+/** The volume of music under the voice when the creator or the project gives none. */
+export const DEFAULT_MUSIC_VOLUME = 0.25;
 
 /** JSON with object keys in order, so equal inputs always hash alike. */
 function canonicalJson(value: unknown): string {

@@ -1,5 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Content, MediaAsset, MediaAssetSource, PlanFeatures, Project, Resolution, Template, TemplateData } from '../db/models';
@@ -11,7 +11,7 @@ import type { CallOptions, ProviderUsage, SceneImage, SubtitleCue, TemplateLook 
 import { guardContentCost } from './costs';
 import { loadContent } from './scope';
 import { cancellationFailure, toActivityFailure } from './failures';
-import { contentMediaKeys, inputsHash } from './media-keys';
+import { contentMediaKeys, DEFAULT_MUSIC_VOLUME, inputsHash } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
 import { frameOf, planLookOf, renderDesignOf, templateFor } from './templates';
@@ -28,8 +28,8 @@ export interface SpeechOutput {
 
 export interface ImagesOutput {
   imageKeys: string[];
-  /** Where each scene's picture came from (absent in runs recorded before it was kept). */
-  sources?: SceneImage['source'][];
+  /** Where each scene's picture came from, 'user' for the creator's own (absent in runs recorded before it was kept). */
+  sources?: SceneSource[];
   /** Whether each scene's media is a picture or a clip (absent in runs recorded before clips: pictures). */
   kinds?: ('image' | 'video')[];
 }
@@ -75,8 +75,8 @@ type RecordedEffect = 'usage' | 'event';
 interface FinishedStep<T> {
   inputsHash: string;
   output: T;
-  /** The provider call that made the outputs, for its one `api_usages` row. */
-  usage: ProviderUsage;
+  /** The provider call that made the outputs, for its one `api_usages` row; absent when no provider was called. */
+  usage?: ProviderUsage;
   recorded: RecordedEffect[];
 }
 
@@ -97,8 +97,36 @@ export function scriptScenes(script: Content['script']): string[] {
   return [script.hook, ...script.body, script.cta].map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+type SceneSource = SceneImage['source'] | 'user';
+
+/** A scene's search from the script, as the picture providers' keywords. */
+function searchOf(search: string | undefined): string[] | undefined {
+  return search ? [search] : undefined;
+}
+
 /** `media_assets.source` (seed §3.4.1) of a scene picture: AI pictures are generated too. */
-const MEDIA_SOURCE: Readonly<Record<SceneImage['source'], MediaAssetSource>> = { generated: 'generated', ai: 'generated', stock: 'stock' };
+const MEDIA_SOURCE: Readonly<Record<SceneSource, MediaAssetSource>> = { generated: 'generated', ai: 'generated', stock: 'stock', user: 'user' };
+
+/** The creator's own media of a content (`media_assets` with source 'user' and a key, api/routes/contents-media.ts). */
+function userMediaOf(assets: readonly MediaAsset[] | null | undefined): { scenes: Map<number, MediaAsset & { key: string }>; music?: MediaAsset & { key: string } } {
+  const own = (assets ?? []).filter((asset): asset is MediaAsset & { key: string } => asset.source === 'user' && typeof asset.key === 'string');
+  const scenes = new Map(own.filter((asset) => asset.type !== 'audio' && asset.scene !== undefined).map((asset) => [asset.scene!, asset] as const));
+  const music = own.find((asset) => asset.type === 'audio' && asset.scene === undefined);
+  return { scenes, ...(music ? { music } : {}) };
+}
+
+/**
+ * The music under a content's voice: its own track, else its project's (`style_preset.music_key`
+ * and `music_volume`), else none.
+ */
+function musicOf(content: Content, project: Project): { key: string; volume: number } | undefined {
+  const own = userMediaOf(content.media_assets).music;
+  if (own) return { key: own.key, volume: own.volume ?? DEFAULT_MUSIC_VOLUME };
+  const key = project.style_preset?.music_key;
+  if (typeof key !== 'string' || key === '') return undefined;
+  const volume = project.style_preset?.music_volume;
+  return { key, volume: typeof volume === 'number' && volume >= 0 && volume <= 1 ? volume : DEFAULT_MUSIC_VOLUME };
+}
 
 /**
  * A project's own voice (style_preset.voice: an ElevenLabs voice id or an espeak-ng voice), over the
@@ -222,19 +250,31 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
   /**
    * The step finished for the inputs hashing to `hash`: found at `key`, or made by `make` (which
    * uploads its outputs) and recorded there before anything else is written, so a made output is
-   * never made, nor paid for, again. Its provider call gets its one `api_usages` row.
+   * never made, nor paid for, again. Its provider call, when it made one, gets its one `api_usages` row.
    */
-  async function findOrMake<T>(key: string, hash: string, make: () => Promise<{ output: T; usage: ProviderUsage }>): Promise<FinishedStep<T>> {
+  async function findOrMake<T>(key: string, hash: string, make: () => Promise<{ output: T; usage?: ProviderUsage }>): Promise<FinishedStep<T>> {
     const found = await finishedStep<T>(key, hash);
     const step = found ?? { inputsHash: hash, ...(await make()), recorded: [] };
     if (!found) await saveStep(key, step);
-    await recordOnce(key, step, 'usage', () => recordUsage(step.usage));
+    await recordOnce(key, step, 'usage', async () => {
+      if (step.usage) await recordUsage(step.usage);
+    });
     return step;
   }
 
   async function download(key: string, path: string, signal?: AbortSignal): Promise<string> {
     await db.objects.getToFile(key, path, signal);
     return path;
+  }
+
+  /** Downloads one of the creator's uploads; one that is gone fails the production at once. */
+  async function downloadUpload(key: string, path: string, what: string, signal?: AbortSignal): Promise<string> {
+    try {
+      return await download(key, path, signal);
+    } catch (err) {
+      if (err instanceof Error && err.name === 'NoSuchKey') throw ApplicationFailure.nonRetryable(`the creator's ${what} (${key}) is no longer in the bucket`, 'UserMediaMissing');
+      throw err;
+    }
   }
 
   return {
@@ -265,24 +305,38 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const content = await loadContent(db, input.contentId);
         const look = await lookFor(content.project);
         const language = content.project.mediaLanguage();
-        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: content.script.search_terms?.[index] ?? content.tags ?? [] }));
+        const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: searchOf(content.script.search_terms?.[index]) ?? content.tags ?? [] }));
         const providers = await providersFor.current();
-        const hash = inputsHash({ language, look, scenes, engine: providers.images.name });
+        // The creator's own pictures and clips fill their scenes; the provider makes the others.
+        const own = userMediaOf(content.media_assets).scenes;
+        const ownUsed = scenes.filter((scene) => own.has(scene.index)).map((scene) => ({ scene: scene.index, key: own.get(scene.index)!.key, type: own.get(scene.index)!.type }));
+        const unused = [...own.keys()].filter((index) => index >= scenes.length);
+        if (unused.length > 0) log.warn({ contentId: content.id, scenes: unused }, "the creator's media for scenes the script does not have are not used");
+        const toMake = scenes.filter((scene) => !own.has(scene.index));
+        const hash = inputsHash({ language, look, scenes, engine: providers.images.name, ...(ownUsed.length > 0 ? { userMedia: ownUsed } : {}) });
         const keys = keysFor(content.id).images(hash);
         const step = await findOrMake<MadeImages>(keys.record, hash, async () => {
-          await guardContentCost(ctx, content.id, 'images', { scenes: scenes.length });
-          const { images, usage } = await providers.images.createSceneImages({ language, look, scenes, outDir: dir }, callOptions);
-          const ordered = [...images].sort((a, b) => a.index - b.index);
-          const imageKeys: string[] = [];
+          let made: SceneImage[] = [];
+          let usage: ProviderUsage | undefined;
+          if (toMake.length > 0) {
+            await guardContentCost(ctx, content.id, 'images', { scenes: toMake.length });
+            ({ images: made, usage } = await providers.images.createSceneImages({ language, look, scenes: toMake, outDir: dir }, callOptions));
+          }
+          const ordered = [...made].sort((a, b) => a.index - b.index);
+          const madeKeys = new Map<number, string>();
           for (const image of ordered) {
             const clip = image.kind === 'video';
             const key = clip ? keys.clip(image.index) : keys.scene(image.index);
             await db.objects.putFile(key, image.path, clip ? 'video/mp4' : 'image/png');
-            imageKeys.push(key);
+            madeKeys.set(image.index, key);
           }
+          const merged = [
+            ...ordered.map((image) => ({ index: image.index, key: madeKeys.get(image.index)!, source: image.source as SceneSource, kind: image.kind ?? 'image' })),
+            ...ownUsed.map((media) => ({ index: media.scene, key: media.key, source: 'user' as const, kind: media.type === 'video' ? ('video' as const) : ('image' as const) })),
+          ].sort((a, b) => a.index - b.index);
           const credits = [...new Set(ordered.map((image) => image.credit).filter((credit): credit is string => Boolean(credit)))];
-          const kinds = ordered.map((image) => image.kind ?? 'image');
-          return { output: { images: { imageKeys, sources: ordered.map((image) => image.source), kinds }, credits }, usage };
+          const images = { imageKeys: merged.map((scene) => scene.key), sources: merged.map((scene) => scene.source), kinds: merged.map((scene) => scene.kind) };
+          return { output: { images, credits }, ...(usage ? { usage } : {}) };
         });
         const { images, credits } = step.output;
         const description = content.description ?? '';
@@ -311,6 +365,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const remoteTemplateId = template.creatomate_template_id;
         const language = content.project.mediaLanguage();
         const design = renderDesignOf(template, look, language, { title: content.title, cta: content.script.cta }, manifest);
+        const music = musicOf(content, content.project);
         const hash = inputsHash({
           audioKey: input.speech.audioKey,
           imageKeys: input.images.imageKeys,
@@ -321,6 +376,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           fps: RENDER_FPS,
           remoteTemplateId,
           engine: providers.renderer.name,
+          music,
         });
         const step = await findOrMake<Rendered>(keys.renderRecord, hash, async () => {
           await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
@@ -328,13 +384,16 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           const scenes = await Promise.all(
             input.images.imageKeys.map(async (key, i) => {
               const kind = input.images.kinds?.[i] ?? 'image';
+              const path = join(dir, `scene-${i}${extname(key)}`);
+              const own = input.images.sources?.[i] === 'user';
               return {
-                shots: [{ path: await download(key, join(dir, `scene-${i}.${kind === 'video' ? 'mp4' : 'png'}`), callOptions.signal), kind }],
+                shots: [{ path: await (own ? downloadUpload(key, path, `media of scene ${i}`, callOptions.signal) : download(key, path, callOptions.signal)), kind }],
                 startSec: manifest.segments[i]!.startSec,
                 endSec: manifest.segments[i]!.endSec,
               };
             }),
           );
+          const musicPath = music ? await downloadUpload(music.key, join(dir, `music${extname(music.key)}`), 'music track', callOptions.signal) : undefined;
           const resume = resumableExternalJob();
           const result = await providers.renderer.render(
             {
@@ -345,6 +404,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
               audioPath,
               design,
               outDir: dir,
+              ...(music && musicPath ? { music: { path: musicPath, volume: music.volume } } : {}),
               ...(resume ? { resumeExternalJobId: resume } : {}),
               ...(remoteTemplateId ? { remoteTemplateId } : {}),
             },
@@ -371,13 +431,22 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           };
         });
         const { video, resolution, renderer, voiceStartSec = 0 } = step.output;
-        const mediaAssets: MediaAsset[] = manifest.segments.map((segment, i) => ({
-          type: input.images.kinds?.[i] ?? 'image',
-          url: db.objects.urlFor(input.images.imageKeys[i]!),
-          source: MEDIA_SOURCE[input.images.sources?.[i] ?? 'generated'],
-          timestamp: Math.round((voiceStartSec + segment.startSec) * 100) / 100,
-          duration: Math.round((segment.endSec - segment.startSec) * 100) / 100,
-        }));
+        // One entry per spoken scene, the creator's own marked 'user' with their key and scene so
+        // that the next production finds them again, then the content's own music track.
+        const ownMusic = userMediaOf(content.media_assets).music;
+        const mediaAssets: MediaAsset[] = manifest.segments.map((segment, i) => {
+          const key = input.images.imageKeys[i]!;
+          const source = input.images.sources?.[i] ?? 'generated';
+          return {
+            type: input.images.kinds?.[i] ?? 'image',
+            url: db.objects.urlFor(key),
+            source: MEDIA_SOURCE[source],
+            timestamp: Math.round((voiceStartSec + segment.startSec) * 100) / 100,
+            duration: Math.round((segment.endSec - segment.startSec) * 100) / 100,
+            ...(source === 'user' ? { key, scene: i } : {}),
+          };
+        });
+        if (ownMusic) mediaAssets.push({ ...ownMusic, timestamp: 0, duration: Math.round(video.durationSec * 100) / 100 });
         await content.update({
           video_url: db.objects.urlFor(video.videoKey),
           thumbnail_url: db.objects.urlFor(video.thumbnailKey),

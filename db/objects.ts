@@ -1,6 +1,7 @@
 import {
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
@@ -72,6 +73,28 @@ export class ObjectStore {
   /** A time-limited GET URL for a private object, e.g. for a viewer or a platform that pulls the file. */
   async presignedGetUrl(key: string, expiresInSec = 3600): Promise<string> {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSec });
+  }
+
+  /**
+   * A time-limited PUT URL for one object: the uploader must send `contentType` as its Content-Type
+   * (the header is signed), and the object gets that type.
+   */
+  async presignedPutUrl(key: string, contentType: string, expiresInSec = 900): Promise<string> {
+    return getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), {
+      expiresIn: expiresInSec,
+      signableHeaders: new Set(['content-type']),
+    });
+  }
+
+  /** An object's type and size, or undefined when there is no such object. */
+  async head(key: string): Promise<{ contentType: string | undefined; sizeBytes: number } | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { contentType: out.ContentType, sizeBytes: out.ContentLength ?? 0 };
+    } catch (err) {
+      if (err instanceof Error && (err.name === 'NotFound' || err.name === 'NoSuchKey')) return undefined;
+      throw err;
+    }
   }
 
   destroy(): void {

@@ -10,6 +10,7 @@ import { serializeContent, serializeContentSummary } from '../serializers/conten
 import { requireProject } from '../tenancy';
 import { contentFields, jsonObject, loadContent, readContent, text } from './contents-common';
 import { creatorScript, scriptSchema, scriptTextSchema, type ScriptParts } from './contents-script';
+import { mediaSchema, userMediaAssets, type MediaInput } from './contents-media';
 import { productionRoutes } from './contents-production';
 import { contentProgressRoutes } from './contents-progress';
 import { describeProduction } from '../../control/production-state';
@@ -41,6 +42,8 @@ interface UpdateBody {
   script?: ScriptParts | null;
   /** Sent as plain text; validation splits it into its parts. */
   script_text?: ScriptParts;
+  /** The creator's uploads for the video (contents-media.ts); null or [] removes them. */
+  media?: MediaInput[] | null;
 }
 
 interface ListQuery {
@@ -78,6 +81,7 @@ const updateBody = Joi.object<UpdateBody>({
   ...contentFields,
   script: scriptSchema.allow(null),
   script_text: scriptTextSchema,
+  media: mediaSchema,
 })
   .oxor('script', 'script_text')
   .min(1)
@@ -210,7 +214,9 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
       path: '/contents/:id',
       summary:
         "Edit the draft fields of a content (title, description, tags, the creator's script as `script` or `script_text`; " +
-        '`script: null` lets the writer write it again); refused while it is being produced',
+        "`script: null` lets the writer write it again; `media`: the creator's uploads, [{ key, scene }] a picture or clip for a " +
+        'spoken scene (0 the first), [{ key, volume }] an audio upload as the music track, stored as `media_assets` with source ' +
+        "'user' in place of the last render's list); refused while it is being produced",
       tag: 'contents',
       auth: 'user',
       params: schemas.idParams,
@@ -221,9 +227,10 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
         await answeringConflicts(() => db.locks.withLock(`production:${content.id}`, async () => {
           await content.reload();
           await assertNotProducing(content, 'edit it');
-          const { script: parts, script_text: fromText, ...fields } = body;
+          const { script: parts, script_text: fromText, media, ...fields } = body;
           const script = scriptOf({ script: parts, script_text: fromText });
-          await content.update(script ? { ...fields, script } : fields);
+          const mediaAssets = media === undefined ? undefined : await userMediaAssets(db.objects, content.project, script ?? content.script, media);
+          await content.update({ ...fields, ...(script ? { script } : {}), ...(mediaAssets ? { media_assets: mediaAssets } : {}) });
         }));
         res.json({ content: serializeContent(content) });
       },

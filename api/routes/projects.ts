@@ -12,6 +12,7 @@ import { cursorParam, encodeCursor, NEWEST_FIRST, pageOf, type Cursor } from '..
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeProject } from '../serializers/projects';
 import { withScheduler } from './data-sources';
+import { checkUpload } from './uploads';
 import { ownerColumns, ownerFor, requireOrganizationRole, requireProject } from '../tenancy';
 
 const STYLE_PRESET_MAX_CHARS = 4000;
@@ -27,6 +28,10 @@ const stylePreset = Joi.object({
   voice: Joi.string().pattern(/^[A-Za-z0-9_+.-]{1,64}$/).messages({ 'string.pattern.base': '{{#label}} must be a voice id' }),
   /** Whether uploads declare synthetic media; absent, they do when the voice or the pictures were generated (activities/publish.ts). */
   disclose_synthetic_media: Joi.boolean().strict(),
+  /** The music under the voice of the project's videos whose content has none: an audio upload of the project (uploads.ts). */
+  music_key: Joi.string().max(400),
+  /** That music's volume, 0–1 (default 0.25). */
+  music_volume: Joi.number().min(0).max(1),
 })
   .unknown(true)
   .custom((value: JsonObject, helpers) =>
@@ -97,6 +102,11 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { body }) => {
         const { organization_id, ...fields } = body;
         const owner = ownerColumns(await ownerFor(models, req.auth!.userId, organization_id, 'editor'));
+        if (fields.style_preset?.music_key !== undefined) {
+          throw new HttpError(400, 'validation_failed', 'the request is invalid', {
+            'body.style_preset.music_key': 'a new project has no uploads yet: upload the track to the project, then set it with PATCH /projects/:id',
+          });
+        }
         await assertUsablePreset(ctx, owner, fields.style_preset);
         const project = await createWithinPlanLimit(ctx, owner, 'max_projects', (transaction) =>
           Project.create({ ...fields, ...owner, description: fields.description ?? null, sub_category: fields.sub_category ?? null }, { transaction }),
@@ -162,6 +172,8 @@ export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { params, body }) => {
         const { project } = await requireProject(models, req.auth!.userId, params.id, 'editor');
         await assertUsablePreset(ctx, project, body.style_preset);
+        const musicKey = body.style_preset?.music_key;
+        if (typeof musicKey === 'string') await checkUpload(ctx.db.objects, project, musicKey, ['audio'], 'body.style_preset.music_key');
         const zoneBefore = project.style_preset?.timezone;
         const statusBefore = project.status;
         await withScheduler('changing the project', () =>
