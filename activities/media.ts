@@ -14,7 +14,7 @@ import { cancellationFailure, toActivityFailure } from './failures';
 import { contentMediaKeys, DEFAULT_MUSIC_VOLUME, inputsHash } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
-import { frameOf, planLookOf, renderDesignOf, templateFor } from './templates';
+import { frameOf, planLookOf, renderDesignOf, shotsPerScene, templateFor } from './templates';
 import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
@@ -366,8 +366,10 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const language = content.project.mediaLanguage();
         const design = renderDesignOf(template, look, language, { title: content.title, cta: content.script.cta }, manifest);
         const music = musicOf(content, content.project);
+        const shotCounts = manifest.segments.map((segment, i) => shotsPerScene(template, input.images.kinds?.[i] ?? 'image', segment.endSec - segment.startSec));
         const hash = inputsHash({
           audioKey: input.speech.audioKey,
+          shotCounts,
           imageKeys: input.images.imageKeys,
           segments: manifest.segments,
           look,
@@ -386,8 +388,9 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
               const kind = input.images.kinds?.[i] ?? 'image';
               const path = join(dir, `scene-${i}${extname(key)}`);
               const own = input.images.sources?.[i] === 'user';
+              const shot = { path: await (own ? downloadUpload(key, path, `media of scene ${i}`, callOptions.signal) : download(key, path, callOptions.signal)), kind };
               return {
-                shots: [{ path: await (own ? downloadUpload(key, path, `media of scene ${i}`, callOptions.signal) : download(key, path, callOptions.signal)), kind }],
+                shots: Array.from({ length: shotCounts[i] ?? 1 }, () => shot),
                 startSec: manifest.segments[i]!.startSec,
                 endSec: manifest.segments[i]!.endSec,
               };

@@ -51,6 +51,17 @@ export function frameOf(resolution: string): { width: number; height: number } {
   return { width: Number(match[1]), height: Number(match[2]) };
 }
 
+/**
+ * How many shots a scene's picture is shown in: a moving picture takes a new move about every
+ * `scene_duration` seconds of a longer scene (the template's pace); a still picture and a clip stay
+ * one shot.
+ */
+export function shotsPerScene(data: TemplateData, kind: 'image' | 'video', sceneSec: number): number {
+  const { scene_duration: every, motion } = data.elements.body;
+  if (kind === 'video' || motion === 'static' || !(every > 0)) return 1;
+  return Math.max(1, Math.round(sceneSec / every));
+}
+
 /** A title's style: the template's size, weight, place and colours, in the look's font. */
 function titleStyle(style: TemplateTextStyle, look: TemplateLook): TitleStyle {
   return {

@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMediaActivities, type ImagesOutput, type MediaActivities, type SpeechOutput } from '../../activities/media';
 import { recordingInterceptor } from '../../activities/recording';
+import { shotsPerScene } from '../../activities/templates';
 import { processWorkDir } from '../../activities/work-folders';
 import { createProviders, type Providers } from '../../providers';
 import type { RenderRequest, SceneImageRequest } from '../../providers/types';
@@ -139,6 +140,11 @@ describe('media activities', () => {
     assert.deepEqual([design?.intro?.text, design?.intro?.durationSec, design?.intro?.animation], ['AI 숏폼', intro.duration, intro.animation]);
     assert.deepEqual([design?.outro?.text, design?.outro?.durationSec], [SCRIPT.cta, outro.duration]);
     assert.deepEqual([design?.motion, design?.transition, design?.captions?.style.mode, design?.captions?.style.fontSize], [body.motion, body.transition, 'karaoke', body.caption.font_size]);
+    assert.deepEqual(
+      lastRender?.scenes.map((scene) => scene.shots.length),
+      lastRender?.scenes.map((scene) => shotsPerScene(template!.template_data, 'image', scene.endSec - scene.startSec)),
+      "each scene's picture moves at the template's pace",
+    );
     assert.ok(Math.abs(Number(row?.video_duration) - (intro.duration + Number(row?.audio_duration) + outro.duration)) < 0.1, `video ${row?.video_duration} s`);
     assert.deepEqual(row?.media_assets.map((asset) => asset.timestamp)[0], intro.duration);
     const vtt = (await h.ctx.db.objects.getBuffer(video.captionsKey ?? assert.fail('a captions key'))).toString('utf8');
