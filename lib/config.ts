@@ -3,6 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Joi from 'joi';
 
+/** The x264 presets the local renderer may be given (slower ones than medium take too long for a worker). */
+const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'] as const;
+
 /**
  * The one place that reads the environment. Everything else receives a typed `AppConfig`.
  * `loadConfig` validates every variable at start-up and fails with one message that names each
@@ -107,6 +110,8 @@ export interface AppConfig {
   };
   render: {
     provider: 'local' | 'creatomate';
+    /** The local renderer's x264 preset: faster presets trade file size for speed. */
+    x264Preset: (typeof X264_PRESETS)[number];
     creatomate: { apiKey: string | undefined; baseUrl: string; templateId: string | undefined; pricePerCreditUsd: number; concurrency: number; pollIntervalMs: number };
   };
   /** A cap on the estimated provider cost of one content (USD); a plan's `max_cost_per_content_usd` feature may lower it. */
@@ -253,6 +258,7 @@ const schema = Joi.object({
   OPENAI_IMAGE_PRICE_PER_IMAGE: Joi.number().min(0).default(0.063),
   IMAGE_CONCURRENCY: Joi.number().integer().min(1).max(100).default(4),
   RENDER_PROVIDER: Joi.string().valid('local', 'creatomate').default('local'),
+  RENDER_X264_PRESET: Joi.string().valid(...X264_PRESETS).default('veryfast'),
   CREATOMATE_API_KEY: Joi.string(),
   CREATOMATE_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.creatomate.com'),
   CREATOMATE_TEMPLATE_ID: Joi.string(),
@@ -448,6 +454,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     render: {
       provider: value.RENDER_PROVIDER,
+      x264Preset: value.RENDER_X264_PRESET,
       creatomate: {
         apiKey: value.CREATOMATE_API_KEY,
         baseUrl: value.CREATOMATE_BASE_URL,

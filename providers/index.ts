@@ -107,7 +107,7 @@ function createImageProvider(config: AppConfig, services: ProviderServices = {})
 
 function createRenderer(config: AppConfig, services: ProviderServices = {}): Renderer {
   const { provider, creatomate } = config.render;
-  if (provider !== 'creatomate') return new FfmpegRenderer();
+  if (provider !== 'creatomate') return new FfmpegRenderer({ preset: config.render.x264Preset });
   if (!services.publish) throw new Error('the Creatomate renderer needs a way to publish its inputs (ProviderServices.publish)');
   return new CreatomateRenderer({
     apiKey: creatomate.apiKey ?? '',

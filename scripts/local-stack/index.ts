@@ -67,7 +67,13 @@ export async function startStack(profile: Profile, log: (line: string) => void =
   const fontsDir = ensureScriptFonts();
   const ctx = stackContext(profile);
   const startedHere = new Set<string>();
-  const env: Record<string, string> = { NODE_ENV: profile === 'test' ? 'test' : 'development', ...localSecrets(ctx), ...(fontsDir ? { [FONTS_DIR_VARIABLE]: fontsDir } : {}) };
+  const env: Record<string, string> = {
+    NODE_ENV: profile === 'test' ? 'test' : 'development',
+    ...localSecrets(ctx),
+    ...(fontsDir ? { [FONTS_DIR_VARIABLE]: fontsDir } : {}),
+    // The tests look at what is rendered, not at its file size: the fastest x264 preset.
+    ...(profile === 'test' ? { RENDER_X264_PRESET: 'ultrafast' } : {}),
+  };
   const stop = async () => {
     for (const service of [...SERVICES].reverse()) if (startedHere.has(service.name)) await stopProcess(managed(ctx, service));
   };

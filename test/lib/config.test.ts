@@ -73,4 +73,9 @@ describe('configuration', () => {
     assert.deepEqual([config.images.pixabay.apiKey, config.images.pixabay.baseUrl, config.images.pexels.apiKey], ['pixabay-test', 'https://pixabay.com', undefined]);
     assert.equal(createProviders(config).images.name, 'stock');
   });
+  it("takes the local renderer's x264 preset, veryfast unless set, and none slower than medium", () => {
+    assert.equal(loadConfig(VALID).render.x264Preset, 'veryfast');
+    assert.equal(loadConfig({ ...VALID, RENDER_X264_PRESET: 'ultrafast' }).render.x264Preset, 'ultrafast');
+    assert.ok(problemsOf({ ...VALID, RENDER_X264_PRESET: 'veryslow' }).some((p) => p.includes('"RENDER_X264_PRESET" must be one of')));
+  });
 });
