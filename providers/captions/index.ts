@@ -1,6 +1,6 @@
 import type { Language, SubtitleCue } from '../types';
 import { cleanText, textWidthEm } from '../text-layout';
-import { assColor, assText, assTime } from '../render/titles';
+import { assColor, assDocument, assText, assTime } from '../render/titles';
 
 /**
  * Captions that follow the voice word by word. The speech engines time each word (ElevenLabs from
@@ -231,23 +231,7 @@ export function toAss(cues: readonly CaptionCue[], style: CaptionStyle, frame: {
       return event(startSec, endSec, pop + highlighted(cue, index, style, language));
     });
   });
-  return [
-    '[Script Info]',
-    'ScriptType: v4.00+',
-    `PlayResX: ${frame.width}`,
-    `PlayResY: ${frame.height}`,
-    'WrapStyle: 0',
-    'ScaledBorderAndShadow: yes',
-    '',
-    '[V4+ Styles]',
-    'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
-    styleLine,
-    '',
-    '[Events]',
-    'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
-    ...events,
-    '',
-  ].join('\n');
+  return assDocument(frame, 0, [styleLine], events);
 }
 
 function clockTime(seconds: number, separator: '.' | ','): string {

@@ -1,6 +1,6 @@
 import { fontForLanguage, fontSizeForLanguage, splitWords } from '../captions';
 import { assFilter, ffmpegColor, type FfmpegCommand } from '../ffmpeg/command';
-import { assColor, assText } from '../render/titles';
+import { assColor, assDocument, assText } from '../render/titles';
 import { wrapLines } from '../text-layout';
 import type { Language } from '../types';
 
@@ -97,24 +97,10 @@ export function cardAss(card: CardText, style: CardStyle, frame: { width: number
   ].map((fields) => fields.join(','));
   const event = (styleName: string, y: number, text: string) =>
     `Dialogue: 0,0:00:00.00,0:00:01.00,${styleName},,0,0,0,,{\\an5\\pos(${x},${Math.round(frame.height * y)})}${text}`;
-  return [
-    '[Script Info]',
-    'ScriptType: v4.00+',
-    `PlayResX: ${frame.width}`,
-    `PlayResY: ${frame.height}`,
-    'WrapStyle: 2',
-    'ScaledBorderAndShadow: yes',
-    '',
-    '[V4+ Styles]',
-    'Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, Alignment, MarginL, MarginR, MarginV, Encoding',
-    ...styles,
-    '',
-    '[Events]',
-    'Format: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text',
+  return assDocument(frame, 2, styles, [
     event('Number', NUMBER_Y, card.number),
     ...(card.headline.length > 0 ? [event('Headline', HEADLINE_Y, card.headline.map(assText).join('\\N'))] : []),
-    '',
-  ].join('\n');
+  ]);
 }
 
 /**

@@ -117,12 +117,20 @@ export function titlesAss(cards: readonly TitleCard[], frame: { width: number; h
     (card, index) =>
       `Dialogue: 0,${assTime(card.startSec - window.fromSec)},${assTime(card.endSec - window.fromSec)},T${index},,0,0,0,,${animationTags(card, frame, card.startSec < window.fromSec)}${assText(card.text.trim())}`,
   );
+  return assDocument(frame, 0, styles, events);
+}
+
+/**
+ * A whole ASS document for a frame: its styles and events under the v4+ headers. `wrapStyle` 0
+ * wraps lines evenly, 2 only at \N.
+ */
+export function assDocument(frame: { width: number; height: number }, wrapStyle: 0 | 2, styles: readonly string[], events: readonly string[]): string {
   return [
     '[Script Info]',
     'ScriptType: v4.00+',
     `PlayResX: ${frame.width}`,
     `PlayResY: ${frame.height}`,
-    'WrapStyle: 0',
+    `WrapStyle: ${wrapStyle}`,
     'ScaledBorderAndShadow: yes',
     '',
     '[V4+ Styles]',
