@@ -151,6 +151,9 @@ const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
     check: () => spawnSync('fc-list', [':lang=ko', 'family'], { encoding: 'utf8' }).stdout?.includes('Noto Sans CJK') ?? false,
     pkg: 'fonts-noto-cjk',
   },
+  // The render tests read the burnt-in Korean captions back by OCR.
+  { check: () => onPath('tesseract') !== undefined, pkg: 'tesseract-ocr' },
+  { check: () => /^kor$/m.test(spawnSync('tesseract', ['--list-langs'], { encoding: 'utf8' }).stdout ?? ''), pkg: 'tesseract-ocr-kor' },
 ];
 
 /** Installs the OS packages the stack and the media pipeline need, when they are missing. */
