@@ -25,6 +25,11 @@ export function projectUploadsPrefix(owner: MediaOwner): string {
   return `${tenantOf(owner)}/projects/${owner.projectId}/uploads/`;
 }
 
+/** The folder of an organization's logo uploads (white label), `<uuid>.<ext>` each. */
+export function organizationLogoPrefix(organizationId: string): string {
+  return `orgs/${organizationId}/logo/`;
+}
+
 export function contentMediaKeys(owner: MediaOwner, contentId: string) {
   const base = `${tenantOf(owner)}/projects/${owner.projectId}/contents/${contentId}`;
   return {

@@ -11,7 +11,7 @@ import type { CallOptions, ProviderUsage, SceneImage, SubtitleCue, TemplateLook 
 import { guardContentCost } from './costs';
 import { loadContent } from './scope';
 import { cancellationFailure, toActivityFailure } from './failures';
-import { contentMediaKeys, DEFAULT_MUSIC_VOLUME, inputsHash } from './media-keys';
+import { contentMediaKeys, DEFAULT_MUSIC_VOLUME, inputsHash, organizationLogoPrefix } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
 import { frameOf, planLookOf, renderDesignOf, shotsPerScene, templateFor } from './templates';
@@ -158,8 +158,8 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
 
   /**
    * The render's look: the template's frame, font and colours; with `white_label` (branding given),
-   * the organization's brand colours replace the template's primary and secondary ones. The logo
-   * (organizations.logo_url) is not drawn: the renderers take no overlay image yet.
+   * the organization's brand colours replace the template's primary and secondary ones (its logo:
+   * `logoKeyOf`).
    */
   function lookOf(data: TemplateData, branding: Branding | null = null): TemplateLook {
     const colors = { ...data.colors, ...(branding?.colors.primary ? { primary: branding.colors.primary } : {}), ...(branding?.colors.secondary ? { secondary: branding.colors.secondary } : {}) };
@@ -182,6 +182,20 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
     } catch (err) {
       log.warn({ err, contentId, templateId: template.id }, 'template use not counted');
     }
+  }
+
+  /**
+   * The organization's logo a white-label render draws: the picture its logo_url names when that is
+   * an upload of the organization's logo folder (POST /organizations/:id/logo). Any other URL is
+   * shown by the API but not fetched by the workers.
+   */
+  function logoKeyOf(branding: Branding | null, organizationId: string | null): string | undefined {
+    if (!branding?.logoUrl || !organizationId) return undefined;
+    const prefix = organizationLogoPrefix(organizationId);
+    const base = db.objects.urlFor(prefix);
+    if (!branding.logoUrl.startsWith(base)) return undefined;
+    const name = decodeURIComponent(branding.logoUrl.slice(base.length));
+    return /^[0-9a-f-]{36}\.(png|jpg|webp)$/.test(name) ? `${prefix}${name}` : undefined;
   }
 
   function keysFor(contentId: string) {
@@ -366,6 +380,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const language = content.project.mediaLanguage();
         const design = renderDesignOf(template, look, language, { title: content.title, cta: content.script.cta }, manifest);
         const music = musicOf(content, content.project);
+        const logoKey = logoKeyOf(plan.branding, content.project.organization_id);
         const shotCounts = manifest.segments.map((segment, i) => shotsPerScene(template, input.images.kinds?.[i] ?? 'image', segment.endSec - segment.startSec));
         const hash = inputsHash({
           audioKey: input.speech.audioKey,
@@ -379,6 +394,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           remoteTemplateId,
           engine: providers.renderer.name,
           music,
+          logoKey,
         });
         const step = await findOrMake<Rendered>(keys.renderRecord, hash, async () => {
           await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
@@ -397,6 +413,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
             }),
           );
           const musicPath = music ? await downloadUpload(music.key, join(dir, `music${extname(music.key)}`), 'music track', callOptions.signal) : undefined;
+          const logoPath = logoKey ? await downloadUpload(logoKey, join(dir, `logo${extname(logoKey)}`), "organization's logo", callOptions.signal) : undefined;
           const resume = resumableExternalJob();
           const result = await providers.renderer.render(
             {
@@ -408,6 +425,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
               design,
               outDir: dir,
               ...(music && musicPath ? { music: { path: musicPath, volume: music.volume } } : {}),
+              ...(logoPath ? { logo: { path: logoPath } } : {}),
               ...(resume ? { resumeExternalJobId: resume } : {}),
               ...(remoteTemplateId ? { remoteTemplateId } : {}),
             },

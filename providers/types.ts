@@ -231,6 +231,8 @@ export interface RenderRequest {
   audioPath: string;
   design: RenderDesign;
   music?: { path: string; volume: number };
+  /** The organization's logo (white label), drawn in the frame's top right corner over the whole video. */
+  logo?: { path: string };
   outDir: string;
   /** A job a remote renderer already accepted (see `CallOptions.onExternalJob`): it is awaited, not started again. */
   resumeExternalJobId?: string;

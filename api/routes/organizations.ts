@@ -7,6 +7,8 @@ import { createWithinPlanLimit } from '../limits';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeMember, serializeOrganization } from '../serializers/organizations';
 import { forbidden, notFound, requireOrganizationRole, roleAtLeast } from '../tenancy';
+import { organizationLogoPrefix } from '../../activities/media-keys';
+import { checkUploadIn, newUpload, pictureUploadBody } from './uploads';
 
 /**
  * Organizations and their members. Rights: any member reads; the owner manages the organization
@@ -32,6 +34,8 @@ interface EditableOrganization {
   name?: string;
   slug?: string;
   logo_url?: string | null;
+  /** A logo uploaded through POST /organizations/:id/logo: logo_url becomes its URL, and white-label videos carry it. */
+  logo_key?: string;
   settings?: JsonObject;
   brand_colors?: BrandColors;
 }
@@ -129,22 +133,46 @@ export function organizationRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
     route({
       method: 'patch',
       path: '/organizations/:id',
-      summary: 'Rename or restyle an organization (owner)',
+      summary: 'Rename or restyle an organization (owner); `logo_key`, an upload answered by POST /organizations/:id/logo, makes that picture the logo (logo_url becomes its URL)',
       tag: 'organizations',
       auth: 'user',
       params: schemas.idParams,
-      body: Joi.object<EditableOrganization>({ ...editableFields, slug }).min(1).required(),
+      body: Joi.object<EditableOrganization>({ ...editableFields, slug, logo_key: Joi.string().max(300) }).min(1).oxor('logo_url', 'logo_key').required(),
       responses: { 200: 'the updated organization', 409: 'the slug is taken' },
       handler: async (req, res, { params, body }) => {
         const callerRole = await requireOrganizationRole(ctx.models, req.auth!.userId, params.id, 'owner');
         const organization = await loadOrganization(params.id);
+        const { logo_key: logoKey, ...changes } = body;
+        if (logoKey !== undefined) {
+          const folder = { prefix: organizationLogoPrefix(organization.id), what: "this organization's logo upload", issuedBy: 'POST /organizations/:id/logo' };
+          await checkUploadIn(ctx.db.objects, folder, logoKey, ['image'], 'body.logo_key');
+          changes.logo_url = ctx.db.objects.urlFor(logoKey);
+        }
         try {
-          await organization.update(body);
+          await organization.update(changes);
         } catch (err) {
           if (err instanceof UniqueConstraintError) throw slugTaken();
           throw err;
         }
         res.json({ organization: serializeOrganization(organization, callerRole) });
+      },
+    }),
+    route<{ id: string }, Record<string, never>, { content_type: string; size_bytes: number }>({
+      method: 'post',
+      path: '/organizations/:id/logo',
+      summary:
+        "Start an upload of the organization's logo (owner; image/png, image/jpeg or image/webp, up to 20 MiB): answers its key and a presigned " +
+        'PUT URL valid 15 minutes, to be sent the file with its Content-Type. `PATCH /organizations/:id` with `logo_key` then makes it the logo, ' +
+        "which the videos of a white_label plan carry in their top right corner",
+      tag: 'organizations',
+      auth: 'user',
+      params: schemas.idParams,
+      body: pictureUploadBody,
+      responses: { 201: '{ key, upload_url, expires_at, content_type }' },
+      handler: async (req, res, { params, body }) => {
+        await requireOrganizationRole(ctx.models, req.auth!.userId, params.id, 'owner');
+        const organization = await loadOrganization(params.id);
+        res.status(201).json(await newUpload(ctx.db.objects, organizationLogoPrefix(organization.id), 'image', body.content_type));
       },
     }),
     route({

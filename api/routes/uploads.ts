@@ -55,6 +55,12 @@ const uploadBody = Joi.object<UploadBody>({
     .when('kind', { switch: KINDS.map((kind) => ({ is: kind, then: Joi.number().max(UPLOAD_MAX_BYTES[kind]) })) }),
 }).required();
 
+/** The body of an upload that can only be a picture (an organization's logo). */
+export const pictureUploadBody = Joi.object<{ content_type: string; size_bytes: number }>({
+  content_type: Joi.string().lowercase().valid(...Object.keys(UPLOAD_TYPES.image)).required(),
+  size_bytes: Joi.number().integer().min(1).max(UPLOAD_MAX_BYTES.image).required(),
+}).required();
+
 const ownerOf = (project: Pick<Project, 'id' | 'organization_id' | 'user_id'>) => ({ organizationId: project.organization_id, userId: project.user_id, projectId: project.id });
 
 function invalid(field: string, message: string): HttpError {
@@ -65,18 +71,31 @@ function invalid(field: string, message: string): HttpError {
  * Checks that `key` names an upload of `project` of one of `kinds`, present in S3 with an accepted
  * type and size; a 400 naming `field` otherwise. Answers its kind.
  */
-export async function checkUpload(
+export function checkUpload(
   objects: ObjectStore,
   project: Pick<Project, 'id' | 'organization_id' | 'user_id'>,
   key: string,
   kinds: readonly UploadKind[],
   field: string,
 ): Promise<UploadKind> {
-  const prefix = projectUploadsPrefix(ownerOf(project));
-  const name = key.startsWith(prefix) ? key.slice(prefix.length) : '';
+  return checkUploadIn(objects, { prefix: projectUploadsPrefix(ownerOf(project)), what: "an upload of this content's project", issuedBy: 'POST /projects/:projectId/uploads' }, key, kinds, field);
+}
+
+/**
+ * Checks that `key` names an upload under `folder.prefix` (as `newUpload` names them) of one of
+ * `kinds`, present in S3 with an accepted type and size; a 400 naming `field` otherwise. Answers its kind.
+ */
+export async function checkUploadIn(
+  objects: ObjectStore,
+  folder: { prefix: string; what: string; issuedBy: string },
+  key: string,
+  kinds: readonly UploadKind[],
+  field: string,
+): Promise<UploadKind> {
+  const name = key.startsWith(folder.prefix) ? key.slice(folder.prefix.length) : '';
   const match = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.([a-z0-9]+)$/.exec(name);
   const kind = match ? KIND_OF_EXTENSION.get(match[1]!) : undefined;
-  if (!kind) throw invalid(field, "is not an upload of this content's project (POST /projects/:projectId/uploads answers one)");
+  if (!kind) throw invalid(field, `is not ${folder.what} (${folder.issuedBy} answers one)`);
   if (!kinds.includes(kind)) throw invalid(field, `is ${kind === 'audio' ? 'an audio' : `a ${kind}`} upload; this place takes ${kinds.join(' or ')}`);
   const object = await objects.head(key);
   if (!object) throw invalid(field, 'names no uploaded file: PUT the file to its upload_url first');
@@ -84,6 +103,14 @@ export async function checkUpload(
   if (!(type in UPLOAD_TYPES[kind])) throw invalid(field, `holds ${type || 'a file of no type'}, not one of ${Object.keys(UPLOAD_TYPES[kind]).join(', ')}`);
   if (object.sizeBytes > UPLOAD_MAX_BYTES[kind]) throw invalid(field, `holds ${object.sizeBytes} bytes, more than the ${UPLOAD_MAX_BYTES[kind]} a ${kind} may have`);
   return kind;
+}
+
+/** A new upload of `kind` under `prefix`: its key and a presigned PUT URL valid 15 minutes. */
+export async function newUpload(objects: ObjectStore, prefix: string, kind: UploadKind, contentType: string) {
+  const key = `${prefix}${randomUUID()}.${UPLOAD_TYPES[kind][contentType]}`;
+  const expiresAt = new Date(Date.now() + UPLOAD_URL_TTL_SEC * 1000);
+  const uploadUrl = await objects.presignedPutUrl(key, contentType, UPLOAD_URL_TTL_SEC);
+  return { key, upload_url: uploadUrl, expires_at: expiresAt.toISOString(), content_type: contentType };
 }
 
 export function uploadRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
@@ -104,10 +131,7 @@ export function uploadRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       responses: { 201: '{ key, upload_url, expires_at, content_type }' },
       handler: async (req, res, { params, body }) => {
         const { project } = await requireProject(models, req.auth!.userId, params.projectId, 'editor');
-        const key = `${projectUploadsPrefix(ownerOf(project))}${randomUUID()}.${UPLOAD_TYPES[body.kind][body.content_type]}`;
-        const expiresAt = new Date(Date.now() + UPLOAD_URL_TTL_SEC * 1000);
-        const uploadUrl = await db.objects.presignedPutUrl(key, body.content_type, UPLOAD_URL_TTL_SEC);
-        res.status(201).json({ key, upload_url: uploadUrl, expires_at: expiresAt.toISOString(), content_type: body.content_type });
+        res.status(201).json(await newUpload(db.objects, projectUploadsPrefix(ownerOf(project)), body.kind, body.content_type));
       },
     }),
   ];

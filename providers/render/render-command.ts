@@ -80,6 +80,8 @@ export interface ChunkCommandOptions {
   zoom: number;
   /** xfade's transition name (fade, slideup, …) or 'cut'. */
   transition: string;
+  /** A picture laid over every frame in the top right corner, under the captions and titles (the white-label logo). */
+  logoPath?: string;
   /** ASS files burnt in, in order (captions, then titles), timed from the chunk's start. */
   assFiles: readonly string[];
   /** A folder of fonts libass reads besides the system's. */
@@ -104,6 +106,17 @@ function partFilter(input: number, source: ShotSource, part: ChunkPart, streamFr
   if (source.motion === 'still') return `[${input}:v]${fit},loop=loop=${streamFrames - 1}:size=1:start=0,setpts=N/(${fps}*TB),fps=${fps},${cut}[${label}]`;
   const move = motionExpressions(source.motion, options.zoom, streamFrames);
   return `[${input}:v]${fit},zoompan=${move}:d=${streamFrames}:s=${width}x${height}:fps=${fps},${cut}[${label}]`;
+}
+
+/**
+ * Where the logo sits: inside a square of 15 % of the frame's shorter side, a margin of 4 % of it
+ * from the right edge, and from the top 4 % of it, or 8 % of the height in a portrait frame, below
+ * the platforms' top bar (TikTok's and Reels' tabs, Shorts' search).
+ */
+export function logoPlacement(width: number, height: number): { box: number; marginX: number; marginY: number } {
+  const side = Math.min(width, height);
+  const even = (value: number) => 2 * Math.round(value / 2);
+  return { box: even(side * 0.15), marginX: even(side * 0.04), marginY: even(height > width ? height * 0.08 : side * 0.04) };
 }
 
 export function buildChunkCommand(options: ChunkCommandOptions): FfmpegCommand {
@@ -133,6 +146,13 @@ export function buildChunkCommand(options: ChunkCommandOptions): FfmpegCommand {
     });
   }
 
+  if (options.logoPath) {
+    const logo = logoPlacement(options.width, options.height);
+    inputs.push(['-i', options.logoPath]);
+    graph.push(`[${inputs.length - 1}:v]scale=${logo.box}:${logo.box}:force_original_aspect_ratio=decrease,format=rgba[logo]`);
+    graph.push(`${video}[logo]overlay=x=W-w-${logo.marginX}:y=${logo.marginY}:format=auto[branded]`);
+    video = '[branded]';
+  }
   const overlays = options.assFiles.map((file) => assFilter(file, options.fontsDir));
   graph.push(`${video}${[...overlays, 'format=yuv420p'].join(',')}[video]`);
   return {

@@ -191,6 +191,7 @@ export function planRender(request: RenderRequest, inputs: RenderInputs, setting
       zoom: settings.zoom ?? 1.1,
       transition: TRANSITIONS[design.transition],
       assFiles: files.map((file) => file.path),
+      ...(request.logo ? { logoPath: resolve(request.logo.path) } : {}),
       ...(settings.fontsDir ? { fontsDir: settings.fontsDir } : {}),
       videoArgs,
       outputPath,

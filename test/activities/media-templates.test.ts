@@ -8,6 +8,9 @@ import { createMediaActivities, type MediaActivities } from '../../activities/me
 import { recordingInterceptor } from '../../activities/recording';
 import type { TemplateData } from '../../db/models';
 import { createProviders } from '../../providers';
+import { organizationLogoPrefix } from '../../activities/media-keys';
+import { runFfmpeg } from '../../providers/ffmpeg/runner';
+import { logoPlacement } from '../../providers/render/render-command';
 import { rawFrame } from '../providers/ffmpeg/support';
 import { createPipelineHarness, createTenant, type PipelineHarness, type Tenant } from '../support/pipeline';
 import { scratchDir } from '../support/scratch-dir';
@@ -113,5 +116,37 @@ describe("the template's design in the video", () => {
     assert.ok(green.count > 40 && green.meanY > 0.7, `green captions at the bottom: ${green.count} pixels around ${green.meanY.toFixed(2)} of the height`);
     assert.equal(pixelsOf(first, [216, 384], 1).count, 0, 'no green in the first template’s video');
     assert.equal(pixelsOf(second, [216, 384], 0).count, 0, 'no red in the second template’s video');
+  });
+
+  it("draws a white_label organization's uploaded logo in the top right corner of its videos", async () => {
+    const branded = await createTenant(h, { credits: 1, plan: 'business', language: 'en' });
+    const logoPng = join(workRoot.path, 'logo.png');
+    await runFfmpeg(['-f', 'lavfi', '-i', 'color=c=0x0000FF:s=64x64', '-frames:v', '1', '-update', '1', logoPng]);
+    const logoKey = `${organizationLogoPrefix(branded.organizationId)}${randomUUID()}.png`;
+    await h.ctx.db.objects.putFile(logoKey, logoPng, 'image/png');
+    await h.ctx.models.Organization.update({ logo_url: h.ctx.db.objects.urlFor(logoKey) }, { where: { id: branded.organizationId } });
+    const template = await h.ctx.models.Template.create({ organization_id: branded.organizationId, name: 'branded', template_type: 'custom', template_data: captionTemplate('#00FF00', 'bottom') } as never);
+    await h.ctx.models.Project.update({ style_preset: { template_id: template.id } }, { where: { id: branded.projectId } });
+    const content = await h.ctx.models.Content.create({ project_id: branded.projectId, title: 'Water first', script: SCRIPT, status: 'processing', source_type: 'manual' } as never);
+    const runId = randomUUID();
+    const speech = await attempt('synthesizeSpeech', { contentId: content.id }, content.id, runId);
+    const images = await attempt('createSceneImages', { contentId: content.id }, content.id, runId);
+    const video = await attempt('renderVideo', { contentId: content.id, speech, images }, content.id, runId);
+    const path = join(workRoot.path, 'branded.mp4');
+    await writeFile(path, await h.ctx.db.objects.getBuffer(video.videoKey));
+
+    const { box, marginX, marginY } = logoPlacement(1080, 1920);
+    const scale = 216 / 1080;
+    const at = (x: number, y: number, frame: Buffer) => {
+      const offset = (Math.round(y * scale) * 216 + Math.round(x * scale)) * 3;
+      return [frame[offset], frame[offset + 1], frame[offset + 2]] as number[];
+    };
+    for (const atSec of [1, video.durationSec - 1]) {
+      const frame = await rawFrame(path, { atSec, size: [216, 384] });
+      const [r, g, b] = at(1080 - marginX - box / 2, marginY + box / 2, frame);
+      assert.ok(b! > 200 && r! < 60 && g! < 60, `the logo's blue at ${atSec} s: rgb(${r}, ${g}, ${b})`);
+      const [, , outside] = at(marginX + box / 2, marginY + box / 2, frame);
+      assert.ok(outside! < 200, `no logo in the top left corner at ${atSec} s (blue ${outside})`);
+    }
   });
 });

@@ -171,6 +171,39 @@ describe('organization routes', () => {
     await addMember(id, people.extra, 'viewer');
   });
 
+  it("takes an uploaded logo (owner only) and makes its URL the organization's logo_url; refuses a key that is not its logo upload", async () => {
+    const id = await team();
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
+    const presign = (token: string, body: unknown) => api.request('POST', `/organizations/${id}/logo`, { token, body });
+    assert.equal((await presign(people.admin.token, { content_type: 'image/png', size_bytes: png.length })).status, 403);
+    const refused = await presign(people.owner.token, { content_type: 'image/gif', size_bytes: 30 * 1024 * 1024 });
+    assert.equal(refused.status, 400, refused.text);
+    assert.deepEqual(Object.keys(refused.body.error.details).sort(), ['body.content_type', 'body.size_bytes']);
+
+    const answer = await presign(people.owner.token, { content_type: 'image/png', size_bytes: png.length });
+    assert.equal(answer.status, 201, answer.text);
+    const key: string = answer.body.key;
+    assert.match(key, new RegExp(`^orgs/${id}/logo/[0-9a-f-]{36}\\.png$`));
+    const patch = (body: unknown) => api.request('PATCH', `/organizations/${id}`, { token: people.owner.token, body });
+    const early = await patch({ logo_key: key });
+    assert.equal(early.status, 400, early.text);
+    assert.match(early.body.error.details['body.logo_key'], /PUT the file/);
+    const put = await fetch(answer.body.upload_url, { method: 'PUT', body: new Uint8Array(png), headers: { 'content-type': 'image/png' } });
+    assert.equal(put.status, 200, await put.text());
+
+    const elsewhere = await patch({ logo_key: key.replace(`orgs/${id}/`, `orgs/${id}/projects/`) });
+    assert.equal(elsewhere.status, 400, elsewhere.text);
+    assert.match(elsewhere.body.error.details['body.logo_key'], /logo upload/);
+    const both = await patch({ logo_key: key, logo_url: 'https://cdn.example.com/logo.png' });
+    assert.equal(both.status, 400, both.text);
+    assert.equal((await api.ctx.models.Organization.findByPk(id))!.logo_url, null, 'nothing changed by refused requests');
+
+    const set = await patch({ logo_key: key });
+    assert.equal(set.status, 200, set.text);
+    assert.equal(set.body.organization.logo_url, api.ctx.db.objects.urlFor(key));
+    assert.equal((await api.ctx.models.Organization.findByPk(id))!.logo_url, api.ctx.db.objects.urlFor(key));
+  });
+
   it('keeps slugs to a-z, 0-9 and - (3 to 100) and unique', async () => {
     const slug = uniqueSlug();
     await createOrganization(people.owner.token, { slug });
