@@ -15,7 +15,7 @@ export interface FfmpegRendererOptions extends RenderSettings {
   ffprobePath?: string;
 }
 
-/** Share of the progress the chunks take; the audio, the join and the thumbnail take the rest. */
+/** Share of the progress the chunks take (the sound is made beside them); the join and the thumbnail take the rest. */
 const CHUNKS_SHARE = 92;
 
 async function writePlanned(file: PlannedFile): Promise<void> {
@@ -44,24 +44,42 @@ export class FfmpegRenderer implements Renderer {
     const encoders = await availableEncoders(ffmpegPath);
     const fontsDir = this.options.fontsDir ?? fontsDirFromEnv();
     const plan = planRender(request, { voice, encoders }, { ...this.options, ...(fontsDir ? { fontsDir } : {}) });
-    const run = (args: string[], extra: Parameters<typeof runFfmpeg>[1] = {}) => runFfmpeg(args, { signal, ffmpegPath, timeoutMs, killGraceMs, ...extra });
+    // The sound is measured and mixed beside the chunks: a failure of either stops the other.
+    const stop = new AbortController();
+    const stopped = signal ? AbortSignal.any([signal, stop.signal]) : stop.signal;
+    const run = (args: string[], extra: Parameters<typeof runFfmpeg>[1] = {}) => runFfmpeg(args, { signal: stopped, ffmpegPath, timeoutMs, killGraceMs, ...extra });
 
     await mkdir(dirname(plan.chunkList.path), { recursive: true });
     try {
-      let framesDone = 0;
-      for (const chunk of plan.chunks) {
-        for (const file of chunk.files) await writePlanned(file);
-        const before = framesDone;
-        await run(chunk.video.args, {
-          totalDurationSec: chunk.frames / plan.timeline.fps,
-          onProgress: (percent) => onProgress?.(Math.floor(((before + (chunk.frames * percent) / 100) / plan.totalFrames) * CHUNKS_SHARE)),
-        });
-        framesDone += chunk.frames;
-      }
-      const measure = async (args: string[]) => parseLoudnessReport(await run(args, { logLevel: 'info', stderrLines: 40 }));
-      const raw = await measure(plan.measureAudio.args);
-      const leveled = await measure(plan.measureLeveled(raw).args);
-      await run(plan.mixAudio(raw, leveled).args);
+      const renderChunks = async () => {
+        let framesDone = 0;
+        for (const chunk of plan.chunks) {
+          for (const file of chunk.files) await writePlanned(file);
+          const before = framesDone;
+          await run(chunk.video.args, {
+            totalDurationSec: chunk.frames / plan.timeline.fps,
+            onProgress: (percent) => onProgress?.(Math.floor(((before + (chunk.frames * percent) / 100) / plan.totalFrames) * CHUNKS_SHARE)),
+          });
+          framesDone += chunk.frames;
+        }
+      };
+      const mixSound = async () => {
+        const measure = async (args: string[]) => parseLoudnessReport(await run(args, { logLevel: 'info', stderrLines: 40 }));
+        const raw = await measure(plan.measureAudio.args);
+        const leveled = await measure(plan.measureLeveled(raw).args);
+        await run(plan.mixAudio(raw, leveled).args);
+      };
+      // The first failure stops the other work, which then fails with that same error as its reason.
+      const outcomes = await Promise.allSettled(
+        [renderChunks(), mixSound()].map((work) =>
+          work.catch((err: unknown) => {
+            stop.abort(err);
+            throw err;
+          }),
+        ),
+      );
+      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
       await writePlanned(plan.chunkList);
       await run(plan.join.args);
       await run(plan.thumbnail.args);

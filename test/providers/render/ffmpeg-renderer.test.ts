@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { probe, runFfmpeg, type MediaInfo } from '../../../providers/ffmpeg/runner';
+import { FfmpegError, probe, runFfmpeg, type MediaInfo } from '../../../providers/ffmpeg/runner';
 import { SceneCardImageProvider } from '../../../providers/images/scene-cards';
 import { captionCues, spokenWords, type CaptionCue, type CaptionStyle, type SpokenWord } from '../../../providers/captions';
 import { parseLoudnessReport } from '../../../providers/render/audio-mix';
@@ -237,6 +237,17 @@ describe('offline media pipeline (Korean, 1080x1920)', () => {
     const still = await rawFrame(mixed.videoPath, { atSec: INTRO_SEC + (speech.segments[0]?.startSec ?? 0) + 0.2 });
     const stillLater = await rawFrame(mixed.videoPath, { atSec: INTRO_SEC + (speech.segments[0]?.startSec ?? 0) + 0.7 });
     assert.ok(meanAbsDiff(still, stillLater) < 1, 'a static picture does not move');
+  });
+
+  it("fails with the sound's error when the music is not audio, stopping the chunks rendered beside it", async () => {
+    const brokenDir = join(dir, 'broken-music');
+    await mkdir(brokenDir, { recursive: true });
+    const music = join(brokenDir, 'music.m4a');
+    await writeFile(music, 'not audio at all');
+    const render = new FfmpegRenderer({ killGraceMs: 2000 }).render({ ...request, outDir: brokenDir, music: { path: music, volume: 0.3 } });
+    await assert.rejects(render, (err: unknown) => err instanceof FfmpegError && err.stderrTail.includes('music.m4a'));
+    assert.deepEqual(childProcesses('ffmpeg'), []);
+    assert.deepEqual((await readdir(brokenDir)).sort(), ['music.m4a'], 'no video and no temporary folder left');
   });
 
   it('cancels a render: ffmpeg is gone and the promise rejects with an AbortError', async () => {
