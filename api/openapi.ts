@@ -1,5 +1,5 @@
 import type Joi from 'joi';
-import { version } from '../package.json';
+import { license, version } from '../package.json';
 import type { AnyRouteSpec, HttpMethod } from './registry';
 
 /**
@@ -263,6 +263,8 @@ function objectSchema(d: Described, report: Report, at: string): JsonSchema {
 }
 
 const present = (key: string): JsonSchema => ({ required: [key] });
+/** None of `keys` is present: each is refused by an always-false schema. */
+const absent = (keys: string[]): JsonSchema => ({ properties: Object.fromEntries(keys.map((key) => [key, { not: {} }])) });
 
 /** Joi's key relations as JSON Schema: `with` and `without` in place, the others as constraints to add. */
 function dependency(out: JsonSchema, dep: { rel: string; key?: string; peers: string[] }, report: Report, at: string): JsonSchema[] {
@@ -273,16 +275,16 @@ function dependency(out: JsonSchema, dep: { rel: string; key?: string; peers: st
     case 'xor':
       return [{ oneOf: peers.map(present) }];
     case 'oxor':
-      return [{ oneOf: [...peers.map(present), { not: { anyOf: peers.map(present) } }] }];
+      return [{ oneOf: [...peers.map(present), absent(peers)] }];
     case 'and':
-      return [{ anyOf: [{ required: peers }, { not: { anyOf: peers.map(present) } }] }];
+      return [{ anyOf: [{ required: peers }, absent(peers)] }];
     case 'nand':
-      return [{ not: { required: peers } }];
+      return [{ anyOf: peers.map((peer) => absent([peer])) }];
     case 'with':
       if (key) (out.dependentRequired ??= {})[key] = peers;
       return [];
     case 'without':
-      if (key) (out.dependentSchemas ??= {})[key] = { not: { anyOf: peers.map(present) } };
+      if (key) (out.dependentSchemas ??= {})[key] = absent(peers);
       return [];
     default:
       report(`${at || 'schema'}: object relation ${rel}`);
@@ -344,7 +346,8 @@ export interface OpenApiOperation {
   operationId: string;
   summary: string;
   tags: string[];
-  security?: Record<string, string[]>[];
+  /** `[]` on a public route: the document has no default security, every operation says its own. */
+  security: Record<string, string[]>[];
   parameters?: OpenApiParameter[];
   requestBody?: { required: boolean; content: Record<string, { schema: JsonSchema }> };
   responses: Record<string, OpenApiResponse | Ref>;
@@ -352,8 +355,9 @@ export interface OpenApiOperation {
 
 export interface OpenApiDocument {
   openapi: string;
-  info: { title: string; version: string; description: string };
-  tags: { name: string }[];
+  info: { title: string; version: string; description: string; license: { name: string } };
+  servers: { url: string; description: string }[];
+  tags: { name: string; description?: string }[];
   paths: Record<string, Partial<Record<HttpMethod, OpenApiOperation>>>;
   components: {
     schemas: Record<string, JsonSchema>;
@@ -401,6 +405,24 @@ const SHARED_ERRORS: Record<number, { name: string; description: string; applies
   500: { name: 'InternalError', description: 'An unexpected failure (no details are given)', applies: () => true },
 };
 
+/** What each route tag groups, shown with the tag; a tag missing here is listed without a description. */
+const TAG_DESCRIPTIONS = new Map(Object.entries({
+  health: 'Liveness and readiness probes, answered without a token',
+  auth: 'Accounts and sessions: register, sign in, refresh and revoke tokens, and the signed-in user',
+  'api-keys': 'Long-lived API keys, personal or an organization’s, sent as the bearer token in place of an access token',
+  projects: 'Projects (personal or an organization’s) with their style, template and format, and uploads of the creator’s own media',
+  channels: 'The YouTube, TikTok and Instagram channels a project publishes to, with their OAuth tokens and upload settings',
+  templates: 'System and custom video templates: design, resolution, captions and duration',
+  'data-sources': 'RSS, keyword, finance and YouTube sources that turn new items into draft contents on their schedule',
+  organizations: 'Organizations, their members and roles, their logo and their own provider keys',
+  billing: 'Plans, subscriptions and their credits, Stripe checkout, portal and webhook',
+  usage: 'Provider calls and their estimated cost, per month or per content',
+  contents: 'Contents: their script, production (generate, retry, cancel), approval, publishing, jobs and progress',
+  steps: 'Single production steps run alone on a project: speech, captions or a render',
+  operator: 'The platform’s own state for its operators, such as the restore drills',
+  docs: 'This OpenAPI document and a page rendered from it',
+}));
+
 /** `/contents/:id` → `/contents/{id}` (Express 5 also names wildcards `*name`). */
 export function openApiPath(expressPath: string): string {
   return expressPath.replace(/[:*](\w+)/g, '{$1}');
@@ -444,8 +466,13 @@ function responses(spec: AnyRouteSpec): Record<string, OpenApiResponse | Ref> {
 }
 
 function operation(spec: AnyRouteSpec, options: ConvertOptions): OpenApiOperation {
-  const op: OpenApiOperation = { operationId: operationId(spec), summary: spec.summary, tags: [spec.tag], responses: responses(spec) };
-  if (spec.auth === 'user') op.security = [{ bearerAuth: [] }];
+  const op: OpenApiOperation = {
+    operationId: operationId(spec),
+    summary: spec.summary,
+    tags: [spec.tag],
+    security: spec.auth === 'user' ? [{ bearerAuth: [] }] : [],
+    responses: responses(spec),
+  };
   const params = parameters(spec, options);
   if (params.length > 0) op.parameters = params;
   if (spec.body) {
@@ -477,18 +504,23 @@ export function buildOpenApiDocument(routes: readonly AnyRouteSpec[], options: C
     info: {
       title: 'AutoClip API',
       version,
+      license: { name: license },
       description:
         'Projects, channels, data sources and contents of AutoClip, and the Temporal runs that produce and publish the videos. ' +
         'Send the access token as `Authorization: Bearer <token>`. Every response carries an `X-Request-Id`; every error has the shape of the `Error` schema.',
     },
-    tags: tags.map((name) => ({ name })),
+    servers: [{ url: '/', description: 'the server this document is served by (every path is relative to it)' }],
+    tags: tags.map((name) => {
+      const description = TAG_DESCRIPTIONS.get(name);
+      return description ? { name, description } : { name };
+    }),
     paths,
     components: {
       schemas: { Error: ERROR_SCHEMA },
       responses: errorResponses,
       headers: { RequestId: { description: 'the request id: the client’s own when valid ([\\w-]{1,64}), else a new UUID', schema: { type: 'string' } } },
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a short-lived access token from /auth/register, /auth/login or /auth/refresh' },
+        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'a short-lived access token from /auth/register, /auth/login or /auth/refresh, or an API key (`ak_…`) from POST /api-keys' },
       },
     },
   };

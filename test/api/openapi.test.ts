@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Joi from 'joi';
 import { joiToJsonSchema, openApiPath, type OpenApiDocument } from '../../api/openapi';
@@ -24,6 +28,34 @@ function resolvePointer(doc: unknown, ref: string): unknown {
     .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part.replace(/~1/g, '/').replace(/~0/g, '~')], doc);
 }
 
+const REDOCLY = resolve(__dirname, '../../node_modules/.bin/redocly');
+
+interface LintReport {
+  totals: { errors: number; warnings: number; ignored: number };
+  problems: { ruleId: string; severity: 'error' | 'warn'; message: string; location: { pointer: string }[] }[];
+}
+
+/**
+ * Lints a document with Redocly CLI's `recommended` rules (the dev dependency, on this Node), in a
+ * folder of its own so no configuration or ignore file applies; telemetry and update checks off.
+ */
+async function redoclyLint(document: unknown): Promise<LintReport> {
+  const dir = await mkdtemp(join(tmpdir(), 'autoclip-openapi-'));
+  try {
+    await writeFile(join(dir, 'openapi.json'), JSON.stringify(document));
+    const env = { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_NOTIFICATIONS: 'true' };
+    const args = [REDOCLY, 'lint', 'openapi.json', '--extends', 'recommended', '--format', 'json'];
+    // The exit status only repeats the report's totals: the report is read either way.
+    const { stdout, stderr } = await new Promise<{ stdout: string; stderr: string }>((done) => {
+      execFile(process.execPath, args, { cwd: dir, env, maxBuffer: 64 * 1024 * 1024 }, (_err, out, errOut) => done({ stdout: out, stderr: errOut }));
+    });
+    assert.ok(stdout.trimStart().startsWith('{'), `redocly gave no report: ${stderr}`);
+    return JSON.parse(stdout) as LintReport;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 describe('OpenAPI document and docs page', () => {
   let api: ApiHarness;
   let routes: AnyRouteSpec[];
@@ -43,10 +75,12 @@ describe('OpenAPI document and docs page', () => {
     await api.close();
   });
 
-  it('is an OpenAPI 3.1 document with info, tags and a bearer JWT scheme', () => {
+  it('is an OpenAPI 3.1 document with info, a relative server, tags and a bearer JWT scheme', () => {
     assert.equal(doc.openapi, '3.1.0');
     assert.equal(doc.info.title, 'AutoClip API');
     assert.match(doc.info.version, /^\d+\.\d+\.\d+/);
+    assert.ok(doc.info.license.name, 'info names the license');
+    assert.deepEqual(doc.servers.map((s) => s.url), ['/']);
     const bearer = doc.components.securitySchemes.bearerAuth;
     assert.deepEqual([bearer?.type, bearer?.scheme, bearer?.bearerFormat], ['http', 'bearer', 'JWT']);
     assert.deepEqual(doc.tags.map((t) => t.name).sort(), [...new Set(routes.map((r) => r.tag))].sort());
@@ -64,7 +98,7 @@ describe('OpenAPI document and docs page', () => {
       assert.deepEqual(op.tags, [spec.tag], where);
       assert.ok(!ids.has(op.operationId), `${where}: operationId ${op.operationId} is used twice`);
       ids.add(op.operationId);
-      assert.deepEqual(op.security, spec.auth === 'user' ? [{ bearerAuth: [] }] : undefined, `${where} security`);
+      assert.deepEqual(op.security, spec.auth === 'user' ? [{ bearerAuth: [] }] : [], `${where} security`);
       if (spec.auth === 'user') assert.ok(op.responses['401'], `${where} lists 401`);
       for (const status of Object.keys(spec.responses)) assert.ok(op.responses[status], `${where} lists its own ${status}`);
       for (const status of ['400', '429']) assert.ok(op.responses[status], `${where} lists ${status}`);
@@ -92,6 +126,24 @@ describe('OpenAPI document and docs page', () => {
     assert.deepEqual(error.required, ['error']);
     assert.deepEqual(error.properties?.error?.required, ['status', 'code', 'message']);
     assert.ok(doc.components.responses.TooManyRequests?.headers?.['Retry-After'], '429 documents Retry-After');
+  });
+
+  it('passes Redocly CLI’s recommended rules with no error', async (t) => {
+    const report = await redoclyLint(doc);
+    const problems = (severity: 'error' | 'warn') =>
+      report.problems.filter((p) => p.severity === severity).map((p) => `${p.ruleId} at ${p.location[0]?.pointer}: ${p.message}`);
+    assert.deepEqual(problems('error'), [], 'fix how api/openapi.ts builds the document, or the route’s declaration');
+    assert.equal(report.totals.errors, 0);
+    for (const warning of problems('warn')) t.diagnostic(`redocly warning: ${warning}`);
+  });
+
+  it('expresses Joi’s oxor, and, nand and without through the properties they name', () => {
+    const peers = { a: Joi.string(), b: Joi.string() };
+    const none = { properties: { a: { not: {} }, b: { not: {} } } };
+    assert.deepEqual(joiToJsonSchema(Joi.object(peers).oxor('a', 'b')).oneOf, [{ required: ['a'] }, { required: ['b'] }, none]);
+    assert.deepEqual(joiToJsonSchema(Joi.object(peers).and('a', 'b')).anyOf, [{ required: ['a', 'b'] }, none]);
+    assert.deepEqual(joiToJsonSchema(Joi.object(peers).nand('a', 'b')).anyOf, [{ properties: { a: { not: {} } } }, { properties: { b: { not: {} } } }]);
+    assert.deepEqual(joiToJsonSchema(Joi.object(peers).without('a', ['b'])).dependentSchemas, { a: { properties: { b: { not: {} } } } });
   });
 
   it('converts the Joi schema of every route, expressing every type and rule they use', () => {
