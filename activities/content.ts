@@ -16,9 +16,10 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
   const { db } = ctx;
 
   return {
-    async chargeCredit(input: { contentId: string; reference: string }): Promise<LedgerEntry> {
+    /** Takes the content's credit, described by the workflow that takes it (produceContent unless named) and its run. */
+    async chargeCredit(input: { contentId: string; reference: string; workflow?: string }): Promise<LedgerEntry> {
       try {
-        return await db.ledger.charge(input.contentId, `produceContent run ${input.reference}`);
+        return await db.ledger.charge(input.contentId, `${input.workflow ?? 'produceContent'} run ${input.reference}`);
       } catch (err) {
         if (err instanceof NoCreditsError) throw ApplicationFailure.nonRetryable(err.message, 'NoCredits', { reason: err.reason });
         throw err;
@@ -98,6 +99,15 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
     async finishRun(input: { contentId: string; outcome: 'completed' | 'failed' | 'cancelled'; error?: string; keepReady: boolean }): Promise<void> {
       const status: ContentStatus | undefined =
         input.outcome === 'completed' ? undefined : input.keepReady ? 'ready' : input.outcome === 'cancelled' ? 'draft' : 'failed';
+      await db.jobs.closeRun(input.contentId, currentExecution(), input.outcome, input.error, status);
+    },
+
+    /**
+     * Ends a single step's run as `finishRun` ends a production's: its row becomes `ready` once its
+     * outputs are made, `failed`, or `draft` when cancelled (as a cancelled production does).
+     */
+    async finishStep(input: { contentId: string; outcome: 'completed' | 'failed' | 'cancelled'; error?: string }): Promise<void> {
+      const status: ContentStatus = input.outcome === 'completed' ? 'ready' : input.outcome === 'cancelled' ? 'draft' : 'failed';
       await db.jobs.closeRun(input.contentId, currentExecution(), input.outcome, input.error, status);
     },
   };

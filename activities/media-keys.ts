@@ -48,6 +48,12 @@ export function contentMediaKeys(owner: MediaOwner, contentId: string) {
     thumbnail: `${base}/video/thumbnail.jpg`,
     captions: `${base}/video/video.vtt`,
     renderRecord: `${base}/video/step.json`,
+    /** A captions step's files. */
+    captionFiles: {
+      srt: `${base}/captions/captions.srt`,
+      vtt: `${base}/captions/captions.vtt`,
+      ass: `${base}/captions/captions.ass`,
+    },
   };
 }
 

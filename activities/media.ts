@@ -2,19 +2,21 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Content, MediaAsset, MediaAssetSource, PlanFeatures, Project, Resolution, Template, TemplateData } from '../db/models';
+import { stepRequestOf, type Content, type MediaAsset, type MediaAssetSource, type PlanFeatures, type Project, type Resolution, type Template, type TemplateData } from '../db/models';
+import type { ContentWithProject } from '../db/repositories/contents';
 import type { Branding } from '../db/repositories/plans';
 import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
-import type { SpokenWord } from '../providers/captions';
-import type { CallOptions, ProviderUsage, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
+import { captionCues, spokenWords, toAss, toSrt, toWebVtt, type SpokenWord } from '../providers/captions';
+import { probe } from '../providers/ffmpeg/runner';
+import type { CallOptions, Language, ProviderUsage, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
 import { guardContentCost } from './costs';
 import { loadContent } from './scope';
 import { cancellationFailure, toActivityFailure } from './failures';
 import { contentMediaKeys, DEFAULT_MUSIC_VOLUME, inputsHash, organizationLogoPrefix } from './media-keys';
 import { ProvidersFor } from './providers-for';
 import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
-import { frameOf, planLookOf, renderDesignOf, shotsPerScene, templateFor } from './templates';
+import { captionStyleOf, frameOf, planLookOf, renderDesignOf, shotsPerScene, templateFor } from './templates';
 import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
 
@@ -34,6 +36,14 @@ export interface ImagesOutput {
   kinds?: ('image' | 'video')[];
 }
 
+/** A captions step's files. */
+export interface CaptionsOutput {
+  srtKey: string;
+  vttKey: string;
+  assKey: string;
+  cues: number;
+}
+
 export interface RenderOutput {
   videoKey: string;
   thumbnailKey: string;
@@ -42,7 +52,7 @@ export interface RenderOutput {
   durationSec: number;
 }
 
-interface SpeechManifest {
+export interface SpeechManifest {
   durationSec: number;
   segments: { startSec: number; endSec: number }[];
   cues: SubtitleCue[];
@@ -129,19 +139,25 @@ function musicOf(content: Content, project: Project): { key: string; volume: num
 }
 
 /**
- * A project's own voice (style_preset.voice: an ElevenLabs voice id or an espeak-ng voice), over the
- * deployment's, on plans with `custom_voices`. The API refuses the voice on other plans; one set
- * before the owner's plan lost the feature is ignored (with a warning), so the video speaks with the
- * deployment's voice instead of failing.
+ * A project's own voice (style_preset.voice: an ElevenLabs voice id or an espeak-ng voice), or the
+ * one a speech step asked for, over the deployment's, on plans with `custom_voices`. The API refuses
+ * the voice on other plans; one set before the owner's plan lost the feature is ignored (with a
+ * warning), so the video speaks with the deployment's voice instead of failing.
  */
-function voiceOf(project: Project, features: PlanFeatures): { voice?: string } {
-  const voice = project.style_preset?.voice;
+function voiceOf(content: ContentWithProject, features: PlanFeatures): { voice?: string } {
+  const { project } = content;
+  const voice = stepRequestOf(content)?.voice ?? project.style_preset?.voice;
   if (typeof voice !== 'string' || voice.trim() === '') return {};
   if (!features.custom_voices) {
     log.warn({ projectId: project.id, voice }, "the project's own voice is ignored: its owner's plan no longer includes custom_voices");
     return {};
   }
   return { voice: voice.trim() };
+}
+
+/** The language a content is spoken, captioned and shown in: a single step's own, else its project's. */
+function languageOf(content: ContentWithProject): Language {
+  return stepRequestOf(content)?.language ?? content.project.mediaLanguage();
 }
 
 /**
@@ -276,6 +292,10 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
     return step;
   }
 
+  async function readManifest(key: string): Promise<SpeechManifest> {
+    return JSON.parse((await db.objects.getBuffer(key)).toString('utf8')) as SpeechManifest;
+  }
+
   async function download(key: string, path: string, signal?: AbortSignal): Promise<string> {
     await db.objects.getToFile(key, path, signal);
     return path;
@@ -298,7 +318,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const segments = scriptScenes(content.script);
         const { features } = await db.plans.featuresOf(content.project);
         const providers = await providersFor.current();
-        const request = { language: content.project.mediaLanguage(), segments, ...voiceOf(content.project, features) };
+        const request = { language: languageOf(content), segments, ...voiceOf(content, features) };
         const hash = inputsHash({ ...request, engine: providers.speech.name });
         const keys = keysFor(content.id).speech(hash);
         const step = await findOrMake<SpeechOutput>(keys.record, hash, async () => {
@@ -318,7 +338,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
       return mediaStep(`images-${input.contentId}`, async ({ dir, callOptions }) => {
         const content = await loadContent(db, input.contentId);
         const look = await lookFor(content.project);
-        const language = content.project.mediaLanguage();
+        const language = languageOf(content);
         const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: searchOf(content.script.search_terms?.[index]) ?? content.tags ?? [] }));
         const providers = await providersFor.current();
         // The creator's own pictures and clips fill their scenes; the provider makes the others.
@@ -368,7 +388,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const templateRow = await templateFor(db, content.project, plan.features);
         const template = templateRow.template_data;
         const look = lookOf(template, plan.branding);
-        const manifest = JSON.parse((await db.objects.getBuffer(input.speech.manifestKey)).toString('utf8')) as SpeechManifest;
+        const manifest = await readManifest(input.speech.manifestKey);
         if (manifest.segments.length !== input.images.imageKeys.length) {
           throw ApplicationFailure.nonRetryable(
             `speech has ${manifest.segments.length} scenes but ${input.images.imageKeys.length} images were made`,
@@ -377,7 +397,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         }
         const providers = await providersFor.current();
         const remoteTemplateId = template.creatomate_template_id;
-        const language = content.project.mediaLanguage();
+        const language = languageOf(content);
         const design = renderDesignOf(template, look, language, { title: content.title, cta: content.script.cta }, manifest);
         const music = musicOf(content, content.project);
         const logoKey = logoKeyOf(plan.branding, content.project.organization_id);
@@ -486,6 +506,59 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         await countTemplateUse(templateRow, content.id);
         return video;
       });
+    },
+
+    /**
+     * The voice of a render step made from an audio upload: its length measured, and a speech
+     * manifest timing the scenes by the lengths the request gave (the last one lasts until the
+     * voice ends). It has no words, so the video has no captions. An upload gone from the bucket,
+     * one without sound, or scenes that start after the voice ends fail the step at once.
+     */
+    async measureUploadedVoice(input: { contentId: string; audioKey: string }): Promise<SpeechOutput> {
+      return mediaStep(`voice-${input.contentId}`, async ({ dir, callOptions }) => {
+        const content = await loadContent(db, input.contentId);
+        const lengths = stepRequestOf(content)?.scene_durations ?? [];
+        const path = await downloadUpload(input.audioKey, join(dir, `voice${extname(input.audioKey)}`), 'voice', callOptions.signal);
+        const info = await probe(path, { signal: callOptions.signal }).catch(() => undefined);
+        const durationSec = info?.streams.some((stream) => stream.type === 'audio') ? info.durationSec : 0;
+        if (!(durationSec > 0)) throw ApplicationFailure.nonRetryable(`the voice (${input.audioKey}) holds no sound ffprobe can read`, 'VoiceUnreadable');
+        const starts = lengths.reduce((sum, length) => [...sum, sum[sum.length - 1]! + length], [0]);
+        const lastStart = starts[starts.length - 1]!;
+        if (lastStart >= durationSec) {
+          throw ApplicationFailure.nonRetryable(`the scenes before the last last ${lastStart} s, but the voice lasts only ${Math.round(durationSec * 100) / 100} s`, 'VoiceTooShort');
+        }
+        const manifest: SpeechManifest = { durationSec, segments: starts.map((startSec, i) => ({ startSec, endSec: starts[i + 1] ?? durationSec })), cues: [], words: [] };
+        const manifestKey = keysFor(content.id).speech(inputsHash({ audioKey: input.audioKey, lengths })).manifest;
+        await db.objects.put(manifestKey, JSON.stringify(manifest), 'application/json');
+        return { audioKey: input.audioKey, manifestKey, durationSec };
+      });
+    },
+
+    /**
+     * A captions step: the words of a speech step (its manifest) or the ones the request gave,
+     * grouped into the captions of the project's template (in the request's mode, when it names
+     * one), written as SubRip, WebVTT and an ASS document for the template's frame. No provider is
+     * called: the job records the files.
+     */
+    async writeCaptions(input: { contentId: string; speech?: SpeechOutput }): Promise<CaptionsOutput> {
+      const content = await loadContent(db, input.contentId);
+      const request = stepRequestOf(content);
+      const language = languageOf(content);
+      const manifest = input.speech ? await readManifest(input.speech.manifestKey) : undefined;
+      const words = manifest
+        ? (manifest.words ?? spokenWords(manifest.cues, manifest.segments, language))
+        : (request?.words ?? []).map((word) => ({ text: word.text, startSec: word.start, endSec: word.end, segment: 0 }));
+      if (words.length === 0) throw ApplicationFailure.nonRetryable('there are no words to caption', 'NoWords');
+      const plan = await planLookOf(db, content.project);
+      const template = (await templateFor(db, content.project, plan.features)).template_data;
+      const look = lookOf(template, plan.branding);
+      const style = { ...captionStyleOf(template, look), ...(request?.mode ? { mode: request.mode } : {}) };
+      const cues = captionCues(words, style, language);
+      const keys = keysFor(content.id).captionFiles;
+      await db.objects.put(keys.srt, toSrt(cues), 'application/x-subrip');
+      await db.objects.put(keys.vtt, toWebVtt(cues), 'text/vtt');
+      await db.objects.put(keys.ass, toAss(cues, style, look, language), 'text/x-ssa');
+      return { srtKey: keys.srt, vttKey: keys.vtt, assKey: keys.ass, cues: cues.length };
     },
   };
 }

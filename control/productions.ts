@@ -1,5 +1,6 @@
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { TypedSearchAttributes, type SearchAttributePair } from '@temporalio/common';
+import type { Project } from '../db/models';
 import type { ContentWithProject } from '../db/repositories/contents';
 import type { AppContext } from './app-context';
 import { produceContent, produceContentWorkflowId, type ProduceContentInput } from '../workflows/produce-content';
@@ -13,6 +14,16 @@ import { ContentIdKey, OrganizationIdKey, OwnerUserIdKey, PipelineStepKey, Proje
 export const PRIORITY_RENDERING_KEY = 1;
 
 export type ProductionOptions = Pick<ProduceContentInput, 'approvalTimeout' | 'mediaHeartbeatTimeout'>;
+
+/** What finds a content's runs in the Web UI: its content, project, organization and owner. */
+export function contentSearchAttributes(contentId: string, project: Pick<Project, 'id' | 'organization_id' | 'user_id'>): SearchAttributePair[] {
+  return [
+    { key: ContentIdKey, value: contentId },
+    { key: ProjectIdKey, value: project.id },
+    ...(project.organization_id ? [{ key: OrganizationIdKey, value: project.organization_id }] : []),
+    ...(project.user_id ? [{ key: OwnerUserIdKey, value: project.user_id }] : []),
+  ];
+}
 
 /**
  * Starts `produceContent` for a content. The workflow id is derived from the content id, so a
@@ -37,13 +48,7 @@ export async function startProduction(
     workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
     args: [{ contentId, mediaTaskQueue: ctx.config.temporal.mediaTaskQueue, ...options }],
-    typedSearchAttributes: new TypedSearchAttributes([
-      { key: ContentIdKey, value: contentId },
-      { key: ProjectIdKey, value: project.id },
-      ...(project.organization_id ? [{ key: OrganizationIdKey, value: project.organization_id }] : []),
-      ...(project.user_id ? [{ key: OwnerUserIdKey, value: project.user_id }] : []),
-      { key: PipelineStepKey, value: 'queued' },
-    ]),
+    typedSearchAttributes: new TypedSearchAttributes([...contentSearchAttributes(contentId, project), { key: PipelineStepKey, value: 'queued' }]),
     memo: { title: content.title, project: project.name },
     // Activities inherit the workflow's priority (@temporalio/common Priority), the media ones too.
     ...(features.priority_rendering ? { priority: { priorityKey: PRIORITY_RENDERING_KEY } } : {}),

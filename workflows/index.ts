@@ -9,3 +9,6 @@ export { snapshotRedis } from './snapshot-redis';
 export { refreshUploadMetrics } from './refresh-upload-metrics';
 export { expireMongoDocuments } from './expire-mongo-documents';
 export { backUpPostgresBaseline, recoveryDrill } from './recovery-drill';
+export { speechStep } from './speech-step';
+export { captionsStep } from './captions-step';
+export { renderStep } from './render-step';

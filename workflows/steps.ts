@@ -3,7 +3,8 @@ import type { MediaActivities } from '../activities/media';
 import type { PublishActivities } from '../activities/publish';
 
 /**
- * The one declaration of a production's steps and jobs. The workflow reports the steps, the
+ * The one declaration of a production's steps and of the jobs (a production's, and the captions
+ * job only a single step runs, workflows/single-step.ts). The workflow reports the steps, the
  * recording interceptor opens a `content_jobs` row for each job activity, the cost guard prices the
  * costed ones, and the API's progress view counts the pipeline jobs: all read it from here, so
  * renaming an activity is a type error here instead of a job that silently stops being recorded.
@@ -28,8 +29,8 @@ interface JobDeclaration {
   activity: JobActivity;
   /** `content_jobs.job_type`. */
   jobType: string;
-  /** The production step the job runs in. */
-  step: ProductionStep;
+  /** The production step the job runs in; absent for a job that only a single step runs. */
+  step?: ProductionStep;
   /** Counted in a production's percentage from its rows (the upload is per channel, after it). */
   pipeline: boolean;
   /** The paid step the content's cost cap prices before the job calls a provider, if it may pay one. */
@@ -43,6 +44,7 @@ export const JOBS = [
   { activity: 'createSceneImages', jobType: 'image_gen', step: 'media', pipeline: true, cost: 'images' },
   { activity: 'renderVideo', jobType: 'render', step: 'render', pipeline: true, cost: 'render' },
   { activity: 'uploadToChannel', jobType: 'upload', step: 'publishing', pipeline: false },
+  { activity: 'writeCaptions', jobType: 'captions', pipeline: false },
 ] as const satisfies readonly JobDeclaration[];
 
 export type JobType = (typeof JOBS)[number]['jobType'];

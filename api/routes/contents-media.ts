@@ -21,7 +21,7 @@ export interface MediaInput {
 }
 
 /** The most spoken scenes a script has: the hook, its body sections, the call to action. */
-const MAX_SCENES = SCRIPT_LIMITS.maxSections + 2;
+export const MAX_SCENES = SCRIPT_LIMITS.maxSections + 2;
 
 export const mediaSchema = Joi.array()
   .items(

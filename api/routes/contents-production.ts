@@ -87,6 +87,7 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       const key = idempotencyKeyOf(req);
       const userId = req.auth!.userId;
       const { content } = await loadContent(models, userId, params.id, 'editor');
+      if (content.step !== null) throw new HttpError(409, 'single_step', `this content is a single ${content.step} step (GET /steps/:id), not a production`);
       const options: ProductionOptions = body.approval_timeout_hours ? { approvalTimeout: body.approval_timeout_hours * 3600_000 } : {};
       const start = () => startOrJoin(content, from, options);
       const outcome = key
@@ -127,7 +128,7 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       responses: {
         202: 'the production started: { workflow_id, run_id }',
         200: 'the run already going on (or the first response to this Idempotency-Key)',
-        409: 'invalid_state: not a draft; project_paused: the project is paused or archived',
+        409: 'invalid_state: not a draft; project_paused: the project is paused or archived; single_step: a single step, not a production',
       },
       handler: startHandler('generate', 'draft'),
     }),
@@ -139,7 +140,7 @@ export function productionRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       auth: 'user',
       params: schemas.idParams,
       body: startBody,
-      responses: { 202: 'a new production started: { workflow_id, run_id }', 200: 'the run already going on', 409: 'invalid_state: not failed; project_paused: the project is paused or archived' },
+      responses: { 202: 'a new production started: { workflow_id, run_id }', 200: 'the run already going on', 409: 'invalid_state: not failed; project_paused: the project is paused or archived; single_step: a single step, not a production' },
       handler: startHandler('retry', 'failed'),
     }),
     route<{ id: string }, Record<string, never>, ApproveBody>({

@@ -179,7 +179,9 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
     route<Record<string, never>, ListQuery>({
       method: 'get',
       path: '/contents',
-      summary: 'Contents of every project the caller can read, newest first, filtered by project, status and creation time (created_from inclusive, created_to exclusive)',
+      summary:
+        'Contents of every project the caller can read, newest first, filtered by project, status and creation time (created_from inclusive, ' +
+        'created_to exclusive); single steps are not contents to produce and are listed by GET /projects/:projectId/steps',
       tag: 'contents',
       auth: 'user',
       query: listQuery,

@@ -12,13 +12,14 @@ import { operatorRoutes } from './operator';
 import { organizationRoutes } from './organizations';
 import { projectRoutes } from './projects';
 import { providerKeyRoutes } from './provider-keys';
+import { stepRoutes } from './steps';
 import { templateRoutes } from './templates';
 import { uploadRoutes } from './uploads';
 import { usageRoutes } from './usage';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...uploadRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...operatorRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...uploadRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...stepRoutes(deps), ...operatorRoutes(deps)];
   routes.push(...docsRoutes(() => routes));
   return routes;
 }

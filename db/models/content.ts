@@ -5,7 +5,7 @@ import type { ApiUsage } from './api-usage';
 import type { ContentJob } from './content-job';
 import type { ContentUpload } from './content-upload';
 import type { CreditTransaction } from './credit-transaction';
-import type { ContentSourceType, ContentStatus } from './enums';
+import type { ContentSourceType, ContentStatus, ContentStep } from './enums';
 import type { ContentScript, JsonValue, MediaAsset, Resolution } from './json';
 import type { Project } from './project';
 
@@ -30,6 +30,8 @@ export class Content extends Model<InferAttributes<Content>, InferCreationAttrib
   declare source_type: ContentSourceType | null;
   declare source_url: string | null;
   declare source_data: JsonValue | null;
+  /** The single step this row runs (its request in `source_data`); null for a production. */
+  declare step: CreationOptional<ContentStep | null>;
   declare created_at: CreationOptional<Date>;
   declare updated_at: CreationOptional<Date>;
   declare published_at: Date | null;
@@ -64,6 +66,7 @@ export function initContent(sequelize: Sequelize): typeof Content {
       source_type: DataTypes.STRING(20),
       source_url: DataTypes.STRING(500),
       source_data: DataTypes.JSONB,
+      step: DataTypes.STRING(20),
       created_at: DataTypes.DATE,
       updated_at: DataTypes.DATE,
       published_at: DataTypes.DATE,

@@ -71,6 +71,13 @@ export type ContentStatus = (typeof CONTENT_STATUSES)[number];
 export const CONTENT_SOURCE_TYPES = ['api', 'rss', 'manual', 'url'] as const;
 export type ContentSourceType = (typeof CONTENT_SOURCE_TYPES)[number];
 
+/**
+ * contents.step (migration 015): the single step a content row runs, asked for alone through the
+ * API (speech, captions from word timings, a render of a scene list); NULL for a production.
+ */
+export const CONTENT_STEPS = ['speech', 'captions', 'render'] as const;
+export type ContentStep = (typeof CONTENT_STEPS)[number];
+
 export { JOB_TYPES, type JobType } from '../../workflows/steps';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;

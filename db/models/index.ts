@@ -24,7 +24,7 @@ export { Organization, OrganizationMember, OrganizationProviderKey, Project, Str
 export type { ChannelTokens } from './channel';
 export * from './enums';
 export type * from './json';
-export { EMPTY_SCRIPT, NOT_PRODUCED_YET } from './json';
+export { EMPTY_SCRIPT, NOT_PRODUCED_YET, stepRequestOf } from './json';
 
 /** The model classes bound to one Sequelize instance. */
 export interface Models {

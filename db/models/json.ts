@@ -1,4 +1,4 @@
-import type { DataSourceType, Visibility } from './enums';
+import { isLanguage, type ContentStep, type DataSourceType, type Language, type Visibility } from './enums';
 
 /** Any JSON value, for JSONB columns whose shape the seed leaves open. */
 export type JsonPrimitive = string | number | boolean | null;
@@ -89,6 +89,35 @@ export interface MediaAsset {
   scene?: number;
   /** The music track's volume under the voice, 0–1. */
   volume?: number;
+}
+
+/**
+ * contents.source_data of a single step (contents.step, migration 015): its request as the API
+ * accepted it, read by the step's activities. What it speaks or shows is the row's script (one body
+ * section per segment or scene), and the pictures and clips of its scenes the row's `media_assets`.
+ */
+export interface StepRequest {
+  /** The language spoken, captioned or shown: the one asked for, a speech step's, or the project's. */
+  language: Language;
+  /** speech: a voice of the speech engine over the project's (plans with custom_voices). */
+  voice?: string;
+  /** captions: the caption mode over the template's. */
+  mode?: NonNullable<TemplateBody['caption']['mode']>;
+  /** captions: the words with their times in seconds, when no speech step gives them. */
+  words?: { text: string; start: number; end: number }[];
+  /** captions and render: the speech step whose voice and word timings they use. */
+  speech_id?: string;
+  /** render: an audio upload of the project as the voice. */
+  audio_key?: string;
+  /** render with `audio_key`: the seconds each scene lasts, but the last, which lasts until the voice ends. */
+  scene_durations?: number[];
+}
+
+/** The request of a single step's row; undefined for a production, whose source data is its source item's. */
+export function stepRequestOf(content: { step: ContentStep | null; source_data: JsonValue | null }): StepRequest | undefined {
+  const data = content.source_data;
+  if (content.step === null || data === null || typeof data !== 'object' || Array.isArray(data) || !isLanguage(data.language)) return undefined;
+  return data as unknown as StepRequest;
 }
 
 /** channels.upload_settings (seed §3.3.2); stored as '{}' until the user saves settings. */

@@ -1,6 +1,6 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import { cursorAt, olderThan, type Cursor } from '../keyset';
-import type { Content, ContentStatus, Models, Project } from '../models';
+import type { Content, ContentStatus, ContentStep, Models, Project } from '../models';
 
 /** A content row loaded with its project (and so its owner). */
 export type ContentWithProject = Content & { project: Project };
@@ -24,7 +24,7 @@ const OWNER_CACHE_SIZE = 1000;
 /** The columns of a content in a list (no script, no source data). */
 const SUMMARY_COLUMNS = [
   'id', 'project_id', 'title', 'description', 'tags', 'status', 'thumbnail_url', 'video_url', 'video_duration', 'video_resolution',
-  'safety_score', 'source_type', 'source_url', 'created_at', 'updated_at', 'published_at',
+  'safety_score', 'source_type', 'source_url', 'step', 'created_at', 'updated_at', 'published_at',
 ].map((column) => `c.${column}`).join(', ');
 
 /** Contents with their project and owner. */
@@ -65,13 +65,17 @@ export class ContentRepository {
   /**
    * A page of the contents a user may see (personal or through an organization; only one
    * organization's with `organizationId`), newest first, with the filters given and after the cursor: the summary columns and each row's cursor time.
+   * `steps` lists the rows of single steps (of one kind with `step`) instead of the productions.
    */
   async listVisible(
     userId: string,
-    filters: { projectId?: string; organizationId?: string; status?: string; createdFrom?: Date; createdTo?: Date; cursor?: Cursor },
+    filters: { projectId?: string; organizationId?: string; status?: string; createdFrom?: Date; createdTo?: Date; cursor?: Cursor; steps?: boolean; step?: ContentStep },
     limit: number,
   ): Promise<{ content: Content; cursorAt: string }[]> {
-    const where = ['(p.user_id = :userId OR p.organization_id IN (SELECT organization_id FROM organization_members WHERE user_id = :userId))'];
+    const where = [
+      '(p.user_id = :userId OR p.organization_id IN (SELECT organization_id FROM organization_members WHERE user_id = :userId))',
+      filters.steps ? 'c.step IS NOT NULL' : 'c.step IS NULL',
+    ];
     const replacements: Record<string, unknown> = { userId, limit };
     const conditions: [unknown, string, string][] = [
       [filters.projectId, 'projectId', 'c.project_id = :projectId'],
@@ -79,6 +83,7 @@ export class ContentRepository {
       [filters.status, 'status', 'c.status = :status'],
       [filters.createdFrom, 'createdFrom', 'c.created_at >= :createdFrom'],
       [filters.createdTo, 'createdTo', 'c.created_at < :createdTo'],
+      [filters.step, 'step', 'c.step = :step'],
     ];
     for (const [value, name, condition] of conditions) {
       if (value === undefined) continue;

@@ -137,19 +137,20 @@ export class JobRepository {
   }
 
   /**
-   * Ends a run consistently: job rows a dead worker left running are closed, the content's status
-   * follows the outcome, and the run's workflow log is closed.
+   * Ends a run consistently: job rows a dead worker left running are closed, the run's workflow log
+   * is closed, and then the content's status follows the outcome, so that a content shown as ended
+   * has its run's reason to show with it.
    */
   async closeRun(contentId: string, execution: Execution, outcome: RunOutcome, error: string | undefined, contentStatus: ContentStatus | undefined): Promise<void> {
     await this.models.ContentJob.update(
       { status: outcome === 'cancelled' ? 'cancelled' : 'failed', completed_at: new Date(), error_message: error ?? 'the run ended before this job finished' },
       { where: { content_id: contentId, status: { [Op.in]: ['pending', 'running'] }, 'result.run_id': execution.runId } as never },
     );
-    if (contentStatus) await this.models.Content.update({ status: contentStatus }, { where: { id: contentId } });
     await this.mongo.WorkflowLog.updateOne(
       { workflow_id: execution.workflowId, execution_id: execution.runId },
       { $set: { status: outcome, completed_at: new Date(), ...(error ? { error: { node: outcome, message: error } } : {}) } },
     );
+    if (contentStatus) await this.models.Content.update({ status: contentStatus }, { where: { id: contentId } });
   }
 
   /**

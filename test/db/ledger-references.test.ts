@@ -44,7 +44,8 @@ describe('ledger and usage references on delete', () => {
     const plan = await models.SubscriptionPlan.findOne({ where: { code: 'pro' } });
     const subscription = await models.Subscription.create({ user_id: user.id, plan_id: plan!.id, started_at: new Date(), credits_remaining: 3 } as never);
     const project = await models.Project.create({ user_id: user.id, name: `Project ${counter}`, vertical: 'tech' } as never);
-    const content = await models.Content.create({ project_id: project.id, title: '숏폼의 미래', script: EMPTY_SCRIPT, source_type: 'manual' } as never);
+    // Only the columns every schema since 012 has: the test also runs migrated down to it.
+    const content = await models.Content.create({ project_id: project.id, title: '숏폼의 미래', script: EMPTY_SCRIPT, source_type: 'manual' } as never, { fields: ['id', 'project_id', 'title', 'script', 'source_type'], returning: ['id'] });
     const job = await models.ContentJob.create({ content_id: content.id, job_type: 'tts', status: 'completed', result: { run_id: 'r1' } } as never);
     await chargeContent(sequelize, content.id, 'produceContent run r1');
     await refundContent(sequelize, content.id, 'refund: cancelled');
@@ -133,7 +134,7 @@ describe('ledger and usage references on delete', () => {
   });
 
   it('migrating down restores the old rule everywhere (a content with ledger rows cannot be deleted), and up again', async () => {
-    assert.deepEqual(await migrateDown(db.url, { to: '012_ledger_references_set_null' }), ['014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
+    assert.deepEqual(await migrateDown(db.url, { to: '012_ledger_references_set_null' }), ['015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
     try {
       for (const constraint of ['fk_api_usages_contents', 'fk_api_usages_content_jobs']) {
         assert.ok([...(await usageKeyRules(constraint)).values()].every((rule) => rule === 'a'), constraint);
@@ -141,7 +142,7 @@ describe('ledger and usage references on delete', () => {
       const { contentId } = await producedContent();
       await assert.rejects(owner.query('DELETE FROM contents WHERE id = $1', [contentId]), { code: '23503' });
     } finally {
-      assert.deepEqual(await migrateUp(db.url), ['012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills']);
+      assert.deepEqual(await migrateUp(db.url), ['012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps']);
     }
     for (const constraint of ['fk_api_usages_contents', 'fk_api_usages_content_jobs']) {
       assert.ok([...(await usageKeyRules(constraint)).values()].every((rule) => rule === 'n'), constraint);

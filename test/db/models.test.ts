@@ -46,6 +46,7 @@ const CHECKED_ENUMS: [string, string, readonly string[]][] = [
   ['channels', 'status', enums.CHANNEL_STATUSES],
   ['contents', 'status', enums.CONTENT_STATUSES],
   ['contents', 'source_type', enums.CONTENT_SOURCE_TYPES],
+  ['contents', 'step', enums.CONTENT_STEPS],
   ['content_jobs', 'job_type', enums.JOB_TYPES],
   ['content_jobs', 'status', enums.JOB_STATUSES],
   ['content_uploads', 'status', enums.UPLOAD_STATUSES],

@@ -42,11 +42,11 @@ function cachedTemporalBinary(): string {
 
 type AllActivities = ContentActivities & MediaActivities & PublishActivities;
 
-/** The activities produceContent and publishToChannel call, by task queue. */
+/** The activities produceContent, publishToChannel and the single steps call, by task queue. */
 type OrchestrationName =
-  | 'chargeCredit' | 'refundCredit' | 'writeScript' | 'checkSafety' | 'recordRejection' | 'finishRun'
+  | 'chargeCredit' | 'refundCredit' | 'writeScript' | 'checkSafety' | 'recordRejection' | 'finishRun' | 'finishStep'
   | 'markReadyForPublishing' | 'preparePublication' | 'refreshChannelToken' | 'uploadToChannel' | 'markUploadFailed';
-type MediaName = 'synthesizeSpeech' | 'createSceneImages' | 'renderVideo';
+type MediaName = 'synthesizeSpeech' | 'createSceneImages' | 'renderVideo' | 'measureUploadedVoice' | 'writeCaptions';
 
 export type StubName = OrchestrationName | MediaName;
 type Input<K extends StubName> = Parameters<AllActivities[K]>[0];
@@ -171,6 +171,7 @@ export class StubActivities {
       checkSafety: this.stub('checkSafety', () => ({ passed: true, score: 0.02, flags: [] })),
       recordRejection: this.stub('recordRejection', () => undefined),
       finishRun: this.stub('finishRun', () => undefined),
+      finishStep: this.stub('finishStep', () => undefined),
       markReadyForPublishing: this.stub('markReadyForPublishing', (_input, s) => ({
         autoPublish: s.autoPublish ?? false,
         channels: (s.channels ?? []).map((channelId) => ({ channelId, platform: 'youtube' as const })),
@@ -188,6 +189,8 @@ export class StubActivities {
       synthesizeSpeech: this.stub('synthesizeSpeech', ({ contentId }) => ({ audioKey: `${contentId}/voice.m4a`, manifestKey: `${contentId}/voice.json`, durationSec: 21.5 })),
       createSceneImages: this.stub('createSceneImages', ({ contentId }) => ({ imageKeys: [0, 1, 2].map((i) => `${contentId}/scene-${i}.png`) })),
       renderVideo: this.stub('renderVideo', ({ contentId }) => ({ videoKey: `${contentId}/video.mp4`, thumbnailKey: `${contentId}/thumb.jpg`, durationSec: 21.5 })),
+      measureUploadedVoice: this.stub('measureUploadedVoice', ({ contentId, audioKey }) => ({ audioKey, manifestKey: `${contentId}/voice.json`, durationSec: 12 })),
+      writeCaptions: this.stub('writeCaptions', ({ contentId }) => ({ srtKey: `${contentId}/c.srt`, vttKey: `${contentId}/c.vtt`, assKey: `${contentId}/c.ass`, cues: 4 })),
     };
   }
 }
