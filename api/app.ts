@@ -4,6 +4,7 @@ import { SecretBox } from '../lib/secrets';
 import type { ApiDeps } from './deps';
 import { errorHandler, notFound } from './errors';
 import { authenticate, cors, requestId, requestLog, requestRateLimits, securityHeaders } from './middleware';
+import { mcpRouter } from './mcp';
 import { limitBodyDepth, mountRoutes } from './registry';
 import { allRoutes } from './routes';
 
@@ -43,8 +44,10 @@ export function createApp(ctx: AppContext): express.Express {
   // A read with a token has its address counted with its user, in one Redis round trip (see
   // requestRateLimits); a public route, or an error before that, counts the address first.
   const routes = allRoutes(deps).map((spec) => (spec.auth === 'public' ? { ...spec, before: [limits.ipBeforePublic, ...(spec.before ?? [])] } : spec));
-  mountRoutes(router, routes, { authenticate: [authenticate(config.auth, ctx.db.apiKeys), limits.user] });
+  const authenticated = [authenticate(config.auth, ctx.db.apiKeys), limits.user];
+  mountRoutes(router, routes, { authenticate: authenticated });
   app.use(router);
+  app.use(mcpRouter(ctx, app, authenticated));
   app.use(notFound);
   app.use(limits.ipOnError);
   app.use(errorHandler);
