@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ContentStatus } from '../db/models';
 import { NoCreditsError, type LedgerEntry } from '../db/repositories/ledger';
 import type { AppContext } from '../control/app-context';
+import { emitWebhookEvent, projectOwner } from '../control/webhooks';
 import type { Providers } from '../providers';
 import type { SafetyFlag, ScriptRequest } from '../providers/types';
 import { guardContentCost } from './costs';
@@ -10,6 +11,7 @@ import { currentExecution, loadContent } from './scope';
 import { ProvidersFor } from './providers-for';
 import { providerCallOptions, recordAiExchange, recordUsage } from './recording';
 import { frameOf, templateFor } from './templates';
+import { runEventId } from './webhooks';
 
 /** The light activities of a production: the ledger, the script, the safety check, the content row. */
 export function createContentActivities(ctx: AppContext, platformProviders: Providers, providersFor = ProvidersFor.fixed(platformProviders, ctx.config)) {
@@ -18,12 +20,25 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
   return {
     /** Takes the content's credit, described by the workflow that takes it (produceContent unless named) and its run. */
     async chargeCredit(input: { contentId: string; reference: string; workflow?: string }): Promise<LedgerEntry> {
+      let entry: LedgerEntry;
       try {
-        return await db.ledger.charge(input.contentId, `${input.workflow ?? 'produceContent'} run ${input.reference}`);
+        entry = await db.ledger.charge(input.contentId, `${input.workflow ?? 'produceContent'} run ${input.reference}`);
       } catch (err) {
         if (err instanceof NoCreditsError) throw ApplicationFailure.nonRetryable(err.message, 'NoCredits', { reason: err.reason });
         throw err;
       }
+      // The charge that brings the balance down to the threshold tells the owner, once (its transaction names the event).
+      const threshold = ctx.config.webhooks.creditsLowAt;
+      if (entry.balance <= threshold && entry.balance + 1 > threshold) {
+        const { project } = await loadContent(db, input.contentId);
+        await emitWebhookEvent(ctx, {
+          id: `credits.low:${entry.transactionId}`,
+          type: 'credits.low',
+          owner: projectOwner(project),
+          data: { subscription_id: entry.subscriptionId, credits_remaining: entry.balance, threshold, content_id: input.contentId },
+        });
+      }
+      return entry;
     },
 
     async refundCredit(input: { contentId: string; reason: string }): Promise<LedgerEntry | null> {
@@ -100,6 +115,15 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
       const status: ContentStatus | undefined =
         input.outcome === 'completed' ? undefined : input.keepReady ? 'ready' : input.outcome === 'cancelled' ? 'draft' : 'failed';
       await db.jobs.closeRun(input.contentId, currentExecution(), input.outcome, input.error, status);
+      if (status === 'failed') {
+        const content = await loadContent(db, input.contentId);
+        await emitWebhookEvent(ctx, {
+          id: runEventId('content.failed', content.id),
+          type: 'content.failed',
+          owner: projectOwner(content.project),
+          data: { content_id: content.id, project_id: content.project_id, title: content.title, error: input.error ?? null },
+        });
+      }
     },
 
     /**

@@ -9,6 +9,7 @@ import { ProvidersFor } from './providers-for';
 import { createPublishActivities, type PlatformClients } from './publish';
 import { createRecoveryActivities } from './recovery';
 import { createSystemActivities } from './system';
+import { createWebhookActivities } from './webhooks';
 
 export interface ActivityDeps {
   providers: Providers;
@@ -34,6 +35,7 @@ export function createActivities(ctx: AppContext, deps: ActivityDeps) {
     ...createIngestActivities(ctx, deps.sources),
     ...createUpkeepActivities(ctx),
     ...createRecoveryActivities(ctx),
+    ...createWebhookActivities(ctx),
   };
 }
 

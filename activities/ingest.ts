@@ -4,10 +4,12 @@ import type { ContentSourceType, DataSourceType, Project } from '../db/models';
 import type { AppContext } from '../control/app-context';
 import { moduleLogger } from '../lib/logger';
 import { startProduction } from '../control/productions';
+import { emitWebhookEvent, projectOwner } from '../control/webhooks';
 import { createSourceFetcher } from '../providers/sources';
 import type { SourceSettings } from '../providers/sources';
 import type { ProviderUsage } from '../providers/types';
 import { toActivityFailure } from './failures';
+import { runEventId } from './webhooks';
 
 const log = moduleLogger('ingest');
 
@@ -75,6 +77,12 @@ export function createIngestActivities(ctx: AppContext, settings: SourceSettings
         if (contentId) created.push(contentId);
       }
       await source.update({ last_fetched_at: startedAt });
+      await emitWebhookEvent(ctx, {
+        id: runEventId('data_source.ingested', source.id),
+        type: 'data_source.ingested',
+        owner: projectOwner(source.project),
+        data: { data_source_id: source.id, project_id: source.project_id, name: source.name, fetched: result.items.length, created_content_ids: created },
+      });
       log.info({ dataSourceId: source.id, fetched: result.items.length, created: created.length }, 'data source collected');
       return { status: 'collected', fetched: result.items.length, created };
     },

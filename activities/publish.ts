@@ -4,9 +4,11 @@ import { join } from 'node:path';
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { Op } from 'sequelize';
+import type { ContentWithProject } from '../db/repositories/contents';
 import type { DueUpload } from '../db/repositories/uploads';
-import type { Channel, Content, Platform, Project, TargetPlatform, UploadMetrics, UploadSettings, Visibility } from '../db/models';
+import type { Channel, Content, ContentUpload as ContentUploadRow, Platform, Project, TargetPlatform, UploadMetrics, UploadSettings, Visibility } from '../db/models';
 import type { AppContext } from '../control/app-context';
+import { emitWebhookEvent, projectOwner } from '../control/webhooks';
 import { nextLocalTime } from '../lib/calendar';
 import { describeWithChapters, videoChapters } from '../lib/chapters';
 import { moduleLogger } from '../lib/logger';
@@ -21,6 +23,7 @@ import { toActivityFailure } from './failures';
 import { contentMediaKeys } from './media-keys';
 import { currentJob, recordSafely, recordUsage, reportProgress } from './recording';
 import { loadContent } from './scope';
+import { runEventId } from './webhooks';
 
 const log = moduleLogger('publish');
 
@@ -53,6 +56,8 @@ const TOKEN_REFRESH_MARGIN_MS = 5 * 60_000;
 const INSTAGRAM_REFRESH_WITHIN_MS = 7 * DAY_MS;
 /** Instagram fetches the video itself; the presigned URL outlives its processing. */
 const INSTAGRAM_VIDEO_URL_TTL_SEC = 3 * 3600;
+/** How long the video link of a content.ready event works. */
+const READY_LINK_TTL_SEC = 24 * 3600;
 
 /** How often an upload's counters are read, by its age since publication: [younger than, every]. */
 const METRICS_REFRESH_STEPS: readonly (readonly [number, number])[] = [
@@ -353,12 +358,36 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     return (usage, error) => db.usage.insert({ user_id: owner.user_id, organization_id: owner.organization_id, content_id: contentId, job_id: null }, usage, error);
   }
 
+  /** content.published, once per upload (its id names the event). */
+  async function emitPublished(content: ContentWithProject, upload: ContentUploadRow, platform: Platform): Promise<void> {
+    await emitWebhookEvent(ctx, {
+      id: `content.published:${upload.id}`,
+      type: 'content.published',
+      owner: projectOwner(content.project),
+      data: { content_id: content.id, project_id: content.project_id, upload_id: upload.id, channel_id: upload.channel_id, platform, url: upload.platform_url, platform_video_id: upload.platform_video_id },
+    });
+  }
+
   return {
     /** The video exists: the content becomes ready, and the channels it may go out on are listed. */
     async markReadyForPublishing(input: { contentId: string }): Promise<{ autoPublish: boolean; channels: { channelId: string; platform: Platform }[] }> {
       const content = await loadContent(db, input.contentId);
       const { project } = content;
       await content.update({ status: 'ready' });
+      const videoKey = contentMediaKeys({ organizationId: project.organization_id, userId: project.user_id, projectId: project.id }, content.id).video;
+      await emitWebhookEvent(ctx, {
+        id: runEventId('content.ready', content.id),
+        type: 'content.ready',
+        owner: projectOwner(project),
+        data: {
+          content_id: content.id,
+          project_id: project.id,
+          title: content.title,
+          video_duration: content.video_duration === null ? null : Number(content.video_duration),
+          video_resolution: content.video_resolution,
+          video_url: await db.objects.presignedGetUrl(videoKey, READY_LINK_TTL_SEC),
+        },
+      });
       const platforms = [...new Set(project.target_platforms.map((t) => PLATFORM_OF_TARGET[t]).filter(Boolean))];
       const channels = await ChannelModel.findAll({
         where: { project_id: project.id, status: 'connected', platform: { [Op.in]: platforms } },
@@ -426,6 +455,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
         // An earlier attempt published the video and failed after: only its bookkeeping is finished.
         await content.update({ status: 'published', published_at: content.published_at ?? upload.published_at });
         const channel = await ChannelModel.findByPk(input.channelId);
+        if (channel) await emitPublished(content, upload, channel.platform);
         if (channel?.platform === 'youtube' && channel.status === 'connected') {
           await addCaptionTrack(channel, { uploadId: upload.id, contentId: content.id, videoId: upload.platform_video_id, captionsKey: keys.captions, project }, true);
         }
@@ -469,6 +499,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
         // First what must never be lost: the video is out, and no later attempt may send it again.
         await upload.update({ status: 'published', platform_video_id: result.videoId, platform_url: result.url, published_at: now, error_message: null, upload_session: null });
         await content.update({ status: 'published', published_at: content.published_at ?? now });
+        await emitPublished(content, upload, channel.platform);
         await keep(result.refreshedToken);
         await channel.update({ last_sync_at: now });
         await recordSafely(
@@ -491,7 +522,17 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     },
 
     async markUploadFailed(input: { uploadId: string; error: string }): Promise<void> {
-      await ContentUpload.update({ status: 'failed', error_message: input.error.slice(0, 4000) }, { where: { id: input.uploadId, status: { [Op.ne]: 'published' } } });
+      const [failed] = await ContentUpload.update({ status: 'failed', error_message: input.error.slice(0, 4000) }, { where: { id: input.uploadId, status: { [Op.ne]: 'published' } } });
+      const upload = await ContentUpload.findByPk(input.uploadId);
+      if (failed === 0 || !upload) return;
+      const content = await loadContent(db, upload.content_id);
+      const channel = await ChannelModel.findByPk(upload.channel_id, { attributes: ['id', 'platform'] });
+      await emitWebhookEvent(ctx, {
+        id: runEventId('upload.failed', upload.id),
+        type: 'upload.failed',
+        owner: projectOwner(content.project),
+        data: { content_id: content.id, project_id: content.project_id, upload_id: upload.id, channel_id: upload.channel_id, platform: channel?.platform ?? null, error: upload.error_message },
+      });
     },
 
     /**

@@ -419,6 +419,7 @@ const TAG_DESCRIPTIONS = new Map(Object.entries({
   usage: 'Provider calls and their estimated cost, per month or per content',
   contents: 'Contents: their script, production (generate, retry, cancel), approval, publishing, jobs and progress',
   steps: 'Single production steps run alone on a project: speech, captions or a render',
+  webhooks: 'Endpoints that receive the platform’s events, signed as Standard Webhooks says, and their delivery log',
   operator: 'The platform’s own state for its operators, such as the restore drills',
   docs: 'This OpenAPI document and a page rendered from it',
 }));

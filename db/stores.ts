@@ -20,6 +20,7 @@ import { JobRepository } from './repositories/jobs';
 import { LedgerRepository } from './repositories/ledger';
 import { SourceRepository } from './repositories/sources';
 import { PlanRepository } from './repositories/plans';
+import { WebhookRepository } from './repositories/webhooks';
 import { ProviderKeyRepository } from './repositories/provider-keys';
 import { UploadRepository } from './repositories/uploads';
 import { UsageRepository } from './repositories/usage';
@@ -83,6 +84,8 @@ export interface Stores {
   channels: ChannelRepository;
   /** Organizations' own provider keys (sealed; hints for the API, opened for the worker). */
   providerKeys: ProviderKeyRepository;
+  /** Webhook endpoints (sealed signing secrets) and their delivery log. */
+  webhooks: WebhookRepository;
   progress: ProgressEvents;
   analytics: AnalyticsRepository;
   idempotency: IdempotencyStore;
@@ -122,6 +125,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     apiKeys: new ApiKeyRepository(models),
     channels: new ChannelRepository(sequelize),
     providerKeys: new ProviderKeyRepository(sequelize, models, SecretBox.fromConfig(config.secrets)),
+    webhooks: new WebhookRepository(sequelize, SecretBox.fromConfig(config.secrets)),
     progress: new ProgressEvents(redis),
     analytics: new AnalyticsRepository(mongo.models),
     idempotency: new IdempotencyStore(redis),

@@ -38,6 +38,19 @@ export interface AppConfig {
   };
   /** Accounts (by email) that may read the platform's own state through the API, e.g. the restore drills. */
   operatorEmails: string[];
+  webhooks: {
+    /** The wait before a failed delivery's second attempt, doubled after each attempt up to `retryMaxMs`. */
+    retryInitialMs: number;
+    retryMaxMs: number;
+    /** How long a delivery is tried before it is given up and its endpoint disabled. */
+    giveUpAfterMs: number;
+    /** The longest one attempt (connect, send, answer) may take. */
+    timeoutMs: number;
+    /** Production: https targets with public addresses only; elsewhere http and loopback too, so a developer receives events. */
+    targets: { allowPrivate: boolean; requireHttps: boolean };
+    /** The credit balance at which credits.low is sent (by the charge that reaches it). */
+    creditsLowAt: number;
+  };
   /** The restore drill's pgBackRest and PostgreSQL binaries, where this deployment archives WAL with pgBackRest. */
   recovery:
     | {
@@ -215,6 +228,11 @@ const schema = Joi.object({
   S3_CA_FILE: Joi.string(),
   S3_BACKUP_BUCKET: Joi.string().pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('autoclip-backups'),
   OPERATOR_EMAILS: Joi.string().allow('').default(''),
+  WEBHOOK_RETRY_INITIAL_MS: Joi.number().integer().min(10).default(30_000),
+  WEBHOOK_RETRY_MAX_MS: Joi.number().integer().min(10).default(6 * 3600_000),
+  WEBHOOK_GIVE_UP_AFTER_MS: Joi.number().integer().min(100).default(3 * 24 * 3600_000),
+  WEBHOOK_TIMEOUT_MS: Joi.number().integer().min(100).max(60_000).default(10_000),
+  CREDITS_LOW_AT: Joi.number().integer().min(0).default(5),
   PGBACKREST_CONFIG: Joi.string(),
   PGBACKREST_STANZA: Joi.string().pattern(/^[\w-]+$/).default('autoclip'),
   POSTGRES_OS_USER: Joi.string().pattern(/^[a-z_][\w-]*$/),
@@ -390,6 +408,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       backupBucket: value.S3_BACKUP_BUCKET,
     },
     operatorEmails: value.OPERATOR_EMAILS.split(',').map((e: string) => e.trim().toLowerCase()).filter(Boolean),
+    webhooks: {
+      retryInitialMs: value.WEBHOOK_RETRY_INITIAL_MS,
+      retryMaxMs: Math.max(value.WEBHOOK_RETRY_MAX_MS, value.WEBHOOK_RETRY_INITIAL_MS),
+      giveUpAfterMs: value.WEBHOOK_GIVE_UP_AFTER_MS,
+      timeoutMs: value.WEBHOOK_TIMEOUT_MS,
+      targets: { allowPrivate: value.NODE_ENV !== 'production', requireHttps: value.NODE_ENV === 'production' },
+      creditsLowAt: value.CREDITS_LOW_AT,
+    },
     recovery: value.PGBACKREST_CONFIG
       ? { pgBackRestConfig: value.PGBACKREST_CONFIG, stanza: value.PGBACKREST_STANZA, osUser: value.POSTGRES_OS_USER, postgresBinDir: value.POSTGRES_BIN_DIR }
       : undefined,

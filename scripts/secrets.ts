@@ -1,6 +1,7 @@
 import { ChannelRepository, type SealedColumnSource } from '../db/repositories/channels';
 import { initModels } from '../db/models';
 import { ProviderKeyRepository } from '../db/repositories/provider-keys';
+import { WebhookRepository } from '../db/repositories/webhooks';
 import { createSequelize } from '../db/sequelize';
 import { loadConfig } from '../lib/config';
 import { SecretBox, SecretBoxError } from '../lib/secrets';
@@ -55,8 +56,8 @@ export interface RotationReport {
 }
 
 /** The sealed columns the rotation walks: add a source here when another column is sealed. */
-export function sealedSources(channels: ChannelRepository, providerKeys?: ProviderKeyRepository): SealedColumnSource[] {
-  return providerKeys ? [channels, providerKeys] : [channels];
+export function sealedSources(channels: ChannelRepository, ...others: (ProviderKeyRepository | WebhookRepository)[]): SealedColumnSource[] {
+  return [channels, ...others];
 }
 
 export async function rotateSealedSecrets(
@@ -109,7 +110,7 @@ async function main(argv: string[]): Promise<number> {
   const box = SecretBox.fromConfig(config.secrets);
   const sequelize = createSequelize(config);
   try {
-    const reports = await rotateSealedSecrets(sealedSources(new ChannelRepository(sequelize), new ProviderKeyRepository(sequelize, initModels(sequelize), box)), box, { batch: command.batch, progress: (line) => console.log(line) });
+    const reports = await rotateSealedSecrets(sealedSources(new ChannelRepository(sequelize), new ProviderKeyRepository(sequelize, initModels(sequelize), box), new WebhookRepository(sequelize, box)), box, { batch: command.batch, progress: (line) => console.log(line) });
     let code = 0;
     for (const r of reports) {
       if (r.rows === 0) console.log(`${r.source}: nothing to rotate, every value is sealed under key "${box.activeKeyId}" (0 changed)`);

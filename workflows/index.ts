@@ -12,3 +12,4 @@ export { backUpPostgresBaseline, recoveryDrill } from './recovery-drill';
 export { speechStep } from './speech-step';
 export { captionsStep } from './captions-step';
 export { renderStep } from './render-step';
+export { deliverWebhook } from './deliver-webhook';

@@ -16,10 +16,11 @@ import { stepRoutes } from './steps';
 import { templateRoutes } from './templates';
 import { uploadRoutes } from './uploads';
 import { usageRoutes } from './usage';
+import { webhookRoutes } from './webhooks';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...uploadRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...stepRoutes(deps), ...operatorRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...uploadRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...stepRoutes(deps), ...webhookRoutes(deps), ...operatorRoutes(deps)];
   routes.push(...docsRoutes(() => routes));
   return routes;
 }

@@ -38,6 +38,10 @@ const EXPECTED_FOREIGN_KEYS = [
   'fk_subscriptions_users subscriptions(user_id) → users CASCADE',
   'fk_templates_organizations templates(organization_id) → organizations CASCADE',
   'fk_templates_users templates(user_id) → users CASCADE',
+  'fk_webhook_deliveries_webhook_endpoints webhook_deliveries(endpoint_id) → webhook_endpoints CASCADE',
+  'fk_webhook_endpoints_organizations webhook_endpoints(organization_id) → organizations CASCADE',
+  'fk_webhook_endpoints_users webhook_endpoints(user_id) → users CASCADE',
+  'fk_webhook_endpoints_users_created_by webhook_endpoints(created_by) → users SET NULL',
 ];
 
 /** table.column → [a value the CHECK refuses, every value it must accept]. */
@@ -254,6 +258,6 @@ describe('schema constraints', () => {
     );
     assert.deepEqual(missing.rows, []);
     const covered = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_trigger WHERE tgfoid = 'set_updated_at'::regproc");
-    assert.equal(covered.rows[0]?.n, 10);
+    assert.equal(covered.rows[0]?.n, 11);
   });
 });

@@ -10,7 +10,7 @@ import { migrateDown, migrateUp, pendingMigrations, readMigrationFiles } from '.
 import { connect, createScratchDatabase } from '../support/database';
 import type { ScratchDatabase } from '../support/database';
 
-const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes', '007_add_data_source_items', '008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps'];
+const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes', '007_add_data_source_items', '008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks'];
 
 /**
  * The columns of seed §3, written as the seed writes them ("name TYPE [NOT NULL] [DEFAULT x]",
@@ -221,8 +221,8 @@ describe('migrations', () => {
   });
 
   it('reverts step by step and to a name, recording each in schema_migrations', async () => {
-    assert.deepEqual(await migrateDown(db.url), ['015_single_steps']);
-    assert.deepEqual(await migrateDown(db.url, { step: 3 }), ['014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
+    assert.deepEqual(await migrateDown(db.url), ['016_webhooks']);
+    assert.deepEqual(await migrateDown(db.url, { step: 4 }), ['015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
     assert.deepEqual(await migrateDown(db.url, { step: 8 }), ['011_organization_provider_keys', '010_api_keys', '009_stripe_billing', '008_app_login_roles', '007_add_data_source_items', '006_add_content_reference_indexes', '005_add_roles', '004_add_api_usages']);
     assert.deepEqual(await pendingMigrations(db.url), ALL_MIGRATIONS.slice(3));
     assert.deepEqual(await migrateDown(db.url, { to: '002_add_organizations' }), ['003_add_templates', '002_add_organizations']);
@@ -286,14 +286,14 @@ describe('migrations', () => {
       { rolname: 'autoclip_backup', attributes: 'login inherit', member_of: ['app_readonly'] },
     ];
     assert.deepEqual(await logins(), expected);
-    assert.deepEqual(await migrateDown(db.url, { step: 8 }), ['015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null', '011_organization_provider_keys', '010_api_keys', '009_stripe_billing', '008_app_login_roles']);
+    assert.deepEqual(await migrateDown(db.url, { step: 9 }), ['016_webhooks', '015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null', '011_organization_provider_keys', '010_api_keys', '009_stripe_billing', '008_app_login_roles']);
     assert.deepEqual(await logins(), expected, 'cluster-wide: other databases still log in with them');
     const { rows } = await client.query<{ can_delete: boolean; can_call: boolean }>(
       `SELECT has_table_privilege('autoclip_app', 'contents', 'DELETE') AS can_delete,
               has_function_privilege('autoclip_backup', 'create_api_usages_partitions(date, int)', 'EXECUTE') AS can_call`,
     );
     assert.deepEqual(rows, [{ can_delete: false, can_call: true }], "008's grants are gone: DELETE, and the function is PUBLIC's again");
-    assert.deepEqual(await migrateUp(db.url), ['008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps']);
+    assert.deepEqual(await migrateUp(db.url), ['008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks']);
   });
 
   it('`db.ts migrate --login-roles` migrates as MIGRATION_DATABASE_URL, then sets the login roles of DATABASE_URL and BACKUP_DATABASE_URL', async () => {

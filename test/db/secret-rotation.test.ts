@@ -6,6 +6,7 @@ import type { Sequelize } from 'sequelize';
 import { migrateUp } from '../../db/migrate';
 import { initModels, type Channel, type Models } from '../../db/models';
 import { ChannelRepository, type SealedColumnSource } from '../../db/repositories/channels';
+import { WebhookRepository } from '../../db/repositories/webhooks';
 import { ProviderKeyRepository } from '../../db/repositories/provider-keys';
 import { createSequelize } from '../../db/sequelize';
 import { SecretBox, SecretBoxError } from '../../lib/secrets';
@@ -161,5 +162,18 @@ describe('key rotation (scripts/secrets.ts)', () => {
 
     const again = await rotateSealedSecrets(sealedSources(channels, providerKeys), rotating, { batch: 10 });
     assert.deepEqual(again.map((r) => r.rows), [0, 0]);
+  });
+
+  it("re-seals a webhook endpoint's signing secret, which still signs afterwards", async () => {
+    const { rows } = await owner.query<{ id: string }>("INSERT INTO organizations (name, slug) VALUES ('Hooks', $1) RETURNING id", [`hooks-${randomBytes(4).toString('hex')}`]);
+    const endpoint = await new WebhookRepository(sequelize, onlyOld).create(
+      { owner: { organizationId: rows[0]!.id }, createdBy: null, url: 'https://hooks.example.com/in', eventTypes: ['content.ready'], description: null },
+      'whsec_c2VjcmV0LXRoYXQtc2lnbnMtZXZlbnRz',
+    );
+    const webhooks = new WebhookRepository(sequelize, rotating);
+    const reports = await rotateSealedSecrets(sealedSources(channels, webhooks), rotating, { batch: 10 });
+    const report = reports.find((r) => r.source === webhooks.name)!;
+    assert.deepEqual({ rows: report.rows, changed: report.changed, failed: report.failed }, { rows: 1, changed: 1, failed: [] });
+    assert.equal(await new WebhookRepository(sequelize, onlyNew).secretOf(endpoint.id), 'whsec_c2VjcmV0LXRoYXQtc2lnbnMtZXZlbnRz');
   });
 });

@@ -1,0 +1,63 @@
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { WebhookEventType, WebhookOwner } from '../db/repositories/webhooks';
+import { deliverWebhook, deliverWebhookWorkflowId } from '../workflows/deliver-webhook';
+import { OrganizationIdKey, OwnerUserIdKey } from '../workflows/search-attributes';
+import type { AppContext } from './app-context';
+
+/**
+ * Events out: the platform's events reach the endpoints of their owner (api/routes/webhooks.ts),
+ * each delivery a `deliverWebhook` workflow. Activities emit; the API starts redeliveries.
+ */
+
+/** One event of the platform, for the endpoints of its owner that subscribe to its type. */
+export interface WebhookEvent {
+  /**
+   * The event's id, the messages' `webhook-id`: derived from what happened (e.g. the content and
+   * the run), so an activity that emits it again, retried, makes no second delivery.
+   */
+  id: string;
+  type: WebhookEventType;
+  owner: WebhookOwner;
+  data: Record<string, unknown>;
+}
+
+/** The owner of a project's events: its organization, else its user. */
+export function projectOwner(project: { organization_id: string | null; user_id: string | null }): WebhookOwner {
+  if (project.organization_id) return { organizationId: project.organization_id };
+  if (project.user_id) return { userId: project.user_id };
+  throw new Error('a project has an organization or a user');
+}
+
+/** Starts the workflow of one round of a delivery; a round already started is left as it is. */
+export async function startWebhookDelivery(ctx: AppContext, delivery: { id: string; redeliveries: number }, owner: WebhookOwner): Promise<void> {
+  const { webhooks } = ctx.config;
+  try {
+    await ctx.temporal.workflow.start(deliverWebhook, {
+      taskQueue: ctx.config.temporal.taskQueue,
+      workflowId: deliverWebhookWorkflowId(delivery.id, delivery.redeliveries),
+      args: [{ deliveryId: delivery.id, retryInitialMs: webhooks.retryInitialMs, retryMaxMs: webhooks.retryMaxMs, giveUpAfterMs: webhooks.giveUpAfterMs, attemptTimeoutMs: webhooks.timeoutMs }],
+      typedSearchAttributes: new TypedSearchAttributes(owner.organizationId ? [{ key: OrganizationIdKey, value: owner.organizationId }] : [{ key: OwnerUserIdKey, value: owner.userId! }]),
+      memo: { webhookDelivery: delivery.id },
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/**
+ * Sends an event to every active endpoint of its owner that subscribes to its type: one delivery
+ * row per endpoint (made once per event id) and its delivery workflow. Answers how many endpoints
+ * it went to. A store or Temporal failure is thrown, so the emitting activity is tried again and
+ * the event is not lost; what was already made is found again, not made twice.
+ */
+export async function emitWebhookEvent(ctx: AppContext, event: WebhookEvent): Promise<number> {
+  const endpoints = await ctx.db.webhooks.subscribed(event.owner, event.type);
+  const payload = { type: event.type, timestamp: new Date().toISOString(), data: event.data };
+  for (const endpoint of endpoints) {
+    const { delivery } = await ctx.db.webhooks.recordDelivery(endpoint.id, { id: event.id, type: event.type, payload });
+    await startWebhookDelivery(ctx, delivery, event.owner);
+  }
+  return endpoints.length;
+}
+
