@@ -68,19 +68,24 @@ function median(values: number[]): number {
   return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
 }
 
-/** Highest VmHWM (peak resident memory) among this process's ffmpeg children, sampled while `work` runs. */
+/**
+ * Peak memory of this process's ffmpeg children while `work` runs: at each sample the peak resident
+ * memory (VmHWM) of every ffmpeg alive then, summed, since the sound's passes run beside a chunk's.
+ */
 async function withPeakFfmpegMemory<T>(work: () => Promise<T>): Promise<{ value: T; peakMiB: number }> {
   let peakKiB = 0;
   const sample = (): void => {
+    let aliveKiB = 0;
     for (const pid of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
       try {
         const status = readFileSync(`/proc/${pid}/status`, 'utf8');
         if (!/^Name:\s+ffmpeg$/m.test(status) || Number(/^PPid:\s+(\d+)/m.exec(status)?.[1]) !== process.pid) continue;
-        peakKiB = Math.max(peakKiB, Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0));
+        aliveKiB += Number(/^VmHWM:\s+(\d+)/m.exec(status)?.[1] ?? 0);
       } catch {
         // the process ended between listing and reading
       }
     }
+    peakKiB = Math.max(peakKiB, aliveKiB);
   };
   const timer = setInterval(sample, 50);
   try {
