@@ -4,7 +4,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { pgBackRest, pgBackRestInfo, pgBackRestSetupOf, type PgBackRestBackup } from '../db/pitr';
 import { DrillFailedError, runRecoveryDrill, type DrillResult } from '../db/recovery-drill';
 import type { AppContext } from '../control/app-context';
+import { emitWebhookEvent } from '../control/webhooks';
 import { moduleLogger } from '../lib/logger';
+import { recordSafely } from './recording';
 
 const log = moduleLogger('recovery');
 
@@ -49,6 +51,31 @@ export function createRecoveryActivities(ctx: AppContext) {
     });
   }
 
+  /** drill.completed, to the personal endpoints of the platform's operators (OPERATOR_EMAILS) that subscribe to it. */
+  async function emitDrillResult(drillId: string): Promise<void> {
+    if (ctx.config.operatorEmails.length === 0) return;
+    const drill = await ctx.db.recoveryDrills.byId(drillId);
+    if (!drill) return;
+    const operators = await ctx.models.User.findAll({ where: { email: ctx.config.operatorEmails }, attributes: ['id'] });
+    for (const operator of operators) {
+      await emitWebhookEvent(ctx, {
+        id: `drill.completed:${drill.id}`,
+        type: 'drill.completed',
+        owner: { userId: operator.id },
+        data: {
+          drill_id: drill.id,
+          status: drill.status,
+          target: drill.target,
+          backup_label: drill.backup_label,
+          rpo_seconds: drill.rpo_seconds,
+          rto_seconds: drill.rto_seconds,
+          tables_verified: drill.tables_verified,
+          error: drill.error,
+        },
+      });
+    }
+  }
+
   return {
     /**
      * The daily full backup of point-in-time recovery, where this worker runs pgBackRest beside the
@@ -85,11 +112,13 @@ export function createRecoveryActivities(ctx: AppContext) {
           const { tables, ...summary } = result;
           const id = await recordDrill(startedAt, result, null);
           log.info({ ...summary, tables }, 'restore drill passed');
+          await recordSafely('the drill.completed event', () => emitDrillResult(id), { drillId: id });
           return { id, ...summary };
         } catch (err) {
           const message = err instanceof Error ? err.message : String(err);
-          await recordDrill(startedAt, err instanceof DrillFailedError ? err.partial : {}, message);
+          const id = await recordDrill(startedAt, err instanceof DrillFailedError ? err.partial : {}, message);
           log.error({ err }, 'restore drill failed');
+          await recordSafely('the drill.completed event', () => emitDrillResult(id), { drillId: id });
           throw ApplicationFailure.nonRetryable(message, 'RecoveryDrillFailed');
         }
       });

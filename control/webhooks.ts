@@ -1,5 +1,5 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { TypedSearchAttributes } from '@temporalio/common';
+import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
 import type { WebhookEventType, WebhookOwner } from '../db/repositories/webhooks';
 import { deliverWebhook, deliverWebhookWorkflowId } from '../workflows/deliver-webhook';
 import { OrganizationIdKey, OwnerUserIdKey } from '../workflows/search-attributes';
@@ -36,6 +36,8 @@ export async function startWebhookDelivery(ctx: AppContext, delivery: { id: stri
     await ctx.temporal.workflow.start(deliverWebhook, {
       taskQueue: ctx.config.temporal.taskQueue,
       workflowId: deliverWebhookWorkflowId(delivery.id, delivery.redeliveries),
+      // A round that ended is never run again: a redelivery is a new round.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       args: [{ deliveryId: delivery.id, retryInitialMs: webhooks.retryInitialMs, retryMaxMs: webhooks.retryMaxMs, giveUpAfterMs: webhooks.giveUpAfterMs, attemptTimeoutMs: webhooks.timeoutMs }],
       typedSearchAttributes: new TypedSearchAttributes(owner.organizationId ? [{ key: OrganizationIdKey, value: owner.organizationId }] : [{ key: OwnerUserIdKey, value: owner.userId! }]),
       memo: { webhookDelivery: delivery.id },
@@ -56,7 +58,8 @@ export async function emitWebhookEvent(ctx: AppContext, event: WebhookEvent): Pr
   const payload = { type: event.type, timestamp: new Date().toISOString(), data: event.data };
   for (const endpoint of endpoints) {
     const { delivery } = await ctx.db.webhooks.recordDelivery(endpoint.id, { id: event.id, type: event.type, payload });
-    await startWebhookDelivery(ctx, delivery, event.owner);
+    // A delivery still pending may have no workflow yet (an attempt that stopped between the two writes).
+    if (delivery.status === 'pending') await startWebhookDelivery(ctx, delivery, event.owner);
   }
   return endpoints.length;
 }

@@ -1,6 +1,6 @@
 import Joi from 'joi';
 import { startWebhookDelivery } from '../../control/webhooks';
-import { WEBHOOK_EVENT_TYPES, type WebhookDelivery, type WebhookEndpoint, type WebhookEventType, type WebhookOwner } from '../../db/repositories/webhooks';
+import { OPERATOR_EVENT_TYPES, WEBHOOK_EVENT_TYPES, type WebhookDelivery, type WebhookEndpoint, type WebhookEventType, type WebhookOwner } from '../../db/repositories/webhooks';
 import { newWebhookSecret } from '../../lib/standard-webhooks';
 import { resolveTarget, WebhookTargetError } from '../../providers/webhooks/target';
 import type { ApiDeps } from '../deps';
@@ -84,6 +84,19 @@ export function webhookRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
     }
   }
 
+  /**
+   * Events about the platform itself (the restore drill's result) go only to the personal endpoints
+   * of its operators (OPERATOR_EMAILS), signed in as themselves.
+   */
+  async function checkOperatorEvents(types: readonly WebhookEventType[] | undefined, auth: { userId: string; apiKey?: unknown }, organizationId: string | null | undefined): Promise<void> {
+    const asked = (types ?? []).filter((type) => OPERATOR_EVENT_TYPES.includes(type));
+    if (asked.length === 0) return;
+    const user = auth.apiKey || organizationId ? null : await models.User.findByPk(auth.userId, { attributes: ['email'] });
+    if (!user || !ctx.config.operatorEmails.includes(user.email.toLowerCase())) {
+      throw new HttpError(403, 'forbidden', `${asked.join(', ')} goes only to the personal endpoints of the platform's operators, signed in`, { 'body.event_types': 'names an operator event' });
+    }
+  }
+
   /** The endpoint, if the caller manages it: its own, or its organization's as an admin or owner. */
   async function managed(userId: string, id: string): Promise<WebhookEndpoint> {
     const endpoint = await db.webhooks.get(id);
@@ -107,6 +120,7 @@ export function webhookRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { body }) => {
         const userId = req.auth!.userId;
         const owner = await ownerFor(models, userId, body.organization_id, 'admin');
+        await checkOperatorEvents(body.event_types, req.auth!, body.organization_id);
         const target = await checkUrl(body.url);
         const secret = newWebhookSecret();
         const endpoint = await db.webhooks.create(
@@ -158,7 +172,8 @@ export function webhookRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
       body: Joi.object<EndpointChanges>({ url, event_types: eventTypes, description, status: Joi.string().valid('active', 'disabled') }).min(1).required(),
       responses: { 200: '{ webhook }' },
       handler: async (req, res, { params, body }) => {
-        await managed(req.auth!.userId, params.id);
+        const endpoint = await managed(req.auth!.userId, params.id);
+        await checkOperatorEvents(body.event_types, req.auth!, endpoint.organization_id);
         const target = body.url === undefined ? undefined : await checkUrl(body.url);
         const changed = await db.webhooks.update(params.id, {
           ...(target !== undefined ? { url: target } : {}),

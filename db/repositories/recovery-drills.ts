@@ -17,6 +17,11 @@ export interface RecoveryDrillRecord {
 
 export type NewRecoveryDrill = Omit<RecoveryDrillRecord, 'id'>;
 
+/** The row with its NUMERIC columns as numbers (pg answers them as strings). */
+function numeric(row: RecoveryDrillRecord & { rpo_seconds: string | number | null; rto_seconds: string | number | null }): RecoveryDrillRecord {
+  return { ...row, rpo_seconds: row.rpo_seconds === null ? null : Number(row.rpo_seconds), rto_seconds: row.rto_seconds === null ? null : Number(row.rto_seconds) };
+}
+
 export class RecoveryDrillRepository {
   constructor(private readonly sequelize: Sequelize) {}
 
@@ -30,12 +35,20 @@ export class RecoveryDrillRepository {
     return row!.id;
   }
 
+  async byId(id: string): Promise<RecoveryDrillRecord | undefined> {
+    const [row] = await this.sequelize.query<RecoveryDrillRecord & { rpo_seconds: string | null; rto_seconds: string | null }>('SELECT * FROM recovery_drills WHERE id = :id', {
+      type: QueryTypes.SELECT,
+      replacements: { id },
+    });
+    return row && numeric(row);
+  }
+
   /** The newest drills first. */
   async latest(limit: number): Promise<RecoveryDrillRecord[]> {
     const rows = await this.sequelize.query<RecoveryDrillRecord & { rpo_seconds: string | null; rto_seconds: string | null }>(
       'SELECT * FROM recovery_drills ORDER BY started_at DESC LIMIT :limit',
       { type: QueryTypes.SELECT, replacements: { limit } },
     );
-    return rows.map((r) => ({ ...r, rpo_seconds: r.rpo_seconds === null ? null : Number(r.rpo_seconds), rto_seconds: r.rto_seconds === null ? null : Number(r.rto_seconds) }));
+    return rows.map(numeric);
   }
 }

@@ -5,7 +5,10 @@ import { cursorAt, olderThan, type Cursor } from '../keyset';
 import type { SealedColumnSource, SealedRow } from './channels';
 
 /** The events an endpoint can subscribe to. */
-export const WEBHOOK_EVENT_TYPES = ['content.ready', 'content.failed', 'content.published', 'upload.failed', 'data_source.ingested', 'credits.low'] as const;
+export const WEBHOOK_EVENT_TYPES = ['content.ready', 'content.failed', 'content.published', 'upload.failed', 'data_source.ingested', 'credits.low', 'drill.completed'] as const;
+
+/** The events about the platform itself, which only its operators' own endpoints receive. */
+export const OPERATOR_EVENT_TYPES: readonly WebhookEventType[] = ['drill.completed'];
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Who an endpoint belongs to, and whose events it receives: a user's own or an organization's. */

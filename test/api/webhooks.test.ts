@@ -110,6 +110,23 @@ describe('webhooks', () => {
     assert.match(badUrl.body.error.details['body.url'], /http/);
   });
 
+  it("keeps the restore drill's events to the operators' own endpoints", async () => {
+    const body = { url: `${base}/drills`, event_types: ['drill.completed'] };
+    const asOrganization = await register(body);
+    assert.equal(asOrganization.status, 403, asOrganization.text);
+    assert.ok(asOrganization.body.error.details['body.event_types']);
+    assert.equal((await api.request('POST', '/webhooks', { token: people.as.outsider.token, body })).status, 403);
+    const outsider = await api.ctx.models.User.findByPk(people.as.outsider.userId);
+    api.ctx.config.operatorEmails.push(outsider!.email.toLowerCase());
+    try {
+      const made = await api.request('POST', '/webhooks', { token: people.as.outsider.token, body });
+      assert.equal(made.status, 201, made.text);
+      assert.equal(made.body.webhook.user_id, people.as.outsider.userId);
+    } finally {
+      api.ctx.config.operatorEmails.pop();
+    }
+  });
+
   it('refuses in production a private, loopback or link-local target, and anything but https', async () => {
     const targets = api.ctx.config.webhooks.targets;
     api.ctx.config.webhooks.targets = { allowPrivate: false, requireHttps: true };

@@ -10,6 +10,7 @@ import { pgBackRestInfo } from '../../db/pitr';
 import type { AppContext } from '../../control/app-context';
 import { ensureUpkeepSchedules } from '../../control/upkeep-schedules';
 import { loadConfig } from '../../lib/config';
+import { newWebhookSecret } from '../../lib/standard-webhooks';
 import { connect, createScratchDatabase, seedAsOwner, type ScratchDatabase } from '../support/database';
 import { createPipelineHarness, createTenant, runScheduleNow, type PipelineHarness } from '../support/pipeline';
 
@@ -88,8 +89,11 @@ describe('restore drill (pgBackRest point-in-time recovery)', () => {
       assert.equal((await pgBackRestInfo(setup)).backups.at(-1)?.label, result.taken.label);
     });
 
-    it('restores to now, verifies every table against the source, keeps the result as the workflow result and a row', async () => {
-      await createTenant(h, { credits: 5 });
+    it('restores to now, verifies every table against the source, keeps the result as the workflow result and a row, and tells the operators', async () => {
+      const tenant = await createTenant(h, { credits: 5 });
+      const operator = (await ctx.models.User.findByPk(tenant.userId))!;
+      ctx.config.operatorEmails.push(operator.email.toLowerCase());
+      const endpoint = await ctx.db.webhooks.create({ owner: { userId: operator.id }, createdBy: operator.id, url: 'http://127.0.0.1:9/drills', eventTypes: ['drill.completed'], description: null }, newWebhookSecret());
       const summary = await runScheduleNow<DrillSummary>(ctx, 'upkeep-recovery-drill');
       assert.ok(summary.rpoSeconds <= 3600, `RPO ${summary.rpoSeconds} s`);
       assert.ok(summary.rtoSeconds > 0 && summary.rtoSeconds < 4 * 3600, `RTO ${summary.rtoSeconds} s`);
@@ -101,6 +105,10 @@ describe('restore drill (pgBackRest point-in-time recovery)', () => {
       assert.equal(latest?.status, 'passed');
       assert.equal(latest?.tables_verified, summary.tablesVerified);
       assert.equal(latest?.workflow_id?.startsWith('upkeep-recovery-drill'), true);
+      const [delivery] = await ctx.db.webhooks.deliveries(endpoint.id, 5);
+      assert.equal(delivery?.event_id, `drill.completed:${summary.id}`);
+      assert.deepEqual([delivery?.payload.type, (delivery?.payload.data as { status?: string }).status], ['drill.completed', 'passed']);
+      await ctx.db.webhooks.remove(endpoint.id);
     });
   });
 });
