@@ -33,12 +33,13 @@ export function installRuntime(config: AppConfig): void {
 }
 
 /**
- * The process's services for remote engines: one Redis limiter shared by all workers, and render
- * inputs published as short-lived presigned S3 URLs under `render-inputs/`.
+ * The process's services for remote engines: one Redis limiter and the providers' circuits shared
+ * by all workers, and render inputs published as short-lived presigned S3 URLs under `render-inputs/`.
  */
 function providerServices(ctx: AppContext): ProviderServices {
   return {
     limiter: ctx.db.leases,
+    breaker: ctx.db.circuits,
     async publish(localPath, contentType) {
       const key = `render-inputs/${randomUUID()}/${basename(localPath)}`;
       await ctx.db.objects.putFile(key, localPath, contentType);

@@ -8,7 +8,7 @@ import type { SafetyFlag, ScriptRequest } from '../providers/types';
 import { guardContentCost } from './costs';
 import { toActivityFailure } from './failures';
 import { currentExecution, loadContent } from './scope';
-import { ProvidersFor } from './providers-for';
+import { projectProviderOrders, ProvidersFor } from './providers-for';
 import { providerCallOptions, recordAiExchange, recordUsage } from './recording';
 import { frameOf, templateFor } from './templates';
 import { runEventId } from './webhooks';
@@ -69,8 +69,9 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
           ? { sourceData: content.source_data }
           : { topic: content.title }),
       };
-      await guardContentCost(ctx, content.id, 'script');
-      const providers = await providersFor.current();
+      const orders = projectProviderOrders(ctx.config, content.project);
+      await guardContentCost(ctx, content.id, 'script', {}, orders);
+      const providers = await providersFor.current(orders);
       const began = Date.now();
       const result = await providers.scriptWriter.write(request, providerCallOptions()).catch((err: unknown) => {
         throw toActivityFailure(err);
@@ -88,8 +89,9 @@ export function createContentActivities(ctx: AppContext, platformProviders: Prov
 
     async checkSafety(input: { contentId: string }): Promise<{ passed: boolean; score: number; flags: SafetyFlag[] }> {
       const content = await loadContent(db, input.contentId);
-      await guardContentCost(ctx, content.id, 'safety');
-      const providers = await providersFor.current();
+      const orders = projectProviderOrders(ctx.config, content.project);
+      await guardContentCost(ctx, content.id, 'safety', {}, orders);
+      const providers = await providersFor.current(orders);
       const began = Date.now();
       const result = await providers.safetyChecker.check(
         { language: content.project.mediaLanguage(), vertical: content.project.vertical, title: content.title, script: content.script },

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { AppConfig } from '../lib/config';
+import { providerOrders, type AppConfig, type ProviderOrders, type ProviderStep } from '../lib/config';
 import { creatomateCredits } from '../providers/render/creatomate';
 import { estimateCostUsd } from '../providers/llm/exchange';
 import type { CostedStep } from '../workflows/steps';
@@ -28,30 +28,40 @@ export interface StepSize {
   height?: number;
 }
 
-/** The estimated USD of one step with the configured engines; 0 for the local ones. */
-function estimateStepCostUsd(config: AppConfig, step: CostedStep, size: StepSize = {}): number {
+/** The estimated USD of one engine of a step; 0 for the local ones. */
+function engineCostUsd(config: AppConfig, step: CostedStep, engine: string, size: StepSize): number {
   switch (step) {
     case 'script':
-      return config.script.provider === 'local' ? 0 : estimateCostUsd(SCRIPT_TOKENS.input, SCRIPT_TOKENS.output, config.script[config.script.provider].prices);
+      return engine === 'gemini' || engine === 'openai' ? estimateCostUsd(SCRIPT_TOKENS.input, SCRIPT_TOKENS.output, config.script[engine].prices) : 0;
     case 'safety':
-      return config.safety.provider === 'gemini' ? estimateCostUsd(SAFETY_TOKENS.input, SAFETY_TOKENS.output, config.script.gemini.prices) : 0;
+      return engine === 'gemini' ? estimateCostUsd(SAFETY_TOKENS.input, SAFETY_TOKENS.output, config.script.gemini.prices) : 0;
     case 'speech':
-      return config.tts.provider === 'elevenlabs' ? ((size.characters ?? 0) * config.tts.elevenlabs.pricePerThousandCharsUsd) / 1000 : 0;
+      return engine === 'elevenlabs' ? ((size.characters ?? 0) * config.tts.elevenlabs.pricePerThousandCharsUsd) / 1000 : 0;
     case 'images':
-      return config.images.provider === 'openai' ? (size.scenes ?? 0) * config.images.openai.pricePerImageUsd : 0;
+      return engine === 'openai' ? (size.scenes ?? 0) * config.images.openai.pricePerImageUsd : 0;
     case 'render':
-      return config.render.provider === 'creatomate'
-        ? creatomateCredits(size.width ?? 1080, size.height ?? 1920, 30, size.durationSec ?? 60) * config.render.creatomate.pricePerCreditUsd
-        : 0;
+      return engine === 'creatomate' ? creatomateCredits(size.width ?? 1080, size.height ?? 1920, 30, size.durationSec ?? 60) * config.render.creatomate.pricePerCreditUsd : 0;
   }
+}
+
+/** The provider step each costed step's engines are ordered under. */
+const ORDER_OF: Readonly<Record<CostedStep, ProviderStep>> = { script: 'script', safety: 'safety', speech: 'tts', images: 'images', render: 'render' };
+
+/**
+ * The estimated USD of one step with the engines it may run (the deployment's order, or the
+ * project's): the dearest of them, since any of them may end up doing the work.
+ */
+function estimateStepCostUsd(config: AppConfig, step: CostedStep, size: StepSize, orders: Partial<ProviderOrders>): number {
+  const order: readonly string[] = orders[ORDER_OF[step]] ?? providerOrders(config)[ORDER_OF[step]];
+  return Math.max(0, ...order.map((engine) => engineCostUsd(config, step, engine, size)));
 }
 
 /**
  * Refuses a paid step that would take the content past its cost cap, before any provider is called:
  * a non-retryable `CostCapExceeded` failure that names the figures.
  */
-export async function guardContentCost(ctx: AppContext, contentId: string, step: CostedStep, size: StepSize = {}): Promise<void> {
-  const estimateUsd = estimateStepCostUsd(ctx.config, step, size);
+export async function guardContentCost(ctx: AppContext, contentId: string, step: CostedStep, size: StepSize = {}, orders: Partial<ProviderOrders> = {}): Promise<void> {
+  const estimateUsd = estimateStepCostUsd(ctx.config, step, size, orders);
   if (estimateUsd === 0) return;
   const { spentUsd, capUsd } = await ctx.db.usage.contentCost(contentId, ctx.config.costs.maxPerContentUsd);
   if (capUsd === undefined || spentUsd + estimateUsd <= capUsd) return;

@@ -9,13 +9,13 @@ import type { AppContext } from '../control/app-context';
 import type { Providers } from '../providers';
 import { captionCues, spokenWords, toAss, toSrt, toWebVtt, type SpokenWord } from '../providers/captions';
 import { probe } from '../providers/ffmpeg/runner';
-import type { CallOptions, Language, ProviderUsage, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
+import type { CallOptions, EngineReport, Language, ProviderUsage, SceneImage, SubtitleCue, TemplateLook } from '../providers/types';
 import { guardContentCost } from './costs';
 import { loadContent } from './scope';
 import { cancellationFailure, toActivityFailure } from './failures';
 import { contentMediaKeys, DEFAULT_MUSIC_VOLUME, inputsHash, organizationLogoPrefix } from './media-keys';
-import { ProvidersFor } from './providers-for';
-import { currentJob, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
+import { projectProviderOrders, ProvidersFor } from './providers-for';
+import { currentJob, noteEngine, providerCallOptions, recordUsage, reportProgress, resumableExternalJob } from './recording';
 import { captionStyleOf, frameOf, planLookOf, renderDesignOf, shotsPerScene, templateFor } from './templates';
 import { processWorkDir } from './work-folders';
 import { moduleLogger } from '../lib/logger';
@@ -87,7 +87,16 @@ interface FinishedStep<T> {
   output: T;
   /** The provider call that made the outputs, for its one `api_usages` row; absent when no provider was called. */
   usage?: ProviderUsage;
+  /** Which provider of the step's ordered list made the outputs; absent when the step has one provider. */
+  engine?: EngineReport;
   recorded: RecordedEffect[];
+}
+
+/** What a step's work made: its output, the provider call and the provider of an ordered list that made it. */
+interface Made<T> {
+  output: T;
+  usage?: ProviderUsage;
+  engine?: EngineReport;
 }
 
 interface StepWork {
@@ -280,12 +289,18 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
   /**
    * The step finished for the inputs hashing to `hash`: found at `key`, or made by `make` (which
    * uploads its outputs) and recorded there before anything else is written, so a made output is
-   * never made, nor paid for, again. Its provider call, when it made one, gets its one `api_usages` row.
+   * never made, nor paid for, again. Its provider call, when it made one, gets its one `api_usages`
+   * row. With an ordered list of providers the hash names the list, not the provider that ends up
+   * making the output: the record keeps that one, and the job row shows it on every attempt, so a
+   * retry after a fallback takes what the fallback made instead of asking the failed providers again.
    */
-  async function findOrMake<T>(key: string, hash: string, make: () => Promise<{ output: T; usage?: ProviderUsage }>): Promise<FinishedStep<T>> {
+  async function findOrMake<T>(key: string, hash: string, callOptions: CallOptions, make: (options: CallOptions) => Promise<Made<T>>): Promise<FinishedStep<T>> {
     const found = await finishedStep<T>(key, hash);
-    const step = found ?? { inputsHash: hash, ...(await make()), recorded: [] };
+    const made: { engine?: EngineReport } = {};
+    const options: CallOptions = { ...callOptions, onEngine: (report) => (made.engine = report) };
+    const step = found ?? { inputsHash: hash, ...(await make(options)), ...(made.engine ? { engine: made.engine } : {}), recorded: [] };
     if (!found) await saveStep(key, step);
+    if (step.engine) noteEngine(step.engine);
     await recordOnce(key, step, 'usage', async () => {
       if (step.usage) await recordUsage(step.usage);
     });
@@ -317,13 +332,14 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const content = await loadContent(db, input.contentId);
         const segments = scriptScenes(content.script);
         const { features } = await db.plans.featuresOf(content.project);
-        const providers = await providersFor.current();
+        const orders = projectProviderOrders(ctx.config, content.project);
+        const providers = await providersFor.current(orders);
         const request = { language: languageOf(content), segments, ...voiceOf(content, features) };
         const hash = inputsHash({ ...request, engine: providers.speech.name });
         const keys = keysFor(content.id).speech(hash);
-        const step = await findOrMake<SpeechOutput>(keys.record, hash, async () => {
-          await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length });
-          const result = await providers.speech.synthesize({ ...request, outDir: dir }, callOptions);
+        const step = await findOrMake<SpeechOutput>(keys.record, hash, callOptions, async (options) => {
+          await guardContentCost(ctx, content.id, 'speech', { characters: segments.join(' ').length }, orders);
+          const result = await providers.speech.synthesize({ ...request, outDir: dir }, options);
           await db.objects.putFile(keys.audio, result.audioPath, 'audio/mp4');
           const manifest: SpeechManifest = { durationSec: result.durationSec, segments: result.segments, cues: result.cues, words: result.words };
           await db.objects.put(keys.manifest, JSON.stringify(manifest), 'application/json');
@@ -340,7 +356,8 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const look = await lookFor(content.project);
         const language = languageOf(content);
         const scenes = scriptScenes(content.script).map((text, index) => ({ index, text, keywords: searchOf(content.script.search_terms?.[index]) ?? content.tags ?? [] }));
-        const providers = await providersFor.current();
+        const orders = projectProviderOrders(ctx.config, content.project);
+        const providers = await providersFor.current(orders);
         // The creator's own pictures and clips fill their scenes; the provider makes the others.
         const own = userMediaOf(content.media_assets).scenes;
         const ownUsed = scenes.filter((scene) => own.has(scene.index)).map((scene) => ({ scene: scene.index, key: own.get(scene.index)!.key, type: own.get(scene.index)!.type }));
@@ -349,12 +366,12 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
         const toMake = scenes.filter((scene) => !own.has(scene.index));
         const hash = inputsHash({ language, look, scenes, engine: providers.images.name, ...(ownUsed.length > 0 ? { userMedia: ownUsed } : {}) });
         const keys = keysFor(content.id).images(hash);
-        const step = await findOrMake<MadeImages>(keys.record, hash, async () => {
+        const step = await findOrMake<MadeImages>(keys.record, hash, callOptions, async (options) => {
           let made: SceneImage[] = [];
           let usage: ProviderUsage | undefined;
           if (toMake.length > 0) {
-            await guardContentCost(ctx, content.id, 'images', { scenes: toMake.length });
-            ({ images: made, usage } = await providers.images.createSceneImages({ language, look, scenes: toMake, outDir: dir }, callOptions));
+            await guardContentCost(ctx, content.id, 'images', { scenes: toMake.length }, orders);
+            ({ images: made, usage } = await providers.images.createSceneImages({ language, look, scenes: toMake, outDir: dir }, options));
           }
           const ordered = [...made].sort((a, b) => a.index - b.index);
           const madeKeys = new Map<number, string>();
@@ -395,7 +412,8 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
             'SceneMismatch',
           );
         }
-        const providers = await providersFor.current();
+        const orders = projectProviderOrders(ctx.config, content.project);
+        const providers = await providersFor.current(orders);
         const remoteTemplateId = template.creatomate_template_id;
         const language = languageOf(content);
         const design = renderDesignOf(template, look, language, { title: content.title, cta: content.script.cta }, manifest);
@@ -416,8 +434,8 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           music,
           logoKey,
         });
-        const step = await findOrMake<Rendered>(keys.renderRecord, hash, async () => {
-          await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height });
+        const step = await findOrMake<Rendered>(keys.renderRecord, hash, callOptions, async (options) => {
+          await guardContentCost(ctx, content.id, 'render', { durationSec: input.speech.durationSec, width: look.width, height: look.height }, orders);
           const audioPath = await download(input.speech.audioKey, join(dir, 'voice.m4a'), callOptions.signal);
           const scenes = await Promise.all(
             input.images.imageKeys.map(async (key, i) => {
@@ -449,7 +467,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
               ...(resume ? { resumeExternalJobId: resume } : {}),
               ...(remoteTemplateId ? { remoteTemplateId } : {}),
             },
-            callOptions,
+            options,
           );
           // The video's keys are overwritten next: until the new record, no record describes what they hold.
           await db.objects.put(keys.renderRecord, JSON.stringify({ inputsHash: hash }), 'application/json');
@@ -500,7 +518,7 @@ export function createMediaActivities(ctx: AppContext, platformProviders: Provid
           db.analytics.track(
             'video_rendered',
             { userId: scope?.userId, organizationId: scope?.organizationId, projectId: content.project_id, contentId: content.id },
-            { vertical: content.project.vertical, duration: video.durationSec, resolution, renderer },
+            { vertical: content.project.vertical, duration: video.durationSec, resolution, renderer: step.engine?.provider ?? renderer },
           ),
         );
         await countTemplateUse(templateRow, content.id);

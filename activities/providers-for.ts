@@ -1,22 +1,48 @@
 import { createHash } from 'node:crypto';
-import type { KeyProvider } from '../db/models';
+import type { KeyProvider, Project } from '../db/models';
 import type { ProviderKeyRepository } from '../db/repositories/provider-keys';
-import type { AppConfig } from '../lib/config';
+import { availableProviders, providerOrders, STEP_PROVIDERS, type AppConfig, type ProviderOrders, type ProviderStep } from '../lib/config';
+import { moduleLogger } from '../lib/logger';
 import { createProviders, type ProviderServices, type Providers } from '../providers';
 import { billOwnKeys, currentJob } from './recording';
+
+const log = moduleLogger('providers-for');
 
 /** How long an organization's keys are kept before they are read again. */
 const KEYS_TTL_MS = 60_000;
 
-/** The key providers the deployment's engines call (SCRIPT_PROVIDER, TTS_PROVIDER, …): only their keys are substituted. */
-function selectedKeyProviders(config: AppConfig): Set<KeyProvider> {
+/** The key providers the engines of these orders call: only their keys are substituted. */
+function keyProvidersOf(orders: ProviderOrders): Set<KeyProvider> {
+  const named = new Set<string>([...orders.script, ...orders.safety].map((name) => `llm:${name}`));
+  for (const [step, order] of Object.entries(orders)) for (const name of order) named.add(`${step}:${name}`);
   const selected = new Set<KeyProvider>();
-  if (config.script.provider === 'gemini' || config.safety.provider === 'gemini') selected.add('gemini');
-  if (config.script.provider === 'openai' || config.safety.provider === 'openai' || config.images.provider === 'openai') selected.add('openai');
-  if (config.tts.provider === 'elevenlabs') selected.add('elevenlabs');
-  if (config.images.provider === 'pexels' || config.images.provider === 'stock') selected.add('pexels');
-  if (config.render.provider === 'creatomate') selected.add('creatomate');
+  if (named.has('llm:gemini')) selected.add('gemini');
+  if (named.has('llm:openai') || named.has('images:openai')) selected.add('openai');
+  if (named.has('tts:elevenlabs')) selected.add('elevenlabs');
+  if (named.has('images:pexels') || named.has('images:stock')) selected.add('pexels');
+  if (named.has('render:creatomate')) selected.add('creatomate');
   return selected;
+}
+
+/**
+ * A project's own order of providers (`style_preset.providers`, e.g. `{ tts: ['local'], images:
+ * ['pexels', 'local'] }`, checked by the API): the steps it orders, each with the providers this
+ * deployment can still run (a key removed since is left out, with a warning; a step left with
+ * none follows the deployment's order).
+ */
+export function projectProviderOrders(config: AppConfig, project: Pick<Project, 'id' | 'style_preset'>): Partial<ProviderOrders> {
+  const wanted = project.style_preset?.providers;
+  if (!wanted || typeof wanted !== 'object' || Array.isArray(wanted)) return {};
+  const available = availableProviders(config);
+  const orders: Partial<Record<ProviderStep, string[]>> = {};
+  for (const step of Object.keys(STEP_PROVIDERS) as ProviderStep[]) {
+    const order = (wanted as Record<string, unknown>)[step];
+    if (!Array.isArray(order)) continue;
+    const usable = order.filter((name): name is string => typeof name === 'string' && (available[step] as readonly string[]).includes(name));
+    if (usable.length < order.length) log.warn({ projectId: project.id, step, order, usable }, "the project's order names providers this deployment cannot run; they are left out");
+    if (usable.length > 0) orders[step] = [...new Set(usable)];
+  }
+  return orders as Partial<ProviderOrders>;
 }
 
 /** `config` with the given keys in place of the platform's; the choice of engines is unchanged. */
@@ -37,13 +63,15 @@ function withOrganizationKeys(config: AppConfig, keys: Partial<Record<KeyProvide
 
 /**
  * The engines for the running activity's content: the platform's, or — for a content of an
- * organization that stored its own key for a provider the deployment uses — engines built with
- * that key (issue 14). It also tells the recording scope which services are then paid by the
- * organization, so their `api_usages` rows say `billed_to = 'organization'`. An organization's
- * keys are read at most once a minute; its engines are rebuilt only when its keys change.
+ * organization that stored its own key for a provider its engines call (issue 14), or of a project
+ * with its own order of providers (`projectProviderOrders`) — engines built for it. It also tells
+ * the recording scope which services are then paid by the organization, so their `api_usages` rows
+ * say `billed_to = 'organization'`. An organization's keys are read at most once a minute; its
+ * engines are rebuilt only when its keys or the order change. Engines on an organization's own keys
+ * have circuits of their own (providers/circuit-breaker.ts): its key failing says nothing of the
+ * platform's.
  */
 export class ProvidersFor {
-  private readonly selected: Set<KeyProvider>;
   private readonly keys = new Map<string, { at: number; keys: Promise<Partial<Record<KeyProvider, string>>> }>();
   private readonly engines = new Map<string, { fingerprint: string; providers: Providers; services: ReadonlySet<string> }>();
 
@@ -53,35 +81,35 @@ export class ProvidersFor {
     private readonly services: ProviderServices,
     private readonly repository: Pick<ProviderKeyRepository, 'keysFor'> | undefined,
     private readonly now: () => number = Date.now,
-  ) {
-    this.selected = selectedKeyProviders(config);
-  }
+  ) {}
 
-  /** Always the platform's engines (no organization keys). */
+  /** Always the platform's engines (no organization keys), in the project's order when it has one. */
   static fixed(providers: Providers, config: AppConfig): ProvidersFor {
     return new ProvidersFor(providers, config, {}, undefined);
   }
 
-  /** The engines for the content the running activity records into (`currentJob()`). */
-  async current(): Promise<Providers> {
-    const { providers, services } = await this.forOrganization(currentJob()?.organizationId ?? null);
+  /** The engines for the content the running activity records into (`currentJob()`), in `orders` where given. */
+  async current(orders: Partial<ProviderOrders> = {}): Promise<Providers> {
+    const { providers, services } = await this.forOrganization(currentJob()?.organizationId ?? null, orders);
     if (services.size > 0) billOwnKeys(services);
     return providers;
   }
 
-  /** The engines for `organizationId`, and the services they call with the organization's keys. */
-  async forOrganization(organizationId: string | null): Promise<{ providers: Providers; services: ReadonlySet<string> }> {
-    const none = { providers: this.platform, services: new Set<string>() };
-    if (!organizationId || !this.repository || this.selected.size === 0) return none;
-    const all = await this.organizationKeys(organizationId);
-    const used = Object.fromEntries(Object.entries(all).filter(([provider, key]) => key && this.selected.has(provider as KeyProvider))) as Partial<Record<KeyProvider, string>>;
+  /** The engines for `organizationId` in `orders`, and the services they call with the organization's keys. */
+  async forOrganization(organizationId: string | null, orders: Partial<ProviderOrders> = {}): Promise<{ providers: Providers; services: ReadonlySet<string> }> {
+    const ordered = Object.keys(orders).length > 0;
+    const selected = keyProvidersOf({ ...providerOrders(this.config), ...orders });
+    const all = organizationId && this.repository && selected.size > 0 ? await this.organizationKeys(organizationId) : {};
+    const used = Object.fromEntries(Object.entries(all).filter(([provider, key]) => key && selected.has(provider as KeyProvider))) as Partial<Record<KeyProvider, string>>;
     const names = Object.keys(used).sort();
-    if (names.length === 0) return none;
+    if (names.length === 0 && !ordered) return { providers: this.platform, services: new Set<string>() };
+    const cacheKey = `${names.length > 0 ? organizationId : 'platform'}|${JSON.stringify(orders)}`;
     const fingerprint = createHash('sha256').update(JSON.stringify(names.map((name) => [name, used[name as KeyProvider]]))).digest('hex');
-    const cached = this.engines.get(organizationId);
+    const cached = this.engines.get(cacheKey);
     if (cached?.fingerprint === fingerprint) return cached;
-    const built = { fingerprint, providers: createProviders(withOrganizationKeys(this.config, used), this.services), services: new Set<string>(names) };
-    this.engines.set(organizationId, built);
+    const services = names.length > 0 ? { ...this.services, circuitOwner: `org:${organizationId}` } : this.services;
+    const built = { fingerprint, providers: createProviders(withOrganizationKeys(this.config, used), services, orders), services: new Set<string>(names) };
+    this.engines.set(cacheKey, built);
     return built;
   }
 

@@ -9,7 +9,7 @@ import type { AttemptRecord, Execution } from '../db/repositories/jobs';
 import type { UsageOwner } from '../db/repositories/usage';
 import type { Stores } from '../db/stores';
 import { moduleLogger } from '../lib/logger';
-import type { AiExchange, CallOptions, ProviderUsage } from '../providers/types';
+import type { AiExchange, CallOptions, EngineReport, ProviderUsage } from '../providers/types';
 import { jobTypeOfActivity } from '../workflows/steps';
 
 const log = moduleLogger('recording');
@@ -35,14 +35,18 @@ export interface JobScope {
   attempt: number;
 }
 
-const scopes = new AsyncLocalStorage<{
+type ScopeStore = {
   scope: JobScope;
   recorder: JobRecorder;
   lastProgressWrite: number;
   externalJobId?: string;
   /** Services (api_usages.service) the running activity calls with its organization's own key. */
   ownKeyServices?: ReadonlySet<string>;
-}>();
+  /** Which provider of the step's ordered list made its output (`noteEngine`). */
+  engine?: EngineReport;
+};
+
+const scopes = new AsyncLocalStorage<ScopeStore>();
 
 /** The job the running activity records into, if it belongs to a content. */
 export function currentJob(): JobScope | undefined {
@@ -125,11 +129,21 @@ export async function recordAiExchange(outputType: AiOutputType, exchange: AiExc
 }
 
 /**
+ * Which provider of a step's ordered list made the step's output, and the ones it fell back from:
+ * the attempt's job row records them (`result.provider`, `result.fell_back_from`, and in the attempt).
+ */
+export function noteEngine(report: EngineReport): void {
+  const store = scopes.getStore();
+  if (store) store.engine = report;
+}
+
+/**
  * The options a provider call gets inside a recorded activity: the activity's cancellation, its
- * progress as heartbeats, and every failed exchange with the provider recorded in `api_usages`.
+ * progress as heartbeats, every failed exchange with the provider recorded in `api_usages`, and the
+ * provider that did the work when the step has several (`noteEngine`).
  */
 export function providerCallOptions(): CallOptions {
-  return { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p), onFailedCall: recordUsage, onExternalJob: setExternalJob };
+  return { signal: ActivityContext.current().cancellationSignal, onProgress: (p) => reportProgress(p), onFailedCall: recordUsage, onExternalJob: setExternalJob, onEngine: noteEngine };
 }
 
 /**
@@ -189,7 +203,7 @@ class JobRecorder {
    * workflow log, each tried again on its own while its store hiccups (`recordSafely`), so one
    * store's failure neither repeats another's write nor fails the activity. Never rejects.
    */
-  async finish(scope: JobScope, activityType: string, startedAt: Date, outcome: { status: AttemptRecord['status']; output?: unknown; error?: string }): Promise<void> {
+  async finish(scope: JobScope, activityType: string, startedAt: Date, outcome: { status: AttemptRecord['status']; output?: unknown; error?: string; engine?: EngineReport }): Promise<void> {
     const endedAt = new Date();
     const context = { contentId: scope.contentId, jobId: scope.jobId, activityType, attempt: scope.attempt, status: outcome.status };
     const writes: Promise<boolean>[] = [];
@@ -200,6 +214,7 @@ class JobRecorder {
         started_at: startedAt.toISOString(),
         ended_at: endedAt.toISOString(),
         ...(outcome.error ? { error: outcome.error } : {}),
+        ...(outcome.engine ? { provider: outcome.engine.provider, fell_back_from: outcome.engine.fellBackFrom } : {}),
       };
       const notice = { jobType: scope.jobType, status: outcome.status, progress: outcome.status === 'completed' ? 100 : undefined, error: outcome.error };
       writes.push(
@@ -261,16 +276,17 @@ export function recordingInterceptor(db: Pick<Stores, 'contents' | 'jobs' | 'usa
         if (!contentId || !workflowExecution) return next(input);
         const startedAt = new Date();
         const scope = await recorder.begin(activityType, contentId, workflowExecution, attempt);
+        const store: ScopeStore = { scope, recorder, lastProgressWrite: 0 };
         let output: unknown;
         try {
-          output = await scopes.run({ scope, recorder, lastProgressWrite: 0 }, () => next(input));
+          output = await scopes.run(store, () => next(input));
         } catch (err) {
           const cancelled = err instanceof CancelledFailure || activityContext.cancellationSignal.aborted;
           await recorder.finish(scope, activityType, startedAt, { status: cancelled ? 'cancelled' : 'failed', error: cancelled ? 'cancelled' : errorMessage(err) });
           throw err;
         }
         // Outside the try: the activity succeeded, and recording it cannot turn that into a failure.
-        await recorder.finish(scope, activityType, startedAt, { status: 'completed', output });
+        await recorder.finish(scope, activityType, startedAt, { status: 'completed', output, ...(store.engine ? { engine: store.engine } : {}) });
         return output;
       },
     },

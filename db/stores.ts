@@ -5,6 +5,7 @@ import { SecretBox } from '../lib/secrets';
 import { AnalyticsRepository } from './analytics';
 import { BillingRepository } from './repositories/billing';
 import { IdempotencyStore, RedisLocks } from './claims';
+import { RedisCircuitBreaker } from './circuits';
 import { RedisConcurrencyLimiter } from './leases';
 import { initModels, type Models } from './models';
 import { connectMongo, type MongoStore } from './mongo';
@@ -93,6 +94,8 @@ export interface Stores {
   rateCounters: RateCounters;
   /** Provider concurrency slots shared by every worker. */
   leases: RedisConcurrencyLimiter;
+  /** Each provider's circuit, shared by every worker (steps with an ordered list of providers). */
+  circuits: RedisCircuitBreaker;
   refreshTokens: RefreshTokens;
   /** Probes each store (and `extra` ones, e.g. Temporal), each within a short deadline. */
   probe(extra?: Partial<Record<StoreName, () => Promise<unknown>>>): Promise<StoreCheck[]>;
@@ -132,6 +135,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     locks: new RedisLocks(redis),
     rateCounters: new RateCounters(redis),
     leases: new RedisConcurrencyLimiter(redis),
+    circuits: new RedisCircuitBreaker(redis, config.fallback.breaker),
     refreshTokens: new RefreshTokens(redis, config.auth.refreshTokenTtlSec),
     async probe(extra = {}) {
       const probes: [StoreName, () => Promise<unknown>][] = [

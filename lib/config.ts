@@ -6,6 +6,31 @@ import Joi from 'joi';
 /** The x264 presets the local renderer may be given (slower ones than medium take too long for a worker). */
 const X264_PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium'] as const;
 
+/** The engines each provider step may name, `local` being the offline one. */
+export const STEP_PROVIDERS = {
+  script: ['local', 'gemini', 'openai'],
+  safety: ['local', 'gemini', 'openai'],
+  tts: ['local', 'elevenlabs'],
+  images: ['local', 'pexels', 'openai', 'stock'],
+  render: ['local', 'creatomate'],
+} as const;
+export type ProviderStep = keyof typeof STEP_PROVIDERS;
+export type ProviderName<S extends ProviderStep> = (typeof STEP_PROVIDERS)[S][number];
+/** An ordered list of a step's engines: the first is the primary, each next one runs when the one before fails. */
+export type ProviderOrder<S extends ProviderStep> = readonly ProviderName<S>[];
+
+/** Every step's order of engines. */
+export type ProviderOrders = { [S in ProviderStep]: ProviderOrder<S> };
+
+/** The variable that orders each step's engines. */
+const STEP_VARIABLES: Readonly<Record<ProviderStep, string>> = {
+  script: 'SCRIPT_PROVIDER',
+  safety: 'SAFETY_PROVIDER',
+  tts: 'TTS_PROVIDER',
+  images: 'IMAGE_PROVIDER',
+  render: 'RENDER_PROVIDER',
+};
+
 /**
  * The one place that reads the environment. Everything else receives a typed `AppConfig`.
  * `loadConfig` validates every variable at start-up and fails with one message that names each
@@ -99,22 +124,22 @@ export interface AppConfig {
     safetyThreshold: number;
   };
   script: {
-    /** The script writer: the offline templates, Gemini or an OpenAI-compatible server. */
-    provider: 'local' | 'gemini' | 'openai';
+    /** The script writers in order: the offline templates, Gemini or an OpenAI-compatible server. */
+    providers: ProviderOrder<'script'>;
     /** Deadline of one request to the model. */
     timeoutMs: number;
     gemini: RemoteModelConfig;
     openai: RemoteModelConfig;
   };
-  /** The safety checker: the local rules alone, or with Gemini's review or OpenAI's moderation folded in. */
-  safety: { provider: 'local' | 'gemini' | 'openai'; moderationModel: string };
+  /** The safety checkers in order: the local rules alone, or with Gemini's review or OpenAI's moderation folded in. */
+  safety: { providers: ProviderOrder<'safety'>; moderationModel: string };
   tts: {
-    provider: 'local' | 'elevenlabs';
+    providers: ProviderOrder<'tts'>;
     elevenlabs: { apiKey: string | undefined; baseUrl: string; model: string; voices: { ko: string; en: string }; pricePerThousandCharsUsd: number; concurrency: number };
   };
   images: {
     /** `stock`: Pexels and Pixabay clips and photos, from whichever of the two has a key. */
-    provider: 'local' | 'pexels' | 'openai' | 'stock';
+    providers: ProviderOrder<'images'>;
     pexels: { apiKey: string | undefined; baseUrl: string };
     pixabay: { apiKey: string | undefined; baseUrl: string };
     /** Image generation on the OPENAI_BASE_URL server. */
@@ -122,10 +147,19 @@ export interface AppConfig {
     concurrency: number;
   };
   render: {
-    provider: 'local' | 'creatomate';
+    providers: ProviderOrder<'render'>;
     /** The local renderer's x264 preset: faster presets trade file size for speed. */
     x264Preset: (typeof X264_PRESETS)[number];
     creatomate: { apiKey: string | undefined; baseUrl: string; templateId: string | undefined; pricePerCreditUsd: number; concurrency: number; pollIntervalMs: number };
+  };
+  /** How a step with more than one engine moves on to the next (providers/fallback.ts). */
+  fallback: {
+    /** Tries a provider gets for a failure a retry may fix (5xx, network, 429) before the next one runs. */
+    tries: number;
+    /** The longest wait before a provider's next try; a provider asking for longer (Retry-After) is passed at once. */
+    maxRetryWaitMs: number;
+    /** Each provider's circuit, shared by every worker through Redis. */
+    breaker: { failures: number; windowMs: number; cooldownMs: number };
   };
   /** A cap on the estimated provider cost of one content (USD); a plan's `max_cost_per_content_usd` feature may lower it. */
   costs: { maxPerContentUsd: number | undefined };
@@ -207,6 +241,25 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A step's variable: one engine, or a comma-separated ordered list of them (`elevenlabs,local`).
+ * Names are checked here; a name given twice is a problem `providerOrders` reports.
+ */
+function providerList(step: ProviderStep): Joi.StringSchema {
+  const names = STEP_PROVIDERS[step].join('|');
+  return Joi.string()
+    .pattern(new RegExp(`^\\s*(${names})\\s*(,\\s*(${names})\\s*)*$`))
+    .default('local')
+    .messages({ 'string.pattern.base': `"${STEP_VARIABLES[step]}" must be one of ${STEP_PROVIDERS[step].join(', ')}, or several of them in order separated by commas` });
+}
+
+function parseOrder<S extends ProviderStep>(step: S, list: string, problems: string[]): ProviderOrder<S> {
+  const order = list.split(',').map((name) => name.trim()) as ProviderName<S>[];
+  const twice = order.filter((name, i) => order.indexOf(name) !== i);
+  if (twice.length > 0) problems.push(`"${STEP_VARIABLES[step]}" names ${[...new Set(twice)].join(', ')} more than once`);
+  return order;
+}
+
 const keyListPattern = /^[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+(,[A-Za-z0-9_-]+:[A-Za-z0-9+/=]+)*$/;
 
 const schema = Joi.object({
@@ -245,7 +298,7 @@ const schema = Joi.object({
   MEDIA_WORK_DIR: Joi.string().default(join(tmpdir(), 'autoclip-media')),
   MEDIA_CONCURRENCY: Joi.number().integer().min(1).max(16).default(2),
   SAFETY_THRESHOLD: Joi.number().min(0).max(1).default(0.7),
-  SCRIPT_PROVIDER: Joi.string().valid('local', 'gemini', 'openai').default('local'),
+  SCRIPT_PROVIDER: providerList('script'),
   SCRIPT_REQUEST_TIMEOUT_MS: Joi.number().integer().min(1000).max(600_000).default(60_000),
   GEMINI_API_KEY: Joi.string(),
   GEMINI_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://generativelanguage.googleapis.com'),
@@ -257,9 +310,9 @@ const schema = Joi.object({
   OPENAI_MODEL: Joi.string().default('gpt-4o-mini'),
   OPENAI_INPUT_PRICE_PER_MTOK: Joi.number().min(0).default(0.15),
   OPENAI_OUTPUT_PRICE_PER_MTOK: Joi.number().min(0).default(0.6),
-  SAFETY_PROVIDER: Joi.string().valid('local', 'gemini', 'openai').default('local'),
+  SAFETY_PROVIDER: providerList('safety'),
   OPENAI_MODERATION_MODEL: Joi.string().default('omni-moderation-latest'),
-  TTS_PROVIDER: Joi.string().valid('local', 'elevenlabs').default('local'),
+  TTS_PROVIDER: providerList('tts'),
   ELEVENLABS_API_KEY: Joi.string(),
   ELEVENLABS_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.elevenlabs.io'),
   ELEVENLABS_MODEL: Joi.string().default('eleven_multilingual_v2'),
@@ -267,7 +320,7 @@ const schema = Joi.object({
   ELEVENLABS_VOICE_EN: Joi.string().default('21m00Tcm4TlvDq8ikWAM'),
   ELEVENLABS_PRICE_PER_1K_CHARS: Joi.number().min(0).default(0.18),
   ELEVENLABS_CONCURRENCY: Joi.number().integer().min(1).max(100).default(2),
-  IMAGE_PROVIDER: Joi.string().valid('local', 'pexels', 'openai', 'stock').default('local'),
+  IMAGE_PROVIDER: providerList('images'),
   PEXELS_API_KEY: Joi.string(),
   PEXELS_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.pexels.com'),
   PIXABAY_API_KEY: Joi.string(),
@@ -275,7 +328,7 @@ const schema = Joi.object({
   OPENAI_IMAGE_MODEL: Joi.string().default('gpt-image-1'),
   OPENAI_IMAGE_PRICE_PER_IMAGE: Joi.number().min(0).default(0.063),
   IMAGE_CONCURRENCY: Joi.number().integer().min(1).max(100).default(4),
-  RENDER_PROVIDER: Joi.string().valid('local', 'creatomate').default('local'),
+  RENDER_PROVIDER: providerList('render'),
   RENDER_X264_PRESET: Joi.string().valid(...X264_PRESETS).default('veryfast'),
   CREATOMATE_API_KEY: Joi.string(),
   CREATOMATE_BASE_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://api.creatomate.com'),
@@ -283,6 +336,11 @@ const schema = Joi.object({
   CREATOMATE_PRICE_PER_CREDIT: Joi.number().min(0).default(0.01),
   CREATOMATE_CONCURRENCY: Joi.number().integer().min(1).max(100).default(3),
   CREATOMATE_POLL_INTERVAL_MS: Joi.number().integer().min(10).max(60_000).default(3000),
+  PROVIDER_TRIES: Joi.number().integer().min(1).max(10).default(2),
+  PROVIDER_RETRY_MAX_WAIT_MS: Joi.number().integer().min(0).max(600_000).default(5000),
+  PROVIDER_BREAKER_FAILURES: Joi.number().integer().min(1).max(1000).default(5),
+  PROVIDER_BREAKER_WINDOW_MS: Joi.number().integer().min(100).default(60_000),
+  PROVIDER_BREAKER_COOLDOWN_MS: Joi.number().integer().min(100).default(60_000),
   MAX_COST_PER_CONTENT_USD: Joi.number().min(0),
   YOUTUBE_CLIENT_ID: Joi.string(),
   YOUTUBE_CLIENT_SECRET: Joi.string(),
@@ -368,17 +426,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push(`"SECRETS_ACTIVE_KEY_ID" names key "${value.SECRETS_ACTIVE_KEY_ID}", which "SECRETS_ENCRYPTION_KEYS" does not hold`);
   }
   const openaiHosted = new URL(value.OPENAI_BASE_URL).hostname === 'api.openai.com';
+  const orders = {
+    script: parseOrder('script', value.SCRIPT_PROVIDER, problems),
+    safety: parseOrder('safety', value.SAFETY_PROVIDER, problems),
+    tts: parseOrder('tts', value.TTS_PROVIDER, problems),
+    images: parseOrder('images', value.IMAGE_PROVIDER, problems),
+    render: parseOrder('render', value.RENDER_PROVIDER, problems),
+  };
   const needs: [boolean, string, string][] = [
-    [value.SCRIPT_PROVIDER === 'gemini', 'GEMINI_API_KEY', '"SCRIPT_PROVIDER" is gemini'],
-    [value.SCRIPT_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"SCRIPT_PROVIDER" is openai and "OPENAI_BASE_URL" is api.openai.com'],
-    [value.SAFETY_PROVIDER === 'gemini', 'GEMINI_API_KEY', '"SAFETY_PROVIDER" is gemini'],
-    [value.SAFETY_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"SAFETY_PROVIDER" is openai'],
-    [value.TTS_PROVIDER === 'elevenlabs', 'ELEVENLABS_API_KEY', '"TTS_PROVIDER" is elevenlabs'],
-    [value.IMAGE_PROVIDER === 'pexels', 'PEXELS_API_KEY', '"IMAGE_PROVIDER" is pexels'],
-    [value.IMAGE_PROVIDER === 'stock' && !value.PIXABAY_API_KEY, 'PEXELS_API_KEY', '"IMAGE_PROVIDER" is stock and "PIXABAY_API_KEY" is not set'],
-    [value.IMAGE_PROVIDER === 'openai' && openaiHosted, 'OPENAI_API_KEY', '"IMAGE_PROVIDER" is openai'],
-    [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_API_KEY', '"RENDER_PROVIDER" is creatomate'],
-    [value.RENDER_PROVIDER === 'creatomate', 'CREATOMATE_TEMPLATE_ID', '"RENDER_PROVIDER" is creatomate'],
+    [orders.script.includes('gemini'), 'GEMINI_API_KEY', '"SCRIPT_PROVIDER" names gemini'],
+    [orders.script.includes('openai') && openaiHosted, 'OPENAI_API_KEY', '"SCRIPT_PROVIDER" names openai and "OPENAI_BASE_URL" is api.openai.com'],
+    [orders.safety.includes('gemini'), 'GEMINI_API_KEY', '"SAFETY_PROVIDER" names gemini'],
+    [orders.safety.includes('openai') && openaiHosted, 'OPENAI_API_KEY', '"SAFETY_PROVIDER" names openai'],
+    [orders.tts.includes('elevenlabs'), 'ELEVENLABS_API_KEY', '"TTS_PROVIDER" names elevenlabs'],
+    [orders.images.includes('pexels'), 'PEXELS_API_KEY', '"IMAGE_PROVIDER" names pexels'],
+    [orders.images.includes('stock') && !value.PIXABAY_API_KEY, 'PEXELS_API_KEY', '"IMAGE_PROVIDER" names stock and "PIXABAY_API_KEY" is not set'],
+    [orders.images.includes('openai') && openaiHosted, 'OPENAI_API_KEY', '"IMAGE_PROVIDER" names openai'],
+    [orders.render.includes('creatomate'), 'CREATOMATE_API_KEY', '"RENDER_PROVIDER" names creatomate'],
+    [orders.render.includes('creatomate'), 'CREATOMATE_TEMPLATE_ID', '"RENDER_PROVIDER" names creatomate'],
     [Boolean(value.STRIPE_SECRET_KEY), 'STRIPE_WEBHOOK_SECRET', '"STRIPE_SECRET_KEY" is set (paid plans are activated by signed webhooks)'],
   ];
   for (const [needed, name, because] of needs) if (needed && !value[name]) problems.push(`"${name}" is required when ${because}`);
@@ -444,7 +509,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     media: { workDir: value.MEDIA_WORK_DIR, concurrency: value.MEDIA_CONCURRENCY },
     pipeline: { safetyThreshold: value.SAFETY_THRESHOLD },
     script: {
-      provider: value.SCRIPT_PROVIDER,
+      providers: orders.script,
       timeoutMs: value.SCRIPT_REQUEST_TIMEOUT_MS,
       gemini: {
         apiKey: value.GEMINI_API_KEY,
@@ -459,9 +524,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         prices: { inputPerMTokUsd: value.OPENAI_INPUT_PRICE_PER_MTOK, outputPerMTokUsd: value.OPENAI_OUTPUT_PRICE_PER_MTOK },
       },
     },
-    safety: { provider: value.SAFETY_PROVIDER, moderationModel: value.OPENAI_MODERATION_MODEL },
+    safety: { providers: orders.safety, moderationModel: value.OPENAI_MODERATION_MODEL },
     tts: {
-      provider: value.TTS_PROVIDER,
+      providers: orders.tts,
       elevenlabs: {
         apiKey: value.ELEVENLABS_API_KEY,
         baseUrl: value.ELEVENLABS_BASE_URL,
@@ -472,14 +537,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       },
     },
     images: {
-      provider: value.IMAGE_PROVIDER,
+      providers: orders.images,
       pexels: { apiKey: value.PEXELS_API_KEY, baseUrl: value.PEXELS_BASE_URL },
       pixabay: { apiKey: value.PIXABAY_API_KEY, baseUrl: value.PIXABAY_BASE_URL },
       openai: { model: value.OPENAI_IMAGE_MODEL, pricePerImageUsd: value.OPENAI_IMAGE_PRICE_PER_IMAGE },
       concurrency: value.IMAGE_CONCURRENCY,
     },
     render: {
-      provider: value.RENDER_PROVIDER,
+      providers: orders.render,
       x264Preset: value.RENDER_X264_PRESET,
       creatomate: {
         apiKey: value.CREATOMATE_API_KEY,
@@ -489,6 +554,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         concurrency: value.CREATOMATE_CONCURRENCY,
         pollIntervalMs: value.CREATOMATE_POLL_INTERVAL_MS,
       },
+    },
+    fallback: {
+      tries: value.PROVIDER_TRIES,
+      maxRetryWaitMs: value.PROVIDER_RETRY_MAX_WAIT_MS,
+      breaker: { failures: value.PROVIDER_BREAKER_FAILURES, windowMs: value.PROVIDER_BREAKER_WINDOW_MS, cooldownMs: value.PROVIDER_BREAKER_COOLDOWN_MS },
     },
     costs: { maxPerContentUsd: value.MAX_COST_PER_CONTENT_USD },
     youtube: {
@@ -519,6 +589,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       timeoutMs: value.SOURCES_REQUEST_TIMEOUT_MS,
     },
     secrets: { keys, activeKeyId: value.SECRETS_ACTIVE_KEY_ID },
+  };
+}
+
+/** The deployment's order of engines for every step. */
+export function providerOrders(config: AppConfig): ProviderOrders {
+  return { script: config.script.providers, safety: config.safety.providers, tts: config.tts.providers, images: config.images.providers, render: config.render.providers };
+}
+
+/**
+ * The engines of each step this deployment can run: the local ones, and the remote ones whose keys
+ * it holds (whether or not its own orders name them). A project's own order (style_preset.providers)
+ * may name only these.
+ */
+export function availableProviders(config: AppConfig): { [S in ProviderStep]: ProviderName<S>[] } {
+  const { gemini, openai } = config.script;
+  const openaiUsable = Boolean(openai.apiKey) || new URL(openai.baseUrl).hostname !== 'api.openai.com';
+  const { pexels, pixabay } = config.images;
+  const { creatomate } = config.render;
+  const llms = [...(gemini.apiKey ? (['gemini'] as const) : []), ...(openaiUsable ? (['openai'] as const) : [])];
+  return {
+    script: ['local', ...llms],
+    safety: ['local', ...llms],
+    tts: ['local', ...(config.tts.elevenlabs.apiKey ? (['elevenlabs'] as const) : [])],
+    images: [
+      'local',
+      ...(pexels.apiKey ? (['pexels'] as const) : []),
+      ...(pexels.apiKey || pixabay.apiKey ? (['stock'] as const) : []),
+      ...(openaiUsable ? (['openai'] as const) : []),
+    ],
+    render: ['local', ...(creatomate.apiKey && creatomate.templateId ? (['creatomate'] as const) : [])],
   };
 }
 

@@ -1,9 +1,11 @@
-import type { AppConfig } from '../lib/config';
+import type { AppConfig, ProviderName, ProviderOrder, ProviderOrders, ProviderStep } from '../lib/config';
+import type { CircuitBreaker } from './circuit-breaker';
 import type { ConcurrencyLimiter, ConcurrencySlot } from './concurrency';
 import { OpenAiImageProvider } from './images/openai-images';
 import { PexelsImageProvider } from './images/pexels';
 import { SceneCardImageProvider } from './images/scene-cards';
 import { StockFootageProvider } from './images/stock-footage';
+import { imagesInOrder, renderersInOrder, safetyCheckersInOrder, scriptWritersInOrder, speechInOrder, type FallbackPolicy, type OrderedEngine } from './fallback';
 import { InstagramClient } from './platforms/instagram';
 import { TikTokClient } from './platforms/tiktok';
 import { YouTubeClient } from './platforms/youtube';
@@ -36,20 +38,43 @@ export interface ProviderServices {
   limiter?: ConcurrencyLimiter;
   /** Makes a local file fetchable by a cloud renderer (an S3 upload and a presigned URL). */
   publish?: (localPath: string, contentType: string) => Promise<string>;
+  /** Each provider's circuit, shared by all workers, for steps with more than one provider. */
+  breaker?: CircuitBreaker;
+  /** Whose circuits they are: 'platform' unless the engines run on an organization's own keys. */
+  circuitOwner?: string;
 }
 
 /**
  * The embedded default is every engine local and offline; SCRIPT_PROVIDER, SAFETY_PROVIDER,
- * TTS_PROVIDER, IMAGE_PROVIDER and RENDER_PROVIDER pick remote services per deployment.
+ * TTS_PROVIDER, IMAGE_PROVIDER and RENDER_PROVIDER pick remote services per deployment, each one
+ * provider or an ordered list of them (providers/fallback.ts). `orders` replaces the deployment's
+ * order of some steps (a project's own).
  */
-export function createProviders(config: AppConfig, services: ProviderServices = {}): Providers {
+export function createProviders(config: AppConfig, services: ProviderServices = {}, orders: Partial<ProviderOrders> = {}): Providers {
+  const order: ProviderOrders = {
+    script: orders.script ?? config.script.providers,
+    safety: orders.safety ?? config.safety.providers,
+    tts: orders.tts ?? config.tts.providers,
+    images: orders.images ?? config.images.providers,
+    render: orders.render ?? config.render.providers,
+  };
+  const policy: FallbackPolicy = {
+    tries: config.fallback.tries,
+    maxRetryWaitMs: config.fallback.maxRetryWaitMs,
+    ...(services.breaker ? { breaker: services.breaker } : {}),
+    circuitPrefix: `autoclip:circuit:${services.circuitOwner ?? 'platform'}`,
+  };
+  const compose = <E, S extends ProviderStep>(step: ProviderOrder<S>, build: (name: ProviderName<S>) => E, inOrder: (engines: OrderedEngine<E>[], policy: FallbackPolicy) => E): E => {
+    if (step.length === 1) return build(step[0]!);
+    return inOrder(step.map((name) => ({ name, engine: build(name) })), policy);
+  };
   return {
-    scriptWriter: createScriptWriter(config),
-    safetyChecker: createSafetyChecker(config),
+    scriptWriter: compose(order.script, (name) => scriptWriterNamed(config, name), scriptWritersInOrder),
+    safetyChecker: compose(order.safety, (name) => safetyCheckerNamed(config, name), safetyCheckersInOrder),
     safetyThreshold: config.pipeline.safetyThreshold,
-    speech: createSpeechSynthesizer(config, services),
-    images: createImageProvider(config, services),
-    renderer: createRenderer(config, services),
+    speech: compose(order.tts, (name) => speechSynthesizerNamed(config, name, services), speechInOrder),
+    images: compose(order.images, (name) => imageProviderNamed(config, name, services), imagesInOrder),
+    renderer: compose(order.render, (name) => rendererNamed(config, name, services), renderersInOrder),
   };
 }
 
@@ -57,18 +82,18 @@ function slotFor(services: ProviderServices, key: string, limit: number): { slot
   return services.limiter ? { slot: { limiter: services.limiter, key, limit } } : {};
 }
 
-function createSafetyChecker(config: AppConfig): SafetyChecker {
+function safetyCheckerNamed(config: AppConfig, name: ProviderName<'safety'>): SafetyChecker {
   const { gemini, openai, timeoutMs } = config.script;
-  if (config.safety.provider === 'gemini') return new GeminiSafetyChecker({ apiKey: gemini.apiKey ?? '', baseUrl: gemini.baseUrl, model: gemini.model, prices: gemini.prices, timeoutMs });
-  if (config.safety.provider === 'openai') {
+  if (name === 'gemini') return new GeminiSafetyChecker({ apiKey: gemini.apiKey ?? '', baseUrl: gemini.baseUrl, model: gemini.model, prices: gemini.prices, timeoutMs });
+  if (name === 'openai') {
     return new OpenAiModerationChecker({ ...(openai.apiKey ? { apiKey: openai.apiKey } : {}), baseUrl: openai.baseUrl, model: config.safety.moderationModel, timeoutMs });
   }
   return new LocalSafetyChecker();
 }
 
-function createSpeechSynthesizer(config: AppConfig, services: ProviderServices = {}): SpeechSynthesizer {
-  const { provider, elevenlabs } = config.tts;
-  if (provider !== 'elevenlabs') return new EspeakSpeechSynthesizer();
+function speechSynthesizerNamed(config: AppConfig, name: ProviderName<'tts'>, services: ProviderServices): SpeechSynthesizer {
+  const { elevenlabs } = config.tts;
+  if (name !== 'elevenlabs') return new EspeakSpeechSynthesizer();
   return new ElevenLabsSpeechSynthesizer({
     apiKey: elevenlabs.apiKey ?? '',
     baseUrl: elevenlabs.baseUrl,
@@ -79,9 +104,9 @@ function createSpeechSynthesizer(config: AppConfig, services: ProviderServices =
   });
 }
 
-function createImageProvider(config: AppConfig, services: ProviderServices = {}): ImageProvider {
-  const { provider, pexels, pixabay, openai, concurrency } = config.images;
-  if (provider === 'stock') {
+function imageProviderNamed(config: AppConfig, name: ProviderName<'images'>, services: ProviderServices): ImageProvider {
+  const { pexels, pixabay, openai, concurrency } = config.images;
+  if (name === 'stock') {
     return new StockFootageProvider({
       ...(pexels.apiKey ? { pexels: { apiKey: pexels.apiKey, baseUrl: pexels.baseUrl } } : {}),
       ...(pixabay.apiKey ? { pixabay: { apiKey: pixabay.apiKey, baseUrl: pixabay.baseUrl } } : {}),
@@ -89,10 +114,10 @@ function createImageProvider(config: AppConfig, services: ProviderServices = {})
       ...slotFor(services, 'stock', concurrency),
     });
   }
-  if (provider === 'pexels') {
+  if (name === 'pexels') {
     return new PexelsImageProvider({ apiKey: pexels.apiKey ?? '', baseUrl: pexels.baseUrl, fallback: new SceneCardImageProvider(), ...slotFor(services, 'pexels', concurrency) });
   }
-  if (provider === 'openai') {
+  if (name === 'openai') {
     const server = config.script.openai;
     return new OpenAiImageProvider({
       ...(server.apiKey ? { apiKey: server.apiKey } : {}),
@@ -105,9 +130,9 @@ function createImageProvider(config: AppConfig, services: ProviderServices = {})
   return new SceneCardImageProvider();
 }
 
-function createRenderer(config: AppConfig, services: ProviderServices = {}): Renderer {
-  const { provider, creatomate } = config.render;
-  if (provider !== 'creatomate') return new FfmpegRenderer({ preset: config.render.x264Preset });
+function rendererNamed(config: AppConfig, name: ProviderName<'render'>, services: ProviderServices): Renderer {
+  const { creatomate } = config.render;
+  if (name !== 'creatomate') return new FfmpegRenderer({ preset: config.render.x264Preset });
   if (!services.publish) throw new Error('the Creatomate renderer needs a way to publish its inputs (ProviderServices.publish)');
   return new CreatomateRenderer({
     apiKey: creatomate.apiKey ?? '',
@@ -120,12 +145,16 @@ function createRenderer(config: AppConfig, services: ProviderServices = {}): Ren
   });
 }
 
-/** The script writer `SCRIPT_PROVIDER` names (the offline templates by default). */
-export function createScriptWriter(config: AppConfig): ScriptWriter {
-  const { provider, timeoutMs, gemini, openai } = config.script;
-  if (provider === 'gemini') return new GeminiScriptWriter({ ...gemini, timeoutMs });
-  if (provider === 'openai') return new OpenAiScriptWriter({ ...openai, timeoutMs });
+function scriptWriterNamed(config: AppConfig, name: ProviderName<'script'>): ScriptWriter {
+  const { timeoutMs, gemini, openai } = config.script;
+  if (name === 'gemini') return new GeminiScriptWriter({ ...gemini, timeoutMs });
+  if (name === 'openai') return new OpenAiScriptWriter({ ...openai, timeoutMs });
   return new LocalScriptWriter();
+}
+
+/** The script writers `SCRIPT_PROVIDER` names, in its order (the offline templates by default). */
+export function createScriptWriter(config: AppConfig): ScriptWriter {
+  return createProviders(config).scriptWriter;
 }
 
 export function createYouTubeClient(config: AppConfig): YouTubeClient {

@@ -34,6 +34,18 @@ export interface AiExchange {
   rawOutput: string;
 }
 
+/** A provider of a step's ordered list that did not do the work: its failure, or its open circuit. */
+export interface PassedProvider {
+  provider: string;
+  error: string;
+}
+
+/** Which provider of a step's ordered list did the work, and the ones before it that did not. */
+export interface EngineReport {
+  provider: string;
+  fellBackFrom: PassedProvider[];
+}
+
 export interface CallOptions {
   signal?: AbortSignal;
   /** 0–100; activities turn it into heartbeats and `content_jobs.progress`. */
@@ -48,6 +60,8 @@ export interface CallOptions {
    * activity keeps it (`content_jobs.external_job_id`, heartbeat details) and a retry can resume it.
    */
   onExternalJob?: (externalJobId: string) => void;
+  /** Called by a step with an ordered list of providers (providers/fallback.ts) when one of them did the work. */
+  onEngine?: (report: EngineReport) => void;
 }
 
 // ---- script writing ----------------------------------------------------------------------

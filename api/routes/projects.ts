@@ -3,6 +3,7 @@ import { Op, type WhereOptions } from 'sequelize';
 import { CONTENT_FORMATS, LANGUAGES, PROJECT_STATUSES, TARGET_PLATFORMS, TONES, VERTICALS, type Project } from '../../db/models';
 import type { JsonObject } from '../../db/models';
 import { isValidTimeZone } from '../../lib/calendar';
+import { availableProviders, STEP_PROVIDERS, type ProviderStep } from '../../lib/config';
 import { deleteDataSourceSchedule, syncDataSourceSchedule } from '../../control/data-source-schedules';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -32,6 +33,16 @@ const stylePreset = Joi.object({
   music_key: Joi.string().max(400),
   /** That music's volume, 0–1 (default 0.25). */
   music_volume: Joi.number().min(0).max(1),
+  /**
+   * The project's own order of providers per step, over the deployment's (activities/providers-for.ts),
+   * e.g. `{ tts: ['local'], images: ['pexels', 'local'] }`; each must be one the deployment can run
+   * (`assertUsablePreset`).
+   */
+  providers: Joi.object(
+    Object.fromEntries(
+      (Object.keys(STEP_PROVIDERS) as ProviderStep[]).map((step) => [step, Joi.array().items(Joi.string().valid(...STEP_PROVIDERS[step])).min(1).unique()]),
+    ),
+  ),
 })
   .unknown(true)
   .custom((value: JsonObject, helpers) =>
@@ -69,7 +80,8 @@ type ProjectInput = {
  * system template, or a custom one of the same owner. Otherwise the pipeline would render with
  * another tenant's template. A premium template (`is_premium`) also needs a plan with
  * `advanced_templates`, and a voice of the project's own (`style_preset.voice`) one with
- * `custom_voices` (403 plan_feature).
+ * `custom_voices` (403 plan_feature). A project's own order of providers (`style_preset.providers`)
+ * may name only providers the deployment can run: local ones, and remote ones whose keys it holds.
  */
 async function assertUsablePreset(ctx: ApiDeps['ctx'], owner: OwnerColumns, preset: JsonObject | undefined): Promise<void> {
   const { models } = ctx;
@@ -84,6 +96,19 @@ async function assertUsablePreset(ctx: ApiDeps['ctx'], owner: OwnerColumns, pres
     if (template.is_premium) await requirePlanFeature(ctx, owner, 'advanced_templates', 'body.style_preset.template_id');
   }
   if (typeof preset?.voice === 'string') await requirePlanFeature(ctx, owner, 'custom_voices', 'body.style_preset.voice');
+  const orders = preset?.providers;
+  if (orders && typeof orders === 'object' && !Array.isArray(orders)) {
+    const available = availableProviders(ctx.config);
+    for (const [step, order] of Object.entries(orders) as [ProviderStep, string[]][]) {
+      const usable: readonly string[] = available[step];
+      const missing = order.filter((name) => !usable.includes(name));
+      if (missing.length > 0) {
+        throw new HttpError(400, 'validation_failed', 'the request is invalid', {
+          [`body.style_preset.providers.${step}`]: `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not configured on this deployment (available: ${usable.join(', ')})`,
+        });
+      }
+    }
+  }
 }
 
 export function projectRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {

@@ -22,6 +22,9 @@ export interface AttemptRecord {
   started_at: string;
   ended_at: string;
   error?: string;
+  /** The provider of the step's ordered list that made the output, and the ones passed over before it. */
+  provider?: string;
+  fell_back_from?: { provider: string; error: string }[];
 }
 
 /** One attempt of an activity as a node of the run's workflow log. */
@@ -82,7 +85,11 @@ export class JobRepository {
     await this.models.ContentJob.update({ external_job_id: externalJobId }, { where: { id: jobId } });
   }
 
-  /** Closes an attempt: the row gets its outcome and the attempt is appended to `result.attempts`, in one UPDATE. */
+  /**
+   * Closes an attempt: the row gets its outcome and the attempt is appended to `result.attempts`, in
+   * one UPDATE; an attempt that names the provider of the step's ordered list that made the output
+   * also sets `result.provider` and `result.fell_back_from`.
+   */
   async finishAttempt(jobId: string, runId: string, attempt: AttemptRecord, output: unknown): Promise<void> {
     await this.sequelize.query(
       `UPDATE content_jobs
@@ -102,7 +109,10 @@ export class JobRepository {
           error: attempt.error ?? null,
           runId,
           attempt: JSON.stringify([attempt]),
-          output: JSON.stringify(output !== undefined ? { output } : {}),
+          output: JSON.stringify({
+            ...(output !== undefined ? { output } : {}),
+            ...(attempt.provider !== undefined ? { provider: attempt.provider, fell_back_from: attempt.fell_back_from ?? [] } : {}),
+          }),
         },
         type: QueryTypes.UPDATE,
       },

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMediaActivities, type MediaActivities } from '../../activities/media';
-import { recordingInterceptor } from '../../activities/recording';
 import { createProviders, type Providers } from '../../providers';
 import { SceneCardImageProvider } from '../../providers/images/scene-cards';
 import { StockFootageProvider } from '../../providers/images/stock-footage';
 import type { RenderRequest } from '../../providers/types';
 import { startFakePexels } from '../fakes/pexels-server';
 import { createPipelineHarness, createTenant, type PipelineHarness, type Tenant } from '../support/pipeline';
+import { mediaAttempts } from '../support/media-attempts';
 import { scratchDir } from '../support/scratch-dir';
 
 const SCRIPT = {
@@ -64,17 +63,7 @@ describe('media activities with stock clips', () => {
     await pexels?.close();
   });
 
-  function attempt<A extends keyof MediaActivities>(
-    activityType: A,
-    input: Parameters<MediaActivities[A]>[0],
-    run: { contentId: string; runId: string; attempt: number },
-  ): Promise<Awaited<ReturnType<MediaActivities[A]>>> {
-    const env = new MockActivityEnvironment(
-      { activityType, attempt: run.attempt, workflowExecution: { workflowId: `content-${run.contentId}`, runId: run.runId } },
-      { interceptors: [recordingInterceptor(h.ctx.db)] },
-    );
-    return env.run(media[activityType] as (arg: typeof input) => Promise<Awaited<ReturnType<MediaActivities[A]>>>, input);
-  }
+  const attempt = mediaAttempts(() => h, () => media);
 
   it('stores each scene clip as an MP4, renders it as a clip, and records video media assets from stock', async () => {
     const content = await h.ctx.models.Content.create({ project_id: tenant.projectId, title: '아침 물 한 잔', script: SCRIPT, status: 'processing', source_type: 'manual' } as never);

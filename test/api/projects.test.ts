@@ -257,6 +257,29 @@ describe('project routes', () => {
     assert.equal((await api.ctx.models.Project.findByPk(id))?.style_preset.disclose_synthetic_media, true);
   });
 
+  it("takes style_preset.providers as the project's own order of providers, among those the deployment can run", async () => {
+    const me = await api.register('orderer');
+    const created = await api.request('POST', '/projects', { token: me.token, body: { name: 'Ordered', vertical: 'tech', style_preset: { providers: { tts: ['local'], images: ['local'] } } } });
+    assert.equal(created.status, 201, created.text);
+    assert.deepEqual(created.body.project.style_preset.providers, { tts: ['local'], images: ['local'] });
+    const id = created.body.project.id;
+    const refusals: [unknown, string, RegExp?][] = [
+      [{ tts: ['elevenlabs', 'local'] }, 'body.style_preset.providers.tts', /^elevenlabs is not configured on this deployment \(available: local\)$/],
+      [{ images: ['dalle'] }, 'body.style_preset.providers.images.0'],
+      [{ render: [] }, 'body.style_preset.providers.render'],
+      [{ script: ['local', 'local'] }, 'body.style_preset.providers.script.1'],
+      [{ music: ['local'] }, 'body.style_preset.providers.music'],
+      [['local'], 'body.style_preset.providers'],
+    ];
+    for (const [providers, field, message] of refusals) {
+      const res = await api.request('PATCH', `/projects/${id}`, { token: me.token, body: { style_preset: { providers } } });
+      assert.equal(res.status, 400, `${JSON.stringify(providers)}: ${res.text}`);
+      assert.deepEqual(Object.keys(res.body.error.details), [field], res.text);
+      if (message) assert.match(res.body.error.details[field], message);
+    }
+    assert.deepEqual((await api.ctx.models.Project.findByPk(id))?.style_preset.providers, { tts: ['local'], images: ['local'] });
+  });
+
   it('lets style_preset.template_id name only a template the project’s owner may use', async () => {
     const me = await api.register('styler');
     const stranger = await api.register('stranger');

@@ -192,7 +192,7 @@ describe('script provider configuration', () => {
 
   it('defaults to the local writer with default models and prices', () => {
     const config = loadConfig(BASE);
-    assert.equal(config.script.provider, 'local');
+    assert.deepEqual(config.script.providers, ['local']);
     assert.equal(config.script.gemini.baseUrl, 'https://generativelanguage.googleapis.com');
     assert.equal(config.script.openai.baseUrl, 'https://api.openai.com');
     assert.ok(config.script.gemini.prices.inputPerMTokUsd > 0);
