@@ -187,7 +187,7 @@ describe('produceContent with every remote provider (local servers speaking thei
     // The platform's key here is one the ElevenLabs server refuses: the speech succeeds only with the organization's.
     const elevenlabsConfig = { ...ctx.config.tts.elevenlabs, apiKey: 'sk_platform_key_the_server_refuses' };
     // Rendered locally: the deployment's default Creatomate design does not exist on the local server.
-    const render = { ...ctx.config.render, provider: 'local' as const };
+    const render = { ...ctx.config.render, providers: ['local'] as const };
     const ownKey = { ...base, config: { ...ctx.config, temporal: base.config.temporal, render, tts: { ...ctx.config.tts, elevenlabs: elevenlabsConfig } } };
     const tenant = await createTenant(h, { credits: 1, language: 'en' });
     await ctx.db.providerKeys.put(tenant.organizationId, 'elevenlabs', elevenlabs.state.apiKey, tenant.userId);
