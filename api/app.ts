@@ -47,7 +47,7 @@ export function createApp(ctx: AppContext): express.Express {
   const authenticated = [authenticate(config.auth, ctx.db.apiKeys), limits.user];
   mountRoutes(router, routes, { authenticate: authenticated });
   app.use(router);
-  app.use(mcpRouter(ctx, app, authenticated));
+  app.use(mcpRouter(app, authenticated));
   app.use(notFound);
   app.use(limits.ipOnError);
   app.use(errorHandler);

@@ -421,6 +421,7 @@ const TAG_DESCRIPTIONS = new Map(Object.entries({
   steps: 'Single production steps run alone on a project: speech, captions or a render',
   webhooks: 'Endpoints that receive the platform’s events, signed as Standard Webhooks says, and their delivery log',
   operator: 'The platform’s own state for its operators, such as the restore drills',
+  review: 'A page to watch the videos awaiting approval and approve or reject them',
   docs: 'This OpenAPI document and a page rendered from it',
 }));
 

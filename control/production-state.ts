@@ -3,8 +3,8 @@ import type { ContentJob, JobType } from '../db/models';
 import { runIdOf } from '../db/repositories/jobs';
 import type { Stores } from '../db/stores';
 import { moduleLogger } from '../lib/logger';
-import { produceContentWorkflowId, progressQuery, type ProductionProgress } from '../workflows/produce-content';
-import { PipelineStepKey } from '../workflows/search-attributes';
+import { produceContent, produceContentWorkflowId, progressQuery, type ProductionProgress } from '../workflows/produce-content';
+import { ContentIdKey, PipelineStepKey } from '../workflows/search-attributes';
 import { PIPELINE_JOB_TYPES, PRODUCTION_STEPS, type ProductionStep } from '../workflows/steps';
 
 const log = moduleLogger('production-state');
@@ -47,6 +47,23 @@ export async function describeProduction(temporal: Client, contentId: string): P
     if (err instanceof WorkflowNotFoundError) return undefined;
     throw err;
   }
+}
+
+/**
+ * The ids of the contents whose production waits for approval, of a user's personal projects and
+ * of the organizations given; from Temporal's visibility (the PipelineStep search attribute), which
+ * may lag a moment behind a run. The ids are the platform's own UUIDs, safe to quote as they are.
+ */
+export async function contentsAwaitingApproval(temporal: Client, owners: { userId: string; organizationIds: string[] }): Promise<string[]> {
+  const quoted = (id: string) => `'${id}'`;
+  const owner = [`OwnerUserId = ${quoted(owners.userId)}`, ...(owners.organizationIds.length > 0 ? [`OrganizationId IN (${owners.organizationIds.map(quoted).join(', ')})`] : [])];
+  const query = `WorkflowType = '${produceContent.name}' AND ExecutionStatus = 'Running' AND PipelineStep = 'awaiting_approval' AND (${owner.join(' OR ')})`;
+  const ids: string[] = [];
+  for await (const execution of temporal.workflow.list({ query })) {
+    const contentId = execution.typedSearchAttributes.get(ContentIdKey);
+    if (contentId) ids.push(contentId);
+  }
+  return ids;
 }
 
 const QUERY_DEADLINE_MS = 2000;

@@ -14,6 +14,13 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { AppConfig } from '../lib/config';
 
 /**
+ * A bucket's settings. `presignEndpoint` is the store's address as browsers and outside services
+ * reach it, when it is not `endpoint` (in compose, the API's own domain through Caddy instead of
+ * the network's `minio:9000`): presigned links are signed for that host.
+ */
+export type ObjectStoreConfig = Omit<AppConfig['s3'], 'backupBucket'>;
+
+/**
  * One bucket of the object store, keys laid out by the callers. The platform's key may not create
  * buckets: they are made, with their versioning, lock and replication, when the site is set up.
  */
@@ -21,15 +28,21 @@ export class ObjectStore {
   readonly client: S3Client;
   readonly bucket: string;
   private readonly publicUrl: string | undefined;
+  /** Signs presigned links (no request goes through it): the client itself, or one for `presignEndpoint`. */
+  private readonly signer: S3Client;
 
-  constructor(config: Omit<AppConfig['s3'], 'backupBucket'>) {
-    this.client = new S3Client({
+  constructor(config: ObjectStoreConfig) {
+    const common = {
       region: config.region,
-      endpoint: config.endpoint,
       forcePathStyle: config.forcePathStyle,
       credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+    };
+    this.client = new S3Client({
+      ...common,
+      endpoint: config.endpoint,
       ...(config.caFile ? { requestHandler: { httpsAgent: new Agent({ ca: readFileSync(config.caFile), keepAlive: true }) } } : {}),
     });
+    this.signer = config.presignEndpoint ? new S3Client({ ...common, endpoint: config.presignEndpoint }) : this.client;
     this.bucket = config.bucket;
     this.publicUrl = config.publicUrl ?? (config.endpoint ? `${config.endpoint.replace(/\/$/, '')}/${config.bucket}` : undefined);
   }
@@ -72,7 +85,12 @@ export class ObjectStore {
 
   /** A time-limited GET URL for a private object, e.g. for a viewer or a platform that pulls the file. */
   async presignedGetUrl(key: string, expiresInSec = 3600): Promise<string> {
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSec });
+    return getSignedUrl(this.signer, new GetObjectCommand({ Bucket: this.bucket, Key: key }), { expiresIn: expiresInSec });
+  }
+
+  /** The origin of the links this store hands out, which a page showing them allows in its Content-Security-Policy. */
+  async linkOrigin(): Promise<string> {
+    return new URL(await this.presignedGetUrl('origin')).origin;
   }
 
   /**
@@ -80,7 +98,7 @@ export class ObjectStore {
    * (the header is signed), and the object gets that type.
    */
   async presignedPutUrl(key: string, contentType: string, expiresInSec = 900): Promise<string> {
-    return getSignedUrl(this.client, new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), {
+    return getSignedUrl(this.signer, new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }), {
       expiresIn: expiresInSec,
       signableHeaders: new Set(['content-type']),
     });
@@ -99,5 +117,6 @@ export class ObjectStore {
 
   destroy(): void {
     this.client.destroy();
+    if (this.signer !== this.client) this.signer.destroy();
   }
 }

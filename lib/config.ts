@@ -56,6 +56,8 @@ export interface AppConfig {
     secretAccessKey: string;
     forcePathStyle: boolean;
     publicUrl: string | undefined;
+    /** The store's address as browsers and outside services reach it, when it is not `endpoint`: presigned links are signed for it. */
+    presignEndpoint: string | undefined;
     /** A PEM bundle the S3 client trusts besides the system's (a self-signed local MinIO). */
     caFile: string | undefined;
     /** The bucket of the database backups, apart from the media: object-locked, the app's key cannot delete there. */
@@ -278,6 +280,7 @@ const schema = Joi.object({
   S3_SECRET_ACCESS_KEY: Joi.string().required(),
   S3_FORCE_PATH_STYLE: Joi.boolean().truthy('1').falsy('0').default(false),
   S3_PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  S3_PRESIGN_ENDPOINT: Joi.string().uri({ scheme: ['http', 'https'] }),
   S3_CA_FILE: Joi.string(),
   S3_BACKUP_BUCKET: Joi.string().pattern(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/).default('autoclip-backups'),
   OPERATOR_EMAILS: Joi.string().allow('').default(''),
@@ -469,6 +472,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       secretAccessKey: value.S3_SECRET_ACCESS_KEY,
       forcePathStyle: value.S3_FORCE_PATH_STYLE,
       publicUrl: value.S3_PUBLIC_URL,
+      presignEndpoint: value.S3_PRESIGN_ENDPOINT,
       caFile: value.S3_CA_FILE,
       backupBucket: value.S3_BACKUP_BUCKET,
     },

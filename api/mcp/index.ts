@@ -3,7 +3,6 @@ import express, { type RequestHandler, type Router } from 'express';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { version } from '../../package.json';
-import type { AppContext } from '../../control/app-context';
 import { moduleLogger } from '../../lib/logger';
 import { HttpError } from '../errors';
 import { inProcessApi } from './in-process';
@@ -23,12 +22,12 @@ const log = moduleLogger('mcp');
  * live, and calling it keeps one copy of each. `/mcp` is not a REST route: the OpenAPI document
  * leaves it out.
  */
-export function mcpRouter(ctx: AppContext, app: RequestListener, authenticated: RequestHandler[]): Router {
+export function mcpRouter(app: RequestListener, authenticated: RequestHandler[]): Router {
   const apiAs = inProcessApi(app);
   const router = express.Router();
   router.post('/mcp', ...authenticated, async (req, res, next) => {
     const server = new McpServer({ name: 'autoclip', version });
-    registerTools(server, ctx, apiAs(req));
+    registerTools(server, apiAs(req));
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     res.on('close', () => {
       server.close().catch((err: unknown) => log.warn({ err, requestId: req.requestId }, 'mcp server did not close'));

@@ -1,8 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { contentMediaKeys } from '../../activities/media-keys';
-import type { AppContext } from '../../control/app-context';
 import { CONTENT_FORMATS, PROJECT_STATUSES, VERTICALS } from '../../db/models';
 import { moduleLogger } from '../../lib/logger';
 import type { ApiAnswer, CallApi } from './in-process';
@@ -17,9 +15,6 @@ import type { ApiAnswer, CallApi } from './in-process';
  */
 
 const log = moduleLogger('mcp');
-
-/** How long the links to a video and its thumbnail that get_content answers stay valid. */
-const LINK_TTL_SEC = 3600;
 
 interface ApiError {
   status: number;
@@ -76,24 +71,7 @@ const id = (what: string) => z.guid().describe(`the ${what}'s id`);
 const organizationId = z.guid().optional().describe("an organization's id: its resources instead of your personal ones");
 const month = z.string().optional().describe('a UTC month, YYYY-MM');
 
-interface ContentView {
-  video_url: string | null;
-  thumbnail_url: string | null;
-}
-
-export function registerTools(server: McpServer, ctx: AppContext, api: CallApi): void {
-  /** Presigned links to a content's video and thumbnail, where its production put them; none before its first render. */
-  async function mediaLinks(contentId: string, content: ContentView) {
-    if (!content.video_url && !content.thumbnail_url) return { video_url: null, thumbnail_url: null, links_expire_at: null };
-    const keys = contentMediaKeys(await ctx.db.contents.owner(contentId), contentId);
-    const link = (url: string | null, key: string) => (url ? ctx.db.objects.presignedGetUrl(key, LINK_TTL_SEC) : null);
-    return {
-      video_url: await link(content.video_url, keys.video),
-      thumbnail_url: await link(content.thumbnail_url, keys.thumbnail),
-      links_expire_at: new Date(Date.now() + LINK_TTL_SEC * 1000).toISOString(),
-    };
-  }
-
+export function registerTools(server: McpServer, api: CallApi): void {
   server.registerTool(
     'list_projects',
     {
@@ -166,9 +144,9 @@ export function registerTools(server: McpServer, ctx: AppContext, api: CallApi):
       if (read.status !== 200) return refused(read);
       const progress = await api('GET', `/contents/${content_id}/progress`);
       if (progress.status !== 200) return refused(progress);
-      const { content } = read.body as { content: ContentView };
+      const { content } = read.body as { content: unknown };
       const { progress: state } = progress.body as { progress: unknown };
-      return json({ content: { ...content, ...(await mediaLinks(content_id, content)) }, progress: state });
+      return json({ content, progress: state });
     }),
   );
 

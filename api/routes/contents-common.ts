@@ -1,8 +1,8 @@
 import Joi from 'joi';
 import type { Sequelize } from 'sequelize';
-import type { Models, Role } from '../../db/models';
+import type { Models, Project, Role } from '../../db/models';
 import { contentWithCallerRole, type ContentRow } from '../../db/repositories/content-reads';
-import type { ContentWithProject } from '../../db/repositories/contents';
+import type { ContentOwner, ContentWithProject } from '../../db/repositories/contents';
 import { requireInProject, requireRole } from '../tenancy';
 
 /**
@@ -19,13 +19,18 @@ export async function loadContent(models: Models, userId: string, contentId: str
 }
 
 /**
- * Reads a content to show it, checking `need` exactly as `loadContent` does (404 when the caller
- * may not see it, 403 when the role is too low), in one query and without a model instance.
+ * Reads a content and its owner to show it, checking `need` exactly as `loadContent` does (404 when
+ * the caller may not see it, 403 when the role is too low), in one query and without a model instance.
  */
-export async function readContent(sequelize: Sequelize, userId: string, contentId: string, need: Role): Promise<ContentRow> {
+export async function readContent(sequelize: Sequelize, userId: string, contentId: string, need: Role): Promise<{ content: ContentRow; owner: ContentOwner }> {
   const found = await contentWithCallerRole(sequelize, contentId, userId);
-  requireRole(found?.role, need, 'content', found?.organizationId ?? null);
-  return found!.content;
+  requireRole(found?.role, need, 'content', found?.owner.organizationId ?? null);
+  return { content: found!.content, owner: found!.owner };
+}
+
+/** Who owns the content of a loaded project: its user or organization. */
+export function ownerOf(project: Pick<Project, 'id' | 'user_id' | 'organization_id'>): ContentOwner {
+  return { projectId: project.id, userId: project.user_id, organizationId: project.organization_id };
 }
 
 // PostgreSQL refuses NUL in TEXT and JSONB, and a lone surrogate cannot be encoded as UTF-8: both

@@ -6,14 +6,14 @@ import { HttpError } from '../errors';
 import { answeringConflicts } from '../idempotency';
 import { cursorParam, encodeCursor, pageOf, type Cursor } from '../pagination';
 import { route, schemas, type AnyRouteSpec } from '../registry';
-import { serializeContent, serializeContentSummary } from '../serializers/contents';
+import { contentLinks, serializeContent, serializeContentSummary } from '../serializers/contents';
 import { requireProject } from '../tenancy';
-import { contentFields, jsonObject, loadContent, readContent, text } from './contents-common';
+import { contentFields, jsonObject, loadContent, ownerOf, readContent, text } from './contents-common';
 import { creatorScript, scriptSchema, scriptTextSchema, type ScriptParts } from './contents-script';
 import { mediaSchema, userMediaAssets, type MediaInput } from './contents-media';
 import { productionRoutes } from './contents-production';
 import { contentProgressRoutes } from './contents-progress';
-import { describeProduction } from '../../control/production-state';
+import { contentsAwaitingApproval, describeProduction } from '../../control/production-state';
 
 const log = moduleLogger('api');
 
@@ -49,6 +49,7 @@ interface UpdateBody {
 interface ListQuery {
   project_id?: string;
   status?: ContentStatus;
+  awaiting_approval?: true;
   created_from?: Date;
   created_to?: Date;
   limit: number;
@@ -90,6 +91,7 @@ const updateBody = Joi.object<UpdateBody>({
 const listQuery = Joi.object<ListQuery>({
   project_id: Joi.string().guid(),
   status: Joi.string().valid(...CONTENT_STATUSES),
+  awaiting_approval: Joi.boolean().valid(true).description('only the contents whose production waits for approve or reject'),
   created_from: Joi.date().iso(),
   created_to: Joi.date().iso().when('created_from', { is: Joi.exist(), then: Joi.date().greater(Joi.ref('created_from')) }),
   limit: schemas.limit,
@@ -129,6 +131,12 @@ function scriptOf(body: { script?: ScriptParts | null; script_text?: ScriptParts
 export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
   const { ctx } = deps;
   const { models, temporal, db } = ctx;
+
+  /** The contents awaiting approval that the caller's projects (or the API key's organization's) hold. */
+  async function awaitingApproval(userId: string, organizationId: string | undefined): Promise<string[]> {
+    const memberships = organizationId ? [] : await models.OrganizationMember.findAll({ where: { user_id: userId }, attributes: ['organization_id'] });
+    return contentsAwaitingApproval(temporal, { userId, organizationIds: organizationId ? [organizationId] : memberships.map((m) => m.organization_id) });
+  }
 
   /** Refuses a change while a production runs; the caller holds the production lock, so none starts meanwhile. */
   async function assertNotProducing(content: Content, action: string): Promise<void> {
@@ -173,15 +181,16 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
           { userId, organizationId: project.organization_id, projectId: project.id, contentId: content.id, userAgent: req.header('user-agent'), ipAddress: req.ip },
           { source_type: content.source_type },
         ).catch((err: unknown) => log.warn({ err, contentId: content.id }, 'content_created event not recorded'));
-        res.status(201).json({ content: serializeContent(content) });
+        res.status(201).json({ content: serializeContent(content, await contentLinks(db.objects, ownerOf(project), content)) });
       },
     }),
     route<Record<string, never>, ListQuery>({
       method: 'get',
       path: '/contents',
       summary:
-        'Contents of every project the caller can read, newest first, filtered by project, status and creation time (created_from inclusive, ' +
-        'created_to exclusive); single steps are not contents to produce and are listed by GET /projects/:projectId/steps',
+        'Contents of every project the caller can read, newest first, filtered by project, status, creation time (created_from inclusive, ' +
+        'created_to exclusive) and whether the production awaits approval (`awaiting_approval=true`); single steps are not contents to ' +
+        'produce and are listed by GET /projects/:projectId/steps',
       tag: 'contents',
       auth: 'user',
       query: listQuery,
@@ -189,13 +198,16 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { query }) => {
         const userId = req.auth!.userId;
         if (query.project_id) await requireProject(models, userId, query.project_id, 'viewer');
+        const organizationId = req.auth!.apiKey?.organizationId ?? undefined;
+        const ids = query.awaiting_approval ? await awaitingApproval(userId, organizationId) : undefined;
         const rows = await db.contents.listVisible(
           userId,
-          { projectId: query.project_id, organizationId: req.auth!.apiKey?.organizationId ?? undefined, status: query.status, createdFrom: query.created_from, createdTo: query.created_to, cursor: query.cursor },
+          { projectId: query.project_id, organizationId, status: query.status, createdFrom: query.created_from, createdTo: query.created_to, cursor: query.cursor, ids },
           query.limit + 1,
         );
         const { page, nextCursor } = pageOf(rows, query.limit, (last) => encodeCursor(last.cursorAt, last.content.id));
-        res.json({ items: page.map((row) => serializeContentSummary(row.content)), next_cursor: nextCursor });
+        const items = await Promise.all(page.map(async (row) => serializeContentSummary(row.content, await contentLinks(db.objects, row.owner, row.content))));
+        res.json({ items, next_cursor: nextCursor });
       },
     }),
     route({
@@ -207,8 +219,8 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
       params: schemas.idParams,
       responses: { 200: '{ content }' },
       handler: async (req, res, { params }) => {
-        const content = await readContent(ctx.sequelize, req.auth!.userId, params.id, 'viewer');
-        res.json({ content: serializeContent(content) });
+        const { content, owner } = await readContent(ctx.sequelize, req.auth!.userId, params.id, 'viewer');
+        res.json({ content: serializeContent(content, await contentLinks(db.objects, owner, content)) });
       },
     }),
     route<{ id: string }, Record<string, never>, UpdateBody>({
@@ -234,7 +246,7 @@ export function contentRoutes(deps: ApiDeps): AnyRouteSpec[] {
           const mediaAssets = media === undefined ? undefined : await userMediaAssets(db.objects, content.project, script ?? content.script, media);
           await content.update({ ...fields, ...(script ? { script } : {}), ...(mediaAssets ? { media_assets: mediaAssets } : {}) });
         }));
-        res.json({ content: serializeContent(content) });
+        res.json({ content: serializeContent(content, await contentLinks(db.objects, ownerOf(content.project), content)) });
       },
     }),
     route({

@@ -12,6 +12,7 @@ import { operatorRoutes } from './operator';
 import { organizationRoutes } from './organizations';
 import { projectRoutes } from './projects';
 import { providerKeyRoutes } from './provider-keys';
+import { reviewRoutes } from './review';
 import { stepRoutes } from './steps';
 import { templateRoutes } from './templates';
 import { uploadRoutes } from './uploads';
@@ -20,7 +21,7 @@ import { webhookRoutes } from './webhooks';
 
 /** Every route of the API, in one list: mounted by the app and described by the OpenAPI document. */
 export function allRoutes(deps: ApiDeps): AnyRouteSpec[] {
-  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...uploadRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...stepRoutes(deps), ...webhookRoutes(deps), ...operatorRoutes(deps)];
+  const routes = [...healthRoutes(deps), ...authRoutes(deps), ...apiKeyRoutes(deps), ...projectRoutes(deps), ...uploadRoutes(deps), ...channelRoutes(deps), ...templateRoutes(deps), ...dataSourceRoutes(deps), ...organizationRoutes(deps), ...providerKeyRoutes(deps), ...billingRoutes(deps), ...usageRoutes(deps), ...contentRoutes(deps), ...stepRoutes(deps), ...webhookRoutes(deps), ...operatorRoutes(deps), ...reviewRoutes(deps)];
   routes.push(...docsRoutes(() => routes));
   return routes;
 }

@@ -1,14 +1,42 @@
+import { contentMediaKeys } from '../../activities/media-keys';
 import type { ContentJob, ContentUpload } from '../../db/models';
+import type { ObjectStore } from '../../db/objects';
 import type { ContentRow } from '../../db/repositories/content-reads';
+import type { ContentOwner } from '../../db/repositories/contents';
 
 /**
  * What the API shows of contents, their jobs and their uploads: explicit field lists, so a column
  * added later (or a channel's sealed tokens, through an include) is never exposed by accident. A
  * content is a model instance or a plain row of the same columns (db/repositories/content-reads.ts).
  */
-export function serializeContent(content: ContentRow) {
+
+/** How long the links to a content's video and thumbnail in an answer stay valid. */
+const CONTENT_LINK_TTL_SEC = 3600;
+
+/** A content's video and thumbnail as presigned links, and when they expire; null for what is not rendered. */
+export interface ContentLinks {
+  video_url: string | null;
+  thumbnail_url: string | null;
+  links_expire_at: string | null;
+}
+
+/**
+ * The links to a content's video and thumbnail, from the keys its production writes them at (the
+ * stored URLs only say whether they exist: the bucket refuses them without a signature).
+ */
+export async function contentLinks(objects: ObjectStore, owner: ContentOwner, content: Pick<ContentRow, 'id' | 'video_url' | 'thumbnail_url'>): Promise<ContentLinks> {
+  if (!content.video_url && !content.thumbnail_url) return { video_url: null, thumbnail_url: null, links_expire_at: null };
+  const keys = contentMediaKeys(owner, content.id);
+  // Taken before signing, so the links never expire before the time given.
+  const expiresAt = new Date(Date.now() + CONTENT_LINK_TTL_SEC * 1000).toISOString();
+  const link = (stored: string | null, key: string) => (stored ? objects.presignedGetUrl(key, CONTENT_LINK_TTL_SEC) : null);
+  const [video, thumbnail] = await Promise.all([link(content.video_url, keys.video), link(content.thumbnail_url, keys.thumbnail)]);
+  return { video_url: video, thumbnail_url: thumbnail, links_expire_at: expiresAt };
+}
+
+export function serializeContent(content: ContentRow, links: ContentLinks) {
   return {
-    ...serializeContentSummary(content),
+    ...serializeContentSummary(content, links),
     script: content.script,
     media_assets: content.media_assets,
     audio_url: content.audio_url,
@@ -22,7 +50,7 @@ export function serializeContent(content: ContentRow) {
 type ContentSummaryRow = Omit<ContentRow, 'script' | 'media_assets' | 'audio_url' | 'audio_duration' | 'safety_flags' | 'source_data'>;
 
 /** The list view: everything but the large JSON columns (script, media, source data). */
-export function serializeContentSummary(content: ContentSummaryRow) {
+export function serializeContentSummary(content: ContentSummaryRow, links: ContentLinks) {
   return {
     id: content.id,
     project_id: content.project_id,
@@ -30,8 +58,9 @@ export function serializeContentSummary(content: ContentSummaryRow) {
     description: content.description,
     tags: content.tags,
     status: content.status,
-    thumbnail_url: content.thumbnail_url,
-    video_url: content.video_url,
+    thumbnail_url: links.thumbnail_url,
+    video_url: links.video_url,
+    links_expire_at: links.links_expire_at,
     video_duration: content.video_duration,
     video_resolution: content.video_resolution,
     safety_score: content.safety_score,

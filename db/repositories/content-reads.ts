@@ -1,5 +1,6 @@
 import type { Sequelize } from 'sequelize';
 import type { Content, Role } from '../models';
+import type { ContentOwner } from './contents';
 
 /** Every column of a content, as the API shows it (what `serializeContent` reads). */
 export type ContentRow = Pick<
@@ -25,7 +26,8 @@ export const CONTENT_WITH_CALLER_ROLE_SQL = `SELECT ${CONTENT_COLUMNS},
        CASE WHEN p.user_id IS NOT NULL THEN CASE WHEN p.user_id = $2 THEN 'owner' END
             ELSE (SELECT m.role FROM organization_members m WHERE m.organization_id = p.organization_id AND m.user_id = $2)
        END AS caller_role,
-       p.organization_id AS project_organization_id
+       p.organization_id AS project_organization_id,
+       p.user_id AS project_user_id
   FROM contents c JOIN projects p ON p.id = c.project_id
  WHERE c.id = $1`;
 
@@ -35,6 +37,7 @@ type RawContentRow = Omit<ContentRow, 'audio_duration' | 'video_duration' | 'saf
   safety_score: string | null;
   caller_role: Role | null;
   project_organization_id: string | null;
+  project_user_id: string | null;
 };
 
 /** DECIMAL columns come back from pg as strings; the models read them as numbers, and so does this. */
@@ -71,20 +74,20 @@ async function pooledQuery<R>(sequelize: Sequelize, text: string, values: unknow
 }
 
 /**
- * A content with the role the caller holds over it, or undefined when no content has this id: a
- * plain row (nothing to hydrate, nothing to save), for the routes that only show a content.
+ * A content with the role the caller holds over it and its owner, or undefined when no content has
+ * this id: a plain row (nothing to hydrate, nothing to save), for the routes that only show a content.
  */
 export async function contentWithCallerRole(
   sequelize: Sequelize,
   contentId: string,
   userId: string,
-): Promise<{ content: ContentRow; role: Role | undefined; organizationId: string | null } | undefined> {
+): Promise<{ content: ContentRow; role: Role | undefined; owner: ContentOwner } | undefined> {
   const [row] = await pooledQuery<RawContentRow>(sequelize, CONTENT_WITH_CALLER_ROLE_SQL, [contentId, userId]);
   if (!row) return undefined;
-  const { caller_role: role, project_organization_id: organizationId, ...columns } = row;
+  const { caller_role: role, project_organization_id: organizationId, project_user_id: ownerUserId, ...columns } = row;
   return {
     content: { ...columns, audio_duration: decimal(row.audio_duration), video_duration: decimal(row.video_duration), safety_score: decimal(row.safety_score) },
     role: role ?? undefined,
-    organizationId,
+    owner: { projectId: columns.project_id, userId: ownerUserId, organizationId },
   };
 }

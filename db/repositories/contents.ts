@@ -64,14 +64,16 @@ export class ContentRepository {
 
   /**
    * A page of the contents a user may see (personal or through an organization; only one
-   * organization's with `organizationId`), newest first, with the filters given and after the cursor: the summary columns and each row's cursor time.
-   * `steps` lists the rows of single steps (of one kind with `step`) instead of the productions.
+   * organization's with `organizationId`), newest first, with the filters given and after the cursor: the summary columns, each row's owner and cursor time.
+   * `steps` lists the rows of single steps (of one kind with `step`) instead of the productions;
+   * `ids` keeps only the contents named.
    */
   async listVisible(
     userId: string,
-    filters: { projectId?: string; organizationId?: string; status?: string; createdFrom?: Date; createdTo?: Date; cursor?: Cursor; steps?: boolean; step?: ContentStep },
+    filters: { projectId?: string; organizationId?: string; status?: string; createdFrom?: Date; createdTo?: Date; cursor?: Cursor; steps?: boolean; step?: ContentStep; ids?: string[] },
     limit: number,
-  ): Promise<{ content: Content; cursorAt: string }[]> {
+  ): Promise<{ content: Content; owner: ContentOwner; cursorAt: string }[]> {
+    if (filters.ids?.length === 0) return [];
     const where = [
       '(p.user_id = :userId OR p.organization_id IN (SELECT organization_id FROM organization_members WHERE user_id = :userId))',
       filters.steps ? 'c.step IS NOT NULL' : 'c.step IS NULL',
@@ -84,6 +86,7 @@ export class ContentRepository {
       [filters.createdFrom, 'createdFrom', 'c.created_at >= :createdFrom'],
       [filters.createdTo, 'createdTo', 'c.created_at < :createdTo'],
       [filters.step, 'step', 'c.step = :step'],
+      [filters.ids, 'ids', 'c.id IN (:ids)'],
     ];
     for (const [value, name, condition] of conditions) {
       if (value === undefined) continue;
@@ -91,16 +94,19 @@ export class ContentRepository {
       replacements[name] = value;
     }
     if (filters.cursor) where.push(olderThan(this.sequelize, filters.cursor, 'c'));
-    const rows = await this.sequelize.query<Content & { cursor_at: string }>(
-      `SELECT ${SUMMARY_COLUMNS}, ${cursorAt('c')} AS cursor_at
+    const rows = await this.sequelize.query<Content & { cursor_at: string; owner_user_id: string | null; owner_organization_id: string | null }>(
+      `SELECT ${SUMMARY_COLUMNS}, ${cursorAt('c')} AS cursor_at, p.user_id AS owner_user_id, p.organization_id AS owner_organization_id
          FROM contents c JOIN projects p ON p.id = c.project_id
         WHERE ${where.join(' AND ')}
         ORDER BY c.created_at DESC, c.id DESC
         LIMIT :limit`,
       { replacements, type: QueryTypes.SELECT },
     );
-    const contents = this.models.Content.bulkBuild(rows, { raw: true, isNewRecord: false });
-    return contents.map((content, i) => ({ content, cursorAt: rows[i]!.cursor_at }));
+    return rows.map(({ cursor_at: cursorAtValue, owner_user_id: ownerUserId, owner_organization_id: organizationId, ...columns }) => ({
+      content: this.models.Content.build(columns, { raw: true, isNewRecord: false }),
+      owner: { projectId: columns.project_id, userId: ownerUserId, organizationId },
+      cursorAt: cursorAtValue,
+    }));
   }
 
   /**

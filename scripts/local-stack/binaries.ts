@@ -154,6 +154,8 @@ const SYSTEM_PACKAGES: { check: () => boolean; pkg: string }[] = [
   // The render tests read the burnt-in Korean captions back by OCR.
   { check: () => onPath('tesseract') !== undefined, pkg: 'tesseract-ocr' },
   { check: () => /^kor$/m.test(spawnSync('tesseract', ['--list-langs'], { encoding: 'utf8' }).stdout ?? ''), pkg: 'tesseract-ocr-kor' },
+  // The review page's test plays its video in a headless browser (puppeteer-core drives it).
+  { check: () => existsSync('/usr/bin/chromium'), pkg: 'chromium' },
 ];
 
 /** Installs the OS packages the stack and the media pipeline need, when they are missing. */

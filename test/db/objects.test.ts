@@ -85,6 +85,33 @@ describe('ObjectStore (against the MinIO of the test stack)', () => {
     assert.deepEqual(await store.getBuffer(key), body);
   });
 
+  it('signs its links for the address viewers reach the store at, when another than its own is set', async () => {
+    const key = `${prefix}links/video.mp4`;
+    const body = randomBytes(4096);
+    await store.put(key, body, 'video/mp4');
+    // The test stack's MinIO answers on 127.0.0.1 and, by its certificate, as localhost too.
+    const endpoint = new URL(config.s3.endpoint ?? '');
+    assert.equal(endpoint.hostname, '127.0.0.1');
+    const viewersEndpoint = `${endpoint.protocol}//localhost:${endpoint.port}`;
+    const outside = new ObjectStore({ ...config.s3, presignEndpoint: viewersEndpoint });
+    try {
+      const link = new URL(await outside.presignedGetUrl(key, 60));
+      assert.equal(link.origin, viewersEndpoint);
+      assert.equal(await outside.linkOrigin(), viewersEndpoint);
+      const response = await fetch(link);
+      assert.equal(response.status, 200, link.href);
+      assert.deepEqual(Buffer.from(await response.arrayBuffer()), body);
+
+      // The host is signed: a link made for the store's own address does not open at another.
+      const own = new URL(await store.presignedGetUrl(key, 60));
+      assert.equal(own.origin, endpoint.origin);
+      own.host = link.host;
+      assert.equal((await fetch(own)).status, 403);
+    } finally {
+      outside.destroy();
+    }
+  });
+
   it('lists the objects under a prefix, page by page and by folder', async () => {
     const listed = `${prefix}list/`;
     const names = ['a/1.png', 'a/2.png', 'a/3.png', 'b/1.png'];
