@@ -43,6 +43,15 @@ export function associate(m: Models): void {
   m.OrganizationProviderKey.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
   User.hasMany(m.OrganizationProviderKey, { as: 'stored_provider_keys', ...foreignKey('created_by', 'SET NULL') });
   m.OrganizationProviderKey.belongsTo(User, { as: 'creator', ...foreignKey('created_by', 'SET NULL') });
+  // webhook_endpoints and webhook_deliveries (migration 016).
+  User.hasMany(m.WebhookEndpoint, { as: 'webhook_endpoints', ...foreignKey('user_id', 'CASCADE') });
+  m.WebhookEndpoint.belongsTo(User, { as: 'user', ...foreignKey('user_id', 'CASCADE') });
+  Organization.hasMany(m.WebhookEndpoint, { as: 'webhook_endpoints', ...foreignKey('organization_id', 'CASCADE') });
+  m.WebhookEndpoint.belongsTo(Organization, { as: 'organization', ...foreignKey('organization_id', 'CASCADE') });
+  User.hasMany(m.WebhookEndpoint, { as: 'created_webhook_endpoints', ...foreignKey('created_by', 'SET NULL') });
+  m.WebhookEndpoint.belongsTo(User, { as: 'creator', ...foreignKey('created_by', 'SET NULL') });
+  m.WebhookEndpoint.hasMany(m.WebhookDelivery, { as: 'deliveries', ...foreignKey('endpoint_id', 'CASCADE') });
+  m.WebhookDelivery.belongsTo(m.WebhookEndpoint, { as: 'endpoint', ...foreignKey('endpoint_id', 'CASCADE') });
   SubscriptionPlan.hasMany(Subscription, { as: 'subscriptions', ...foreignKey('plan_id', 'NO ACTION') });
   Subscription.belongsTo(SubscriptionPlan, { as: 'plan', ...foreignKey('plan_id', 'NO ACTION') });
 

@@ -14,13 +14,14 @@ import { OrganizationMember, initOrganizationMember } from './organization-membe
 import { OrganizationProviderKey, initOrganizationProviderKey } from './organization-provider-key';
 import { Project, initProject } from './project';
 import { StripeCustomer, initStripeCustomer } from './stripe-customer';
+import { WebhookDelivery, WebhookEndpoint, initWebhookDelivery, initWebhookEndpoint } from './webhook';
 import { Subscription, initSubscription } from './subscription';
 import { SubscriptionPlan, initSubscriptionPlan } from './subscription-plan';
 import { Template, initTemplate } from './template';
 import { User, initUser } from './user';
 
 export { ApiKey, ApiUsage, Channel, Content, ContentJob, ContentUpload, CreditTransaction, DataSource, DataSourceItem };
-export { Organization, OrganizationMember, OrganizationProviderKey, Project, StripeCustomer, Subscription, SubscriptionPlan, Template, User };
+export { Organization, OrganizationMember, OrganizationProviderKey, Project, StripeCustomer, Subscription, SubscriptionPlan, Template, User, WebhookDelivery, WebhookEndpoint };
 export type { ChannelTokens } from './channel';
 export * from './enums';
 export type * from './json';
@@ -46,6 +47,8 @@ export interface Models {
   StripeCustomer: typeof StripeCustomer;
   ApiKey: typeof ApiKey;
   OrganizationProviderKey: typeof OrganizationProviderKey;
+  WebhookEndpoint: typeof WebhookEndpoint;
+  WebhookDelivery: typeof WebhookDelivery;
 }
 
 const bound = new WeakMap<Sequelize, Models>();
@@ -79,6 +82,8 @@ export function initModels(sequelize: Sequelize): Models {
     StripeCustomer: initStripeCustomer(sequelize),
     ApiKey: initApiKey(sequelize),
     OrganizationProviderKey: initOrganizationProviderKey(sequelize),
+    WebhookEndpoint: initWebhookEndpoint(sequelize),
+    WebhookDelivery: initWebhookDelivery(sequelize),
   };
   associate(models);
   bound.set(sequelize, models);

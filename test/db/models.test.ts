@@ -99,7 +99,7 @@ describe('Sequelize models', () => {
 
   it('initModels binds once per Sequelize instance, and a second instance gets its own classes', async () => {
     assert.equal(initModels(sequelize), models);
-    assert.equal(Object.keys(sequelize.models).length, 18);
+    assert.equal(Object.keys(sequelize.models).length, 20);
     const other = createSequelize({ databaseUrl: db.url, databasePoolMax: 1 });
     try {
       const otherModels = initModels(other);
@@ -485,6 +485,11 @@ describe('Sequelize models', () => {
     await providerKey.save();
     assert.equal(providerKey.key_hint, '_key');
     assert.equal(JSON.stringify(providerKey).includes('sealed_key'), false);
+    const endpoint = { url: 'https://hooks.example.com/in', event_types: ['content.ready' as const], description: null, secret: 'v1.k1.sealed', created_by: ids.user };
+    const personal = await models.WebhookEndpoint.create({ ...endpoint, id: randomUUID(), user_id: ids.user, organization_id: null });
+    await models.WebhookEndpoint.create({ ...endpoint, id: randomUUID(), user_id: null, organization_id: ids.organization });
+    await models.WebhookDelivery.create({ endpoint_id: personal.id, event_id: 'content.ready:c:r', event_type: 'content.ready', payload: { type: 'content.ready' } });
+    assert.equal(JSON.stringify(personal).includes('secret'), false);
     for (const model of Object.values(models) as AnyModel[]) {
       const aliases = Object.keys(model.associations);
       const seen = new Set<string>();
