@@ -14,13 +14,13 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import { TypedSearchAttributes, type Duration } from '@temporalio/common';
 import type { ContentActivities } from '../activities/content';
 import type { MediaActivities } from '../activities/media';
 import type { PublishActivities } from '../activities/publish';
 import { publishToChannel } from './publish-to-channel';
 import { failureMessage, OUTLASTS_FAILOVER, rootMessage } from './failures';
-import { PipelineStepKey } from './search-attributes';
+import { ChannelIdKey, ContentIdKey, OrganizationIdKey, OwnerUserIdKey, PipelineStepKey, ProjectIdKey } from './search-attributes';
 import { STEP_PERCENT, type ProductionStep } from './steps';
 
 export interface ProduceContentInput {
@@ -58,6 +58,16 @@ export const progressQuery = defineQuery<ProductionProgress>('progress');
 
 export function produceContentWorkflowId(contentId: string): string {
   return `content-${contentId}`;
+}
+
+/** A publishing child's search attributes: its parent's content, project, organization and owner, and its channel. */
+function publicationSearchAttributes(channelId: string): TypedSearchAttributes {
+  const parent = workflowInfo().typedSearchAttributes;
+  const placing = [ContentIdKey, ProjectIdKey, OrganizationIdKey, OwnerUserIdKey].flatMap((key) => {
+    const value = parent.get(key);
+    return value === undefined ? [] : [{ key, value }];
+  });
+  return new TypedSearchAttributes([...placing, { key: ChannelIdKey, value: channelId }]);
 }
 
 
@@ -191,6 +201,8 @@ export async function produceContent(input: ProduceContentInput): Promise<Produc
           executeChild(publishToChannel, {
             workflowId: `publish-${contentId}-${channelId}`,
             args: [{ contentId, channelId, scheduledAt }],
+            typedSearchAttributes: publicationSearchAttributes(channelId),
+            memo: { content: contentId, channel: channelId },
           }),
         ),
       );

@@ -104,6 +104,13 @@ describe('produceContent on a real worker', () => {
     const result = await handle.result();
     finished.push({ name: 'publish-to-channel', handle: h.ctx.temporal.workflow.getHandle(`publish-${contentId}-${tenant.channelId}`) });
     assert.equal(result.step, 'published');
+    // The Web UI finds the content's upload by the content, and by the channel.
+    const uploads = await waitFor('the publishing child in the visibility store', async () => {
+      const found: string[] = [];
+      for await (const run of h.ctx.temporal.workflow.list({ query: `ContentId = "${contentId}" AND ChannelId = "${tenant.channelId}" AND WorkflowType = "publishToChannel"` })) found.push(run.workflowId);
+      return found.length > 0 ? found : undefined;
+    }, 10_000, 200);
+    assert.deepEqual(uploads, [`publish-${contentId}-${tenant.channelId}`]);
     assert.ok(Date.now() >= Date.parse(scheduledAt));
     await upload.reload();
     assert.equal(upload.status, 'published');
