@@ -29,6 +29,33 @@ export interface SealedColumnSource {
   replaceSealed(id: string, column: string, expected: string, next: string): Promise<boolean>;
 }
 
+/**
+ * The rows of `table` (keyed by a uuid `id`) past `afterId` whose sealed, non-null `column` is not
+ * under `activeKeyId`, for a source with that one sealed column.
+ */
+export async function staleSealedRows(sequelize: Sequelize, table: string, column: string, activeKeyId: string, afterId: string | null, limit: number): Promise<SealedRow[]> {
+  // A sealed value reads v1.<keyId>.<iv>.<tag>.<ciphertext>: its second part names its key.
+  const rows = await sequelize.query<{ id: string; value: string }>(
+    `SELECT id, ${column} AS value FROM ${table}
+      WHERE (CAST(:afterId AS uuid) IS NULL OR id > CAST(:afterId AS uuid))
+        AND split_part(${column}, '.', 2) <> :activeKeyId
+      ORDER BY id
+      LIMIT :limit`,
+    { replacements: { afterId, activeKeyId, limit }, type: QueryTypes.SELECT },
+  );
+  return rows.map((row) => ({ id: row.id, values: { [column]: row.value } }));
+}
+
+/** `replaceSealed` for a source whose one sealed column of `table` is `column` (compare-and-set). */
+export async function replaceSealedValue(sequelize: Sequelize, table: string, column: string, asked: { id: string; column: string; expected: string; next: string }): Promise<boolean> {
+  if (asked.column !== column) throw new Error(`${table}.${asked.column} is not a sealed column`);
+  const [, count] = await sequelize.query(`UPDATE ${table} SET ${column} = :next WHERE id = :id AND ${column} = :expected`, {
+    replacements: { id: asked.id, next: asked.next, expected: asked.expected },
+    type: QueryTypes.UPDATE,
+  });
+  return count > 0;
+}
+
 const TOKEN_COLUMNS = ['access_token', 'refresh_token'] as const;
 
 /**

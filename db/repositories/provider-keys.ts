@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { QueryTypes, type Sequelize } from 'sequelize';
+import type { Sequelize } from 'sequelize';
 import type { SecretBox } from '../../lib/secrets';
 import type { KeyProvider, Models } from '../models';
 import { OrganizationProviderKey } from '../models/organization-provider-key';
-import type { SealedColumnSource, SealedRow } from './channels';
+import { replaceSealedValue, staleSealedRows, type SealedColumnSource, type SealedRow } from './channels';
 
 /** What may be shown of a stored key: never the key. */
 export interface ProviderKeyHint {
@@ -66,24 +66,11 @@ export class ProviderKeyRepository implements SealedColumnSource {
     return OrganizationProviderKey.context(id);
   }
 
-  async staleBatch(activeKeyId: string, afterId: string | null, limit: number): Promise<SealedRow[]> {
-    const rows = await this.sequelize.query<{ id: string; sealed_key: string }>(
-      `SELECT id, sealed_key FROM organization_provider_keys
-        WHERE (CAST(:afterId AS uuid) IS NULL OR id > CAST(:afterId AS uuid))
-          AND split_part(sealed_key, '.', 2) <> :activeKeyId
-        ORDER BY id
-        LIMIT :limit`,
-      { replacements: { afterId, activeKeyId, limit }, type: QueryTypes.SELECT },
-    );
-    return rows.map((row) => ({ id: row.id, values: { sealed_key: row.sealed_key } }));
+  staleBatch(activeKeyId: string, afterId: string | null, limit: number): Promise<SealedRow[]> {
+    return staleSealedRows(this.sequelize, 'organization_provider_keys', 'sealed_key', activeKeyId, afterId, limit);
   }
 
-  async replaceSealed(id: string, column: string, expected: string, next: string): Promise<boolean> {
-    if (column !== 'sealed_key') throw new Error(`organization_provider_keys.${column} is not a sealed column`);
-    const [, count] = await this.sequelize.query('UPDATE organization_provider_keys SET sealed_key = :next WHERE id = :id AND sealed_key = :expected', {
-      replacements: { id, next, expected },
-      type: QueryTypes.UPDATE,
-    });
-    return count > 0;
+  replaceSealed(id: string, column: string, expected: string, next: string): Promise<boolean> {
+    return replaceSealedValue(this.sequelize, 'organization_provider_keys', 'sealed_key', { id, column, expected, next });
   }
 }

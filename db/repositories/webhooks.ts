@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
 import type { SecretBox } from '../../lib/secrets';
 import { cursorAt, olderThan, type Cursor } from '../keyset';
-import type { SealedColumnSource, SealedRow } from './channels';
+import { replaceSealedValue, staleSealedRows, type SealedColumnSource, type SealedRow } from './channels';
 
 /** The events an endpoint can subscribe to. */
 export const WEBHOOK_EVENT_TYPES = ['content.ready', 'content.failed', 'content.published', 'upload.failed', 'data_source.ingested', 'credits.low', 'drill.completed'] as const;
@@ -234,24 +234,11 @@ export class WebhookRepository implements SealedColumnSource {
     return WebhookRepository.context(id);
   }
 
-  async staleBatch(activeKeyId: string, afterId: string | null, limit: number): Promise<SealedRow[]> {
-    const rows = await this.sequelize.query<{ id: string; secret: string }>(
-      `SELECT id, secret FROM webhook_endpoints
-        WHERE (CAST(:afterId AS uuid) IS NULL OR id > CAST(:afterId AS uuid))
-          AND split_part(secret, '.', 2) <> :activeKeyId
-        ORDER BY id
-        LIMIT :limit`,
-      { replacements: { afterId, activeKeyId, limit }, type: QueryTypes.SELECT },
-    );
-    return rows.map((row) => ({ id: row.id, values: { secret: row.secret } }));
+  staleBatch(activeKeyId: string, afterId: string | null, limit: number): Promise<SealedRow[]> {
+    return staleSealedRows(this.sequelize, 'webhook_endpoints', 'secret', activeKeyId, afterId, limit);
   }
 
-  async replaceSealed(id: string, column: string, expected: string, next: string): Promise<boolean> {
-    if (column !== 'secret') throw new Error(`webhook_endpoints.${column} is not a sealed column`);
-    const [, count] = await this.sequelize.query('UPDATE webhook_endpoints SET secret = :next WHERE id = :id AND secret = :expected', {
-      replacements: { id, next, expected },
-      type: QueryTypes.UPDATE,
-    });
-    return count > 0;
+  replaceSealed(id: string, column: string, expected: string, next: string): Promise<boolean> {
+    return replaceSealedValue(this.sequelize, 'webhook_endpoints', 'secret', { id, column, expected, next });
   }
 }
