@@ -40,3 +40,29 @@ export class RefreshTokens {
     await this.redis.del(userSetKey(userId), ...keys);
   }
 }
+
+/** What a one-time token stands for: the flow that issued it, e.g. 'email-verify', 'channel-connect'. */
+export type OneTimePurpose = 'email-verify' | 'password-reset' | 'channel-connect' | 'oidc-sign-in';
+
+const oneTimeKey = (purpose: OneTimePurpose, token: string) => `auth:once:${purpose}:${createHash('sha256').update(token).digest('hex')}`;
+
+/**
+ * Short-lived, single-use tokens (email verification, password reset, OAuth `state`): each stands
+ * for a JSON payload kept in Redis under a hash of the token, and is used up by the first `consume`
+ * (GETDEL), so a second use, an expired token and a token of another purpose all find nothing.
+ */
+export class OneTimeTokens {
+  constructor(private readonly redis: Redis) {}
+
+  async issue<T extends object>(purpose: OneTimePurpose, payload: T, ttlSec: number): Promise<{ token: string; expiresAt: Date }> {
+    const token = randomBytes(32).toString('base64url');
+    await this.redis.set(oneTimeKey(purpose, token), JSON.stringify(payload), 'EX', ttlSec);
+    return { token, expiresAt: new Date(Date.now() + ttlSec * 1000) };
+  }
+
+  /** The token's payload, once; undefined when it is unknown, used, expired or of another purpose. */
+  async consume<T extends object>(purpose: OneTimePurpose, token: string): Promise<T | undefined> {
+    const value = await this.redis.getdel(oneTimeKey(purpose, token));
+    return value === null ? undefined : (JSON.parse(value) as T);
+  }
+}

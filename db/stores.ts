@@ -26,7 +26,7 @@ import { ProviderKeyRepository } from './repositories/provider-keys';
 import { UploadRepository } from './repositories/uploads';
 import { UsageRepository } from './repositories/usage';
 import { createSequelize } from './sequelize';
-import { RefreshTokens } from './sessions';
+import { OneTimeTokens, RefreshTokens } from './sessions';
 
 export type StoreName = 'postgresql' | 'redis' | 'mongodb' | 's3' | 'temporal';
 
@@ -97,6 +97,8 @@ export interface Stores {
   /** Each provider's circuit, shared by every worker (steps with an ordered list of providers). */
   circuits: RedisCircuitBreaker;
   refreshTokens: RefreshTokens;
+  /** Single-use, short-lived tokens: email verification, password reset, OAuth state. */
+  oneTimeTokens: OneTimeTokens;
   /** Probes each store (and `extra` ones, e.g. Temporal), each within a short deadline. */
   probe(extra?: Partial<Record<StoreName, () => Promise<unknown>>>): Promise<StoreCheck[]>;
   close(): Promise<void>;
@@ -137,6 +139,7 @@ export async function openStores(config: AppConfig): Promise<Stores> {
     leases: new RedisConcurrencyLimiter(redis),
     circuits: new RedisCircuitBreaker(redis, config.fallback.breaker),
     refreshTokens: new RefreshTokens(redis, config.auth.refreshTokenTtlSec),
+    oneTimeTokens: new OneTimeTokens(redis),
     async probe(extra = {}) {
       const probes: [StoreName, () => Promise<unknown>][] = [
         ...Object.entries(extra).map(([store, probe]) => [store as StoreName, probe] as [StoreName, () => Promise<unknown>]),

@@ -17,6 +17,8 @@ export const GO_SERVERS = {
   minio: { module: 'github.com/minio/minio', version: 'v0.0.0-20260212201848-7aac2a2c5b7c' },
   // The Stripe API's fixtures for the billing tests (no webhooks: the tests sign their own events).
   'stripe-mock': { module: 'github.com/stripe/stripe-mock', version: 'v0.203.0' },
+  // The SMTP server mail is sent to, with the HTTP API the mail tests read it back through.
+  mailpit: { module: 'github.com/axllent/mailpit', version: 'v1.33.1' },
 } as const;
 
 /** The user's cache folder for the project, outside the checkout. */
@@ -38,7 +40,7 @@ export function onPath(name: string): string | undefined {
 
 function goCommand(): string {
   const go = onPath('go') ?? (existsSync('/usr/local/go/bin/go') ? '/usr/local/go/bin/go' : undefined);
-  if (!go) throw new Error('Go is needed to build the local Temporal, MinIO, stripe-mock and FerretDB servers, and no `go` was found');
+  if (!go) throw new Error('Go is needed to build the local Temporal, MinIO, stripe-mock, Mailpit and FerretDB servers, and no `go` was found');
   return go;
 }
 
@@ -98,6 +100,10 @@ export async function minioBinary(): Promise<string> {
 
 export async function stripeMockBinary(): Promise<string> {
   return process.env.STRIPE_MOCK_PATH ?? onPath('stripe-mock') ?? goInstall('stripe-mock');
+}
+
+export async function mailpitBinary(): Promise<string> {
+  return onPath('mailpit') ?? goInstall('mailpit');
 }
 
 /** One of the project's own Go programs under tools/, cached by the hash of its sources. */

@@ -9,11 +9,11 @@ import { ensurePgBackRest } from './pgbackrest';
 import { ensureScriptFonts } from './fonts';
 import { FONTS_DIR_VARIABLE } from '../../providers/ffmpeg/fonts';
 import { minio, minioReplica } from './minio';
-import { localPgBackRest, mongodb, postgres, redis, stripeMock, temporal } from './services';
+import { localPgBackRest, mailpit, mongodb, postgres, redis, stripeMock, temporal } from './services';
 
 /**
- * The local stack: PostgreSQL behind PgBouncer, Redis, a MongoDB-compatible server, MinIO and
- * the Temporal dev server, each started on loopback with its data under `.autoclip/<profile>/`,
+ * The local stack: PostgreSQL behind PgBouncer, Redis, a MongoDB-compatible server, MinIO,
+ * the Temporal dev server, stripe-mock and Mailpit, each started on loopback with its data under `.autoclip/<profile>/`,
  * unless the environment already names where that service lives. Two profiles (dev, test) use
  * different ports and folders, so they run side by side; AUTOCLIP_PORT_OFFSET shifts a profile's
  * ports.
@@ -26,7 +26,7 @@ const REPO_ROOT = resolve(__dirname, '..', '..');
  * Their variables are written in this order; `stack stop` stops them in the reverse order:
  * PgBouncer, then PostgreSQL while MinIO still takes the last WAL its archiver pushes.
  */
-const SERVICES: ServiceDefinition[] = [minioReplica, minio, redis, mongodb, temporal, stripeMock, postgres, pgbouncer];
+const SERVICES: ServiceDefinition[] = [minioReplica, minio, redis, mongodb, temporal, stripeMock, mailpit, postgres, pgbouncer];
 
 const PROFILE_OFFSETS: Record<Profile, number> = { dev: 0, test: 100 };
 

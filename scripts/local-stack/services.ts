@@ -9,7 +9,7 @@ import { Connection as TemporalConnection } from '@temporalio/client';
 import { ensureLoginRoles, type LoginRole } from '../../db/migrate';
 import type { PgBackRestSetup } from '../../db/pitr';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
-import { ferretdbBinary, onPath, postgresBinaries, stripeMockBinary, temporalBinary } from './binaries';
+import { ferretdbBinary, mailpitBinary, onPath, postgresBinaries, stripeMockBinary, temporalBinary } from './binaries';
 import { localSecret, serviceDir, type ServiceDefinition, type StackContext } from './context';
 import { minio } from './minio';
 import { archiveSettings, pgBackRestFiles, pgBackRestSetup, STANZA, writePgBackRestConfig } from './pgbackrest';
@@ -277,3 +277,29 @@ export const stripeMock: ServiceDefinition = {
 };
 
 
+
+/**
+ * Mailpit: the SMTP server the platform sends its mail to (SMTP_URL), keeping every message for
+ * its HTTP API (MAILPIT_URL), through which the mail tests read what was sent. An SMTP_URL in the
+ * environment names another server: then it is not started.
+ */
+export const mailpit: ServiceDefinition = {
+  name: 'mailpit',
+  external: ['SMTP_URL'],
+  port: (ctx) => 11025 + ctx.portOffset,
+  env: (ctx) => ({
+    SMTP_URL: `smtp://127.0.0.1:${mailpit.port(ctx)}`,
+    MAILPIT_URL: `http://127.0.0.1:${mailpit.port(ctx) + 1}`,
+  }),
+  async start(ctx, proc) {
+    const port = this.port(ctx);
+    startDetached(proc, await mailpitBinary(), [
+      '--smtp', `127.0.0.1:${port}`, '--listen', `127.0.0.1:${port + 1}`,
+      '--database', join(serviceDir(ctx, 'mailpit'), 'mailpit.db'), '--max', '5000', '--quiet',
+    ]);
+  },
+  async ready(ctx) {
+    const res = await fetch(`http://127.0.0.1:${this.port(ctx) + 1}/api/v1/info`);
+    return res.ok;
+  },
+};
