@@ -39,7 +39,15 @@ export async function ensureUpkeepSchedules(ctx: Pick<AppContext, 'config' | 'te
   for (const schedule of UPKEEP_SCHEDULES) {
     const options = {
       spec: { cronExpressions: [schedule.cron], timezone: UPKEEP_TIMEZONE },
-      action: { type: 'startWorkflow' as const, workflowType: schedule.workflow, workflowId: schedule.id, taskQueue: ctx.config.temporal.taskQueue, args: [] },
+      // Each run carries a memo naming its schedule and what it does (it places itself in no tenant).
+      action: {
+        type: 'startWorkflow' as const,
+        workflowType: schedule.workflow,
+        workflowId: schedule.id,
+        taskQueue: ctx.config.temporal.taskQueue,
+        args: [],
+        memo: { upkeep: schedule.id, description: schedule.description },
+      },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' as const },
     };
     try {

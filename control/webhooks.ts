@@ -1,8 +1,8 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { TypedSearchAttributes, WorkflowIdReusePolicy } from '@temporalio/common';
-import type { WebhookEventType, WebhookOwner } from '../db/repositories/webhooks';
+import { TypedSearchAttributes, WorkflowIdReusePolicy, type SearchAttributePair } from '@temporalio/common';
+import type { WebhookDelivery, WebhookEventType, WebhookOwner } from '../db/repositories/webhooks';
 import { deliverWebhook, deliverWebhookWorkflowId } from '../workflows/deliver-webhook';
-import { OrganizationIdKey, OwnerUserIdKey } from '../workflows/search-attributes';
+import { ChannelIdKey, ContentIdKey, DataSourceIdKey, OrganizationIdKey, OwnerUserIdKey, ProjectIdKey } from '../workflows/search-attributes';
 import type { AppContext } from './app-context';
 
 /**
@@ -29,8 +29,27 @@ export function projectOwner(project: { organization_id: string | null; user_id:
   throw new Error('a project has an organization or a user');
 }
 
+/** The ids in an event's data that place its delivery in the Web UI, beside its owner's. */
+const PLACING_FIELDS = [
+  ['content_id', ContentIdKey],
+  ['project_id', ProjectIdKey],
+  ['channel_id', ChannelIdKey],
+  ['data_source_id', DataSourceIdKey],
+] as const;
+
+/** A delivery's search attributes: its owner (organization or user) and the content, project, channel or data source its event is about. */
+export function deliverySearchAttributes(owner: WebhookOwner, payload: Record<string, unknown>): SearchAttributePair[] {
+  const data = payload.data && typeof payload.data === 'object' ? (payload.data as Record<string, unknown>) : {};
+  return [
+    owner.organizationId ? { key: OrganizationIdKey, value: owner.organizationId } : { key: OwnerUserIdKey, value: owner.userId! },
+    ...PLACING_FIELDS.flatMap(([field, key]) => (typeof data[field] === 'string' ? [{ key, value: data[field] }] : [])),
+  ];
+}
+
+type DeliveryRound = Pick<WebhookDelivery, 'id' | 'redeliveries' | 'event_id' | 'event_type' | 'payload'>;
+
 /** Starts the workflow of one round of a delivery; a round already started is left as it is. */
-export async function startWebhookDelivery(ctx: AppContext, delivery: { id: string; redeliveries: number }, owner: WebhookOwner): Promise<void> {
+export async function startWebhookDelivery(ctx: AppContext, delivery: DeliveryRound, owner: WebhookOwner): Promise<void> {
   const { webhooks } = ctx.config;
   try {
     await ctx.temporal.workflow.start(deliverWebhook, {
@@ -39,8 +58,8 @@ export async function startWebhookDelivery(ctx: AppContext, delivery: { id: stri
       // A round that ended is never run again: a redelivery is a new round.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       args: [{ deliveryId: delivery.id, retryInitialMs: webhooks.retryInitialMs, retryMaxMs: webhooks.retryMaxMs, giveUpAfterMs: webhooks.giveUpAfterMs, attemptTimeoutMs: webhooks.timeoutMs }],
-      typedSearchAttributes: new TypedSearchAttributes(owner.organizationId ? [{ key: OrganizationIdKey, value: owner.organizationId }] : [{ key: OwnerUserIdKey, value: owner.userId! }]),
-      memo: { webhookDelivery: delivery.id },
+      typedSearchAttributes: new TypedSearchAttributes(deliverySearchAttributes(owner, delivery.payload)),
+      memo: { webhookDelivery: delivery.id, event: delivery.event_type, eventId: delivery.event_id, round: delivery.redeliveries },
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
   const checks = await ctx.temporal.workflow.execute(systemCheck, {
     taskQueue: config.temporal.taskQueue,
     workflowId: `system-check-${new Date().toISOString().replace(/[:.]/g, '-')}`,
+    memo: { check: 'the stores answer from a worker (npm start)' },
   });
   console.log(`Node.js:         ${process.version} (${process.execPath})`);
   console.log(`schedules:       ${schedules.join(', ')} (Web UI → Schedules)`);

@@ -230,7 +230,7 @@ export function webhookRoutes({ ctx }: ApiDeps): AnyRouteSpec[] {
         if (endpoint.status !== 'active') throw new HttpError(409, 'endpoint_disabled', 'the endpoint is disabled: PATCH it with status active first');
         if (delivery.status === 'pending') throw new HttpError(409, 'delivery_pending', 'the delivery is still being attempted');
         const round = await db.webhooks.redeliver(delivery.id);
-        await startWebhookDelivery(ctx, { id: delivery.id, redeliveries: round }, ownerOf(endpoint));
+        await startWebhookDelivery(ctx, { ...delivery, redeliveries: round }, ownerOf(endpoint));
         res.status(202).json({ delivery: serializeDelivery((await db.webhooks.delivery(delivery.id))!) });
       },
     }),

@@ -7,6 +7,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { QueryTypes } from 'sequelize';
 import { emitWebhookEvent } from '../../control/webhooks';
 import { verifyWebhook } from '../../lib/standard-webhooks';
+import { deliverWebhookWorkflowId } from '../../workflows/deliver-webhook';
 import { startWorkers, type RunningWorkers } from '../../worker';
 import { createApiHarness, type ApiHarness } from '../support/api';
 import { createPeople, type People } from '../support/tenants';
@@ -184,17 +185,22 @@ describe('webhooks', () => {
     assert.deepEqual(new Set(log.map((d) => d.event_id)), new Set(events.map((r) => r.headers['webhook-id'])), 'the log names each message by its webhook-id');
   });
 
-  it('retries a receiver that fails four times, then delivers the event once; the log holds every attempt; the same event emitted again is not sent again', async () => {
+  it('retries a receiver that fails four times, then delivers the event once; the log holds every attempt; the same event emitted again is not sent again; its workflow is found by the source it is about', async () => {
     const made = await register({ url: `${base}/flaky`, event_types: ['data_source.ingested'] });
     assert.equal(made.status, 201, made.text);
     failuresLeft.set('/flaky', 4);
-    const event = { id: `data_source.ingested:${randomUUID()}`, type: 'data_source.ingested' as const, owner: { organizationId: people.orgId }, data: { fetched: 3 } };
+    const sourceId = randomUUID();
+    const event = { id: `data_source.ingested:${randomUUID()}`, type: 'data_source.ingested' as const, owner: { organizationId: people.orgId }, data: { fetched: 3, data_source_id: sourceId } };
     assert.equal(await emitWebhookEvent(api.ctx, event), 1);
     const [delivery] = await waitFor('the delivery', async () => {
       const log = await deliveries(made.body.webhook.id);
       return log[0]?.status === 'delivered' ? log : undefined;
     }, 60_000, 200);
     assert.deepEqual([delivery!.attempts, delivery!.last_status_code, delivery!.last_error], [5, 204, null]);
+    const run = await api.ctx.temporal.workflow.getHandle(deliverWebhookWorkflowId(delivery!.id, 0)).describe();
+    const attributes = Object.fromEntries(run.typedSearchAttributes.getAll().map((a) => [a.key.name, a.value]));
+    assert.deepEqual([attributes.OrganizationId, attributes.DataSourceId], [people.orgId, sourceId]);
+    assert.deepEqual(await run.memo, { webhookDelivery: delivery!.id, event: 'data_source.ingested', eventId: event.id, round: 0 });
     assert.equal(await emitWebhookEvent(api.ctx, event), 1);
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const attempts = received.filter((r) => r.path === '/flaky');

@@ -49,6 +49,9 @@ describe('upkeep schedules', () => {
     );
     const first = await runScheduleNow<RolloverSummary>(ctx, 'upkeep-renew-subscriptions');
     assert.ok(first.renewedIds.includes(tenant.subscriptionId));
+    const run = (await ctx.temporal.schedule.getHandle('upkeep-renew-subscriptions').describe()).info.recentActions.at(-1)!;
+    const memo = await ctx.temporal.workflow.getHandle(run.action.workflow.workflowId, run.action.workflow.firstExecutionRunId).describe().then((d) => d.memo);
+    assert.equal(memo?.upkeep, 'upkeep-renew-subscriptions', 'the run names its schedule in the Web UI');
     const second = await runScheduleNow<RolloverSummary>(ctx, 'upkeep-renew-subscriptions');
     assert.ok(!second.renewedIds.includes(tenant.subscriptionId));
     const resets = await ctx.sequelize.query<{ credits_balance: number }>(
