@@ -420,6 +420,7 @@ const TAG_DESCRIPTIONS = new Map(Object.entries({
   contents: 'Contents: their script, production (generate, retry, cancel), approval, publishing, jobs and progress',
   steps: 'Single production steps run alone on a project: speech, captions or a render',
   webhooks: 'Endpoints that receive the platform’s events, signed as Standard Webhooks says, and their delivery log',
+  notifications: 'Which events (content ready, failed, published; a webhook endpoint disabled) also come to the signed-in user by email',
   operator: 'The platform’s own state for its operators, such as the restore drills',
   review: 'A page to watch the videos awaiting approval and approve or reject them',
   docs: 'This OpenAPI document and a page rendered from it',

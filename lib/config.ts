@@ -108,12 +108,45 @@ export interface AppConfig {
     authRateLimitPerIp: number;
     /** PEM files of the API's own HTTPS (TLS 1.3 only); absent, it serves plain HTTP (behind a TLS proxy). */
     tls: { certFile: string; keyFile: string } | undefined;
+    /** The API's address as browsers and outside services reach it (OAuth redirect URIs are built on it), without a trailing slash. */
+    publicUrl: string;
   };
+  /** What Prometheus scrapes: the API's and each worker process's `/metrics`, and the Temporal SDK's own exporter. */
+  metrics: {
+    /** A bearer token every `/metrics` scrape must send; absent, `/metrics` answers whoever reaches it. */
+    token: string | undefined;
+    /** The worker process's `/metrics` server (port 0: none). */
+    workerHost: string;
+    workerPort: number;
+    /** host:port of the Temporal SDK's Prometheus exporter in worker processes (task slots, polls, latencies); absent, off. */
+    temporalAddress: string | undefined;
+  };
+  /** OpenTelemetry traces sent over OTLP/HTTP (JSON); absent when no endpoint is configured, and then nothing is traced. */
+  tracing: { tracesUrl: string; serviceName: string } | undefined;
   auth: {
     /** HMAC key of the access tokens (≥ 32 bytes). */
     tokenSecret: Buffer;
     accessTokenTtlSec: number;
     refreshTokenTtlSec: number;
+  };
+  /** Email over SMTP (providers/email): account mails sent by the API, notifications by the workers. */
+  email: {
+    /** smtp:// or smtps://, credentials in the URL; absent, nothing is sent (the mails the API sends inline answer 503). */
+    smtpUrl: string | undefined;
+    /** The sender, `Name <address>` or an address. */
+    from: string;
+    /** The web app's base URL: every link in a mail points there. */
+    appUrl: string;
+    /** Connecting, the greeting and each SMTP reply may each take this long. */
+    timeoutMs: number;
+    /** How long an email-verification link works. */
+    verifyTokenTtlSec: number;
+    /** How long a password-reset link works. */
+    resetTokenTtlSec: number;
+    /** A queued mail's retries: the wait before the second attempt, doubled up to `retryMaxMs`, until `giveUpAfterMs`. */
+    retryInitialMs: number;
+    retryMaxMs: number;
+    giveUpAfterMs: number;
   };
   media: {
     /** Where media activities keep their temporary files. */
@@ -168,6 +201,8 @@ export interface AppConfig {
   youtube: {
     clientId: string | undefined;
     clientSecret: string | undefined;
+    /** Google's consent page (OAuth authorization endpoint). */
+    authorizeUrl: string | undefined;
     oauthUrl: string | undefined;
     uploadUrl: string | undefined;
     apiUrl: string | undefined;
@@ -183,8 +218,25 @@ export interface AppConfig {
     youtubeApiUrl: string;
     timeoutMs: number;
   };
-  tiktok: { clientKey: string | undefined; clientSecret: string | undefined; apiUrl: string | undefined };
-  instagram: { graphUrl: string | undefined; apiVersion: string | undefined };
+  tiktok: { clientKey: string | undefined; clientSecret: string | undefined; apiUrl: string | undefined; authorizeUrl: string | undefined };
+  /** Instagram API with Instagram Login: the app's id and secret, the consent page, the code exchange host (api.instagram.com) and the Graph host. */
+  instagram: {
+    appId: string | undefined;
+    appSecret: string | undefined;
+    authorizeUrl: string | undefined;
+    oauthUrl: string | undefined;
+    graphUrl: string | undefined;
+    apiVersion: string | undefined;
+  };
+  /** Connecting a channel through the platform's consent page. */
+  channelConnect: {
+    /** The page the callback sends the browser to, with `?channel=…&platform=…&status=connected` or `status=error&reason=…`. */
+    returnUrl: string;
+    /** How long a consent link (its OAuth state) stays usable. */
+    stateTtlSec: number;
+  };
+  /** Sign-in with Google and Kakao (OpenID Connect code flow with PKCE); a provider without a client id is off. */
+  oidc: { google: OidcProviderConfig | undefined; kakao: (OidcProviderConfig & { userInfoUrl: string }) | undefined };
   /** Paid plans through Stripe; without a secret key, plans with a price answer "payments are not configured". */
   stripe: StripeConfig;
   secrets: {
@@ -200,6 +252,17 @@ export interface RemoteModelConfig {
   baseUrl: string;
   model: string;
   prices: { inputPerMTokUsd: number; outputPerMTokUsd: number };
+}
+
+/** One OpenID provider the API signs users in with. */
+export interface OidcProviderConfig {
+  clientId: string;
+  /** Kakao apps may leave the client secret off; Google always has one. */
+  clientSecret: string | undefined;
+  /** Where `/.well-known/openid-configuration` is read and what every ID token's `iss` must be. */
+  issuer: string;
+  /** The page the provider sends the browser back to with `?code&state` (registered at the provider). */
+  redirectUrl: string;
 }
 
 export interface StripeConfig {
@@ -298,6 +361,14 @@ const schema = Joi.object({
   TEMPORAL_TASK_QUEUE: Joi.string().default('autoclip'),
   TEMPORAL_MEDIA_TASK_QUEUE: Joi.string().default('autoclip-media'),
   TEMPORAL_UI_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  TEMPORAL_METRICS_ADDRESS: Joi.string().allow('').pattern(/^[^:\s]+:\d{1,5}$/).messages({ 'string.pattern.base': '"TEMPORAL_METRICS_ADDRESS" must be host:port, e.g. 0.0.0.0:9465' }),
+  METRICS_TOKEN: Joi.string().allow('').pattern(/^[\x21-\x7e]{16,}$/).messages({ 'string.pattern.base': '"METRICS_TOKEN" must be at least 16 printable characters without spaces' }),
+  WORKER_METRICS_HOST: Joi.string().default('0.0.0.0'),
+  WORKER_METRICS_PORT: Joi.number().port().default(9464),
+  OTEL_SDK_DISABLED: Joi.boolean().default(false),
+  OTEL_EXPORTER_OTLP_ENDPOINT: Joi.string().allow('').uri({ scheme: ['http', 'https'] }),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Joi.string().allow('').uri({ scheme: ['http', 'https'] }),
+  OTEL_SERVICE_NAME: Joi.string().default('autoclip'),
   MEDIA_WORK_DIR: Joi.string().default(join(tmpdir(), 'autoclip-media')),
   MEDIA_CONCURRENCY: Joi.number().integer().min(1).max(16).default(2),
   SAFETY_THRESHOLD: Joi.number().min(0).max(1).default(0.7),
@@ -347,14 +418,30 @@ const schema = Joi.object({
   MAX_COST_PER_CONTENT_USD: Joi.number().min(0),
   YOUTUBE_CLIENT_ID: Joi.string(),
   YOUTUBE_CLIENT_SECRET: Joi.string(),
+  YOUTUBE_AUTHORIZE_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   YOUTUBE_OAUTH_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   YOUTUBE_UPLOAD_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   YOUTUBE_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   TIKTOK_CLIENT_KEY: Joi.string(),
   TIKTOK_CLIENT_SECRET: Joi.string(),
   TIKTOK_API_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  TIKTOK_AUTHORIZE_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  INSTAGRAM_APP_ID: Joi.string(),
+  INSTAGRAM_APP_SECRET: Joi.string(),
+  INSTAGRAM_AUTHORIZE_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
+  INSTAGRAM_OAUTH_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   INSTAGRAM_GRAPH_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   INSTAGRAM_API_VERSION: Joi.string().pattern(/^v\d+\.\d+$/),
+  CHANNEL_CONNECT_RETURN_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('http://localhost:3000/channels/connected'),
+  CHANNEL_CONNECT_STATE_TTL_SEC: Joi.number().integer().min(1).max(600).default(600),
+  GOOGLE_OIDC_CLIENT_ID: Joi.string(),
+  GOOGLE_OIDC_CLIENT_SECRET: Joi.string(),
+  GOOGLE_OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://accounts.google.com'),
+  KAKAO_OIDC_CLIENT_ID: Joi.string(),
+  KAKAO_OIDC_CLIENT_SECRET: Joi.string(),
+  KAKAO_OIDC_ISSUER: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://kauth.kakao.com'),
+  KAKAO_OIDC_USERINFO_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://kapi.kakao.com/v2/user/me'),
+  OIDC_REDIRECT_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   SOURCES_GOOGLE_NEWS_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://news.google.com'),
   SOURCES_PUBMED_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('https://eutils.ncbi.nlm.nih.gov/entrez/eutils'),
   SOURCES_PUBMED_API_KEY: Joi.string(),
@@ -370,9 +457,22 @@ const schema = Joi.object({
   API_AUTH_RATE_LIMIT_PER_IP: Joi.number().integer().min(1).default(20),
   API_TLS_CERT_FILE: Joi.string(),
   API_TLS_KEY_FILE: Joi.string(),
+  API_PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }),
   AUTH_TOKEN_SECRET: Joi.string().min(32).required(),
   AUTH_ACCESS_TOKEN_TTL_SEC: Joi.number().integer().min(30).max(86_400).default(900),
   AUTH_REFRESH_TOKEN_TTL_SEC: Joi.number().integer().min(300).default(30 * 86_400),
+  AUTH_EMAIL_VERIFY_TTL_SEC: Joi.number().integer().min(1).max(30 * 86_400).default(86_400),
+  AUTH_PASSWORD_RESET_TTL_SEC: Joi.number().integer().min(1).max(86_400).default(1800),
+  SMTP_URL: Joi.string().uri({ scheme: ['smtp', 'smtps'] }),
+  SMTP_TIMEOUT_MS: Joi.number().integer().min(100).max(120_000).default(10_000),
+  MAIL_FROM: Joi.string()
+    .pattern(/^(?:[^<>\r\n]*<[^<>@\s]+@[^<>@\s]+>|[^<>@\s]+@[^<>@\s]+)$/)
+    .default('AutoClip <no-reply@autoclip.local>')
+    .messages({ 'string.pattern.base': '"MAIL_FROM" must be an address or `Name <address>`' }),
+  APP_PUBLIC_URL: Joi.string().uri({ scheme: ['http', 'https'] }).default('http://localhost:3000'),
+  EMAIL_RETRY_INITIAL_MS: Joi.number().integer().min(10).default(30_000),
+  EMAIL_RETRY_MAX_MS: Joi.number().integer().min(10).default(30 * 60_000),
+  EMAIL_GIVE_UP_AFTER_MS: Joi.number().integer().min(100).default(24 * 3600_000),
   SECRETS_ENCRYPTION_KEYS: Joi.string()
     .pattern(keyListPattern)
     .required()
@@ -420,6 +520,18 @@ function tlsProblems(certFile: string | undefined, keyFile: string | undefined):
   return unreadableFiles({ API_TLS_CERT_FILE: certFile, API_TLS_KEY_FILE: keyFile });
 }
 
+/**
+ * Tracing is on when an OTLP endpoint is named (an empty variable names none), as the OpenTelemetry
+ * variables say: the traces endpoint as given, else `/v1/traces` under the base endpoint;
+ * OTEL_SDK_DISABLED turns it off.
+ */
+function tracingSettings(value: Record<string, string | boolean | undefined>): AppConfig['tracing'] {
+  const { OTEL_SDK_DISABLED: disabled, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: traces, OTEL_EXPORTER_OTLP_ENDPOINT: base, OTEL_SERVICE_NAME: serviceName } = value;
+  if (disabled === true || (!traces && !base)) return undefined;
+  const tracesUrl = traces ? String(traces) : `${String(base).replace(/\/+$/, '')}/v1/traces`;
+  return { tracesUrl, serviceName: String(serviceName) };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const { value, error } = schema.validate(env, { abortEarly: false, convert: true });
   const problems = error ? error.details.map((d) => d.message) : [];
@@ -448,8 +560,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     [orders.render.includes('creatomate'), 'CREATOMATE_API_KEY', '"RENDER_PROVIDER" names creatomate'],
     [orders.render.includes('creatomate'), 'CREATOMATE_TEMPLATE_ID', '"RENDER_PROVIDER" names creatomate'],
     [Boolean(value.STRIPE_SECRET_KEY), 'STRIPE_WEBHOOK_SECRET', '"STRIPE_SECRET_KEY" is set (paid plans are activated by signed webhooks)'],
+    [Boolean(value.GOOGLE_OIDC_CLIENT_ID), 'GOOGLE_OIDC_CLIENT_SECRET', '"GOOGLE_OIDC_CLIENT_ID" is set'],
+    [Boolean(value.GOOGLE_OIDC_CLIENT_ID || value.KAKAO_OIDC_CLIENT_ID), 'OIDC_REDIRECT_URL', 'sign-in with Google or Kakao is configured'],
   ];
   for (const [needed, name, because] of needs) if (needed && !value[name]) problems.push(`"${name}" is required when ${because}`);
+  // Their defaults suit a developer's machine only: production mails need the real web app and sender.
+  if (value.NODE_ENV === 'production' && value.SMTP_URL) {
+    for (const name of ['APP_PUBLIC_URL', 'MAIL_FROM']) if (!env[name]) problems.push(`"${name}" is required when "SMTP_URL" is set in production`);
+  }
   problems.push(...tlsProblems(value.API_TLS_CERT_FILE, value.API_TLS_KEY_FILE), ...unreadableFiles({ S3_CA_FILE: value.S3_CA_FILE }));
   if (value.PGBACKREST_CONFIG && !value.POSTGRES_BIN_DIR) problems.push('"POSTGRES_BIN_DIR" is required when "PGBACKREST_CONFIG" is set (the restore drill starts a scratch server)');
   if (value.S3_BACKUP_BUCKET === value.S3_BUCKET) problems.push('"S3_BACKUP_BUCKET" must be a bucket of its own, not "S3_BUCKET" (backups are kept apart from the media)');
@@ -504,11 +622,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimitPerIp: value.API_RATE_LIMIT_PER_IP,
       authRateLimitPerIp: value.API_AUTH_RATE_LIMIT_PER_IP,
       tls: value.API_TLS_CERT_FILE ? { certFile: value.API_TLS_CERT_FILE, keyFile: value.API_TLS_KEY_FILE } : undefined,
+      publicUrl: (value.API_PUBLIC_URL ?? `http://localhost:${value.API_PORT}`).replace(/\/+$/, ''),
     },
+    metrics: {
+      token: value.METRICS_TOKEN || undefined,
+      workerHost: value.WORKER_METRICS_HOST,
+      workerPort: value.WORKER_METRICS_PORT,
+      temporalAddress: value.TEMPORAL_METRICS_ADDRESS || undefined,
+    },
+    tracing: tracingSettings(value),
     auth: {
       tokenSecret: Buffer.from(value.AUTH_TOKEN_SECRET, 'utf8'),
       accessTokenTtlSec: value.AUTH_ACCESS_TOKEN_TTL_SEC,
       refreshTokenTtlSec: value.AUTH_REFRESH_TOKEN_TTL_SEC,
+    },
+    email: {
+      smtpUrl: value.SMTP_URL,
+      from: value.MAIL_FROM,
+      appUrl: value.APP_PUBLIC_URL.replace(/\/+$/, ''),
+      timeoutMs: value.SMTP_TIMEOUT_MS,
+      verifyTokenTtlSec: value.AUTH_EMAIL_VERIFY_TTL_SEC,
+      resetTokenTtlSec: value.AUTH_PASSWORD_RESET_TTL_SEC,
+      retryInitialMs: value.EMAIL_RETRY_INITIAL_MS,
+      retryMaxMs: Math.max(value.EMAIL_RETRY_MAX_MS, value.EMAIL_RETRY_INITIAL_MS),
+      giveUpAfterMs: value.EMAIL_GIVE_UP_AFTER_MS,
     },
     media: { workDir: value.MEDIA_WORK_DIR, concurrency: value.MEDIA_CONCURRENCY },
     pipeline: { safetyThreshold: value.SAFETY_THRESHOLD },
@@ -568,12 +705,35 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     youtube: {
       clientId: value.YOUTUBE_CLIENT_ID,
       clientSecret: value.YOUTUBE_CLIENT_SECRET,
+      authorizeUrl: value.YOUTUBE_AUTHORIZE_URL,
       oauthUrl: value.YOUTUBE_OAUTH_URL,
       uploadUrl: value.YOUTUBE_UPLOAD_URL,
       apiUrl: value.YOUTUBE_API_URL,
     },
-    tiktok: { clientKey: value.TIKTOK_CLIENT_KEY, clientSecret: value.TIKTOK_CLIENT_SECRET, apiUrl: value.TIKTOK_API_URL },
-    instagram: { graphUrl: value.INSTAGRAM_GRAPH_URL, apiVersion: value.INSTAGRAM_API_VERSION },
+    tiktok: { clientKey: value.TIKTOK_CLIENT_KEY, clientSecret: value.TIKTOK_CLIENT_SECRET, apiUrl: value.TIKTOK_API_URL, authorizeUrl: value.TIKTOK_AUTHORIZE_URL },
+    instagram: {
+      appId: value.INSTAGRAM_APP_ID,
+      appSecret: value.INSTAGRAM_APP_SECRET,
+      authorizeUrl: value.INSTAGRAM_AUTHORIZE_URL,
+      oauthUrl: value.INSTAGRAM_OAUTH_URL,
+      graphUrl: value.INSTAGRAM_GRAPH_URL,
+      apiVersion: value.INSTAGRAM_API_VERSION,
+    },
+    channelConnect: { returnUrl: value.CHANNEL_CONNECT_RETURN_URL, stateTtlSec: value.CHANNEL_CONNECT_STATE_TTL_SEC },
+    oidc: {
+      google: value.GOOGLE_OIDC_CLIENT_ID
+        ? { clientId: value.GOOGLE_OIDC_CLIENT_ID, clientSecret: value.GOOGLE_OIDC_CLIENT_SECRET, issuer: value.GOOGLE_OIDC_ISSUER, redirectUrl: value.OIDC_REDIRECT_URL }
+        : undefined,
+      kakao: value.KAKAO_OIDC_CLIENT_ID
+        ? {
+            clientId: value.KAKAO_OIDC_CLIENT_ID,
+            clientSecret: value.KAKAO_OIDC_CLIENT_SECRET,
+            issuer: value.KAKAO_OIDC_ISSUER,
+            redirectUrl: value.OIDC_REDIRECT_URL,
+            userInfoUrl: value.KAKAO_OIDC_USERINFO_URL,
+          }
+        : undefined,
+    },
     stripe: {
       secretKey: value.STRIPE_SECRET_KEY,
       webhookSecret: value.STRIPE_WEBHOOK_SECRET,

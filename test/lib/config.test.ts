@@ -1,21 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { availableProviders, ConfigError, loadConfig, REQUIRED_ENV_VARS } from '../../lib/config';
+import { availableProviders, loadConfig, REQUIRED_ENV_VARS } from '../../lib/config';
 import { createProviders } from '../../providers';
-import { minimalEnv } from '../support/env';
+import { minimalEnv, problemsOf } from '../support/env';
 
 const VALID = minimalEnv();
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    assert.ok(err instanceof ConfigError);
-    return err.problems;
-  }
-  return assert.fail('the configuration should have been refused');
-}
 
 describe('configuration', () => {
   it('reads a valid environment into typed values with defaults', () => {

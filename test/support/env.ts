@@ -1,4 +1,6 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { ConfigError, loadConfig } from '../../lib/config';
 
 /** The smallest environment `loadConfig` accepts (nothing is connected to), for configuration tests. */
 export function minimalEnv(): Record<string, string> {
@@ -14,4 +16,15 @@ export function minimalEnv(): Record<string, string> {
     SECRETS_ACTIVE_KEY_ID: 'k1',
     AUTH_TOKEN_SECRET: 'a'.repeat(40),
   };
+}
+
+/** The problems `loadConfig` names when it refuses `env`; fails the test when it accepts it. */
+export function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  return assert.fail('the configuration should have been refused');
 }
