@@ -154,10 +154,15 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
   const { Channel: ChannelModel, ContentUpload } = db.models;
   const box = SecretBox.fromConfig(ctx.config.secrets);
 
+  /** A channel that can be published to; a channel in error fails with why it must be reconnected. */
   async function loadChannel(channelId: string): Promise<Channel> {
     const channel = await ChannelModel.findByPk(channelId);
     if (!channel) throw ApplicationFailure.nonRetryable(`channel ${channelId} does not exist`, 'ChannelNotFound');
-    if (channel.status !== 'connected') throw ApplicationFailure.nonRetryable(`channel ${channelId} is ${channel.status}`, 'ChannelNotConnected');
+    const named = `the ${channel.platform} channel ${JSON.stringify(channel.channel_name ?? channel.channel_id)} (${channelId})`;
+    if (channel.status === 'error') {
+      throw ApplicationFailure.nonRetryable(`${named} needs reconnecting: ${channel.status_reason ?? 'its authorization was refused'}`, 'ChannelNotConnected');
+    }
+    if (channel.status !== 'connected') throw ApplicationFailure.nonRetryable(`${named} is ${channel.status}`, 'ChannelNotConnected');
     return channel;
   }
 
@@ -290,7 +295,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     try {
       return await call({ signal: ActivityContext.current().cancellationSignal, onUsage: (usage) => usages.push(usage), onFailedCall: sink, onTokenRefreshed: keep });
     } catch (err) {
-      if (isProviderError(err) && err.requiresReconnect) await channel.update({ status: 'error' });
+      if (isProviderError(err) && err.requiresReconnect) await channel.markError(err.message);
       throw toActivityFailure(err);
     } finally {
       for (const usage of usages) await sink(usage);
@@ -346,7 +351,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
     } catch (err) {
       if (ActivityContext.current().cancellationSignal.aborted) throw err;
       failure = (err instanceof Error ? err.message : String(err)).slice(0, 4000);
-      if (isProviderError(err) && err.requiresReconnect) await recordSafely('the channel in error', () => channel.update({ status: 'error' }), context);
+      if (isProviderError(err) && err.requiresReconnect) await recordSafely('the channel in error', () => channel.markError(err.message), context);
       log.warn({ ...context, error: failure }, 'the caption track was not added; the video stays published');
     } finally {
       for (const [index, usage] of usages.entries()) await recordUsage(usage, index === usages.length - 1 ? failure : undefined);
@@ -369,7 +374,11 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
   }
 
   return {
-    /** The video exists: the content becomes ready, and the channels it may go out on are listed. */
+    /**
+     * The video exists: the content becomes ready, and the channels it may go out on are listed:
+     * the connected ones of the project's platforms, and those in error, whose publication then
+     * fails at once saying why they must be reconnected (unless they are reconnected before it).
+     */
     async markReadyForPublishing(input: { contentId: string }): Promise<{ autoPublish: boolean; channels: { channelId: string; platform: Platform }[] }> {
       const content = await loadContent(db, input.contentId);
       const { project } = content;
@@ -390,7 +399,7 @@ export function createPublishActivities(ctx: AppContext, clients: PlatformClient
       });
       const platforms = [...new Set(project.target_platforms.map((t) => PLATFORM_OF_TARGET[t]).filter(Boolean))];
       const channels = await ChannelModel.findAll({
-        where: { project_id: project.id, status: 'connected', platform: { [Op.in]: platforms } },
+        where: { project_id: project.id, status: { [Op.in]: ['connected', 'error'] }, platform: { [Op.in]: platforms } },
         order: [['created_at', 'ASC']],
       });
       return { autoPublish: project.is_auto_publish, channels: channels.map((c) => ({ channelId: c.id, platform: c.platform })) };

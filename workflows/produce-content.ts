@@ -45,7 +45,7 @@ export interface ProductionResult extends ProductionProgress {
 }
 
 export interface ApproveArgs {
-  /** Publish to these channels only; default all connected channels of the project's platforms. */
+  /** Publish to these channels only; default every channel of the project's platforms that is connected, or in error (its publish then fails naming why). */
   channelIds?: string[];
   /** RFC 3339 time to publish at; default the channel's calendar. */
   scheduledAt?: string;

@@ -4,10 +4,10 @@ import { PLATFORMS, VISIBILITIES, type Channel, type Platform, type Role, type U
 import { isValidTimeZone } from '../../lib/calendar';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
-import { createWithinPlanLimit } from '../limits';
 import { route, schemas, type AnyRouteSpec } from '../registry';
 import { serializeChannel } from '../serializers/channels';
 import { requireInProject, requireProject } from '../tenancy';
+import { createChannel } from './channels-common';
 
 const uploadSettings = Joi.object<UploadSettings>({
   default_visibility: Joi.string().valid(...VISIBILITIES),
@@ -72,20 +72,14 @@ export function channelRoutes({ ctx, box }: ApiDeps): AnyRouteSpec[] {
       handler: async (req, res, { params, body }) => {
         const { project } = await requireProject(models, req.auth!.userId, params.projectId, 'admin');
         try {
-          const channel = await createWithinPlanLimit(ctx, project, 'max_channels', async (transaction) => {
-            const row = Channel.build({
-              project_id: project.id,
-              platform: body.platform,
-              channel_id: body.channel_id,
-              channel_name: body.channel_name ?? null,
-              channel_url: body.channel_url ?? null,
-              token_expires_at: null,
-              upload_settings: body.upload_settings ?? {},
-              last_sync_at: null,
-            });
-            row.setTokens(box, { accessToken: body.access_token, refreshToken: body.refresh_token ?? null, expiresAt: body.token_expires_at ?? null });
-            return row.save({ transaction });
-          });
+          const channel = await createChannel(
+            ctx,
+            box,
+            project,
+            { platform: body.platform, channel_id: body.channel_id, channel_name: body.channel_name ?? null, channel_url: body.channel_url ?? null },
+            { accessToken: body.access_token, refreshToken: body.refresh_token ?? null, expiresAt: body.token_expires_at ?? null },
+            body.upload_settings,
+          );
           res.status(201).json({ channel: serializeChannel(channel) });
         } catch (err) {
           if (err instanceof UniqueConstraintError) throw new HttpError(409, 'conflict', 'this channel is already connected to the project', { 'body.channel_id': 'already connected' });
@@ -143,8 +137,7 @@ export function channelRoutes({ ctx, box }: ApiDeps): AnyRouteSpec[] {
         if (body.channel_url !== undefined) channel.channel_url = body.channel_url;
         if (body.upload_settings !== undefined) channel.upload_settings = body.upload_settings;
         if (body.access_token !== undefined) {
-          channel.setTokens(box, { accessToken: body.access_token, refreshToken: body.refresh_token, expiresAt: body.token_expires_at });
-          channel.status = 'connected';
+          channel.connectWith(box, { accessToken: body.access_token, refreshToken: body.refresh_token, expiresAt: body.token_expires_at });
         }
         await channel.save();
         res.json({ channel: serializeChannel(channel) });
@@ -162,6 +155,7 @@ export function channelRoutes({ ctx, box }: ApiDeps): AnyRouteSpec[] {
         const channel = await requireChannel(req.auth!.userId, params.id, 'admin');
         channel.clearTokens();
         channel.status = 'disconnected';
+        channel.status_reason = null;
         await channel.save();
         res.json({ channel: serializeChannel(channel) });
       },

@@ -13,6 +13,7 @@ export function serializeChannel(channel: Channel) {
     channel_name: channel.channel_name,
     channel_url: channel.channel_url,
     status: channel.status,
+    status_reason: channel.status_reason ?? null,
     upload_settings: channel.upload_settings,
     has_access_token: channel.access_token != null,
     has_refresh_token: channel.refresh_token != null,

@@ -45,6 +45,8 @@ export class Channel extends Model<InferAttributes<Channel>, InferCreationAttrib
   declare token_expires_at: Date | null;
   declare upload_settings: CreationOptional<UploadSettings>;
   declare status: CreationOptional<ChannelStatus>;
+  /** Why the channel is in `error` (the platform's refusal, tokens redacted); null otherwise. */
+  declare status_reason: CreationOptional<string | null>;
   declare last_sync_at: Date | null;
   declare created_at: CreationOptional<Date>;
   declare updated_at: CreationOptional<Date>;
@@ -67,6 +69,18 @@ export class Channel extends Model<InferAttributes<Channel>, InferCreationAttrib
 
   readRefreshToken(box: SecretBox): string | null {
     return this.readToken(box, 'refresh_token');
+  }
+
+  /** Seals new tokens and makes the channel usable again: `connected`, its error reason gone (not saved until `save()`). */
+  connectWith(box: SecretBox, tokens: ChannelTokens): void {
+    this.setTokens(box, tokens);
+    this.status = 'connected';
+    this.status_reason = null;
+  }
+
+  /** Puts the channel in `error` with why (the platform's refusal), until it is connected again; saved. */
+  async markError(reason: string): Promise<void> {
+    await this.update({ status: 'error', status_reason: reason.slice(0, 1000) });
   }
 
   /** Forgets both tokens, e.g. when the user disconnects the channel. */
@@ -133,6 +147,7 @@ export function initChannel(sequelize: Sequelize): typeof Channel {
       token_expires_at: DataTypes.DATE,
       upload_settings: DataTypes.JSONB,
       status: DataTypes.STRING(20),
+      status_reason: DataTypes.TEXT,
       last_sync_at: DataTypes.DATE,
       created_at: DataTypes.DATE,
       updated_at: DataTypes.DATE,

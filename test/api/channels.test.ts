@@ -78,9 +78,10 @@ describe('channel routes', () => {
     const channel = created.body.channel;
     assert.deepEqual(Object.keys(channel).sort(), [
       'channel_id', 'channel_name', 'channel_url', 'created_at', 'has_access_token', 'has_refresh_token', 'id', 'last_sync_at',
-      'platform', 'project_id', 'status', 'token_expires_at', 'updated_at', 'upload_settings',
+      'platform', 'project_id', 'status', 'status_reason', 'token_expires_at', 'updated_at', 'upload_settings',
     ]);
     assert.equal(channel.status, 'connected');
+    assert.equal(channel.status_reason, null);
     assert.equal(channel.has_access_token, true);
     assert.equal(channel.has_refresh_token, true);
     assert.equal(channel.token_expires_at, body.token_expires_at);

@@ -134,7 +134,7 @@ describe('ledger and usage references on delete', () => {
   });
 
   it('migrating down restores the old rule everywhere (a content with ledger rows cannot be deleted), and up again', async () => {
-    assert.deepEqual(await migrateDown(db.url, { to: '012_ledger_references_set_null' }), ['016_webhooks', '015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
+    assert.deepEqual(await migrateDown(db.url, { to: '012_ledger_references_set_null' }), ['017_channel_status_reason', '016_webhooks', '015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
     try {
       for (const constraint of ['fk_api_usages_contents', 'fk_api_usages_content_jobs']) {
         assert.ok([...(await usageKeyRules(constraint)).values()].every((rule) => rule === 'a'), constraint);
@@ -142,7 +142,7 @@ describe('ledger and usage references on delete', () => {
       const { contentId } = await producedContent();
       await assert.rejects(owner.query('DELETE FROM contents WHERE id = $1', [contentId]), { code: '23503' });
     } finally {
-      assert.deepEqual(await migrateUp(db.url), ['012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks']);
+      assert.deepEqual(await migrateUp(db.url), ['012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks', '017_channel_status_reason']);
     }
     for (const constraint of ['fk_api_usages_contents', 'fk_api_usages_content_jobs']) {
       assert.ok([...(await usageKeyRules(constraint)).values()].every((rule) => rule === 'n'), constraint);

@@ -10,7 +10,7 @@ import { migrateDown, migrateUp, pendingMigrations, readMigrationFiles } from '.
 import { connect, createScratchDatabase } from '../support/database';
 import type { ScratchDatabase } from '../support/database';
 
-const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes', '007_add_data_source_items', '008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks'];
+const ALL_MIGRATIONS = ['001_initial_schema', '002_add_organizations', '003_add_templates', '004_add_api_usages', '005_add_roles', '006_add_content_reference_indexes', '007_add_data_source_items', '008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks', '017_channel_status_reason'];
 
 /**
  * The columns of seed §3, written as the seed writes them ("name TYPE [NOT NULL] [DEFAULT x]",
@@ -46,7 +46,7 @@ const SEED_COLUMNS: Record<string, string> = {
   channels: `id UUID NOT NULL DEFAULT gen_random_uuid(), project_id UUID NOT NULL, platform VARCHAR(20) NOT NULL,
     channel_id VARCHAR(255) NOT NULL, channel_name VARCHAR(255), channel_url VARCHAR(500), access_token TEXT, refresh_token TEXT,
     token_expires_at TIMESTAMPTZ, upload_settings JSONB DEFAULT '{}', status VARCHAR(20) DEFAULT 'connected',
-    last_sync_at TIMESTAMPTZ, created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now()`,
+    last_sync_at TIMESTAMPTZ, created_at TIMESTAMPTZ DEFAULT now(), updated_at TIMESTAMPTZ DEFAULT now(), status_reason TEXT`,
   contents: `id UUID NOT NULL DEFAULT gen_random_uuid(), project_id UUID NOT NULL, title VARCHAR(200) NOT NULL, description TEXT,
     script JSONB NOT NULL, tags TEXT[], thumbnail_url VARCHAR(500), media_assets JSONB DEFAULT '[]', audio_url VARCHAR(500),
     audio_duration DECIMAL(10,2), video_url VARCHAR(500), video_duration DECIMAL(10,2), video_resolution VARCHAR(20),
@@ -221,8 +221,8 @@ describe('migrations', () => {
   });
 
   it('reverts step by step and to a name, recording each in schema_migrations', async () => {
-    assert.deepEqual(await migrateDown(db.url), ['016_webhooks']);
-    assert.deepEqual(await migrateDown(db.url, { step: 4 }), ['015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
+    assert.deepEqual(await migrateDown(db.url), ['017_channel_status_reason']);
+    assert.deepEqual(await migrateDown(db.url, { step: 5 }), ['016_webhooks', '015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null']);
     assert.deepEqual(await migrateDown(db.url, { step: 8 }), ['011_organization_provider_keys', '010_api_keys', '009_stripe_billing', '008_app_login_roles', '007_add_data_source_items', '006_add_content_reference_indexes', '005_add_roles', '004_add_api_usages']);
     assert.deepEqual(await pendingMigrations(db.url), ALL_MIGRATIONS.slice(3));
     assert.deepEqual(await migrateDown(db.url, { to: '002_add_organizations' }), ['003_add_templates', '002_add_organizations']);
@@ -286,14 +286,14 @@ describe('migrations', () => {
       { rolname: 'autoclip_backup', attributes: 'login inherit', member_of: ['app_readonly'] },
     ];
     assert.deepEqual(await logins(), expected);
-    assert.deepEqual(await migrateDown(db.url, { step: 9 }), ['016_webhooks', '015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null', '011_organization_provider_keys', '010_api_keys', '009_stripe_billing', '008_app_login_roles']);
+    assert.deepEqual(await migrateDown(db.url, { step: 10 }), ['017_channel_status_reason', '016_webhooks', '015_single_steps', '014_recovery_drills', '013_upload_sessions', '012_ledger_references_set_null', '011_organization_provider_keys', '010_api_keys', '009_stripe_billing', '008_app_login_roles']);
     assert.deepEqual(await logins(), expected, 'cluster-wide: other databases still log in with them');
     const { rows } = await client.query<{ can_delete: boolean; can_call: boolean }>(
       `SELECT has_table_privilege('autoclip_app', 'contents', 'DELETE') AS can_delete,
               has_function_privilege('autoclip_backup', 'create_api_usages_partitions(date, int)', 'EXECUTE') AS can_call`,
     );
     assert.deepEqual(rows, [{ can_delete: false, can_call: true }], "008's grants are gone: DELETE, and the function is PUBLIC's again");
-    assert.deepEqual(await migrateUp(db.url), ['008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks']);
+    assert.deepEqual(await migrateUp(db.url), ['008_app_login_roles', '009_stripe_billing', '010_api_keys', '011_organization_provider_keys', '012_ledger_references_set_null', '013_upload_sessions', '014_recovery_drills', '015_single_steps', '016_webhooks', '017_channel_status_reason']);
   });
 
   it('`db.ts migrate --login-roles` migrates as MIGRATION_DATABASE_URL, then sets the login roles of DATABASE_URL and BACKUP_DATABASE_URL', async () => {

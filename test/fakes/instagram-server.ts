@@ -1,4 +1,5 @@
 import { captionOpensWith, readAll, sendJson, serveLocally, Storm } from './http';
+import { AuthorizationCodes } from './oauth';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
@@ -8,7 +9,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
  * itself through `hostFile`), container status walking IN_PROGRESS → FINISHED, `media_publish`
  * with the 24-hour publishing cap (a published container answers PUBLISHED), the account's media
  * list (newest first), permalinks and the AI info label (`is_ai_generated`), media insights and
- * the long-lived token refresh.
+ * the long-lived token refresh; and Business Login for Instagram: the consent page
+ * (`/oauth/authorize`), the code exchange for a short-lived token (`POST /oauth/access_token`, as on
+ * api.instagram.com), its exchange for a long-lived one (`/access_token?grant_type=ig_exchange_token`)
+ * and `/me`. Short-lived tokens serve only that exchange here, so a client that skips it fails.
  * Tokens are accepted as a Bearer header or an `access_token` parameter, like the Graph API.
  * Tests steer it through `state`: `next` queues Graph errors per endpoint, `failNextContainers`
  * ends containers in ERROR, `stallNextPublish` publishes without answering, helpers revoke or
@@ -65,6 +69,16 @@ export interface FakeMedia {
 
 export class FakeInstagramState {
   readonly userId = String(17_841_400_000_000_000n + BigInt(randomBytes(3).readUIntBE(0, 3)));
+  readonly username = 'autoclip.fake';
+  /** The Instagram app's id and secret (App Dashboard > Instagram > API setup with Instagram login). */
+  readonly appId = String(990_000_000_000_000 + randomBytes(3).readUIntBE(0, 3));
+  readonly appSecret = `fake-app-secret-${randomBytes(8).toString('hex')}`;
+  /** Codes handed out by the consent page; `decision` steers the next consent. */
+  readonly consents = new AuthorizationCodes();
+  /** The only redirect URI the consent page accepts, as registered in the App Dashboard; any when unset. */
+  registeredRedirectUri?: string;
+  /** Short-lived tokens of the code exchange, each good for one exchange for a long-lived token. */
+  readonly shortLivedTokens = new Set<string>();
   readonly accessTokens = new Set<string>();
   /** Every token ever issued, valid or not, so tests can look for leaks. */
   readonly issuedTokens: string[] = [];
@@ -212,6 +226,63 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
     if (token && state.accessTokens.has(token)) return true;
     sendGraphError(res, { status: 400, code: 190, subcode: token ? 460 : undefined, message: token ? 'Error validating access token: The session has been invalidated.' : 'An active access token must be used to query information about the current user.' });
     return false;
+  }
+
+  /** The consent page: the user consents at once (or refuses, see `consents.decision`) and the browser goes back with the code (and Instagram's `#_`). */
+  function authorize(res: ServerResponse, url: URL): void {
+    const query = url.searchParams;
+    const redirectUri = query.get('redirect_uri') ?? '';
+    const problem =
+      query.get('client_id') !== state.appId ? 'Invalid platform app'
+      : !/^https?:\/\//.test(redirectUri) || (state.registeredRedirectUri !== undefined && redirectUri !== state.registeredRedirectUri) ? 'Invalid redirect_uri'
+      : query.get('response_type') !== 'code' ? 'Invalid response_type'
+      : !query.get('scope') ? 'Missing scope'
+      : undefined;
+    if (problem) {
+      res.writeHead(400, { 'Content-Type': 'text/html; charset=UTF-8' });
+      res.end(`<p>${problem}</p>`);
+      return;
+    }
+    const scopes = (query.get('scope') ?? '').split(/[\s,]+/).filter(Boolean);
+    const location = state.consents.consent({ clientId: state.appId, redirectUri, scopes }, query.get('state'));
+    res.writeHead(302, { Location: `${location}#_`, 'Content-Length': 0 });
+    res.end();
+  }
+
+  /** api.instagram.com's code exchange: a short-lived token and the account's id. */
+  function exchangeCode(res: ServerResponse, form: Record<string, unknown>): void {
+    const oauthError = (message: string): void => sendJson(res, 400, { error_type: 'OAuthException', code: 400, error_message: message });
+    if (form.client_id !== state.appId || form.client_secret !== state.appSecret) return oauthError('Invalid Client ID or client secret');
+    if (form.grant_type !== 'authorization_code') return oauthError('Invalid grant_type');
+    const redeemed = state.consents.redeem(typeof form.code === 'string' ? form.code : null, {
+      clientId: state.appId,
+      redirectUri: typeof form.redirect_uri === 'string' ? form.redirect_uri : undefined,
+      codeVerifier: undefined,
+    });
+    if ('error' in redeemed) return oauthError(redeemed.description);
+    const token = `IGAAshort${randomBytes(16).toString('hex')}`;
+    state.shortLivedTokens.add(token);
+    state.issuedTokens.push(token);
+    sendJson(res, 200, { data: [{ access_token: token, user_id: state.userId, permissions: redeemed.granted.scopes.join(',') }] });
+  }
+
+  /** graph.instagram.com/access_token: a short-lived token for a long-lived one (60 days), with the app secret. */
+  function exchangeToken(res: ServerResponse, url: URL): void {
+    const query = url.searchParams;
+    if (query.get('grant_type') !== 'ig_exchange_token') return sendGraphError(res, { status: 400, code: 100, message: 'Invalid grant_type' });
+    if (query.get('client_secret') !== state.appSecret) return sendGraphError(res, { status: 400, code: 101, message: 'Error validating client secret.' });
+    const shortLived = query.get('access_token') ?? '';
+    if (!state.shortLivedTokens.delete(shortLived)) return sendGraphError(res, { status: 400, code: 190, message: 'Invalid OAuth access token - Cannot parse access token' });
+    sendJson(res, 200, { access_token: state.issueAccessToken(), token_type: 'bearer', expires_in: 5_183_944 });
+  }
+
+  /** /me: the account of the token, with the fields asked for. */
+  function me(res: ServerResponse, url: URL): void {
+    const all: Record<string, unknown> = { id: `2${state.userId.slice(1)}`, user_id: state.userId, username: state.username, name: 'AutoClip Fake', account_type: 'BUSINESS' };
+    const fields = (url.searchParams.get('fields') ?? 'id').split(',').filter(Boolean);
+    const unknown = fields.find((field) => !(field in all));
+    if (unknown) return sendGraphError(res, { status: 400, code: 100, type: 'IGApiException', message: `Tried accessing nonexisting field (${unknown}) on node type (User)` });
+    sendJson(res, 200, Object.fromEntries([...fields, 'id'].map((field) => [field, all[field]])));
   }
 
   function refresh(req: IncomingMessage, res: ServerResponse, url: URL): void {
@@ -370,6 +441,10 @@ export async function startFakeInstagram(): Promise<{ baseUrl: string; state: Fa
     }
     state.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, ...(body ? { body } : {}) });
     if (req.method === 'GET' && url.pathname === '/refresh_access_token') return refresh(req, res, url);
+    if (req.method === 'GET' && url.pathname === '/oauth/authorize') return authorize(res, url);
+    if (req.method === 'POST' && url.pathname === '/oauth/access_token') return exchangeCode(res, body ?? {});
+    if (req.method === 'GET' && url.pathname === '/access_token') return exchangeToken(res, url);
+    if (req.method === 'GET' && /^\/v\d+\.\d+\/me$/.test(url.pathname)) return authorized(req, res, url) ? me(res, url) : undefined;
     const path = /^\/v\d+\.\d+\/(\d+)(?:\/(media|media_publish|insights))?$/.exec(url.pathname);
     if (!path) return sendGraphError(res, { status: 400, code: 100, message: `Unknown path components: ${url.pathname}` });
     if (!authorized(req, res, url)) return;

@@ -1,10 +1,12 @@
 import { captionOpensWith, readAll, sendJson, serveLocally, Storm } from './http';
+import { AuthorizationCodes } from './oauth';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * A loopback server speaking TikTok's v2 APIs: the OAuth refresh (rotating the refresh token as
- * TikTok does), creator info, direct-post init with TikTok's chunk rules, the chunk PUTs on the
+ * A loopback server speaking TikTok's v2 APIs: Login Kit's consent page (`/v2/auth/authorize/`),
+ * the OAuth token endpoint (authorization code, and the refresh rotating the refresh token as
+ * TikTok does), user info (the fields of user.info.basic), creator info, direct-post init with TikTok's chunk rules, the chunk PUTs on the
  * upload URL (sequential, sizes checked, bytes kept), the post status walking from
  * PROCESSING_UPLOAD through PROCESSING_DOWNLOAD to PUBLISH_COMPLETE (public post ids as bare 64-bit
  * numbers, as TikTok writes them; `uploaded_bytes` tells how much of the file arrived, so an
@@ -69,6 +71,13 @@ export class FakeTikTokState {
   /** The refresh token that works now; every refresh replaces it. */
   refreshToken = this.issueRefreshToken();
   refreshRevoked = false;
+  /** Codes handed out by the consent page; `decision` steers the next consent. */
+  readonly consents = new AuthorizationCodes();
+  /** The only redirect URI the consent page accepts, as registered for Login Kit; any when unset. */
+  registeredRedirectUri?: string;
+  /** The consenting user's id for this app, and display name. */
+  readonly openId = '-000fake-open-id';
+  readonly displayName = 'AutoClip 페이크';
   readonly creator = {
     creator_username: 'autoclip.fake',
     creator_nickname: 'AutoClip Fake',
@@ -220,14 +229,64 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
     return false;
   }
 
+  /** Login Kit's consent page: the user consents at once (or refuses, see `consents.decision`) and the browser goes back with the code. */
+  function authorize(res: ServerResponse, url: URL): void {
+    const query = url.searchParams;
+    const redirectUri = query.get('redirect_uri') ?? '';
+    const problem =
+      query.get('client_key') !== state.clientKey ? 'client_key'
+      : !/^https?:\/\//.test(redirectUri) || (state.registeredRedirectUri !== undefined && redirectUri !== state.registeredRedirectUri) ? 'redirect_uri'
+      : query.get('response_type') !== 'code' ? 'response_type'
+      : !query.get('scope') ? 'scope'
+      : undefined;
+    if (problem) {
+      res.writeHead(400, { 'Content-Type': 'text/html; charset=UTF-8' });
+      res.end(`<p>Something went wrong: ${problem}</p>`);
+      return;
+    }
+    const scopes = (query.get('scope') ?? '').split(',').filter(Boolean);
+    const challenge = query.get('code_challenge') ?? undefined;
+    const location = state.consents.consent(
+      { clientId: state.clientKey, redirectUri, scopes, ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: query.get('code_challenge_method') ?? 'S256' } : {}) },
+      query.get('state'),
+      state.consents.decision.deny ? {} : { scopes: (state.consents.decision.grantOnly ?? scopes).filter((scope) => scopes.includes(scope)).join(',') },
+    );
+    res.writeHead(302, { Location: location, 'Content-Length': 0 });
+    res.end();
+  }
+
+  /** user/info: the fields user.info.basic covers; any other field needs a scope this app never asks for. */
+  function userInfo(res: ServerResponse, url: URL): void {
+    const fields = (url.searchParams.get('fields') ?? '').split(',').filter(Boolean);
+    const basic: Record<string, string> = { open_id: state.openId, union_id: 'fake-union-id', avatar_url: state.creator.creator_avatar_url, display_name: state.displayName };
+    const outside = fields.find((field) => !(field in basic));
+    if (fields.length === 0) return sendTikTokError(res, 400, 'invalid_params', 'fields is required');
+    if (outside) return sendTikTokError(res, 401, 'scope_not_authorized', `The user did not authorize the scope required for field ${outside}.`);
+    sendOk(res, { user: Object.fromEntries(fields.map((field) => [field, basic[field]])) });
+  }
+
   function token(res: ServerResponse, form: URLSearchParams): void {
     const knob = state.take('token');
     if (knob) return sendKnob(res, knob);
     const oauthError = (status: number, error: string, description: string): void =>
       sendJson(res, status, { error, error_description: description, log_id: logId() });
-    if (form.get('grant_type') !== 'refresh_token') return oauthError(400, 'unsupported_grant_type', 'The grant type is not supported.');
+    const grant = form.get('grant_type');
+    if (grant !== 'refresh_token' && grant !== 'authorization_code') return oauthError(400, 'unsupported_grant_type', 'The grant type is not supported.');
     if (form.get('client_key') !== state.clientKey || form.get('client_secret') !== state.clientSecret) {
       return oauthError(401, 'invalid_client', 'Client key or secret is incorrect.');
+    }
+    if (grant === 'authorization_code') {
+      const redeemed = state.consents.redeem(form.get('code'), { clientId: state.clientKey, redirectUri: form.get('redirect_uri') ?? undefined, codeVerifier: form.get('code_verifier') ?? undefined });
+      if ('error' in redeemed) return oauthError(400, redeemed.error, redeemed.description);
+      return sendJson(res, 200, {
+        access_token: state.issueAccessToken(),
+        expires_in: 86_400,
+        open_id: state.openId,
+        refresh_expires_in: 31_536_000,
+        refresh_token: state.rotateRefreshToken(),
+        scope: redeemed.granted.scopes.join(','),
+        token_type: 'Bearer',
+      });
     }
     if (state.refreshRevoked || form.get('refresh_token') !== state.refreshToken) {
       return oauthError(400, 'invalid_grant', 'Refresh token is invalid or expired.');
@@ -373,6 +432,8 @@ export async function startFakeTikTok(): Promise<{ baseUrl: string; state: FakeT
       : contentType.startsWith('application/x-www-form-urlencoded') ? Object.fromEntries(new URLSearchParams(text))
       : undefined;
     state.requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, bodyBytes: raw.length, body });
+    if (req.method === 'GET' && url.pathname === '/v2/auth/authorize/') return authorize(res, url);
+    if (req.method === 'GET' && url.pathname === '/v2/user/info/') return authorized(req, res) ? userInfo(res, url) : undefined;
     if (req.method !== 'POST') return sendTikTokError(res, 404, 'invalid_params', `No route ${req.method} ${url.pathname}`);
     if (url.pathname === '/v2/oauth/token/') return token(res, new URLSearchParams(text));
     if (!authorized(req, res)) return;

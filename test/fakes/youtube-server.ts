@@ -1,10 +1,12 @@
 import { readAll, sendJson, serveLocally, Storm } from './http';
+import { AuthorizationCodes } from './oauth';
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 
 /**
- * A loopback server speaking the parts of YouTube's protocol AutoClip uses: the OAuth token
- * endpoint, resumable uploads (session, chunked PUTs with 308 + Range, status queries that answer
+ * A loopback server speaking the parts of YouTube's protocol AutoClip uses: Google's consent page
+ * (`/o/oauth2/v2/auth`, PKCE S256) and OAuth token endpoint (authorization code and refresh grants),
+ * channels.list of the authorized account (`mine=true`), resumable uploads (session, chunked PUTs with 308 + Range, status queries that answer
  * the video once the session is complete), captions.insert (multipart: the caption resource, then
  * the file) and captions.list, and videos.list statistics. Tests steer it through
  * `state` to reproduce the provider's failures, and count sessions and videos per title.
@@ -87,6 +89,12 @@ export class FakeYouTubeState {
   readonly refreshToken = `1//fake-refresh-${randomBytes(12).toString('hex')}`;
   refreshRevoked = false;
   tokenLifetimeSec = 3599;
+  /** Codes handed out by the consent page; `decision` steers the next consent. */
+  readonly consents = new AuthorizationCodes();
+  /** The only redirect URI the consent page accepts, as registered in Google's console; any when unset. */
+  registeredRedirectUri?: string;
+  /** The channel of the account that consents. */
+  readonly channel = { id: `UC${randomBytes(11).toString('base64url')}`, title: 'AutoClip 테스트 채널', customUrl: '@autoclip-fake' };
   readonly accessTokens = new Set<string>();
   /** Every access token ever issued, valid or not, so tests can look for leaks. */
   readonly issuedTokens: string[] = [];
@@ -215,12 +223,52 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
     return false;
   }
 
+  /** Google's consent page: the account consents at once (or refuses, see `consents.decision`) and the browser goes back with the code. */
+  function authorize(res: ServerResponse, url: URL): void {
+    const query = url.searchParams;
+    const redirectUri = query.get('redirect_uri') ?? '';
+    const problem =
+      query.get('client_id') !== state.clientId ? 'invalid_client: The OAuth client was not found.'
+      : !/^https?:\/\//.test(redirectUri) || (state.registeredRedirectUri !== undefined && redirectUri !== state.registeredRedirectUri) ? 'redirect_uri_mismatch'
+      : query.get('response_type') !== 'code' ? 'unsupported_response_type'
+      : !query.get('scope') ? 'invalid_request: Missing required parameter: scope'
+      : undefined;
+    // Google shows these on its own error page instead of redirecting.
+    if (problem) {
+      res.writeHead(400, { 'Content-Type': 'text/html; charset=UTF-8' });
+      res.end(`<h1>Error 400: ${problem}</h1>`);
+      return;
+    }
+    const scopes = (query.get('scope') ?? '').split(' ').filter(Boolean);
+    const challenge = query.get('code_challenge') ?? undefined;
+    const location = state.consents.consent(
+      { clientId: state.clientId, redirectUri, scopes, ...(challenge ? { codeChallenge: challenge, codeChallengeMethod: query.get('code_challenge_method') ?? 'plain' } : {}), offline: query.get('access_type') === 'offline' },
+      query.get('state'),
+      state.consents.decision.deny ? {} : { scope: scopes.join(' ') },
+    );
+    res.writeHead(302, { Location: location, 'Content-Length': 0 });
+    res.end();
+  }
+
   function token(res: ServerResponse, form: URLSearchParams): void {
     const failure = state.tokenFailures.shift();
     if (failure) return sendGoogleError(res, failure);
-    if (form.get('grant_type') !== 'refresh_token') return sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });
+    const grant = form.get('grant_type');
+    if (grant !== 'refresh_token' && grant !== 'authorization_code') return sendJson(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });
     if (form.get('client_id') !== state.clientId || form.get('client_secret') !== state.clientSecret) {
       return sendJson(res, 401, { error: 'invalid_client', error_description: 'The OAuth client was not found.' });
+    }
+    if (grant === 'authorization_code') {
+      const redeemed = state.consents.redeem(form.get('code'), { clientId: state.clientId, redirectUri: form.get('redirect_uri') ?? undefined, codeVerifier: form.get('code_verifier') ?? undefined });
+      if ('error' in redeemed) return sendJson(res, 400, { error: redeemed.error, error_description: redeemed.description });
+      const { scopes, offline } = redeemed.granted;
+      return sendJson(res, 200, {
+        access_token: state.issueAccessToken(),
+        expires_in: state.tokenLifetimeSec,
+        ...(offline ? { refresh_token: state.refreshToken } : {}),
+        scope: scopes.join(' '),
+        token_type: 'Bearer',
+      });
     }
     if (state.refreshRevoked || form.get('refresh_token') !== state.refreshToken) {
       return sendJson(res, 400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
@@ -378,6 +426,16 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
     sendJson(res, 200, { kind: 'youtube#captionListResponse', items: state.captionsOf(videoId).map(captionResource) });
   }
 
+  /** channels.list with mine=true: the authorized account's channel, with the parts asked for. */
+  function myChannel(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    if (!authorized(req, res)) return;
+    const parts = (url.searchParams.get('part') ?? '').split(',');
+    if (!parts.includes('snippet') && !parts.includes('id')) return sendGoogleError(res, { status: 400, reason: 'missingRequiredParameter', message: 'No filter selected. Expected one of: part' });
+    const { id, title, customUrl } = state.channel;
+    const item = { kind: 'youtube#channel', id, ...(parts.includes('snippet') ? { snippet: { title, description: '', customUrl, publishedAt: '2024-01-01T00:00:00Z' } } : {}) };
+    sendJson(res, 200, { kind: 'youtube#channelListResponse', pageInfo: { totalResults: 1, resultsPerPage: 5 }, items: [item] });
+  }
+
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', baseUrl);
     const storm = state.storm.take();
@@ -407,6 +465,8 @@ export async function startFakeYouTube(): Promise<{ baseUrl: string; state: Fake
     if (req.method === 'POST' && url.pathname === '/upload/youtube/v3/captions' && url.searchParams.get('uploadType') === 'multipart' && url.searchParams.get('part') === 'snippet') {
       return insertCaption(req, res, raw);
     }
+    if (req.method === 'GET' && url.pathname === '/o/oauth2/v2/auth') return authorize(res, url);
+    if (req.method === 'GET' && url.pathname === '/youtube/v3/channels' && url.searchParams.get('mine') === 'true') return myChannel(req, res, url);
     if (req.method === 'GET' && url.pathname === '/youtube/v3/captions' && url.searchParams.get('part') === 'snippet') return listCaptions(req, res, url);
     if (req.method === 'GET' && url.pathname === '/youtube/v3/videos' && url.searchParams.get('part') === 'statistics') return statistics(req, res, url);
     sendGoogleError(res, { status: 404, reason: 'notFound', message: `No route ${req.method} ${url.pathname}` });

@@ -64,8 +64,8 @@ export async function startPlatformFakes(h: PipelineHarness, label: string): Pro
     ...isolated,
     config: {
       ...isolated.config,
-      tiktok: { clientKey: tiktok.state.clientKey, clientSecret: tiktok.state.clientSecret, apiUrl: tiktok.baseUrl },
-      instagram: { graphUrl: instagram.baseUrl, apiVersion: 'v23.0' },
+      tiktok: { ...isolated.config.tiktok, clientKey: tiktok.state.clientKey, clientSecret: tiktok.state.clientSecret, apiUrl: tiktok.baseUrl },
+      instagram: { ...isolated.config.instagram, graphUrl: instagram.baseUrl, apiVersion: 'v23.0' },
     },
   };
   await h.startWorkers(ctx, ['orchestration']);
