@@ -1,4 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { RefreshTokens } from '../../db/sessions';
+import type { AppConfig } from '../../lib/config';
 
 /**
  * Access tokens are short-lived HS256 JWTs (stateless, checked on every request without I/O).
@@ -58,4 +60,17 @@ function checkAccessToken(token: string, secret: Buffer, now: number): AccessCla
   } catch {
     return undefined;
   }
+}
+
+/** What every sign-in answers (password or OpenID): an access token and a refresh token that works once. */
+export async function issueTokenPair(userId: string, auth: AppConfig['auth'], refreshTokens: RefreshTokens) {
+  const access = issueAccessToken(userId, auth.tokenSecret, auth.accessTokenTtlSec);
+  const refresh = await refreshTokens.issue(userId);
+  return {
+    token_type: 'Bearer',
+    access_token: access.token,
+    access_token_expires_at: access.expiresAt.toISOString(),
+    refresh_token: refresh.token,
+    refresh_token_expires_at: refresh.expiresAt.toISOString(),
+  };
 }
