@@ -2,6 +2,7 @@ import type { AppContext } from '../control/app-context';
 import type { ProviderServices, Providers } from '../providers';
 import type { SourceSettings } from '../providers/sources';
 import { createContentActivities } from './content';
+import { createEmailActivities } from './email';
 import { createIngestActivities } from './ingest';
 import { createUpkeepActivities } from './upkeep';
 import { createMediaActivities } from './media';
@@ -36,6 +37,7 @@ export function createActivities(ctx: AppContext, deps: ActivityDeps) {
     ...createUpkeepActivities(ctx),
     ...createRecoveryActivities(ctx),
     ...createWebhookActivities(ctx),
+    ...createEmailActivities(ctx),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Context as ActivityContext } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { AppContext } from '../control/app-context';
+import { emailEndpointDisabled } from '../control/email';
 import type { WebhookEventType } from '../db/repositories/webhooks';
 import { moduleLogger } from '../lib/logger';
 import { signWebhook } from '../lib/standard-webhooks';
@@ -56,7 +57,7 @@ export function createWebhookActivities(ctx: AppContext) {
     /**
      * A delivery whose attempts are spent (or whose endpoint is gone): marked failed; with
      * `disableEndpoint`, its endpoint is disabled with the reason, which its owner reads on the
-     * endpoint (GET /webhooks/:id), and logged.
+     * endpoint (GET /webhooks/:id), logged, and mailed to its owner (control/email.ts).
      */
     async giveUpWebhook(input: { deliveryId: string; error: string; disableEndpoint: boolean }): Promise<void> {
       await webhooks.markFailed(input.deliveryId, input.error);
@@ -66,6 +67,8 @@ export function createWebhookActivities(ctx: AppContext) {
       if (await webhooks.disable(delivery.endpoint_id, reason.slice(0, 1000))) {
         log.warn({ endpointId: delivery.endpoint_id, deliveryId: delivery.id }, 'webhook endpoint disabled after its deliveries kept failing');
       }
+      // Also when an earlier attempt of this activity disabled it: the mail is named by the endpoint's disabling, sent once.
+      await emailEndpointDisabled(ctx, delivery.endpoint_id);
     },
   };
 }

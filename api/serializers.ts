@@ -1,3 +1,4 @@
+import { emailNotificationSettings } from '../control/notification-settings';
 import type { User } from '../db/models';
 
 /**
@@ -15,7 +16,7 @@ export function serializeUser(user: User) {
     email_verified: user.email_verified,
     locale: user.locale,
     timezone: user.timezone,
-    notification_settings: user.notification_settings,
+    notification_settings: emailNotificationSettings(user.notification_settings),
     last_login_at: user.last_login_at,
     created_at: user.created_at,
     updated_at: user.updated_at,

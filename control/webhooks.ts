@@ -4,6 +4,7 @@ import type { WebhookDelivery, WebhookEventType, WebhookOwner } from '../db/repo
 import { deliverWebhook, deliverWebhookWorkflowId } from '../workflows/deliver-webhook';
 import { ChannelIdKey, ContentIdKey, DataSourceIdKey, OrganizationIdKey, OwnerUserIdKey, ProjectIdKey } from '../workflows/search-attributes';
 import type { AppContext } from './app-context';
+import { emailEvent } from './email';
 
 /**
  * Events out: the platform's events reach the endpoints of their owner (api/routes/webhooks.ts),
@@ -69,8 +70,9 @@ export async function startWebhookDelivery(ctx: AppContext, delivery: DeliveryRo
 /**
  * Sends an event to every active endpoint of its owner that subscribes to its type: one delivery
  * row per endpoint (made once per event id) and its delivery workflow. Answers how many endpoints
- * it went to. A store or Temporal failure is thrown, so the emitting activity is tried again and
- * the event is not lost; what was already made is found again, not made twice.
+ * it went to. The events that also come by email go to the people who asked for them
+ * (control/email.ts `emailEvent`). A store or Temporal failure is thrown, so the emitting activity
+ * is tried again and the event is not lost; what was already made is found again, not made twice.
  */
 export async function emitWebhookEvent(ctx: AppContext, event: WebhookEvent): Promise<number> {
   const endpoints = await ctx.db.webhooks.subscribed(event.owner, event.type);
@@ -80,6 +82,7 @@ export async function emitWebhookEvent(ctx: AppContext, event: WebhookEvent): Pr
     // A delivery still pending may have no workflow yet (an attempt that stopped between the two writes).
     if (delivery.status === 'pending') await startWebhookDelivery(ctx, delivery, event.owner);
   }
+  await emailEvent(ctx, event);
   return endpoints.length;
 }
 

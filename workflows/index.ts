@@ -13,3 +13,4 @@ export { speechStep } from './speech-step';
 export { captionsStep } from './captions-step';
 export { renderStep } from './render-step';
 export { deliverWebhook } from './deliver-webhook';
+export { deliverEmail } from './deliver-email';

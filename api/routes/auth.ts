@@ -1,11 +1,12 @@
 import Joi from 'joi';
 import { UniqueConstraintError } from 'sequelize';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/passwords';
-import { issueAccessToken } from '../auth/tokens';
+import { issueTokenPair } from '../auth/tokens';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
 import { rateLimit } from '../middleware';
 import { route, type AnyRouteSpec } from '../registry';
+import { sendSignUpVerification } from './account-email';
 import { serializeUser } from '../serializers';
 
 const email = Joi.string().trim().lowercase().email({ tlds: false }).max(255);
@@ -17,17 +18,7 @@ export function authRoutes({ ctx, refreshTokens }: ApiDeps): AnyRouteSpec[] {
   // Password guessing is slowed per address, on top of the general limits.
   const loginLimit = rateLimit(ctx.db.rateCounters, 'login', ctx.config.api.authRateLimitPerIp, (req) => req.ip);
 
-  async function tokensFor(userId: string) {
-    const access = issueAccessToken(userId, auth.tokenSecret, auth.accessTokenTtlSec);
-    const refresh = await refreshTokens.issue(userId);
-    return {
-      token_type: 'Bearer',
-      access_token: access.token,
-      access_token_expires_at: access.expiresAt.toISOString(),
-      refresh_token: refresh.token,
-      refresh_token_expires_at: refresh.expiresAt.toISOString(),
-    };
-  }
+  const tokensFor = (userId: string) => issueTokenPair(userId, auth, refreshTokens);
 
   return [
     route({
@@ -44,7 +35,7 @@ export function authRoutes({ ctx, refreshTokens }: ApiDeps): AnyRouteSpec[] {
         locale: Joi.string().valid('ko', 'en').default('ko'),
         timezone: Joi.string().max(50).default('Asia/Seoul'),
       }).required(),
-      responses: { 201: 'the new user and a token pair' },
+      responses: { 201: 'the new user, a token pair, and whether the mail verifying the address was sent' },
       handler: async (_req, res, { body }) => {
         try {
           const user = await User.create({
@@ -55,7 +46,8 @@ export function authRoutes({ ctx, refreshTokens }: ApiDeps): AnyRouteSpec[] {
             timezone: body.timezone,
             last_login_at: new Date(),
           } as never);
-          res.status(201).json({ user: serializeUser(user), ...(await tokensFor(user.id)) });
+          const verificationEmailSent = await sendSignUpVerification(ctx, user);
+          res.status(201).json({ user: serializeUser(user), ...(await tokensFor(user.id)), verification_email_sent: verificationEmailSent });
         } catch (err) {
           if (err instanceof UniqueConstraintError) throw new HttpError(409, 'conflict', 'an account with this email exists', { 'body.email': 'already registered' });
           throw err;
