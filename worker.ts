@@ -7,6 +7,8 @@ import { cleanWorkRoot } from './activities/work-folders';
 import { loadConfig, type AppConfig } from './lib/config';
 import { createAppContext, type AppContext } from './control/app-context';
 import { moduleLogger } from './lib/logger';
+import { serveMetrics } from './lib/metrics';
+import { startTracing, workerTracing } from './lib/tracing';
 import { ensureUpkeepSchedules } from './control/upkeep-schedules';
 import { reconcileDataSourceSchedules } from './control/data-source-schedules';
 import { createInstagramClient, createProviders, createTikTokClient, createYouTubeClient, sourceSettings, type ProviderServices } from './providers';
@@ -16,9 +18,12 @@ const log = moduleLogger('worker');
 /**
  * Runtime.install must come before any connection, once per process (a process's entry point calls
  * it). The runtime also owns SIGINT/SIGTERM: it shuts every worker down gracefully, letting running
- * activities finish.
+ * activities finish. With TEMPORAL_METRICS_ADDRESS, the SDK serves its own worker metrics (task
+ * slots, poll and schedule-to-start latencies, workflow and activity outcomes) for Prometheus at
+ * `http://<address>/metrics`, under their `temporal_` names.
  */
 export function installRuntime(config: AppConfig): void {
+  const { temporalAddress } = config.metrics;
   Runtime.install({
     logger: {
       log: (level, message, meta) => log[level.toLowerCase() as Lowercase<typeof level>](meta ?? {}, message),
@@ -28,7 +33,11 @@ export function installRuntime(config: AppConfig): void {
       warn: (message, meta) => log.warn(meta ?? {}, message),
       error: (message, meta) => log.error(meta ?? {}, message),
     },
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: config.logLevel === 'debug' ? 'INFO' : 'WARN' }) } },
+    telemetryOptions: {
+      logging: { filter: makeTelemetryFilterString({ core: config.logLevel === 'debug' ? 'INFO' : 'WARN' }) },
+      // Prometheus's conventions: counters end in _total, durations are seconds named so.
+      ...(temporalAddress ? { metrics: { prometheus: { bindAddress: temporalAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } } : {}),
+    },
   });
 }
 
@@ -71,7 +80,7 @@ export type WorkerRole = 'orchestration' | 'media';
  * Starts the workers of the given roles: `orchestration` runs the workflows and the light
  * activities; `media` runs the heavy activities (speech, images, render) on their own task queue
  * with a small number of slots, so media machines scale separately. Both record every attempt
- * through the recording interceptor. The grace time lets a running render finish on shutdown.
+ * through the recording interceptor and, with tracing on, trace it (lib/tracing.ts). The grace time lets a running render finish on shutdown.
  * Work folders that killed worker processes left behind are removed first.
  */
 export async function startWorkers(
@@ -83,7 +92,9 @@ export async function startWorkers(
   const stale = await cleanWorkRoot(config.media.workDir);
   if (stale.length > 0) log.info({ workDir: config.media.workDir, removed: stale }, 'removed the work folders of worker processes that are gone');
   const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const interceptors = { activity: [recordingInterceptor(ctx.db)] };
+  // The tracing span of an attempt (when tracing is on) encloses its recording, so the job row writes show in its trace.
+  const tracing = workerTracing();
+  const interceptors = { activity: [...(tracing ? [tracing.activity] : []), recordingInterceptor(ctx.db)] };
   const workers: Worker[] = [];
   if (roles.includes('orchestration')) {
     workers.push(
@@ -93,7 +104,8 @@ export async function startWorkers(
         taskQueue: config.temporal.taskQueue,
         workflowsPath: require.resolve('./workflows'),
         activities: createActivities(ctx, deps),
-        interceptors,
+        interceptors: { ...interceptors, ...(tracing ? { workflowModules: tracing.workflowModules } : {}) },
+        ...(tracing ? { sinks: tracing.sinks } : {}),
         maxCachedWorkflows: 200,
         shutdownGraceTime: '2 minutes',
       }),
@@ -143,6 +155,10 @@ function rolesFromArgs(argv: string[]): WorkerRole[] {
 async function main(): Promise<void> {
   const config = loadConfig();
   installRuntime(config);
+  // Before the context, whose Temporal client it instruments (workflows that activities start continue their trace).
+  const tracing = startTracing(config.tracing);
+  const metrics = config.metrics.workerPort > 0 ? await serveMetrics({ host: config.metrics.workerHost, port: config.metrics.workerPort, token: config.metrics.token }) : undefined;
+  if (metrics) log.info({ url: metrics.url }, 'serving metrics');
   const ctx = await createAppContext(config);
   const roles = rolesFromArgs(process.argv.slice(2));
   if (roles.includes('orchestration')) log.info({ schedules: await ensureUpkeepSchedules(ctx) }, 'upkeep schedules in place');
@@ -151,6 +167,7 @@ async function main(): Promise<void> {
   const workers = await startWorkers(ctx, roles);
   await workers.done;
   await ctx.close();
+  await Promise.all([metrics?.close(), tracing?.shutdown()]);
 }
 
 if (require.main === module) {

@@ -9,6 +9,7 @@ import type { AttemptRecord, Execution } from '../db/repositories/jobs';
 import type { UsageOwner } from '../db/repositories/usage';
 import type { Stores } from '../db/stores';
 import { moduleLogger } from '../lib/logger';
+import { countStepAttempt } from '../lib/metrics';
 import type { AiExchange, CallOptions, EngineReport, ProviderUsage } from '../providers/types';
 import { jobTypeOfActivity } from '../workflows/steps';
 
@@ -199,12 +200,14 @@ class JobRecorder {
   }
 
   /**
-   * Closes the attempt: the job row and its attempt list, the progress notice, and the run's
-   * workflow log, each tried again on its own while its store hiccups (`recordSafely`), so one
-   * store's failure neither repeats another's write nor fails the activity. Never rejects.
+   * Closes the attempt: counted in the step metrics, then the job row and its attempt list, the
+   * progress notice, and the run's workflow log, each tried again on its own while its store
+   * hiccups (`recordSafely`), so one store's failure neither repeats another's write nor fails the
+   * activity. Never rejects.
    */
   async finish(scope: JobScope, activityType: string, startedAt: Date, outcome: { status: AttemptRecord['status']; output?: unknown; error?: string; engine?: EngineReport }): Promise<void> {
     const endedAt = new Date();
+    if (scope.jobType) countStepAttempt(scope.jobType, outcome.status, (endedAt.getTime() - startedAt.getTime()) / 1000);
     const context = { contentId: scope.contentId, jobId: scope.jobId, activityType, attempt: scope.attempt, status: outcome.status };
     const writes: Promise<boolean>[] = [];
     if (scope.jobId) {

@@ -1,16 +1,19 @@
 import express from 'express';
 import type { AppContext } from '../control/app-context';
 import { SecretBox } from '../lib/secrets';
+import { activeTracing } from '../lib/tracing';
 import type { ApiDeps } from './deps';
 import { errorHandler, notFound } from './errors';
 import { authenticate, cors, requestId, requestLog, requestRateLimits, securityHeaders } from './middleware';
 import { mcpRouter } from './mcp';
+import { countRequests, metricsEndpoint, traceRequests } from './observability';
 import { limitBodyDepth, mountRoutes } from './registry';
 import { allRoutes } from './routes';
 
 /**
  * The Express application: thin routes over the models and Temporal. Every request gets a request
- * id, security headers, a per-IP rate limit and a log line; every error the one JSON shape.
+ * id, security headers, a per-IP rate limit, a log line, its count and time in the metrics and, with
+ * tracing on, a span; every error the one JSON shape.
  */
 const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
 
@@ -32,7 +35,10 @@ export function createApp(ctx: AppContext): express.Express {
   // ever rendered as HTML by mistake.
   app.set('json escape', true);
   const limits = requestRateLimits(ctx.db.rateCounters, config.api.rateLimitPerIp, config.api.rateLimitPerUser);
-  app.use(requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
+  // Scrapes come first: not counted, traced, logged or rate limited (Prometheus asks every few seconds).
+  app.get('/metrics', metricsEndpoint(config.metrics.token));
+  if (activeTracing()) app.use(traceRequests());
+  app.use(countRequests, requestId, securityHeaders, requestLog, cors(config.api.corsOrigins));
   // The health routes are not counted: they must answer while Redis, which counts, is down.
   app.use((req, res, next) => (HEALTH_PATHS.has(req.path) ? next() : limits.ip(req, res, next)));
   // The depth cap runs before anything walks the body (a few KB of '[' would overflow a recursive walk).

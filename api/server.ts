@@ -6,6 +6,7 @@ import { createApp } from './app';
 import { loadConfig } from '../lib/config';
 import { createAppContext, type AppContext } from '../control/app-context';
 import { moduleLogger } from '../lib/logger';
+import { startTracing } from '../lib/tracing';
 
 const log = moduleLogger('api');
 
@@ -50,11 +51,18 @@ export async function startApi(ctx: AppContext, port = ctx.config.api.port, host
 }
 
 async function main(): Promise<void> {
-  const ctx = await createAppContext(loadConfig());
+  const config = loadConfig();
+  // Before the context: its Temporal client carries the request's trace into the workflows it starts.
+  const tracing = startTracing(config.tracing);
+  const ctx = await createAppContext(config);
   const api = await startApi(ctx);
+  if (!config.metrics.token && config.nodeEnv === 'production') log.warn('METRICS_TOKEN is not set: GET /metrics answers whoever reaches the API');
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
-      void api.stop().then(() => ctx.close());
+      void api
+        .stop()
+        .then(() => ctx.close())
+        .then(() => tracing?.shutdown());
     });
   }
 }

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Sequelize } from 'sequelize';
 import type { AppConfig } from '../lib/config';
+import { temporalClientInterceptors } from '../lib/tracing';
 import type { Models } from '../db/models';
 import { openStores, type StoreCheck, type Stores } from '../db/stores';
 
@@ -23,7 +24,8 @@ export interface AppContext {
 export async function createAppContext(config: AppConfig): Promise<AppContext> {
   const db = await openStores(config);
   const connection = await Connection.connect({ address: config.temporal.address });
-  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  // With tracing started (lib/tracing.ts), a workflow started through this client continues the caller's trace.
+  const temporal = new Client({ connection, namespace: config.temporal.namespace, interceptors: temporalClientInterceptors() });
   return {
     config,
     db,

@@ -1,10 +1,11 @@
+import { SpanKind, SpanStatusCode, trace, type Attributes } from '@opentelemetry/api';
 import { ProviderError, type ProviderErrorCode } from './errors';
 import type { CallOptions, ProviderUsage } from './types';
 
 /**
  * Small helpers shared by the HTTP clients of outside services: per-request deadlines combined
- * with the caller's cancellation, Retry-After parsing, tolerant and bounded body reading and secret
- * redaction.
+ * with the caller's cancellation, a trace span per request, Retry-After parsing, tolerant and
+ * bounded body reading and secret redaction.
  */
 
 /** The caller's signal (cancellation) and a per-request deadline, as one signal for `fetch`. */
@@ -136,16 +137,50 @@ export interface ProviderLabel {
   operation: string;
 }
 
-/** `fetch` with the per-request deadline; network failures become retryable `network_error`s. */
+const tracer = trace.getTracer('autoclip-providers');
+
+/**
+ * The attributes of a provider call's span: who and what was called, and where, never the URL
+ * (query strings carry keys) nor a header.
+ */
+function callAttributes(label: ProviderLabel, method: string, url: string, secrets: readonly (string | undefined)[]): Attributes {
+  const { hostname, port, protocol } = new URL(url);
+  return {
+    'autoclip.provider': label.provider,
+    'autoclip.provider.operation': redactSecrets(label.operation, secrets),
+    'http.request.method': method,
+    'server.address': hostname,
+    'server.port': port ? Number(port) : protocol === 'https:' ? 443 : 80,
+  };
+}
+
+/**
+ * `fetch` with the per-request deadline; network failures become retryable `network_error`s. Each
+ * call is a client span (a no-op unless tracing is on) from the request until its answer's headers.
+ */
 export async function sendRequest(label: ProviderLabel, url: string, init: RequestInit, timeoutMs: number, secrets: readonly (string | undefined)[], signal?: AbortSignal): Promise<Response> {
-  try {
-    return await fetch(url, { ...init, signal: requestSignal(timeoutMs, signal) });
-  } catch (error) {
-    if (signal?.aborted) throw signal.reason;
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const detail = isAbortOrTimeout(error) ? `no answer within ${timeoutMs} ms` : String(cause?.code ?? cause?.message ?? (error as Error).message);
-    throw new ProviderError(label.provider, 'network_error', redactSecrets(`${label.operation}: request failed (${detail})`, secrets));
-  }
+  const method = init.method ?? 'GET';
+  return tracer.startActiveSpan(`${method} ${label.provider}`, { kind: SpanKind.CLIENT }, async (span) => {
+    if (span.isRecording()) span.setAttributes(callAttributes(label, method, url, secrets));
+    try {
+      const response = await fetch(url, { ...init, signal: requestSignal(timeoutMs, signal) });
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    } catch (error) {
+      if (signal?.aborted) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'cancelled' });
+        throw signal.reason;
+      }
+      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+      const detail = isAbortOrTimeout(error) ? `no answer within ${timeoutMs} ms` : String(cause?.code ?? cause?.message ?? (error as Error).message);
+      const failure = new ProviderError(label.provider, 'network_error', redactSecrets(`${label.operation}: request failed (${detail})`, secrets));
+      span.setStatus({ code: SpanStatusCode.ERROR, message: failure.message });
+      throw failure;
+    } finally {
+      span.end();
+    }
+  });
 }
 
 /** The error code of a non-2xx HTTP status. */

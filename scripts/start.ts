@@ -15,6 +15,7 @@ import { startProduction } from '../control/productions';
 import { reconcileDataSourceSchedules } from '../control/data-source-schedules';
 import { ensureUpkeepSchedules } from '../control/upkeep-schedules';
 import { installRuntime, startWorkers } from '../worker';
+import { startTracing } from '../lib/tracing';
 import { systemCheck } from '../workflows';
 import { stackContext, startStack } from './local-stack';
 
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   Object.assign(process.env, stack.env);
   const config = loadConfig();
   installRuntime(config);
+  // One process runs the API and the workers: its /metrics holds both, and with an OTLP endpoint set its traces go there.
+  const tracing = startTracing(config.tracing);
 
   // Schema, reference data and partitions as the database owner; everything after as the app's login role.
   const applied = await migrateUp(config.migrationDatabaseUrl);
@@ -88,6 +91,7 @@ async function main(): Promise<void> {
   await api.stop();
   await workers.shutdown();
   await ctx.close();
+  await tracing?.shutdown();
   await stack.stop();
   if (exitWhenDone) console.log(localPath);
 }

@@ -1,6 +1,7 @@
 import { Op, QueryTypes, type Sequelize } from 'sequelize';
 import type { ContentJob, ContentStatus, JobType, Models } from '../models';
 import type { AiOutputType, MongoModels } from '../mongo/models';
+import { countProduction } from '../../lib/metrics';
 
 /**
  * The record of a content's production: one `content_jobs` row per job of a workflow run, the run's
@@ -149,18 +150,33 @@ export class JobRepository {
   /**
    * Ends a run consistently: job rows a dead worker left running are closed, the run's workflow log
    * is closed, and then the content's status follows the outcome, so that a content shown as ended
-   * has its run's reason to show with it.
+   * has its run's reason to show with it. The run is counted in the production metrics once: by the
+   * call that moved its log to the outcome, not by a retry of it.
    */
   async closeRun(contentId: string, execution: Execution, outcome: RunOutcome, error: string | undefined, contentStatus: ContentStatus | undefined): Promise<void> {
     await this.models.ContentJob.update(
       { status: outcome === 'cancelled' ? 'cancelled' : 'failed', completed_at: new Date(), error_message: error ?? 'the run ended before this job finished' },
       { where: { content_id: contentId, status: { [Op.in]: ['pending', 'running'] }, 'result.run_id': execution.runId } as never },
     );
-    await this.mongo.WorkflowLog.updateOne(
+    const before = await this.mongo.WorkflowLog.findOneAndUpdate(
       { workflow_id: execution.workflowId, execution_id: execution.runId },
       { $set: { status: outcome, completed_at: new Date(), ...(error ? { error: { node: outcome, message: error } } : {}) } },
-    );
+    ).lean();
     if (contentStatus) await this.models.Content.update({ status: contentStatus }, { where: { id: contentId } });
+    if (before && before.status !== outcome) countProduction(outcome, outcome === 'completed' ? 'none' : await this.stoppedAt(contentId, execution.runId));
+  }
+
+  /**
+   * The step an unfinished run stopped at: the job it failed or was cancelled in, else its last job
+   * (the safety check of a rejected script); `none` when it stopped before its first job (no credits).
+   */
+  private async stoppedAt(contentId: string, runId: string): Promise<string> {
+    const jobs = await this.models.ContentJob.findAll({
+      attributes: ['job_type', 'status', 'completed_at'],
+      where: { content_id: contentId, 'result.run_id': runId } as never,
+      order: [['completed_at', 'DESC NULLS LAST']],
+    });
+    return (jobs.find((job) => job.status === 'failed' || job.status === 'cancelled') ?? jobs[0])?.job_type ?? 'none';
   }
 
   /**

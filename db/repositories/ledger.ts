@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize, type Transaction } from 'sequelize';
+import { countCredits } from '../../lib/metrics';
 
 /**
  * The credit ledger. Every change of a subscription's balance happens under a row lock on that
@@ -96,7 +97,7 @@ async function writeEntry(
 
 /** Takes one credit for producing `contentId` from its owner's active subscription. */
 export async function chargeContent(sequelize: Sequelize, contentId: string, description: string): Promise<LedgerEntry> {
-  return sequelize.transaction(async (t) => {
+  const entry = await sequelize.transaction(async (t) => {
     const subscription = await lockOwnerSubscription(sequelize, t, contentId);
     if (!subscription) throw new NoCreditsError('no_subscription', 'the owner of this content has no active subscription');
     const held = await netCharge(sequelize, t, contentId);
@@ -108,11 +109,14 @@ export async function chargeContent(sequelize: Sequelize, contentId: string, des
     }
     return writeEntry(sequelize, t, subscription.id, contentId, 'usage', description);
   });
+  // Counted once committed; a retry that finds the credit already held writes nothing and counts nothing.
+  if (entry.applied) countCredits('charged', 1);
+  return entry;
 }
 
 /** Gives back the credit `contentId` holds, if it holds one. Returns undefined when there is nothing to refund. */
 export async function refundContent(sequelize: Sequelize, contentId: string, description: string): Promise<LedgerEntry | undefined> {
-  return sequelize.transaction(async (t) => {
+  const entry = await sequelize.transaction(async (t) => {
     const peek = await netCharge(sequelize, t, contentId);
     if (peek.net >= 0 || !peek.subscriptionId) return undefined;
     await sequelize.query('SELECT id FROM subscriptions WHERE id = :id FOR UPDATE', {
@@ -125,6 +129,8 @@ export async function refundContent(sequelize: Sequelize, contentId: string, des
     if (held.net >= 0) return undefined;
     return writeEntry(sequelize, t, peek.subscriptionId, contentId, 'refund', description);
   });
+  if (entry) countCredits('refunded', 1);
+  return entry;
 }
 
 /** What a paid Stripe invoice grants: its subscription's plan credits for the period it pays. */

@@ -1,4 +1,5 @@
 import { QueryTypes, type Sequelize } from 'sequelize';
+import { countProviderCall } from '../../lib/metrics';
 import type { ProviderUsage } from '../../providers/types';
 import type { BilledTo, Models } from '../models';
 import { OWNER_ACTIVE_SUBSCRIPTION } from './ledger';
@@ -114,6 +115,7 @@ export class UsageRepository {
       error_message: error ?? null,
       billed_to: billedTo,
     });
+    countProviderCall(usage, billedTo, error);
   }
 
   /**
