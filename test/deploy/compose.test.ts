@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { MIGRATIONS_DIR } from '../../db/migrate';
 import { REQUIRED_ENV_VARS, loadConfig } from '../../lib/config';
+import { registry } from '../../lib/metrics';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes';
 
 /**
@@ -531,6 +532,7 @@ describe('docker-compose.yml', () => {
       assert.ok(caddyEnv[variable], `caddy's environment sets ${variable}, which the Caddyfile reads`);
     }
     assert.ok(lines.includes('protocols tls1.3'), 'TLS 1.3 only');
+    assert.ok(lines.includes('respond /metrics 404'), 'the metrics are not served on the public site');
     assert.ok(lines.some((line) => /^header Strict-Transport-Security "max-age=31536000; includeSubDomains"$/.test(line)), 'HSTS');
     assert.ok(!lines.some((line) => /\bauto_https\b|^tls internal\b|^http:\/\//.test(line)), 'automatic HTTPS stays on, with a publicly trusted certificate');
     const upstream = lines.find((line) => line.startsWith('reverse_proxy '))?.split(/\s+/).slice(1);
@@ -1000,6 +1002,75 @@ describe('Dockerfile', () => {
     const buildInclude = (JSON.parse(read('tsconfig.build.json')) as { include: string[] }).include;
     for (const needed of [...buildInclude, 'package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'db/migrations']) {
       assert.ok(!ignored.includes(needed), `${needed} reaches the build`);
+    }
+  });
+});
+
+describe('deploy/: metrics, dashboards and traces (Prometheus, Grafana, the OpenTelemetry collector, Jaeger)', () => {
+  const prometheus = parse(read('deploy/prometheus/prometheus.yml')) as {
+    scrape_configs: { job_name: string; authorization?: { credentials_file?: string }; static_configs: { targets: string[] }[] }[];
+  };
+  const job = (name: string) => {
+    const found = prometheus.scrape_configs.find((config) => config.job_name === name);
+    assert.ok(found, `Prometheus scrapes ${name}`);
+    return found;
+  };
+  const portOf = (address: string) => address.split(':').at(-1);
+
+  it('scrapes the api, the worker, the Temporal SDK and the Temporal server where compose serves them, with the token the app requires', () => {
+    const worker = environmentOf(service('worker'));
+    assert.deepEqual(job('autoclip-api').static_configs[0]?.targets, [`api:${environmentOf(service('api')).API_PORT}`]);
+    assert.deepEqual(job('autoclip-worker').static_configs[0]?.targets, [`worker:${worker.WORKER_METRICS_PORT}`]);
+    assert.deepEqual(job('temporal-sdk').static_configs[0]?.targets, [`worker:${portOf(worker.TEMPORAL_METRICS_ADDRESS ?? '')}`]);
+    assert.deepEqual(job('temporal').static_configs[0]?.targets, [`temporal:${portOf(environmentOf(service('temporal')).PROMETHEUS_ENDPOINT ?? '')}`]);
+    for (const port of [worker.WORKER_METRICS_PORT, portOf(worker.TEMPORAL_METRICS_ADDRESS ?? '')]) assert.ok(rawService('worker').expose?.map(String).includes(String(port)), `the worker exposes ${port}`);
+    const token = environmentOf(service('prometheus')).METRICS_TOKEN;
+    for (const name of APP_SERVICES) assert.equal(environmentOf(service(name)).METRICS_TOKEN, token, `${name} requires the token Prometheus sends`);
+    const tokenFile = job('autoclip-api').authorization?.credentials_file;
+    assert.ok(tokenFile && job('autoclip-worker').authorization?.credentials_file === tokenFile);
+    assert.ok(commandOf(rawService('prometheus')).join(' ').includes(`"$$METRICS_TOKEN" > ${tokenFile}`), 'the token file is written from the environment at start, never kept in the repository');
+  });
+
+  it("sends the app's traces to the collector's OTLP/HTTP receiver, and the collector to Jaeger", () => {
+    const collector = parse(read('deploy/otel-collector/config.yaml')) as {
+      receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+      exporters: Record<string, { endpoint: string }>;
+      service: { pipelines: { traces: { receivers: string[]; exporters: string[] } } };
+    };
+    const receiverPort = portOf(collector.receivers.otlp.protocols.http.endpoint);
+    for (const name of APP_SERVICES) assert.equal(environmentOf(service(name)).OTEL_EXPORTER_OTLP_ENDPOINT, `http://otel-collector:${receiverPort}`);
+    assert.ok(rawService('otel-collector').expose?.map(String).includes(String(receiverPort)));
+    const [exporter] = collector.service.pipelines.traces.exporters;
+    const [host, port] = (collector.exporters[exporter as string]?.endpoint ?? '').split(':');
+    assert.equal(host, 'jaeger');
+    assert.ok(rawService('jaeger').expose?.map(String).includes(port as string), 'Jaeger takes OTLP where the collector sends it');
+    assert.deepEqual(collector.service.pipelines.traces.receivers, ['otlp']);
+  });
+
+  it('provisions Grafana with both data sources and a dashboard whose every query reads a metric something exports', () => {
+    const mounts = bindMounts(rawService('grafana'));
+    const dashboardsMount = mounts.find((mount) => mount.source === './deploy/grafana/dashboards');
+    const provider = (parse(read('deploy/grafana/provisioning/dashboards/dashboards.yml')) as { providers: { options: { path: string } }[] }).providers[0];
+    assert.equal(provider?.options.path, dashboardsMount?.target, 'Grafana loads the dashboards from where compose mounts them');
+    const sources = (parse(read('deploy/grafana/provisioning/datasources/datasources.yml')) as { datasources: { uid: string; url: string }[] }).datasources;
+    assert.deepEqual(sources.map((s) => s.url), ['http://prometheus:9090', 'http://jaeger:16686']);
+    const dashboard = JSON.parse(read('deploy/grafana/dashboards/autoclip.json')) as { panels: { title: string; datasource: { uid: string }; targets: { expr: string }[] }[] };
+    for (const title of ['Productions per hour', 'Failure reasons (24 h)', 'Step latency p50 / p95', 'Cost per content (USD)', 'Queue backlog']) {
+      assert.ok(dashboard.panels.some((panel) => panel.title === title), `the dashboard shows ${title}`);
+    }
+    const exported = new Set(
+      registry.getMetricsAsArray().flatMap((metric) => {
+        const { name, type } = metric as unknown as { name: string; type: string };
+        return type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
+      }),
+    );
+    for (const panel of dashboard.panels) {
+      assert.ok(sources.some((s) => s.uid === panel.datasource.uid), `${panel.title} reads a provisioned data source`);
+      for (const { expr } of panel.targets) {
+        const names = [...expr.matchAll(/\b(autoclip_[a-z_]+|temporal_[a-z_]+|approximate_backlog_count)\b/g)].map((m) => m[1] as string);
+        assert.ok(names.length > 0, `${panel.title}: ${expr} reads a metric`);
+        for (const name of names.filter((n) => n.startsWith('autoclip_'))) assert.ok(exported.has(name), `${panel.title}: lib/metrics.ts exports ${name}`);
+      }
     }
   });
 });
