@@ -8,7 +8,7 @@ import { moduleLogger } from '../lib/logger';
 import { mailLocale, verifyEmailMail } from '../providers/email/messages';
 import { SmtpMailer, type EmailMessage } from '../providers/email/smtp';
 import { deliverEmail } from '../workflows/deliver-email';
-import { OwnerUserIdKey } from '../workflows/search-attributes';
+import { ContentIdKey, OwnerUserIdKey } from '../workflows/search-attributes';
 import type { AppContext } from './app-context';
 import { isEmailNotification, wantsEmail, type EmailNotification } from './notification-settings';
 import type { WebhookEvent } from './webhooks';
@@ -101,8 +101,12 @@ async function queueEmail(ctx: AppContext, workflowId: string, request: EmailReq
       // A mail that was sent (or given up) is never sent again under the same id.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       args: [{ request, retryInitialMs: email.retryInitialMs, retryMaxMs: email.retryMaxMs, giveUpAfterMs: email.giveUpAfterMs }],
-      typedSearchAttributes: new TypedSearchAttributes([{ key: OwnerUserIdKey, value: request.userId }]),
-      memo: { email: request.kind },
+      // The recipient, and the content a content mail is about.
+      typedSearchAttributes: new TypedSearchAttributes([
+        { key: OwnerUserIdKey, value: request.userId },
+        ...(request.kind === 'content' ? [{ key: ContentIdKey, value: request.about.contentId }] : []),
+      ]),
+      memo: { email: request.kind, ...(request.kind === 'content' ? { event: request.event } : {}) },
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -310,6 +310,12 @@ describe('account and notification email', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     for (const quiet of [admin, owner, viewer]) assert.deepEqual((await mailsTo(quiet.email)).filter((m) => m.subject.includes(title)), [], `${quiet.email} gets nothing`);
     assert.equal((await mailsTo(editor.email)).filter((m) => m.subject.includes(title)).length, 1, 'one mail, once');
+    // Visibility is eventually consistent: the mail's workflow is listed by its content a moment after it starts.
+    const mailRun = await waitFor("the mail's workflow, found by its content", async () => {
+      for await (const run of api.ctx.temporal.workflow.list({ query: `ContentId = "${contentId}" AND WorkflowType = "deliverEmail"` })) return run;
+      return undefined;
+    }, 10_000, 200);
+    assert.deepEqual(await mailRun.memo, { email: 'content', event: 'content.failed' });
   });
 
   it("mails the organization's owner when its webhook endpoint is disabled after its deliveries kept failing", async () => {
