@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { ProviderError, type ProviderErrorCode } from '../errors';
-import { discardBody, isAbortOrTimeout, parseRetryAfterMs, readBody, redactSecrets, requestSignal, sleep } from '../http';
+import { discardBody, parseRetryAfterMs, readBody, redactSecrets, sendRequest, sleep } from '../http';
 import type { ProviderUsage } from '../types';
 import { toCount } from './exchange';
 import type { PlatformAccessToken, PlatformClient, PlatformVideoStatistics } from './types';
@@ -516,26 +516,22 @@ export class YouTubeClient implements PlatformClient<YouTubeCredentials, YouTube
     return { operation, credentials, accessToken: credentials.accessToken, refreshedAfter401: false, options };
   }
 
-  private redact(state: CallState, text: string): string {
+  /** What no message, log or span of the call may show. */
+  private secrets(state: CallState): (string | undefined)[] {
     const { credentials } = state;
-    return redactSecrets(text, [state.accessToken, state.refreshed?.accessToken, credentials.accessToken, credentials.refreshToken, credentials.clientSecret]);
+    return [state.accessToken, state.refreshed?.accessToken, credentials.accessToken, credentials.refreshToken, credentials.clientSecret];
+  }
+
+  private redact(state: CallState, text: string): string {
+    return redactSecrets(text, this.secrets(state));
   }
 
   private async send(state: CallState, url: string, timeoutMs: number, init: RequestInit): Promise<Response> {
-    const signal = state.options.signal;
-    try {
-      // Manual redirects: the resumable protocol's 308 is an answer, not a redirect.
-      const response = await fetch(url, { ...init, redirect: 'manual', signal: requestSignal(timeoutMs, signal) });
-      state.statusCode = response.status;
-      return response;
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-      const detail = isAbortOrTimeout(error)
-        ? `no answer within ${timeoutMs} ms`
-        : String(cause?.code ?? cause?.message ?? (error as Error).message);
-      throw new ProviderError('youtube', 'network_error', this.redact(state, `YouTube ${state.operation}: request failed (${detail})`));
-    }
+    // Manual redirects: the resumable protocol's 308 is an answer, not a redirect.
+    const label = { provider: 'youtube', operation: `YouTube ${state.operation}` };
+    const response = await sendRequest(label, url, { ...init, redirect: 'manual' }, timeoutMs, this.secrets(state), state.options.signal);
+    state.statusCode = response.status;
+    return response;
   }
 
   private async failure(state: CallState, response: Response): Promise<ProviderError> {
