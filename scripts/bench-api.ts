@@ -239,7 +239,17 @@ async function main(): Promise<void> {
     url.pathname = `/${database}`;
     const { token, targets } = await createFixtures(url.toString(), contentCount);
     // Limits raised so that nothing is refused; the two Redis counters still run on every request.
-    const apiEnv = { ...process.env, DATABASE_URL: url.toString(), LOG_LEVEL: logLevel, NODE_ENV: 'production', API_RATE_LIMIT_PER_USER: '1000000000', API_RATE_LIMIT_PER_IP: '1000000000' };
+    // Production settings; the stack's Mailpit stands for the relay, which production names with its sender and links.
+    const apiEnv = {
+      ...process.env,
+      DATABASE_URL: url.toString(),
+      LOG_LEVEL: logLevel,
+      NODE_ENV: 'production',
+      API_RATE_LIMIT_PER_USER: '1000000000',
+      API_RATE_LIMIT_PER_IP: '1000000000',
+      MAIL_FROM: 'AutoClip <bench@autoclip.local>',
+      APP_PUBLIC_URL: 'http://localhost:3000',
+    };
     const api = await startChild(['--serve', 'api'], apiEnv, logFd);
     children.push(api.child);
 
