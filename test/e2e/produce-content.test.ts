@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { contentMediaKeys } from '../../activities/media-keys';
+import { exposition } from '../../lib/metrics';
 import { processWorkDir } from '../../activities/work-folders';
 import { progressView } from '../../control/production-state';
 import { startProduction } from '../../control/productions';
@@ -16,6 +17,7 @@ import { probe } from '../../providers/ffmpeg/runner';
 import type { ScriptWriter, SpeechSynthesizer } from '../../providers/types';
 import { approveSignal, progressQuery } from '../../workflows/produce-content';
 import { createPipelineHarness, createTenant, createTopicContent, creditRows, jobRows, waitFor, type PipelineHarness } from '../support/pipeline';
+import { parseExposition, valueOf } from '../support/prometheus';
 import { workflowFailure } from '../support/wait';
 
 const HISTORY_DIR = resolve(__dirname, '..', 'workflows', 'histories');
@@ -63,6 +65,8 @@ describe('produceContent on a real worker', () => {
     await h.startWorkers(ctx);
     const tenant = await createTenant(h, { credits: 5, withChannel: true });
     const contentId = await createTopicContent(h, tenant.projectId, TOPIC);
+    // The workers run in this process: its metrics are theirs.
+    const metricsBefore = parseExposition((await exposition()).text);
     const handle = await startProduction(ctx, contentId);
     finished.push({ name: 'full-pipeline-approved', handle });
 
@@ -141,6 +145,17 @@ describe('produceContent on a real worker', () => {
     assert.ok(log!.nodes_executed.some((n) => n.node_name.startsWith('renderVideo')));
     const json = JSON.stringify(usages.map((u) => u.toJSON())) + JSON.stringify(jobs);
     for (const token of h.youtube.state.issuedTokens) assert.ok(!json.includes(token), 'no token leaks into recorded rows');
+
+    // The production in the metrics Prometheus scrapes: one more completed production, each step's
+    // completed attempt, the credit charged, and a provider call for every api_usages row.
+    const metricsAfter = parseExposition((await exposition()).text);
+    const moved = (name: string, labels: Record<string, string> = {}) => valueOf(metricsAfter, name, labels) - valueOf(metricsBefore, name, labels);
+    assert.equal(moved('autoclip_productions_total', { outcome: 'completed' }), 1);
+    for (const step of ['script_generation', 'safety_check', 'tts', 'image_gen', 'render', 'upload']) {
+      assert.ok(moved('autoclip_production_step_attempts_total', { step, outcome: 'completed' }) >= 1, `${step} counted`);
+    }
+    assert.equal(moved('autoclip_credits_charged_total'), 1);
+    assert.equal(moved('autoclip_provider_calls_total'), usages.length);
   });
 
   it('records a step that fails twice then succeeds as one completed job with retry_count 2, and a cancel then refunds once', async () => {
