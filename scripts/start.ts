@@ -64,6 +64,8 @@ async function main(): Promise<void> {
   console.log(`stores: ${checks.map((c) => `${c.store} ${c.latencyMs}ms`).join(', ')}`);
   console.log(`API:             ${api.url}  (GET /healthz, GET /readyz)`);
   if (uiUrl) console.log(`Temporal Web UI: ${uiUrl}`);
+  console.log(`metrics:         ${api.url}/metrics (Prometheus text: the API's and the workers')`);
+  if (stack.env.MAILPIT_URL) console.log(`mail (Mailpit):  ${stack.env.MAILPIT_URL}  (every mail the platform sends)`);
 
   const tenant = await ensureDemoTenant(ctx.models);
   const contentId = await createDemoContent(ctx.models, tenant.projectId);
