@@ -1,8 +1,10 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { OAuthProvider } from '../../db/models';
 import type { AppConfig, OidcProviderConfig } from '../../lib/config';
+import { oauthErrorCode, withQuery } from '../../providers/oauth';
 import { readBody, sendRequest, type ProviderLabel } from '../../providers/http';
+import { record } from '../../providers/platforms/exchange';
 import { HttpError } from '../errors';
 
 /**
@@ -45,12 +47,6 @@ interface ProviderMetadata {
   jwks: JWTVerifyGetKey;
 }
 
-/** A PKCE pair: the verifier stays on the server, the S256 challenge goes into the authorization URL. */
-export function pkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
-}
-
 /** A value for the authorization request's `nonce`, echoed back inside the ID token. */
 export function newNonce(): string {
   return randomBytes(24).toString('base64url');
@@ -72,16 +68,6 @@ const TOKEN_ERROR_CODES = new Set([
 const invalidIdToken = (provider: OAuthProvider, why: string) => new HttpError(401, 'invalid_id_token', `the ID token from ${provider} was refused: ${why}`);
 const unavailable = (provider: OAuthProvider, what: string) =>
   new HttpError(502, 'oidc_provider_unavailable', `${provider} could not be reached or answered unexpectedly (${what}); try again shortly`);
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** The provider's own OAuth error code (`invalid_grant`, …), when it is a plain word safe to show. */
-function oauthErrorOf(body: unknown): string | undefined {
-  const error = isObject(body) ? body.error : undefined;
-  return typeof error === 'string' && /^[\w.-]{1,64}$/.test(error) ? error : undefined;
-}
 
 /** One provider's client: discovery (cached), the authorization URL, the code exchange and the ID token check. */
 export class OidcClient {
@@ -123,8 +109,10 @@ export class OidcClient {
   async getJson(url: string, operation: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
     const response = await this.send(url, operation, { headers: { accept: 'application/json', ...headers } });
     const body = await readBody(response);
-    if (!response.ok || !isObject(body)) throw unavailable(this.provider, `${operation} answered HTTP ${response.status}`);
-    return body;
+    const json = record(body);
+    // record() answers a new empty object for anything that is not a JSON object.
+    if (!response.ok || json !== body) throw unavailable(this.provider, `${operation} answered HTTP ${response.status}`);
+    return json;
   }
 
   /** One request within the deadline; its failure is answered without the request's details (codes, secrets). */
@@ -139,8 +127,7 @@ export class OidcClient {
 
   /** Where to send the browser: the provider's consent page for this sign-in. */
   authorizationUrl(metadata: ProviderMetadata, request: { state: string; nonce: string; codeChallenge: string }): string {
-    const url = new URL(metadata.authorizationEndpoint);
-    const params: Record<string, string> = {
+    return withQuery(metadata.authorizationEndpoint, {
       response_type: 'code',
       client_id: this.config.clientId,
       redirect_uri: this.config.redirectUrl,
@@ -149,9 +136,7 @@ export class OidcClient {
       nonce: request.nonce,
       code_challenge: request.codeChallenge,
       code_challenge_method: 'S256',
-    };
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, value);
-    return url.toString();
+    });
   }
 
   /** Exchanges the code (with the PKCE verifier) and verifies the ID token: who signed in. */
@@ -170,7 +155,7 @@ export class OidcClient {
     const response = await this.send(metadata.tokenEndpoint, 'token exchange', { method: 'POST', headers, body: form.toString() });
     const body = await readBody(response);
     if (!response.ok) {
-      const reason = oauthErrorOf(body);
+      const reason = oauthErrorCode(record(body).error);
       // A code that is wrong, used, expired or tied to another verifier: the client's input. Our own
       // credentials refused (invalid_client) or a provider failure: not something the client can fix.
       if (response.status < 500 && reason !== 'invalid_client' && reason !== 'unauthorized_client') {
@@ -180,8 +165,8 @@ export class OidcClient {
       }
       throw unavailable(this.provider, `token exchange answered HTTP ${response.status}${reason ? ` ${reason}` : ''}`);
     }
-    const idToken = isObject(body) ? body.id_token : undefined;
-    const accessToken = isObject(body) ? body.access_token : undefined;
+    const idToken = record(body).id_token;
+    const accessToken = record(body).access_token;
     if (typeof idToken !== 'string' || typeof accessToken !== 'string') throw unavailable(this.provider, 'the token answer has no ID token');
     return { idToken, accessToken };
   }
@@ -223,8 +208,8 @@ function kakaoIdentity(userInfoUrl: string): IdentityReader {
   return async (claims, accessToken, client) => {
     const info = await client.getJson(userInfoUrl, 'user info', { authorization: `Bearer ${accessToken}` });
     if (String(info.id) !== claims.sub) throw unavailable('kakao', 'the user info belongs to another user than the ID token');
-    const account = isObject(info.kakao_account) ? info.kakao_account : {};
-    const profile = isObject(account.profile) ? account.profile : {};
+    const account = record(info.kakao_account);
+    const profile = record(account.profile);
     return {
       subject: claims.sub,
       email: stringClaim(account.email),

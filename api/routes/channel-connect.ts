@@ -3,7 +3,8 @@ import type { Response } from 'express';
 import { PLATFORMS, type Platform, type Project } from '../../db/models';
 import { moduleLogger } from '../../lib/logger';
 import { ProviderError } from '../../providers/errors';
-import { CONNECT_VARIABLES, ConsentRefused, pkcePair, platformConsents } from '../../providers/platforms/oauth-connect';
+import { oauthErrorCode, pkcePair } from '../../providers/oauth';
+import { CONNECT_VARIABLES, ConsentRefused, platformConsents } from '../../providers/platforms/oauth-connect';
 import type { ProviderUsage } from '../../providers/types';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -45,11 +46,6 @@ interface CallbackQuery {
 }
 
 type Outcome = { status: 'connected'; channel: string; project: string } | { status: 'error'; reason: string; project: string };
-
-/** A platform's own error code passed on as the reason, when it is one (`access_denied`, `user_cancelled`…). */
-function platformReason(error: string): string {
-  return /^[\w.-]{1,64}$/.test(error) ? error : 'refused';
-}
 
 export function channelConnectRoutes({ ctx, box }: ApiDeps): AnyRouteSpec[] {
   const { config, models, db } = ctx;
@@ -125,7 +121,8 @@ export function channelConnectRoutes({ ctx, box }: ApiDeps): AnyRouteSpec[] {
         }
         const context = { userId: state.userId, projectId: state.projectId, platform };
         if (query.error !== undefined || query.code === undefined) {
-          const reason = platformReason(query.error ?? 'refused');
+          // The platform's own error code as the reason, when it is one (`access_denied`, `user_cancelled`…).
+          const reason = oauthErrorCode(query.error) ?? 'refused';
           log.info({ ...context, reason }, 'the platform refused the consent');
           return sendBack(res, platform, { status: 'error', reason, project: state.projectId });
         }

@@ -1,7 +1,8 @@
 import Joi from 'joi';
 import { UniqueConstraintError } from 'sequelize';
 import { OAUTH_PROVIDERS, type OAuthProvider, type User } from '../../db/models';
-import { newNonce, oidcClients, pkcePair, type OidcClient, type OidcIdentity } from '../auth/oidc';
+import { pkcePair } from '../../providers/oauth';
+import { newNonce, oidcClients, type OidcClient, type OidcIdentity } from '../auth/oidc';
 import { issueTokenPair } from '../auth/tokens';
 import type { ApiDeps } from '../deps';
 import { HttpError } from '../errors';

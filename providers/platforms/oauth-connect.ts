@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type { Platform } from '../../db/models';
 import type { AppConfig } from '../../lib/config';
+import { withQuery } from '../oauth';
 import { ProviderError } from '../errors';
 import { codeForStatus, httpFailure } from '../http';
 import { callLabel, optionalString, parseAnswer, platformExchange, platformUsage, record, toCount, type PlatformCallState, type PlatformService } from './exchange';
@@ -87,18 +87,11 @@ export class ConsentRefused extends Error {
 }
 
 export interface PlatformConsent {
-  readonly platform: Platform;
   /** Whether the consent request carries a PKCE S256 challenge (and the code exchange its verifier). */
   readonly pkce: boolean;
   consentUrl(request: ConsentRequest): string;
   /** Exchanges the code and reads the account; `ProviderError` when the platform fails it, `ConsentRefused` when what it granted is unusable. */
   connect(grant: AuthorizationGrant, options?: ConnectCallOptions): Promise<ConnectedAccount>;
-}
-
-/** A PKCE verifier (43 characters of base64url) and its S256 challenge. */
-export function pkcePair(): { verifier: string; challenge: string } {
-  const verifier = randomBytes(32).toString('base64url');
-  return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
 const SERVICES: Readonly<Record<Platform, PlatformService>> = {
@@ -183,22 +176,10 @@ class ConsentCalls {
   }
 }
 
-function withQuery(base: string, params: Record<string, string | undefined>): string {
-  const url = new URL(base);
-  for (const [name, value] of Object.entries(params)) if (value !== undefined) url.searchParams.set(name, value);
-  return url.toString();
-}
-
 const trimmed = (url: string): string => url.replace(/\/+$/, '');
-
-export interface ConsentOptions {
-  /** Deadline of every request. Default 30 s. */
-  requestTimeoutMs?: number;
-}
 
 /** Google OAuth 2.0 for YouTube, with PKCE. */
 class YouTubeConsent implements PlatformConsent {
-  readonly platform = 'youtube';
   readonly pkce = true;
 
   constructor(
@@ -245,7 +226,6 @@ class YouTubeConsent implements PlatformConsent {
 
 /** TikTok Login Kit for Web (v2). */
 class TikTokConsent implements PlatformConsent {
-  readonly platform = 'tiktok';
   readonly pkce = false;
 
   constructor(
@@ -297,7 +277,6 @@ class TikTokConsent implements PlatformConsent {
 
 /** Instagram API with Instagram Login (Business Login for Instagram). */
 class InstagramConsent implements PlatformConsent {
-  readonly platform = 'instagram';
   readonly pkce = false;
 
   constructor(
@@ -342,9 +321,12 @@ class InstagramConsent implements PlatformConsent {
   }
 }
 
+/** The deadline of each request of a consent's callback. */
+const CONSENT_REQUEST_TIMEOUT_MS = 30_000;
+
 /** Each platform's consent flow, or undefined where this deployment has no app credentials for it. */
-export function platformConsents(config: Pick<AppConfig, 'youtube' | 'tiktok' | 'instagram'>, options: ConsentOptions = {}): Record<Platform, PlatformConsent | undefined> {
-  const timeoutMs = options.requestTimeoutMs ?? 30_000;
+export function platformConsents(config: Pick<AppConfig, 'youtube' | 'tiktok' | 'instagram'>): Record<Platform, PlatformConsent | undefined> {
+  const timeoutMs = CONSENT_REQUEST_TIMEOUT_MS;
   const { youtube, tiktok, instagram } = config;
   return {
     youtube: youtube.clientId && youtube.clientSecret ? new YouTubeConsent({ ...youtube, clientId: youtube.clientId, clientSecret: youtube.clientSecret }, timeoutMs) : undefined,
