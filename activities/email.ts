@@ -1,6 +1,5 @@
-import { ApplicationFailure } from '@temporalio/common';
 import type { AppContext } from '../control/app-context';
-import { appLink, EmailNotConfiguredError, passwordStamp, receivesNotification, sendMail, type PasswordResetPayload } from '../control/email';
+import { appLink, passwordStamp, receivesNotification, sendMail, type PasswordResetPayload } from '../control/email';
 import { ContentNotFoundError } from '../db/repositories/contents';
 import type { User } from '../db/models';
 import { moduleLogger } from '../lib/logger';
@@ -112,7 +111,7 @@ export function createEmailActivities(ctx: AppContext) {
       try {
         await sendMail(ctx, { to: user.email, ...mail }, context);
       } catch (err) {
-        if (err instanceof EmailNotConfiguredError) throw ApplicationFailure.nonRetryable(err.message, err.name);
+        // No SMTP_URL (a PermanentProviderError) fails for good; the SMTP server's refusals by their code.
         throw toActivityFailure(err);
       }
       return { sent: true };

@@ -6,6 +6,7 @@ import type { Role, User } from '../db/models';
 import { ContentNotFoundError } from '../db/repositories/contents';
 import { moduleLogger } from '../lib/logger';
 import { mailLocale, verifyEmailMail } from '../providers/email/messages';
+import { PermanentProviderError } from '../providers/errors';
 import { SmtpMailer, type EmailMessage } from '../providers/email/smtp';
 import { deliverEmail } from '../workflows/deliver-email';
 import { ContentIdKey, OwnerUserIdKey } from '../workflows/search-attributes';
@@ -24,7 +25,7 @@ import type { WebhookEvent } from './webhooks';
 const log = moduleLogger('email');
 
 /** SMTP_URL is not set: this deployment sends no mail. */
-export class EmailNotConfiguredError extends Error {
+export class EmailNotConfiguredError extends PermanentProviderError {
   override readonly name = 'EmailNotConfiguredError';
   constructor() {
     super('email is not configured on this deployment (SMTP_URL is not set)');
@@ -180,8 +181,9 @@ export async function emailEvent(ctx: AppContext, event: WebhookEvent): Promise<
  * sends nothing twice, while the endpoint disabled again later sends again.
  */
 export async function emailEndpointDisabled(ctx: AppContext, endpointId: string): Promise<void> {
+  if (!ctx.config.email.smtpUrl) return;
   const endpoint = await ctx.db.webhooks.get(endpointId);
-  if (!ctx.config.email.smtpUrl || !endpoint || endpoint.status !== 'disabled' || !endpoint.disabled_at) return;
+  if (!endpoint || endpoint.status !== 'disabled' || !endpoint.disabled_at) return;
   const owner = { userId: endpoint.user_id, organizationId: endpoint.organization_id };
   const recipients = (await peopleOf(ctx, owner, ['owner'])).filter((user) => receivesNotification(user, 'webhook.disabled'));
   for (const user of recipients) {

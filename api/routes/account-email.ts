@@ -26,11 +26,7 @@ const oneTimeToken = Joi.string().pattern(/^[A-Za-z0-9_-]{43}$/).messages({ 'str
 /** How long a client waits before asking again for a mail the SMTP server could not take. */
 const MAIL_RETRY_AFTER_S = 30;
 
-/** The 503 of a mail that could not be sent now; the request may be repeated. */
-function mailUnavailable(err: unknown): HttpError {
-  if (err instanceof EmailNotConfiguredError) return new HttpError(503, 'email_not_configured', 'this deployment sends no email');
-  return new HttpError(503, 'email_unavailable', 'the mail could not be sent now; try again shortly');
-}
+const notConfigured = () => new HttpError(503, 'email_not_configured', 'this deployment sends no email');
 
 /**
  * The verification mail of a new account, sent while /auth/register answers. The account exists
@@ -78,8 +74,11 @@ export function accountEmailRoutes({ ctx, refreshTokens }: ApiDeps): AnyRouteSpe
           const { expiresAt } = await sendVerificationEmail(ctx, user);
           res.status(202).json({ email: user.email, expires_at: expiresAt.toISOString() });
         } catch (err) {
+          if (err instanceof EmailNotConfiguredError) throw notConfigured();
+          // Anything but the SMTP server's refusal is the error handler's (a store down, a bug).
+          if (!isProviderError(err)) throw err;
           res.setHeader('retry-after', String(MAIL_RETRY_AFTER_S));
-          throw mailUnavailable(err);
+          throw new HttpError(503, 'email_unavailable', 'the mail could not be sent now; try again shortly');
         }
       },
     }),
@@ -110,7 +109,7 @@ export function accountEmailRoutes({ ctx, refreshTokens }: ApiDeps): AnyRouteSpe
       body: Joi.object({ email: Joi.string().trim().lowercase().email({ tlds: false }).max(255).required() }).required(),
       responses: { 202: 'the same answer for every address: a mail is on its way if an account has it', 503: 'this deployment sends no email' },
       handler: async (_req, res, { body }) => {
-        if (!ctx.config.email.smtpUrl) throw mailUnavailable(new EmailNotConfiguredError());
+        if (!ctx.config.email.smtpUrl) throw notConfigured();
         res.status(202).json({ message: 'if an account has this address, a mail with a reset link is on its way' });
         try {
           const user = await User.findOne({ where: { email: body.email }, attributes: ['id', 'status'] });
