@@ -53,7 +53,7 @@ describe('tracing', () => {
     assert.throws(() => loadConfig({ ...env, OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }), /OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 
-  it('installs nothing while off: no-op spans, no Temporal interceptors, nothing sent', async () => {
+  it('installs nothing while off: no-op spans, no Temporal interceptors', () => {
     assert.equal(startTracing(undefined), undefined);
     assert.equal(activeTracing(), undefined);
     assert.deepEqual(temporalClientInterceptors(), {});
@@ -61,11 +61,6 @@ describe('tracing', () => {
     const span = trace.getTracer('test').startSpan('off');
     assert.equal(span.isRecording(), false);
     span.end();
-    const res = await sendRequest({ provider: 'gemini', operation: 'Gemini generateContent' }, `${provider.baseUrl}/ok`, { method: 'POST' }, 5000, []);
-    assert.equal(res.status, 200);
-    await res.body?.cancel();
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(receiver.spans.length, 0);
   });
 
   it("exports a client span per provider call, in its caller's trace, naming provider and operation but never the URL's key", async () => {
