@@ -7,7 +7,7 @@ import { cleanWorkRoot } from './activities/work-folders';
 import { loadConfig, type AppConfig } from './lib/config';
 import { createAppContext, type AppContext } from './control/app-context';
 import { moduleLogger } from './lib/logger';
-import { serveMetrics } from './lib/metrics';
+import { serveMetrics } from './api/observability';
 import { startTracing, workerTracing } from './lib/tracing';
 import { ensureUpkeepSchedules } from './control/upkeep-schedules';
 import { reconcileDataSourceSchedules } from './control/data-source-schedules';

@@ -1,7 +1,9 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Request, RequestHandler } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { countHttpRequest, exposition, scrapeAllowed } from '../lib/metrics';
-import { HttpError } from './errors';
+import { errorHandler, HttpError, notFound } from './errors';
 
 /**
  * The API's side of the metrics and traces: every request counted and timed by route pattern,
@@ -61,5 +63,34 @@ export function metricsEndpoint(token: string | undefined): RequestHandler {
       res.setHeader('content-type', contentType);
       res.send(text);
     }, next);
+  };
+}
+
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves `GET /metrics` on its own port (a worker process, which has no API to serve it), with the
+ * API's endpoint and error shape; anything else is a 404.
+ */
+export async function serveMetrics(options: { host: string; port: number; token: string | undefined }): Promise<MetricsServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', metricsEndpoint(options.token));
+  app.use(notFound, errorHandler);
+  const server = createServer(app);
+  server.listen(options.port, options.host);
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -1,11 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 
 /**
  * The platform's Prometheus metrics, on one registry per process: the API serves it at `/metrics`
- * (api/app.ts), a worker process on a port of its own (`serveMetrics`). Every label takes its
+ * (api/app.ts), a worker process on a port of its own (api/observability.ts `serveMetrics`). Every label takes its
  * values from a closed set (route patterns, not paths; job types; provider names), so the number
  * of series stays bounded; ids, paths and secrets are never labels. The Temporal SDK's worker
  * metrics come from its own exporter (worker.ts `installRuntime`), not from here.
@@ -142,45 +140,4 @@ export function scrapeAllowed(authorization: string | undefined, token: string |
 /** The exposition text of every metric of the registry, and its content type. */
 export async function exposition(): Promise<{ contentType: string; text: string }> {
   return { contentType: registry.contentType, text: await registry.metrics() };
-}
-
-function answerJson(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
-  res.end(JSON.stringify({ error: { status, code, message } }));
-}
-
-async function answerScrape(req: IncomingMessage, res: ServerResponse, token: string | undefined): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
-  if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return answerJson(res, 404, 'not_found', 'only GET /metrics is served here');
-  if (!scrapeAllowed(req.headers.authorization, token)) return answerJson(res, 401, 'unauthenticated', 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
-  const { contentType, text } = await exposition();
-  res.writeHead(200, { 'content-type': contentType });
-  res.end(req.method === 'HEAD' ? undefined : text);
-}
-
-export interface MetricsServer {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** Serves `GET /metrics` on its own port (a worker process, which has no API to serve it). */
-export async function serveMetrics(options: { host: string; port: number; token: string | undefined }): Promise<MetricsServer> {
-  const server = createServer((req, res) => {
-    answerScrape(req, res, options.token).catch(() => {
-      if (res.headersSent) res.destroy();
-      else answerJson(res, 500, 'internal_error', 'the metrics could not be collected');
-    });
-  });
-  server.listen(options.port, options.host);
-  await once(server, 'listening');
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  return {
-    url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}/metrics`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { QueryTypes } from 'sequelize';
-import { serveMetrics, type MetricsServer } from '../../lib/metrics';
+import { serveMetrics, type MetricsServer } from '../../api/observability';
 import { freeLoopbackPort } from '../../lib/ports';
 import { installRuntime, startWorkers, type RunningWorkers } from '../../worker';
 import { startFakeElevenLabs } from '../fakes/elevenlabs-server';

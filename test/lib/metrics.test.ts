@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../lib/config';
-import { countCredits, countHttpRequest, countProduction, countProviderCall, countStepAttempt, exposition, scrapeAllowed, serveMetrics, type MetricsServer } from '../../lib/metrics';
+import { countCredits, countHttpRequest, countProduction, countProviderCall, countStepAttempt, exposition, scrapeAllowed } from '../../lib/metrics';
+import { serveMetrics, type MetricsServer } from '../../api/observability';
 import { minimalEnv } from '../support/env';
 import { parseExposition, scrape, valueOf, type Sample } from '../support/prometheus';
 
